@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+/* Placeholder until the module lands; replaced by its owner. */
+#include "core/exitcodes.h"
+#include "planner/commands.h"
+#include "planner/out.h"
+
+int cmd_topology(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return out_fail(SEG_EXIT_FINDINGS, "topology: not built yet");
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one printing layer of the CLI: machine output (--json) goes through
+ * out_json, diagnostics through out_diags, usage errors through out_usage.
+ */
+#ifndef SEGPLAN_OUT_H
+#define SEGPLAN_OUT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/diag.h"
+
+/* Prints j to stdout (indented, keys in insertion order) and frees it. 0 or exit code 4. */
+int out_json(json_t *j);
+/* Writes j to path atomically; 0 or a negative errno. */
+int out_json_file(const char *path, json_t *j);
+/* Sorts and prints diagnostics to stderr, with a closing count line when errors. */
+void out_diags(struct diag_list *dl);
+/* Prints "segplan CMD: MSG" and the usage to stderr; returns SEG_EXIT_USAGE. */
+int out_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "segplan: MSG" to stderr and returns code. */
+int out_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Helps: prints usage to stdout, returns 0. */
+int out_help(const char *usage);
+/* True when arg is -h or --help. */
+bool out_is_help(const char *arg);
+
+#endif
