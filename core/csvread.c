@@ -218,7 +218,8 @@ static bool line_problem(const char *s, size_t len, const char *name, unsigned l
 	}
 	const char *nul = memchr(s, '\0', len);
 	if (nul) {
-		diag_add(dl, DIAG_ERROR, name, lineno, (unsigned)utf8_count(s, (size_t)(nul - s)) + 1,
+		diag_add(dl, DIAG_ERROR, name, lineno,
+			 (unsigned)utf8_count(s, (size_t)(nul - s)) + 1,
 			 "NUL byte: this is not a text file");
 		return true;
 	}
@@ -329,8 +330,12 @@ int csv_table_read(const char *path, const char *display, struct diag_list *dl,
 		goto out;
 	}
 	if (rd.in_quotes)
-		diag_add(dl, DIAG_ERROR, name, lineno, 0, "unterminated quoted field at end of file");
-	csv_fini(&p, on_field, on_row, &rd);
+		diag_add(dl, DIAG_ERROR, name, rd.nstarts ? rd.start_line[0] : lineno,
+			 rd.nstarts ? rd.start_col[0] : 0,
+			 "unterminated quoted field: the record starting here runs to the end of "
+			 "the file");
+	else
+		csv_fini(&p, on_field, on_row, &rd);
 	if (rd.oom) {
 		r = -ENOMEM;
 		goto out;
@@ -458,6 +463,8 @@ bool csv_bind_columns(const struct csv_table *t, const char *const *required, si
 		      const char *const *optional, size_t nopt, int *idx, struct diag_list *dl)
 {
 	bool ok = true;
+	if (t->header.n == 0)
+		return false; /* an empty file, already reported */
 	const char **hdr = calloc(t->header.n + 1, sizeof(*hdr));
 	for (size_t i = 0; hdr && i < t->header.n; i++)
 		hdr[i] = t->header.cells[i].text;
@@ -490,8 +497,8 @@ bool csv_bind_columns(const struct csv_table *t, const char *const *required, si
 	return ok;
 }
 
-bool csv_get_long(const struct csv_table *t, size_t row, int col, bool required, long min,
-		  long max, struct diag_list *dl, long *out)
+bool csv_get_long(const struct csv_table *t, size_t row, int col, bool required, long min, long max,
+		  struct diag_list *dl, long *out)
 {
 	const char *s = csv_cell(t, row, col);
 	if (!*s) {
@@ -544,8 +551,8 @@ bool csv_get_double(const struct csv_table *t, size_t row, int col, bool require
 	return true;
 }
 
-int csv_get_enum(const struct csv_table *t, size_t row, int col, const char *const *names,
-		 size_t n, struct diag_list *dl)
+int csv_get_enum(const struct csv_table *t, size_t row, int col, const char *const *names, size_t n,
+		 struct diag_list *dl)
 {
 	const char *s = csv_cell(t, row, col);
 	for (size_t i = 0; i < n; i++)

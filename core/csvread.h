@@ -61,13 +61,13 @@ void csv_cell_error(const struct csv_table *t, size_t row, int col, struct diag_
  * (when required), malformed or out-of-range value; an absent optional cell
  * leaves *out unchanged and returns true.
  */
-bool csv_get_long(const struct csv_table *t, size_t row, int col, bool required, long min,
-		  long max, struct diag_list *dl, long *out);
+bool csv_get_long(const struct csv_table *t, size_t row, int col, bool required, long min, long max,
+		  struct diag_list *dl, long *out);
 bool csv_get_double(const struct csv_table *t, size_t row, int col, bool required, double min,
 		    double max, struct diag_list *dl, double *out);
 /* Matches one of names exactly; errors with a suggestion. Returns the index or -1. */
-int csv_get_enum(const struct csv_table *t, size_t row, int col, const char *const *names,
-		 size_t n, struct diag_list *dl);
+int csv_get_enum(const struct csv_table *t, size_t row, int col, const char *const *names, size_t n,
+		 struct diag_list *dl);
 /* A non-empty string cell. */
 bool csv_get_str(const struct csv_table *t, size_t row, int col, struct diag_list *dl,
 		 const char **out);

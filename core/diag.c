@@ -170,31 +170,38 @@ void diag_write(const struct diag_list *dl, FILE *f)
 		fprintf(f, "error: %zu further messages lost (out of memory)\n", dl->lost);
 }
 
+/* Optimal string alignment distance: Levenshtein plus adjacent transpositions,
+ * the commonest typo ("fiber" for "fibre" is one edit). */
 size_t diag_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	size_t *row = malloc((lb + 1) * sizeof(*row));
-	if (!row)
+	size_t *rows = malloc(3 * (lb + 1) * sizeof(*rows));
+	if (!rows)
 		return (size_t)-1;
+	size_t *prev2 = rows, *prev = rows + lb + 1, *cur = rows + 2 * (lb + 1);
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
+		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
 			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = diag + cost;
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			size_t best = prev[j - 1] + cost;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
 		}
+		size_t *t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
 	}
-	size_t d = row[lb];
-	free(row);
+	size_t d = prev[lb];
+	free(rows);
 	return d;
 }
 

@@ -79,8 +79,7 @@ int ip_prefix_parse(const char *s, bool allow_host, struct ip_prefix *out)
 
 void ip_addr_format(const struct ip_addr *a, char *buf, size_t size)
 {
-	if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)size) &&
-	    size)
+	if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)size) && size)
 		buf[0] = '\0';
 }
 

@@ -18,8 +18,8 @@ struct ip_addr {
 
 struct ip_prefix {
 	uint8_t family; /* 4 or 6 */
-	uint8_t len;    /* 0..32 or 0..128 */
-	uint8_t b[16];  /* host bits are zero */
+	uint8_t len;	/* 0..32 or 0..128 */
+	uint8_t b[16];	/* host bits are zero */
 };
 
 /* Parses an address; returns 0 or -EINVAL. */

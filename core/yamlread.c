@@ -14,9 +14,9 @@
 struct ynode {
 	enum ynode_kind kind;
 	unsigned line, col;
-	char *text;            /* scalars */
-	struct ynode **items;  /* sequences: items; mappings: key, value, key, value ... */
-	size_t n;              /* items, or pairs for mappings */
+	char *text;	      /* scalars */
+	struct ynode **items; /* sequences: items; mappings: key, value, key, value ... */
+	size_t n;	      /* items, or pairs for mappings */
 };
 
 struct ydoc {
@@ -77,13 +77,15 @@ static int convert(struct ydoc *d, yaml_document_t *doc, struct diag_list *dl)
 		switch (y->type) {
 		case YAML_SCALAR_NODE:
 			o->kind = YNODE_SCALAR;
-			o->text = strndup((const char *)y->data.scalar.value, y->data.scalar.length);
+			o->text =
+			    strndup((const char *)y->data.scalar.value, y->data.scalar.length);
 			if (!o->text)
 				return -ENOMEM;
 			break;
 		case YAML_SEQUENCE_NODE: {
 			o->kind = YNODE_SEQ;
-			size_t k = (size_t)(y->data.sequence.items.top - y->data.sequence.items.start);
+			size_t k =
+			    (size_t)(y->data.sequence.items.top - y->data.sequence.items.start);
 			o->items = calloc(k + 1, sizeof(*o->items));
 			if (!o->items)
 				return -ENOMEM;
@@ -94,7 +96,8 @@ static int convert(struct ydoc *d, yaml_document_t *doc, struct diag_list *dl)
 		}
 		case YAML_MAPPING_NODE: {
 			o->kind = YNODE_MAP;
-			size_t k = (size_t)(y->data.mapping.pairs.top - y->data.mapping.pairs.start);
+			size_t k =
+			    (size_t)(y->data.mapping.pairs.top - y->data.mapping.pairs.start);
 			o->items = calloc(2 * k + 1, sizeof(*o->items));
 			if (!o->items)
 				return -ENOMEM;
@@ -255,8 +258,8 @@ const struct ynode *ynode_get(const struct ynode *map, const char *key)
 	return NULL;
 }
 
-void ynode_error(const struct ydoc *d, const struct ynode *n, struct diag_list *dl,
-		 const char *fmt, ...)
+void ynode_error(const struct ydoc *d, const struct ynode *n, struct diag_list *dl, const char *fmt,
+		 ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -348,8 +351,8 @@ bool ynode_to_long(const struct ydoc *d, const struct ynode *n, long min, long m
 	return true;
 }
 
-bool ynode_get_double(const struct ydoc *d, const struct ynode *map, const char *key,
-		      bool required, double min, double max, struct diag_list *dl, double *out)
+bool ynode_get_double(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		      double min, double max, struct diag_list *dl, double *out)
 {
 	const struct ynode *v = lookup(d, map, key, required, dl);
 	if (!v)
@@ -357,8 +360,8 @@ bool ynode_get_double(const struct ydoc *d, const struct ynode *map, const char 
 	return ynode_to_double(d, v, min, max, dl, out);
 }
 
-bool ynode_get_long(const struct ydoc *d, const struct ynode *map, const char *key,
-		    bool required, long min, long max, struct diag_list *dl, long *out)
+bool ynode_get_long(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		    long min, long max, struct diag_list *dl, long *out)
 {
 	const struct ynode *v = lookup(d, map, key, required, dl);
 	if (!v)
@@ -366,8 +369,8 @@ bool ynode_get_long(const struct ydoc *d, const struct ynode *map, const char *k
 	return ynode_to_long(d, v, min, max, dl, out);
 }
 
-bool ynode_get_bool(const struct ydoc *d, const struct ynode *map, const char *key,
-		    bool required, struct diag_list *dl, bool *out)
+bool ynode_get_bool(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		    struct diag_list *dl, bool *out)
 {
 	const struct ynode *v = lookup(d, map, key, required, dl);
 	if (!v)
@@ -382,8 +385,8 @@ bool ynode_get_bool(const struct ydoc *d, const struct ynode *map, const char *k
 	return false;
 }
 
-bool ynode_get_str(const struct ydoc *d, const struct ynode *map, const char *key,
-		   bool required, struct diag_list *dl, const char **out)
+bool ynode_get_str(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		   struct diag_list *dl, const char **out)
 {
 	const struct ynode *v = lookup(d, map, key, required, dl);
 	if (!v)

@@ -45,8 +45,8 @@ const struct ynode *ynode_value(const struct ynode *n, size_t i);
 /* The value for a scalar key in a mapping, or NULL. */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
 
-void ynode_error(const struct ydoc *d, const struct ynode *n, struct diag_list *dl,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void ynode_error(const struct ydoc *d, const struct ynode *n, struct diag_list *dl, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
 
 /* Checks that n is a mapping (or sequence) and reports otherwise. */
 bool ynode_expect(const struct ydoc *d, const struct ynode *n, enum ynode_kind kind,
@@ -60,14 +60,14 @@ bool ynode_check_keys(const struct ydoc *d, const struct ynode *map, const char 
  * at the mapping) and otherwise leaves *out unchanged; a wrong type or range
  * is a located error. Return false on error.
  */
-bool ynode_get_double(const struct ydoc *d, const struct ynode *map, const char *key,
-		      bool required, double min, double max, struct diag_list *dl, double *out);
-bool ynode_get_long(const struct ydoc *d, const struct ynode *map, const char *key,
-		    bool required, long min, long max, struct diag_list *dl, long *out);
-bool ynode_get_bool(const struct ydoc *d, const struct ynode *map, const char *key,
-		    bool required, struct diag_list *dl, bool *out);
-bool ynode_get_str(const struct ydoc *d, const struct ynode *map, const char *key,
-		   bool required, struct diag_list *dl, const char **out);
+bool ynode_get_double(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		      double min, double max, struct diag_list *dl, double *out);
+bool ynode_get_long(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		    long min, long max, struct diag_list *dl, long *out);
+bool ynode_get_bool(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		    struct diag_list *dl, bool *out);
+bool ynode_get_str(const struct ydoc *d, const struct ynode *map, const char *key, bool required,
+		   struct diag_list *dl, const char **out);
 /* A scalar node as a number, with the same reporting. */
 bool ynode_to_double(const struct ydoc *d, const struct ynode *n, double min, double max,
 		     struct diag_list *dl, double *out);

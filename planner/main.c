@@ -14,12 +14,12 @@
 
 /* Keep in the order `segplan --help` shows them. */
 static const struct command commands[] = {
-	{"check", cmd_check, "validate an inventory and nothing else"},
-	{"topology", cmd_topology, "resilience and capacity analysis, exports"},
-	{"policy", cmd_policy, "compile, query, lint, diff and apply segment policies"},
-	{"vpn", cmd_vpn, "VPN headroom for the remote-access users"},
-	{"rollout", cmd_rollout, "budgeted broadband rollout plan"},
-	{"example", cmd_example, "generate a realistic example city"},
+    {"check", cmd_check, "validate an inventory and nothing else"},
+    {"topology", cmd_topology, "resilience and capacity analysis, exports"},
+    {"policy", cmd_policy, "compile, query, lint, diff and apply segment policies"},
+    {"vpn", cmd_vpn, "VPN headroom for the remote-access users"},
+    {"rollout", cmd_rollout, "budgeted broadband rollout plan"},
+    {"example", cmd_example, "generate a realistic example city"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -10,7 +10,8 @@
 
 int out_json(json_t *j)
 {
-	int r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	int r =
+	    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(j);
 	fputc('\n', stdout);
 	if (r != 0 || fflush(stdout) != 0)

@@ -10,14 +10,13 @@
 #include "core/csvread.h"
 
 const char *const site_type_names[SITE_TYPE_COUNT] = {
-	"town_hall", "office", "school", "nursery",  "fire_station",
-	"library",   "citizen_office", "depot", "museum", "data_centre",
+    "town_hall", "office",	   "school", "nursery", "fire_station",
+    "library",	 "citizen_office", "depot",  "museum",	"data_centre",
 };
 const char *const broadband_names[BB_COUNT] = {"fibre", "interim", "dsl", "none"};
-const char *const link_kind_names[LINK_KIND_COUNT] = {"fibre", "rented", "dsl", "radio",
-						      "planned"};
+const char *const link_kind_names[LINK_KIND_COUNT] = {"fibre", "rented", "dsl", "radio", "planned"};
 const char *const site_flag_names[SITE_FLAG_COUNT] = {"critical", "hub",  "primary", "fallback",
-						      "vrrp",     "ospf", "bgp"};
+						      "vrrp",	  "ospf", "bgp"};
 
 double geo_distance_m(double lat1, double lon1, double lat2, double lon2)
 {
@@ -75,7 +74,8 @@ static void unknown_ref(const struct csv_table *t, size_t row, int col, struct d
 {
 	const char *s = diag_suggest(val, names, n);
 	if (s)
-		csv_cell_error(t, row, col, dl, "unknown %s '%s' (did you mean '%s'?)", what, val, s);
+		csv_cell_error(t, row, col, dl, "unknown %s '%s' (did you mean '%s'?)", what, val,
+			       s);
 	else
 		csv_cell_error(t, row, col, dl, "unknown %s '%s'", what, val);
 }
@@ -113,8 +113,9 @@ static int load_districts(struct loader *ld, const struct csv_table *t)
 			return -ENOMEM;
 		int prev = strmap_put(ld->districts, d->name, (int)inv->ndistricts);
 		if (prev >= 0) {
-			csv_cell_error(t, r, c[0], ld->dl, "duplicate district '%s' (first on line %u)",
-				       name, csv_row_line(t, (size_t)prev));
+			csv_cell_error(t, r, c[0], ld->dl,
+				       "duplicate district '%s' (first on line %u)", name,
+				       csv_row_line(t, (size_t)prev));
 			free(d->name);
 			d->name = NULL;
 			continue;
@@ -164,7 +165,8 @@ static bool parse_flags(const struct csv_table *t, size_t r, int col, struct dia
 				      (unsigned)utf8_count(csv_cell(t, r, col),
 							   (size_t)(s - csv_cell(t, r, col)));
 			diag_add(dl, DIAG_ERROR, csv_table_name(t), csv_cell_line(t, r, col), at,
-				 sug ? "unknown flag '%s' (did you mean '%s'?)" : "unknown flag '%s'%s",
+				 sug ? "unknown flag '%s' (did you mean '%s'?)"
+				     : "unknown flag '%s'%s",
 				 word, sug ? sug : "");
 			ok = false;
 		}
@@ -177,8 +179,8 @@ static bool parse_flags(const struct csv_table *t, size_t r, int col, struct dia
 
 static int load_sites(struct loader *ld, const struct csv_table *t)
 {
-	static const char *const req[] = {"id",	 "name",      "district",     "type",
-					  "lat",	 "lon",	      "staff",	      "broadband",
+	static const char *const req[] = {"id",		  "name",	   "district", "type",
+					  "lat",	  "lon",	   "staff",    "broadband",
 					  "current_mbps", "required_mbps", "flags"};
 	int c[11];
 	struct inventory *inv = ld->inv;
@@ -241,8 +243,8 @@ static int load_sites(struct loader *ld, const struct csv_table *t)
 			return -ENOMEM;
 		}
 		if (prev >= 0) {
-			csv_cell_error(t, r, c[0], dl, "duplicate site id '%s' (first on line %u)", id,
-				       inv->sites[prev].line);
+			csv_cell_error(t, r, c[0], dl, "duplicate site id '%s' (first on line %u)",
+				       id, inv->sites[prev].line);
 			free(s->id);
 			free(s->name);
 			memset(s, 0, sizeof(*s));
@@ -288,8 +290,8 @@ static int load_sites(struct loader *ld, const struct csv_table *t)
 
 static int load_links(struct loader *ld, const struct csv_table *t)
 {
-	static const char *const req[] = {"id",		   "a",	       "b",	  "kind",
-					  "capacity_mbps", "length_m", "cost_eur"};
+	static const char *const req[] = {"id",	      "a",	 "b", "kind", "capacity_mbps",
+					  "length_m", "cost_eur"};
 	int c[7];
 	struct inventory *inv = ld->inv;
 	struct diag_list *dl = ld->dl;
@@ -357,8 +359,8 @@ static int load_links(struct loader *ld, const struct csv_table *t)
 		}
 		int prev = strmap_put(inv->link_ids, l->id, (int)inv->nlinks);
 		if (prev >= 0) {
-			csv_cell_error(t, r, c[0], dl, "duplicate link id '%s' (first on line %u)", id,
-				       inv->links[prev].line);
+			csv_cell_error(t, r, c[0], dl, "duplicate link id '%s' (first on line %u)",
+				       id, inv->links[prev].line);
 			free(l->id);
 			l->id = NULL;
 			continue;
@@ -387,7 +389,9 @@ static bool get_prefix(const struct csv_table *t, size_t r, int col, uint8_t fam
 	}
 	if (e < 0 || (family && out->family != family)) {
 		csv_cell_error(t, r, col, dl, "'%s' is not a valid %s prefix", s,
-			       family == 6 ? "IPv6" : family == 4 ? "IPv4" : "IP");
+			       family == 6   ? "IPv6"
+			       : family == 4 ? "IPv4"
+					     : "IP");
 		return false;
 	}
 	return true;
@@ -477,8 +481,8 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 		ok &= get_prefix(t, r, c[4], 4, dl, &g->v4, &h4);
 		ok &= get_prefix(t, r, c[5], 6, dl, &g->v6, &h6);
 		if (ok && !h4 && !h6) {
-			csv_cell_error(t, r, c[4], dl, "segment '%s' has neither an IPv4 nor an IPv6 prefix",
-				       name);
+			csv_cell_error(t, r, c[4], dl,
+				       "segment '%s' has neither an IPv4 nor an IPv6 prefix", name);
 			ok = false;
 		}
 		if (!ok)
@@ -498,8 +502,8 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 		int prev = strmap_put(seen, keys[nkeys++], (int)r);
 		if (prev >= 0) {
 			csv_cell_error(t, r, c[1], dl,
-				       "duplicate segment '%s' at site '%s' (first on line %u)", name,
-				       sid, csv_row_line(t, (size_t)prev));
+				       "duplicate segment '%s' at site '%s' (first on line %u)",
+				       name, sid, csv_row_line(t, (size_t)prev));
 			ok = false;
 		}
 		if (vlan) {
@@ -509,9 +513,10 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 			}
 			prev = strmap_put(seen, keys[nkeys++], (int)r);
 			if (prev >= 0) {
-				csv_cell_error(t, r, c[3], dl,
-					       "VLAN %ld used twice at site '%s' (first on line %u)",
-					       vlan, sid, csv_row_line(t, (size_t)prev));
+				csv_cell_error(
+				    t, r, c[3], dl,
+				    "VLAN %ld used twice at site '%s' (first on line %u)", vlan,
+				    sid, csv_row_line(t, (size_t)prev));
 				ok = false;
 			}
 		}
@@ -599,7 +604,8 @@ static int load_plan(struct loader *ld, const struct csv_table *t)
 		char a[IP_PREFIX_STRLEN];
 		ip_prefix_format(&p->prefix, a, sizeof(a));
 		if (!covered)
-			diag_add(dl, DIAG_ERROR, csv_table_name(t), p->line, csv_cell_col(t, i, c[1]),
+			diag_add(dl, DIAG_ERROR, csv_table_name(t), p->line,
+				 csv_cell_col(t, i, c[1]),
 				 "%s of zone '%s' lies outside every 'city' prefix", a, p->zone);
 		pv[np] = p->prefix;
 		pl[np] = p->line;
@@ -650,9 +656,10 @@ static void check_segments_in_plan(struct inventory *inv, struct diag_list *dl, 
 			if (!inside) {
 				char a[IP_PREFIX_STRLEN];
 				ip_prefix_format(p, a, sizeof(a));
-				diag_add(dl, DIAG_ERROR, file, g->line, 0,
-					 "%s of segment '%s' lies outside the supernets of zone '%s'",
-					 a, g->name, g->zone);
+				diag_add(
+				    dl, DIAG_ERROR, file, g->line, 0,
+				    "%s of segment '%s' lies outside the supernets of zone '%s'", a,
+				    g->name, g->zone);
 			}
 		}
 	}
@@ -706,9 +713,9 @@ int inventory_load(const char *dir, struct diag_list *dl, struct inventory **out
 		table_loader load;
 		bool required;
 	} files[] = {
-		{"districts.csv", load_districts, true}, {"sites.csv", load_sites, true},
-		{"links.csv", load_links, true},	 {"addressplan.csv", load_plan, false},
-		{"segments.csv", load_segments, true},
+	    {"districts.csv", load_districts, true}, {"sites.csv", load_sites, true},
+	    {"links.csv", load_links, true},	     {"addressplan.csv", load_plan, false},
+	    {"segments.csv", load_segments, true},
 	};
 	*out = NULL;
 	struct inventory *inv = calloc(1, sizeof(*inv));

@@ -37,20 +37,20 @@ enum link_kind { LINK_FIBRE, LINK_RENTED, LINK_DSL, LINK_RADIO, LINK_PLANNED, LI
 /* Site flags (the 'flags' column, ';'-separated). */
 enum site_flag {
 	SITE_F_CRITICAL = 1u << 0, /* critical infrastructure */
-	SITE_F_HUB = 1u << 1,      /* district hub on the core ring */
+	SITE_F_HUB = 1u << 1,	   /* district hub on the core ring */
 	SITE_F_PRIMARY = 1u << 2,  /* the primary data centre */
 	SITE_F_FALLBACK = 1u << 3, /* the fallback data centre */
-	SITE_F_VRRP = 1u << 4,     /* gateway pair runs VRRP */
-	SITE_F_OSPF = 1u << 5,     /* gateway runs OSPF */
-	SITE_F_BGP = 1u << 6,      /* gateway runs BGP */
+	SITE_F_VRRP = 1u << 4,	   /* gateway pair runs VRRP */
+	SITE_F_OSPF = 1u << 5,	   /* gateway runs OSPF */
+	SITE_F_BGP = 1u << 6,	   /* gateway runs BGP */
 };
 #define SITE_FLAG_COUNT 7
 
 /* Zones are an open set of names; these are the ones the example uses. */
 struct district {
 	char *name;
-	double lat, lon;  /* centre, degrees WGS84 */
-	double radius_m;  /* the district's area: see docs/inventory.md */
+	double lat, lon; /* centre, degrees WGS84 */
+	double radius_m; /* the district's area: see docs/inventory.md */
 };
 
 struct site {
@@ -105,7 +105,7 @@ struct inventory {
 	size_t nsegments;
 	struct plan_prefix *plan;
 	size_t nplan;
-	int primary_dc, fallback_dc; /* site indices, -1 when absent */
+	int primary_dc, fallback_dc;	    /* site indices, -1 when absent */
 	struct strmap *site_ids, *link_ids; /* id -> index */
 };
 
