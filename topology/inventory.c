@@ -251,11 +251,8 @@ static int load_sites(struct loader *ld, const struct csv_table *t)
 			continue;
 		}
 		inv->nsites++;
-		if (!ok)
-			continue;
-		s->type = (enum site_type)ty;
-		s->broadband = (enum broadband)bb;
-		if ((s->flags & (SITE_F_PRIMARY | SITE_F_FALLBACK)) && s->type != SITE_DATA_CENTRE)
+		if (ty >= 0 && (s->flags & (SITE_F_PRIMARY | SITE_F_FALLBACK)) &&
+		    ty != SITE_DATA_CENTRE)
 			csv_cell_error(t, r, c[10], dl,
 				       "only a data_centre can be the primary or fallback site");
 		if ((s->flags & SITE_F_PRIMARY) && (s->flags & SITE_F_FALLBACK))
@@ -276,6 +273,10 @@ static int load_sites(struct loader *ld, const struct csv_table *t)
 			else
 				fallback_row = (int)r, inv->fallback_dc = (int)inv->nsites - 1;
 		}
+		if (!ok)
+			continue;
+		s->type = (enum site_type)ty;
+		s->broadband = (enum broadband)bb;
 		if (!in_district(inv, s->district, s->lat, s->lon))
 			diag_add(dl, DIAG_WARNING, csv_table_name(t), csv_cell_line(t, r, c[4]),
 				 csv_cell_col(t, r, c[4]),

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# segplan's command line: exit codes, help, usage errors, check on good and bad input.
+set -u
+bin=${SEGPLAN_BIN:?}
+src=${SEGPLAN_SRC:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+expect() { # expect CODE DESCRIPTION -- command...
+	local want=$1 what=$2
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	local got=$?
+	if [[ $got -eq $want ]]; then
+		passes=$((passes + 1))
+	else
+		fails=$((fails + 1))
+		echo "FAIL: $what: exit $got, want $want"
+		sed 's/^/  stderr: /' "$tmp/err" | head -5
+	fi
+}
+grep_in() { # grep_in FILE PATTERN DESCRIPTION
+	if grep -qF -- "$2" "$1"; then
+		passes=$((passes + 1))
+	else
+		fails=$((fails + 1))
+		echo "FAIL: $3: '$2' not in $1:"
+		head -5 "$1" | sed 's/^/  /'
+	fi
+}
+
+expect 2 "no command" -- "$bin"
+expect 0 "--help" -- "$bin" --help
+grep_in "$tmp/out" "usage: segplan <command>" "help on stdout"
+expect 0 "--version" -- "$bin" --version
+expect 2 "unknown command" -- "$bin" chek
+grep_in "$tmp/err" "unknown command 'chek' (did you mean 'check'?)" "command suggestion"
+expect 0 "check --help" -- "$bin" check --help
+grep_in "$tmp/out" "usage: segplan check" "check help on stdout"
+expect 0 "help check" -- "$bin" help check
+expect 2 "check without inventory" -- "$bin" check
+grep_in "$tmp/err" "usage: segplan check" "usage on stderr"
+expect 2 "check with a bad option" -- "$bin" check --bogus "$src/examples/stuttgart"
+
+if [[ -d "$src/examples/stuttgart" ]]; then
+	expect 0 "check of the example" -- "$bin" check "$src/examples/stuttgart"
+	grep_in "$tmp/out" "ok:" "check summary"
+	expect 0 "check --json" -- "$bin" check --json "$src/examples/stuttgart"
+	grep_in "$tmp/out" '"valid": true' "json summary"
+fi
+
+# A broken inventory: exit 3, every error at once, nothing on stdout.
+mkdir -p "$tmp/bad"
+printf 'name,lat,lon,radius_m\nMitte,48.77,9.18,2000\n' >"$tmp/bad/districts.csv"
+printf 'id,name,district,type,lat,lon,staff,broadband,current_mbps,required_mbps,flags\nDC1,RZ,Mite,data_centre,48.77,9.18,1,fibre,1,1,primary\n' >"$tmp/bad/sites.csv"
+printf 'id,a,b,kind,capacity_mbps,length_m,cost_eur\nL1,DC1,DC2,fibre,1,1,\n' >"$tmp/bad/links.csv"
+printf 'site,name,zone,vlan,ipv4,ipv6\n' >"$tmp/bad/segments.csv"
+expect 3 "check of a broken inventory" -- "$bin" check "$tmp/bad"
+grep_in "$tmp/err" "$tmp/bad/sites.csv:2:8: error: unknown district 'Mite' (did you mean 'Mitte'?)" "located error"
+grep_in "$tmp/err" "$tmp/bad/links.csv:2:8: error: unknown site 'DC2' (did you mean 'DC1'?)" "second file's error"
+grep_in "$tmp/err" "2 errors" "error count"
+[[ -s "$tmp/out" ]] && { fails=$((fails + 1)); echo "FAIL: stdout not empty on error"; } || passes=$((passes + 1))
+expect 3 "check of a missing directory" -- "$bin" check "$tmp/none"
+
+echo "$passes passed, $fails failed"
+[[ $fails -eq 0 ]]
