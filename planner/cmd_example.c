@@ -1,12 +1,119 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the module lands; replaced by its owner. */
+/* segplan example: writes the deterministic example city (topology/example.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/exitcodes.h"
 #include "planner/commands.h"
 #include "planner/out.h"
+#include "topology/example.h"
+
+static const char usage[] =
+    "usage: segplan example [--sites N] [--seed S] --out DIR [--force] [--json]\n"
+    "\n"
+    "Writes an example inventory modelled on Stuttgart (districts.csv, sites.csv,\n"
+    "links.csv, segments.csv, addressplan.csv, README.md) into DIR. The same N and S\n"
+    "give byte-identical files.\n"
+    "\n"
+    "  -n, --sites N   number of sites, 25-1000000 (default 850)\n"
+    "  -s, --seed S    random seed, 0-18446744073709551615 (default 1)\n"
+    "  -o, --out DIR   output directory, created when missing\n"
+    "  -f, --force     overwrite the files of a non-empty DIR\n"
+    "      --json      print a summary as JSON\n"
+    "  -h, --help      show this help\n";
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
 
 int cmd_example(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return out_fail(SEG_EXIT_FINDINGS, "example: not built yet");
+	static const struct option longopts[] = {
+	    {"sites", required_argument, NULL, 'n'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct example_opts o;
+	struct example_summary sum;
+	const char *dir = NULL;
+	bool json = false;
+	uint64_t v;
+	int c;
+
+	example_opts_default(&o);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:s:o:fh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (!parse_u64(optarg, &v) || v < EXAMPLE_MIN_SITES ||
+			    v > EXAMPLE_MAX_SITES)
+				return out_usage(usage, "example: --sites must be %d-%d, not '%s'",
+						 EXAMPLE_MIN_SITES, EXAMPLE_MAX_SITES, optarg);
+			o.sites = (long)v;
+			break;
+		case 's':
+			if (!parse_u64(optarg, &v))
+				return out_usage(
+				    usage, "example: --seed must be an unsigned integer, not '%s'",
+				    optarg);
+			o.seed = v;
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			return out_help(usage);
+		case ':':
+			return out_usage(usage, "example: option '%s' needs a value",
+					 argv[optind - 1]);
+		default:
+			return out_usage(usage, "example: unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return out_usage(usage, "example: unexpected argument '%s'", argv[optind]);
+	if (!dir || !*dir)
+		return out_usage(usage, "example: --out DIR is required");
+
+	int r = example_generate(&o, dir, &sum);
+	if (r == -ENOTEMPTY)
+		return out_fail(SEG_EXIT_FINDINGS,
+				"example: %s is not empty (use --force to overwrite)", dir);
+	if (r < 0)
+		return out_fail(SEG_EXIT_SYSTEM, "example: cannot write %s: %s", dir, strerror(-r));
+	if (!json)
+		return SEG_EXIT_OK;
+	json_t *j = json_pack(
+	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:i}", "dir", dir, "sites",
+	    (json_int_t)sum.sites, "links", (json_int_t)sum.links, "segments",
+	    (json_int_t)sum.segments, "plan_rows", (json_int_t)sum.plan_rows, "fibre_sites",
+	    (json_int_t)sum.fibre_sites, "other_sites", (json_int_t)sum.other_sites,
+	    "underserved_schools", (json_int_t)sum.underserved_schools, "planned_trenches",
+	    (json_int_t)sum.planned_trenches, "ipv4", sum.ipv4, "ula_prefix_len", (int)sum.ula_len);
+	if (!j)
+		return out_fail(SEG_EXIT_SYSTEM, "example: out of memory");
+	return out_json(j);
 }

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The example city is real: generated cities (and the committed
+ * examples/stuttgart) are read back with inventory_load and checked against
+ * what docs/inventory.md ("The example city") and docs/addressplan.md promise.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/csvread.h"
+#include "core/prefix.h"
+#include "tests/unit/testutil.h"
+#include "topology/example.h"
+#include "topology/inventory.h"
+
+static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
+				    "segments.csv",  "addressplan.csv", "README.md"};
+#define NFILES (sizeof(files) / sizeof(files[0]))
+
+/* A fresh city in a new temporary directory. */
+static char *generate(long sites, uint64_t seed, struct example_summary *sum)
+{
+	struct example_opts o;
+	example_opts_default(&o);
+	o.sites = sites;
+	o.seed = seed;
+	char *dir = tu_tmpdir();
+	cr_assert_not_null(dir);
+	int r = example_generate(&o, dir, sum);
+	cr_assert_eq(r, 0, "example_generate(%ld, %llu): %s", sites, (unsigned long long)seed,
+		     strerror(-r));
+	return dir;
+}
+
+static struct inventory *load(const char *dir)
+{
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	int r = inventory_load(dir, dl, &inv);
+	cr_assert_eq(r, 0, "%s does not load:\n%s", dir, tu_diags(dl));
+	cr_assert_eq(diag_warnings(dl), 0, "%s has warnings:\n%s", dir, tu_diags(dl));
+	diag_list_free(dl);
+	return inv;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+static bool same_file(const char *a, const char *b, const char *name)
+{
+	size_t la, lb;
+	char *x = slurp(a, name, &la), *y = slurp(b, name, &lb);
+	bool same = la == lb && memcmp(x, y, la) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+/* --- the checks, shared by the fresh and the committed city --- */
+
+/* docs/inventory.md: within radius_m of its centre and no other centre nearer. */
+static void check_sites_in_area(const struct inventory *inv)
+{
+	cr_assert_eq(inv->ndistricts, 23);
+	for (size_t i = 0; i < inv->nsites; i++) {
+		const struct site *s = &inv->sites[i];
+		const struct district *d = &inv->districts[s->district];
+		double own = geo_distance_m(s->lat, s->lon, d->lat, d->lon);
+		cr_assert_leq(own, d->radius_m, "%s is %.1f m from the centre of %s (radius %.0f)",
+			      s->id, own, d->name, d->radius_m);
+		for (size_t k = 0; k < inv->ndistricts; k++) {
+			const struct district *o = &inv->districts[k];
+			cr_assert_geq(geo_distance_m(s->lat, s->lon, o->lat, o->lon), own,
+				      "%s in %s is nearer to the centre of %s", s->id, d->name,
+				      o->name);
+		}
+	}
+}
+
+static bool is_ring_node(const struct site *s)
+{
+	return s->flags & (SITE_F_HUB | SITE_F_PRIMARY | SITE_F_FALLBACK);
+}
+
+/* Ring nodes reachable from the first one over ring links, skipping link 'skip'. */
+static size_t ring_reach(const struct inventory *inv, const int *ring_links, size_t nrl,
+			 size_t skip, int start)
+{
+	bool *seen = calloc(inv->nsites, sizeof(*seen));
+	int *stack = malloc(inv->nsites * sizeof(*stack));
+	size_t top = 0, count = 1;
+	seen[start] = true;
+	stack[top++] = start;
+	while (top) {
+		int v = stack[--top];
+		for (size_t k = 0; k < nrl; k++) {
+			if (k == skip)
+				continue;
+			const struct link *l = &inv->links[ring_links[k]];
+			int w = l->a == v ? l->b : l->b == v ? l->a : -1;
+			if (w >= 0 && !seen[w]) {
+				seen[w] = true;
+				stack[top++] = w;
+				count++;
+			}
+		}
+	}
+	free(seen);
+	free(stack);
+	return count;
+}
+
+/* Removing any one ring link keeps all ring nodes connected (2-edge-connected). */
+static void check_core_ring(const struct inventory *inv)
+{
+	size_t nodes = 0, nrl = 0;
+	int start = -1;
+	int *rl = malloc(inv->nlinks * sizeof(*rl));
+	for (size_t i = 0; i < inv->nsites; i++)
+		if (is_ring_node(&inv->sites[i])) {
+			nodes++;
+			start = (int)i;
+		}
+	for (size_t i = 0; i < inv->nlinks; i++) {
+		const struct link *l = &inv->links[i];
+		if (l->kind == LINK_FIBRE && is_ring_node(&inv->sites[l->a]) &&
+		    is_ring_node(&inv->sites[l->b])) {
+			cr_assert_geq(l->capacity_mbps, 10000, "core link %s is too thin", l->id);
+			rl[nrl++] = (int)i;
+		}
+	}
+	cr_assert_eq(nodes, 25, "2 data centres + 23 hubs, got %zu ring nodes", nodes);
+	cr_assert_geq(nrl, nodes);
+	cr_assert_eq(ring_reach(inv, rl, nrl, SIZE_MAX, start), nodes);
+	for (size_t k = 0; k < nrl; k++)
+		cr_assert_eq(ring_reach(inv, rl, nrl, k, start), nodes,
+			     "removing %s disconnects the core ring", inv->links[rl[k]].id);
+	free(rl);
+}
+
+/* Fibre share, under-served schools, and the one interim line of every other site. */
+static void check_broadband(const struct inventory *inv, size_t want_underserved)
+{
+	size_t other = 0, fibre = 0, under = 0;
+	for (size_t i = 0; i < inv->nsites; i++) {
+		const struct site *s = &inv->sites[i];
+		if (s->type == SITE_DATA_CENTRE)
+			continue;
+		other++;
+		if (s->broadband == BB_FIBRE) {
+			fibre++;
+			continue;
+		}
+		if (s->type == SITE_SCHOOL) {
+			cr_assert_lt(s->current_mbps, s->required_mbps,
+				     "school %s lacks fibre but is not under-served", s->id);
+			under++;
+		}
+		size_t lines = 0;
+		for (size_t k = 0; k < inv->nlinks; k++) {
+			const struct link *l = &inv->links[k];
+			if ((l->a != (int)i && l->b != (int)i) || l->kind == LINK_PLANNED)
+				continue;
+			cr_assert(l->kind == (s->broadband == BB_DSL ? LINK_DSL : LINK_RENTED),
+				  "%s: %s link %s", s->id, broadband_names[s->broadband], l->id);
+			const struct site *hub = &inv->sites[l->a == (int)i ? l->b : l->a];
+			cr_assert(hub->flags & SITE_F_HUB, "%s's line %s does not end at a hub",
+				  s->id, l->id);
+			cr_assert_eq(hub->district, s->district);
+			cr_assert_eq(l->capacity_mbps, s->current_mbps);
+			lines++;
+		}
+		cr_assert_eq(lines, 1, "%s has %zu interim lines", s->id, lines);
+	}
+	double share = 100.0 * (double)fibre / (double)other;
+	cr_assert(share >= 73.0 && share <= 77.0, "fibre share %.2f %% (%zu of %zu)", share, fibre,
+		  other);
+	cr_assert_eq(under, want_underserved, "%zu under-served schools", under);
+}
+
+/* length = great-circle distance x 1.3, to the printed 0.1 m; trench costs follow the model. */
+static void check_links(const struct inventory *inv)
+{
+	size_t planned = 0, offnet = 0;
+	for (size_t i = 0; i < inv->nsites; i++)
+		offnet += inv->sites[i].broadband != BB_FIBRE;
+	for (size_t i = 0; i < inv->nlinks; i++) {
+		const struct link *l = &inv->links[i];
+		const struct site *a = &inv->sites[l->a], *b = &inv->sites[l->b];
+		double want =
+		    geo_distance_m(a->lat, a->lon, b->lat, b->lon) * INVENTORY_DETOUR_FACTOR;
+		cr_assert_leq(fabs(l->length_m - want), 0.05 + 1e-6, "%s: %.1f m, want %.3f m",
+			      l->id, l->length_m, want);
+		if (l->kind != LINK_PLANNED)
+			continue;
+		planned++;
+		cr_assert_neq(a->broadband, BB_FIBRE, "trench %s starts at a fibre site", l->id);
+		cr_assert_eq(b->broadband, BB_FIBRE, "trench %s does not end on fibre", l->id);
+		double cost = EXAMPLE_TRENCH_FIXED_EUR + EXAMPLE_TRENCH_EUR_PER_M * l->length_m;
+		cr_assert_leq(fabs(l->cost_eur - cost), 0.5, "%s costs %.0f, want %.0f", l->id,
+			      l->cost_eur, cost);
+	}
+	/* A tenth of the off-fibre sites, rounded. */
+	cr_assert_leq(fabs((double)planned - 0.1 * (double)offnet), 0.5,
+		      "%zu trenches for %zu sites", planned, offnet);
+}
+
+struct overlap_ctx {
+	size_t n;
+	char first[160];
+};
+
+static void on_overlap(size_t i, size_t j, void *ctx)
+{
+	struct overlap_ctx *c = ctx;
+	if (c->n++ == 0)
+		snprintf(c->first, sizeof(c->first), "prefixes %zu and %zu", i, j);
+}
+
+static bool in_zone(const struct inventory *inv, const char *zone, const struct ip_prefix *p)
+{
+	for (size_t k = 0; k < inv->nplan; k++)
+		if (strcmp(inv->plan[k].zone, zone) == 0 &&
+		    ip_prefix_covers(&inv->plan[k].prefix, p))
+			return true;
+	return false;
+}
+
+/* No two segments overlap; each lies in its zone's supernets; supernets and pools are disjoint. */
+static void check_plan(const struct inventory *inv)
+{
+	struct ip_prefix *v = malloc(2 * inv->nsegments * sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		cr_assert(g->has_v6, "segment %zu has no IPv6 prefix", i);
+		cr_assert_eq(g->v6.len, 64);
+		v[n++] = g->v6;
+		cr_assert(in_zone(inv, g->zone, &g->v6), "%s/%s IPv6 is outside its zone",
+			  inv->sites[g->site].id, g->name);
+		if (g->has_v4) {
+			v[n++] = g->v4;
+			cr_assert(in_zone(inv, g->zone, &g->v4), "%s/%s IPv4 is outside its zone",
+				  inv->sites[g->site].id, g->name);
+		}
+	}
+	struct overlap_ctx ctx = {0};
+	cr_assert_eq(ip_prefix_find_overlaps(v, n, on_overlap, &ctx), 0);
+	cr_assert_eq(ctx.n, 0, "%zu overlapping segments, first %s", ctx.n, ctx.first);
+	n = 0;
+	for (size_t k = 0; k < inv->nplan; k++) {
+		const struct plan_prefix *p = &inv->plan[k];
+		if (strcmp(p->zone, "city") == 0)
+			continue;
+		cr_assert(in_zone(inv, "city", &p->prefix), "plan row %s is outside the city",
+			  p->zone);
+		v[n++] = p->prefix;
+	}
+	cr_assert_gt(n, 0);
+	cr_assert_eq(ip_prefix_find_overlaps(v, n, on_overlap, &ctx), 0);
+	cr_assert_eq(ctx.n, 0, "zone supernets overlap: %s", ctx.first);
+	free(v);
+}
+
+/* VLAN ids are per zone and unique within a site. */
+static void check_vlans(const struct inventory *inv)
+{
+	for (size_t i = 1; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		for (size_t k = i; k-- > 0 && inv->segments[k].site == g->site;)
+			cr_assert_neq(inv->segments[k].vlan, g->vlan, "VLAN %d twice at %s",
+				      g->vlan, inv->sites[g->site].id);
+	}
+}
+
+static void check_city(const struct inventory *inv, size_t want_sites)
+{
+	cr_assert_eq(inv->nsites, want_sites);
+	cr_assert_geq(inv->primary_dc, 0);
+	cr_assert_geq(inv->fallback_dc, 0);
+	check_sites_in_area(inv);
+	check_core_ring(inv);
+	check_broadband(inv, example_underserved_target((long)want_sites));
+	check_links(inv);
+	check_plan(inv);
+	check_vlans(inv);
+}
+
+Test(example, fresh_city_is_real)
+{
+	struct example_summary sum;
+	char *dir = generate(850, 1, &sum);
+	struct inventory *inv = load(dir);
+	check_city(inv, 850);
+	cr_assert_eq(sum.underserved_schools, 19);
+	cr_assert_eq(sum.links, inv->nlinks);
+	cr_assert_eq(sum.segments, inv->nsegments);
+	inventory_free(inv);
+	tu_rmdir(dir);
+	free(dir);
+}
+
+Test(example, committed_city_is_real)
+{
+	struct inventory *inv = load(tu_path("examples/stuttgart"));
+	check_city(inv, 850);
+	inventory_free(inv);
+}
+
+Test(example, committed_city_equals_fresh_generation)
+{
+	char *dir = generate(EXAMPLE_DEFAULT_SITES, EXAMPLE_DEFAULT_SEED, NULL);
+	for (size_t i = 0; i < NFILES; i++)
+		cr_assert(
+		    same_file(dir, tu_path("examples/stuttgart"), files[i]),
+		    "examples/stuttgart/%s differs from `segplan example` output: regenerate it",
+		    files[i]);
+	tu_rmdir(dir);
+	free(dir);
+}
+
+Test(example, same_seed_same_bytes_other_seed_other_city)
+{
+	char *a = generate(850, 7, NULL), *b = generate(850, 7, NULL), *c = generate(850, 8, NULL);
+	for (size_t i = 0; i < NFILES; i++)
+		cr_assert(same_file(a, b, files[i]), "%s differs between two runs", files[i]);
+	cr_assert(same_file(a, c, "districts.csv"));
+	cr_assert_not(same_file(a, c, "sites.csv"), "seeds 7 and 8 give the same sites");
+	cr_assert_not(same_file(a, c, "links.csv"), "seeds 7 and 8 give the same links");
+	const char *dirs[] = {a, b, c};
+	for (size_t i = 0; i < 3; i++) {
+		tu_rmdir(dirs[i]);
+		free((char *)dirs[i]);
+	}
+}
+
+/* The promises hold for any N >= 500, not just for the defaults. */
+Test(example, other_sizes_and_seeds)
+{
+	const long sizes[] = {500, 501, 1333};
+	const uint64_t seeds[] = {2, 99, 0xdeadbeefcafeu};
+	for (size_t i = 0; i < 3; i++) {
+		char *dir = generate(sizes[i], seeds[i], NULL);
+		struct inventory *inv = load(dir);
+		check_city(inv, (size_t)sizes[i]);
+		inventory_free(inv);
+		tu_rmdir(dir);
+		free(dir);
+	}
+}
+
+/* Small cities scale the under-served schools down: floor(19 N / 500). */
+Test(example, small_cities)
+{
+	struct example_summary sum;
+	cr_assert_eq(example_underserved_target(100), 3);
+	cr_assert_eq(example_underserved_target(499), 18);
+	cr_assert_eq(example_underserved_target(500), 19);
+	cr_assert_eq(example_underserved_target(100000), 19);
+	char *dir = generate(100, 5, &sum);
+	struct inventory *inv = load(dir);
+	cr_assert_eq(inv->nsites, 100);
+	check_sites_in_area(inv);
+	check_core_ring(inv);
+	check_links(inv);
+	check_plan(inv);
+	cr_assert_eq(sum.underserved_schools, 3);
+	inventory_free(inv);
+	tu_rmdir(dir);
+	free(dir);
+
+	dir = generate(EXAMPLE_MIN_SITES, 1, &sum);
+	inv = load(dir);
+	cr_assert_eq(inv->nsites, 25);
+	check_core_ring(inv);
+	check_plan(inv);
+	cr_assert_eq(sum.fibre_sites, sum.other_sites, "only town halls: all on fibre");
+	inventory_free(inv);
+	tu_rmdir(dir);
+	free(dir);
+}
+
+/* A 10,000-site city still fits 10.0.0.0/8 and one ULA /48, both for every segment. */
+Test(example, ten_thousand_sites_fit_10_8_and_a_48, .timeout = 300)
+{
+	struct example_summary sum;
+	struct ip_prefix net10, ula;
+	memset(&ula, 0, sizeof(ula));
+	char *dir = generate(10000, 1, &sum);
+	cr_assert(sum.ipv4);
+	cr_assert_eq(sum.ula_len, 48);
+	struct inventory *inv = load(dir);
+	cr_assert_eq(ip_prefix_parse("10.0.0.0/8", false, &net10), 0);
+	size_t cities = 0;
+	for (size_t k = 0; k < inv->nplan; k++)
+		if (strcmp(inv->plan[k].zone, "city") == 0) {
+			cities++;
+			if (inv->plan[k].prefix.family == 6)
+				ula = inv->plan[k].prefix;
+			else
+				cr_assert_eq(ip_prefix_cmp(&inv->plan[k].prefix, &net10), 0);
+		}
+	cr_assert_eq(cities, 2);
+	cr_assert_eq(ula.len, 48);
+	cr_assert_eq(ula.b[0], 0xfd, "not a ULA (RFC 4193)");
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		cr_assert(g->has_v4 && g->has_v6, "segment %zu lacks an address family", i);
+		cr_assert(ip_prefix_covers(&net10, &g->v4));
+		cr_assert(ip_prefix_covers(&ula, &g->v6));
+	}
+	check_plan(inv);
+	check_broadband(inv, 19);
+	inventory_free(inv);
+	tu_rmdir(dir);
+	free(dir);
+}
+
+/* Beyond 10.0.0.0/8 the plan is IPv6 only, from a shorter ULA prefix. */
+Test(example, large_city_is_ipv6_only, .timeout = 300)
+{
+	struct example_summary sum;
+	struct diag_list *dl = diag_list_new();
+	struct csv_table *t = NULL;
+	char path[4096];
+	char *dir = generate(40000, 1, &sum);
+	cr_assert_not(sum.ipv4);
+	cr_assert_eq(sum.ula_len, 44);
+	snprintf(path, sizeof(path), "%s/addressplan.csv", dir);
+	cr_assert_eq(csv_table_read(path, NULL, dl, &t), 0);
+	int zc = csv_table_column(t, "zone"), pc = csv_table_column(t, "prefix");
+	for (size_t r = 0; r < csv_table_nrows(t); r++) {
+		struct ip_prefix p;
+		cr_assert_eq(ip_prefix_parse(csv_cell(t, r, pc), false, &p), 0);
+		cr_assert_eq(p.family, 6, "IPv4 row %s", csv_cell(t, r, pc));
+		if (strcmp(csv_cell(t, r, zc), "city") == 0)
+			cr_assert_eq(p.len, 44);
+	}
+	csv_table_free(t);
+	diag_list_free(dl);
+	tu_rmdir(dir);
+	free(dir);
+}
+
+Test(example, refuses_a_non_empty_directory_without_force)
+{
+	struct example_opts o;
+	example_opts_default(&o);
+	char *dir = tu_tmpdir();
+	free(tu_write(dir, "notes.txt", "keep me\n"));
+	cr_assert_eq(example_generate(&o, dir, NULL), -ENOTEMPTY);
+	char sites[4200];
+	snprintf(sites, sizeof(sites), "%s/sites.csv", dir);
+	cr_assert_not(tu_file_exists(sites), "wrote into a non-empty directory");
+	o.force = true;
+	cr_assert_eq(example_generate(&o, dir, NULL), 0);
+	cr_assert(tu_file_exists(sites));
+	snprintf(sites, sizeof(sites), "%s/notes.txt", dir);
+	cr_assert(tu_file_exists(sites), "--force removed a file it does not own");
+	tu_rmdir(dir);
+	free(dir);
+}
+
+Test(example, rejects_sizes_out_of_range)
+{
+	struct example_opts o;
+	example_opts_default(&o);
+	char *dir = tu_tmpdir();
+	o.sites = EXAMPLE_MIN_SITES - 1;
+	cr_assert_eq(example_generate(&o, dir, NULL), -EINVAL);
+	o.sites = EXAMPLE_MAX_SITES + 1;
+	cr_assert_eq(example_generate(&o, dir, NULL), -EINVAL);
+	tu_rmdir(dir);
+	free(dir);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exports of the topology graph (the built, non-failed links and every site)
+ * for other tools: GraphML (yEd, Gephi, igraph), DOT (Graphviz), GeoJSON
+ * (RFC 7946, for GIS) and an SVG map. Formats: docs/topology.md.
+ */
+#ifndef SEGPLAN_EXPORT_H
+#define SEGPLAN_EXPORT_H
+
+#include <stdio.h>
+
+#include "topology/topo.h"
+
+enum export_format { EXPORT_GRAPHML, EXPORT_DOT, EXPORT_GEOJSON, EXPORT_SVG, EXPORT_FORMAT_COUNT };
+
+extern const char *const export_format_names[EXPORT_FORMAT_COUNT];
+
+/* Exact keyword; 0 or -EINVAL. */
+int export_format_parse(const char *s, enum export_format *out);
+
+/*
+ * Each writer takes the resilience result of the same topo for the redundancy
+ * class and single-point-of-failure marks (res may be NULL: left out).
+ * They return 0 or a negative errno.
+ */
+int export_graphml(const struct topo *t, const struct topo_resilience *res, FILE *f);
+int export_dot(const struct topo *t, const struct topo_resilience *res, FILE *f);
+int export_geojson(const struct topo *t, const struct topo_resilience *res, FILE *f);
+int export_svg(const struct topo *t, const struct topo_resilience *res, FILE *f);
+
+/* Writes one format to path atomically (nothing is left on failure). */
+int export_write(const struct topo *t, const struct topo_resilience *res, enum export_format fmt,
+		 const char *path);
+
+#endif
