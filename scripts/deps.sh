@@ -11,7 +11,7 @@ packages=(
 	libnftables-dev libnftnl-dev libmnl-dev nftables
 	libnl-3-dev libnl-route-3-dev libpcap-dev
 	libcriterion-dev
-	iproute2 netcat-openbsd tcpdump
+	iproute2 netcat-openbsd tcpdump jq
 	softflowd nfdump
 )
 extra=("$@")

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+#include "agent/export.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+const char *exp_addr(const uint8_t a[16], char *buf, size_t size)
+{
+	if (memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0)
+		return inet_ntop(AF_INET, a + 12, buf, (socklen_t)size);
+	return inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+}
+
+/* RFC 3339 UTC with nanoseconds: "2024-05-01T10:00:00.000000001Z". Records
+ * come in bursts from the same second: its date part is kept. */
+static json_t *time_json(uint64_t ns)
+{
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[32];
+	static _Thread_local size_t cached_len;
+	char buf[64];
+	time_t sec = (time_t)(ns / 1000000000ull);
+	if (sec != cached_sec) {
+		struct tm tm;
+		if (!gmtime_r(&sec, &tm))
+			return json_null();
+		cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = sec;
+	}
+	memcpy(buf, cached, cached_len);
+	snprintf(buf + cached_len, sizeof(buf) - cached_len, ".%09lluZ",
+		 (unsigned long long)(ns % 1000000000ull));
+	return json_string(buf);
+}
+
+static int set(json_t *o, const char *k, json_t *v)
+{
+	return json_object_set_new_nocheck(o, k, v);
+}
+
+json_t *exp_flow_json(const struct flow *f, enum flow_end why)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	int bad = 0;
+	bool v4 = memcmp(f->src, v4_mapped, sizeof(v4_mapped)) == 0;
+	bad |= set(o, "ip_version", json_integer(v4 ? 4 : 6));
+	bad |= set(o, "src", json_string(exp_addr(f->src, a, sizeof(a))));
+	bad |= set(o, "dst", json_string(exp_addr(f->dst, b, sizeof(b))));
+	bad |= set(o, "proto", json_integer(f->proto));
+	if (f->proto == 1 || f->proto == 58) {
+		bad |= set(o, "icmp_type", json_integer(f->icmp_type));
+		bad |= set(o, "icmp_code", json_integer(f->icmp_code));
+		bad |= set(o, "icmp_id", json_integer(f->icmp_id));
+	} else if (f->proto == 6 || f->proto == 17 || f->proto == 132) {
+		bad |= set(o, "src_port", json_integer(f->sport));
+		bad |= set(o, "dst_port", json_integer(f->dport));
+	}
+	if (f->vlan)
+		bad |= set(o, "vlan", json_integer(f->vlan));
+	if (f->vlan_seen[0])
+		bad |= set(o, "src_vlan", json_integer(f->vlan_seen[0]));
+	if (f->vlan_seen[1])
+		bad |= set(o, "dst_vlan", json_integer(f->vlan_seen[1]));
+	bad |= set(o, "first", time_json(f->first_ns));
+	bad |= set(o, "last", time_json(f->last_ns));
+	bad |= set(o, "src_packets", json_integer((json_int_t)f->packets[0]));
+	bad |= set(o, "src_bytes", json_integer((json_int_t)f->bytes[0]));
+	bad |= set(o, "dst_packets", json_integer((json_int_t)f->packets[1]));
+	bad |= set(o, "dst_bytes", json_integer((json_int_t)f->bytes[1]));
+	if (f->proto == 6) {
+		bad |= set(o, "src_tcp_flags", json_integer(f->tcp_flags[0]));
+		bad |= set(o, "dst_tcp_flags", json_integer(f->tcp_flags[1]));
+	}
+	if (f->ifindex[0]) {
+		json_t *ifs = json_array();
+		for (int i = 0; ifs && i < FLOW_MAX_IFS && f->ifindex[i]; i++)
+			bad |= json_array_append_new(ifs, json_integer(f->ifindex[i]));
+		bad |= set(o, "interfaces", ifs);
+	}
+	bad |= set(o, "end_reason", json_string(flow_end_name(why)));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+void exp_jsonl_sink(void *arg, const struct flow *f, enum flow_end why)
+{
+	struct exp_jsonl *w = arg;
+	char line[1024];
+	if (w->err)
+		return;
+	json_t *o = exp_flow_json(f, why);
+	if (!o) {
+		w->err = -ENOMEM;
+		return;
+	}
+	/* One write per record: jansson's stream dumper writes per token. */
+	size_t n = json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT);
+	char *big = NULL;
+	const char *text = line;
+	if (n >= sizeof(line) - 1) {
+		big = json_dumps(o, JSON_COMPACT);
+		text = big;
+		n = big ? strlen(big) : 0;
+	} else {
+		line[n] = '\n';
+	}
+	if (!text || n == 0)
+		w->err = -ENOMEM;
+	else if (fwrite(text, 1, text == line ? n + 1 : n, w->f) != (text == line ? n + 1 : n) ||
+		 (big && fputc('\n', w->f) == EOF))
+		w->err = errno ? -errno : -EIO;
+	else
+		w->lines++;
+	free(big);
+	json_decref(o);
+}
+
+json_t *exp_stats_json(const struct dec_stats *ds, const struct flow_stats *fs, size_t flows_active,
+		       size_t table_bytes)
+{
+	json_t *o = json_object();
+	json_t *reasons = json_object();
+	json_t *flows = json_object();
+	int bad = !o || !reasons || !flows;
+	uint64_t sum = 0;
+	for (int r = 0; !bad && r < DEC_R_COUNT; r++) {
+		bad |= set(reasons, dec_reason_name(r), json_integer((json_int_t)ds->reasons[r]));
+		sum += ds->reasons[r];
+	}
+	if (!bad) {
+		bad |= set(o, "packets_read", json_integer((json_int_t)ds->read));
+		bad |= set(o, "packets_decoded", json_integer((json_int_t)ds->decoded));
+		bad |= set(o, "packets_not_decoded", json_integer((json_int_t)sum));
+		bad |= set(o, "packets_held", json_integer((json_int_t)ds->held));
+		bad |= set(o, "reasons", reasons);
+		reasons = NULL;
+		bad |=
+		    set(o, "fragment_cache_evictions", json_integer((json_int_t)ds->frag_evicted));
+	}
+	if (!bad && fs) {
+		bad |= set(flows, "created", json_integer((json_int_t)fs->created));
+		bad |= set(flows, "expired_idle", json_integer((json_int_t)fs->expired_idle));
+		bad |= set(flows, "expired_active", json_integer((json_int_t)fs->expired_active));
+		bad |= set(flows, "expired_end", json_integer((json_int_t)fs->expired_closed));
+		bad |= set(flows, "evicted", json_integer((json_int_t)fs->evicted));
+		bad |= set(flows, "flushed", json_integer((json_int_t)fs->flushed));
+		bad |= set(flows, "records", json_integer((json_int_t)fs->records));
+		bad |= set(flows, "active", json_integer((json_int_t)flows_active));
+		bad |= set(flows, "peak", json_integer((json_int_t)fs->peak));
+		bad |= set(flows, "table_bytes", json_integer((json_int_t)table_bytes));
+		bad |= set(o, "flows", flows);
+		flows = NULL;
+	}
+	json_decref(reasons);
+	json_decref(flows);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
