@@ -1,12 +1,508 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the module lands; replaced by its owner. */
+/* segplan policy: compile and query segment policies (docs/policy.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/exitcodes.h"
+#include "policies/compile.h"
+#include "policies/eval.h"
+#include "policies/policy.h"
 #include "planner/commands.h"
 #include "planner/out.h"
+#include "planner/policy_deploy.h"
+#include "planner/policy_lint.h"
+#include "topology/inventory.h"
+
+static const char usage_main[] =
+    "usage: segplan policy <subcommand> [<args>]\n\n"
+    "subcommands:\n"
+    "  compile   per-gateway nftables rulesets and classification tables\n"
+    "  query     the verdict for one connection, and why\n"
+    "  lint      findings in the policy (shadowed, unused, expired rules)\n"
+    "  diff      what changes between two policies\n"
+    "  apply     load a compiled ruleset into the kernel\n"
+    "  confirm   keep a ruleset applied with --confirm\n"
+    "  status    live counters and drift of the loaded ruleset\n\n"
+    "`segplan policy <subcommand> --help` describes each.\n";
+
+static const char usage_compile[] =
+    "usage: segplan policy compile INVENTORY --out DIR [--site ID] [--mode enforce|observe]\n"
+    "                              [--date YYYY-MM-DD] [--json]\n\n"
+    "Reads INVENTORY and INVENTORY/policy.yaml and writes, for every site gateway (or\n"
+    "the one given), DIR/<site>.nft (load with `nft -f`) and DIR/<site>.policy.json.\n\n"
+    "  -o, --out DIR     output directory (created if missing)\n"
+    "  -s, --site ID     only this site's gateway\n"
+    "  -m, --mode MODE   enforce (default) or observe: count and log what would be\n"
+    "                    dropped, but let it pass\n"
+    "  -d, --date DAY    judge rule expiry on this day instead of today (UTC)\n"
+    "      --json        print a summary as JSON\n"
+    "  -h, --help        this text\n";
+
+static const char usage_query[] =
+    "usage: segplan policy query INVENTORY --src IP --dst IP --proto P\n"
+    "                            [--dport N] [--type T] [--mode M] [--date DAY] [--json]\n\n"
+    "Decides one new connection as every gateway that judges it would: the verdict,\n"
+    "the deciding rule, the zones and sites of both ends, the scope checks, and the\n"
+    "gateway that counts it.\n\n"
+    "  --src IP, --dst IP  the initiator and the destination (same family)\n"
+    "  --proto P           tcp, udp, icmp, icmpv6, sctp, a protocol name or number\n"
+    "  --dport N           destination port (tcp, udp, sctp, dccp, udplite)\n"
+    "  --type T            ICMP or ICMPv6 type, name or number\n"
+    "  --mode M            enforce (default) or observe\n"
+    "  --date DAY          judge rule expiry on this day (YYYY-MM-DD)\n"
+    "  --json              machine output (docs/policy.md)\n"
+    "  -h, --help          this text\n";
+
+/* Inventory and policy, loaded with diagnostics printed; returns an exit code. */
+static int load_all(const char *dir, const char *date, struct inventory **inv, struct policy **p)
+{
+	struct diag_list *dl = diag_list_new();
+	char *path = NULL;
+	int code = SEG_EXIT_SYSTEM;
+	*inv = NULL;
+	*p = NULL;
+	if (!dl)
+		return SEG_EXIT_SYSTEM;
+	int rc = inventory_load(dir, dl, inv);
+	if (rc == 0) {
+		if (asprintf(&path, "%s/policy.yaml", dir) < 0)
+			goto out;
+		rc = policy_load(path, NULL, *inv, date, dl, p);
+	}
+	out_diags(dl);
+	if (rc == -EINVAL || rc == -ENOENT)
+		code = SEG_EXIT_INPUT;
+	else if (rc < 0)
+		code = out_fail(SEG_EXIT_SYSTEM, "policy: %s", strerror(-rc));
+	else
+		code = SEG_EXIT_OK;
+out:
+	free(path);
+	diag_list_free(dl);
+	if (code != SEG_EXIT_OK) {
+		policy_free(*p);
+		inventory_free(*inv);
+		*p = NULL;
+		*inv = NULL;
+	}
+	return code;
+}
+
+static int parse_mode(const char *s)
+{
+	for (int i = 0; i < POL_MODE_COUNT; i++)
+		if (strcmp(s, pol_mode_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int check_date(const char *usage, const char *date)
+{
+	long days;
+	if (date && !policy_parse_date(date, &days))
+		return out_usage(usage, "policy: bad --date '%s' (expected YYYY-MM-DD)", date);
+	return SEG_EXIT_OK;
+}
+
+static int policy_compile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"site", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"date", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *out = NULL, *site = NULL, *date = NULL;
+	int mode = POL_MODE_ENFORCE, c;
+	bool json = false;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:s:m:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			site = optarg;
+			break;
+		case 'm':
+			if ((mode = parse_mode(optarg)) < 0)
+				return out_usage(usage_compile, "policy compile: unknown mode '%s'",
+						 optarg);
+			break;
+		case 'd':
+			date = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			return out_help(usage_compile);
+		default:
+			return out_usage(usage_compile, "policy compile: bad option '%s'",
+					 argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1 || !out)
+		return out_usage(usage_compile, "policy compile: need INVENTORY and --out DIR");
+	int code = check_date(usage_compile, date);
+	if (code != SEG_EXIT_OK)
+		return code;
+	struct inventory *inv;
+	struct policy *p;
+	if ((code = load_all(argv[optind], date, &inv, &p)) != SEG_EXIT_OK)
+		return code;
+	struct pol_compile_opts o = {.site = -1, .mode = (enum pol_mode)mode};
+	if (site && (o.site = inventory_find_site(inv, site)) < 0) {
+		code = out_fail(SEG_EXIT_INPUT, "policy compile: unknown site '%s'", site);
+		goto out;
+	}
+	struct pol_compile_stats st;
+	int rc = pol_compile(p, inv, out, &o, &st);
+	if (rc < 0) {
+		code = out_fail(SEG_EXIT_SYSTEM, "policy compile: %s: %s", out, strerror(-rc));
+		goto out;
+	}
+	if (json)
+		code = out_json(
+		    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "gateways",
+			      (json_int_t)st.gateways, "rules", (json_int_t)st.rules, "max_rules",
+			      (json_int_t)st.max_rules, "elements", (json_int_t)st.elements,
+			      "max_elements", (json_int_t)st.max_elements, "bytes",
+			      (json_int_t)st.bytes, "mode", pol_mode_names[mode], "date", p->date));
+	else
+		printf("%zu gateway%s compiled into %s (%s): %zu rules, at most %zu per gateway; "
+		       "%zu set elements, at most %zu per gateway\n",
+		       st.gateways, st.gateways == 1 ? "" : "s", out, pol_mode_names[mode],
+		       st.rules, st.max_rules, st.elements, st.max_elements);
+out:
+	policy_free(p);
+	inventory_free(inv);
+	return code;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct query_args {
+	struct pol_tuple tp;
+	int mode;
+	const char *date;
+	bool json;
+	const char *src, *dst;
+};
+
+/* Returns an exit code, or -1 for --help. */
+static int parse_query(int argc, char **argv, struct query_args *q, const char **dir)
+{
+	static const struct option opts[] = {
+	    {"src", required_argument, NULL, 's'},   {"dst", required_argument, NULL, 'd'},
+	    {"proto", required_argument, NULL, 'p'}, {"dport", required_argument, NULL, 'P'},
+	    {"type", required_argument, NULL, 't'},  {"mode", required_argument, NULL, 'm'},
+	    {"date", required_argument, NULL, 'D'},  {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	};
+	const char *proto = NULL, *dport = NULL, *type = NULL;
+	int c;
+	memset(q, 0, sizeof(*q));
+	q->tp.icmp_type = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			q->src = optarg;
+			break;
+		case 'd':
+			q->dst = optarg;
+			break;
+		case 'p':
+			proto = optarg;
+			break;
+		case 'P':
+			dport = optarg;
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 'm':
+			if ((q->mode = parse_mode(optarg)) < 0)
+				return out_usage(usage_query, "policy query: unknown mode '%s'",
+						 optarg);
+			break;
+		case 'D':
+			q->date = optarg;
+			break;
+		case 'j':
+			q->json = true;
+			break;
+		case 'h':
+			return -1;
+		default:
+			return out_usage(usage_query, "policy query: bad option '%s'",
+					 argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1 || !q->src || !q->dst || !proto)
+		return out_usage(usage_query,
+				 "policy query: need INVENTORY, --src, --dst, --proto");
+	*dir = argv[optind];
+	if (ip_addr_parse(q->src, &q->tp.src) != 0 || ip_addr_parse(q->dst, &q->tp.dst) != 0)
+		return out_usage(usage_query, "policy query: --src and --dst take IP addresses");
+	if (q->tp.src.family != q->tp.dst.family)
+		return out_usage(usage_query, "policy query: --src and --dst differ in family");
+	int pr = pol_proto_parse(proto);
+	if (pr < 0)
+		return out_usage(usage_query, "policy query: unknown protocol '%s'", proto);
+	q->tp.proto = (uint8_t)pr;
+	if (pol_proto_has_ports(q->tp.proto)) {
+		char *end;
+		long v = dport ? strtol(dport, &end, 10) : -1;
+		if (!dport || *end || v < 0 || v > 65535)
+			return out_usage(usage_query, "policy query: %s needs --dport 0-65535",
+					 proto);
+		q->tp.dport = (uint16_t)v;
+	} else if (dport) {
+		return out_usage(usage_query, "policy query: %s has no ports", proto);
+	}
+	bool icmp = (q->tp.proto == POL_IP_ICMP && q->tp.src.family == 4) ||
+		    (q->tp.proto == POL_IP_ICMPV6 && q->tp.src.family == 6);
+	if (type && !icmp)
+		return out_usage(usage_query,
+				 "policy query: --type is for icmp (IPv4) and icmpv6 (IPv6)");
+	if (type && (q->tp.icmp_type = pol_icmp_parse(q->tp.src.family, type)) < 0)
+		return out_usage(usage_query, "policy query: unknown ICMP type '%s'", type);
+	if (icmp && !type)
+		return out_usage(usage_query, "policy query: %s needs --type", proto);
+	return check_date(usage_query, q->date);
+}
+
+static json_t *end_json(const struct pol_table *city, const struct inventory *inv, const char *ip,
+			const struct pol_class *c)
+{
+	const char *site = pol_table_site_name(city, c->site);
+	int s = site ? inventory_find_site(inv, site) : -1;
+	return json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b}", "address", ip, "zone",
+			 pol_table_zone_name(city, c->zone), "kind",
+			 pol_zone_kind_names[pol_table_zone_kind(city, c->zone)], "site", site,
+			 "district", s >= 0 ? inv->districts[inv->sites[s].district].name : NULL,
+			 "dc", c->dc);
+}
+
+struct checks {
+	bool same_site, same_district, dst_dc;
+};
+
+/* The scope facts from the city-wide classification (not one gateway's view). */
+static void scope_checks(const struct pol_table *city, const struct inventory *inv,
+			 const struct pol_class *s, const struct pol_class *d, struct checks *c)
+{
+	const char *ss = pol_table_site_name(city, s->site);
+	const char *ds = pol_table_site_name(city, d->site);
+	int si = ss ? inventory_find_site(inv, ss) : -1;
+	int di = ds ? inventory_find_site(inv, ds) : -1;
+	c->same_site = si >= 0 && si == di;
+	c->same_district = si >= 0 && di >= 0 && inv->sites[si].district == inv->sites[di].district;
+	c->dst_dc = d->dc;
+}
+
+static const char *verdict_word(const struct pol_verdict *v)
+{
+	return v->by == POL_BY_TRANSIT ? "transit" : pol_action_names[v->action];
+}
+
+struct query_result {
+	struct pol_class src, dst; /* city-wide */
+	struct checks ck;
+	int judges[2], counted, decisive;
+	size_t nj;
+	struct pol_table *gw[2];
+	struct pol_verdict v[2];
+	bool passes;
+};
+
+static void print_json(const struct query_args *q, const struct inventory *inv,
+		       const struct pol_table *city, struct query_result *r, int *code)
+{
+	int d = r->decisive;
+	const struct pol_trule *dr =
+	    d >= 0 && r->v[d].rule >= 0 ? pol_table_rule(r->gw[d], (size_t)r->v[d].rule) : NULL;
+	json_t *j = json_object(), *ga = json_array();
+	json_object_set_new(j, "verdict",
+			    json_string(pol_action_names[d >= 0 ? r->v[d].action : POL_ACCEPT]));
+	json_object_set_new(j, "passes", json_boolean(r->passes));
+	json_object_set_new(j, "rule", dr ? json_string(dr->id) : json_null());
+	json_object_set_new(j, "by", json_string(d >= 0 ? pol_outcome_names[r->v[d].by] : "none"));
+	json_object_set_new(j, "exception", json_boolean(dr && dr->exception));
+	json_object_set_new(j, "decided_at",
+			    d >= 0 ? json_string(inv->sites[r->judges[d]].id) : json_null());
+	json_object_set_new(j, "src", end_json(city, inv, q->src, &r->src));
+	json_object_set_new(j, "dst", end_json(city, inv, q->dst, &r->dst));
+	json_object_set_new(j, "proto", json_integer(q->tp.proto));
+	if (pol_proto_has_ports(q->tp.proto))
+		json_object_set_new(j, "dport", json_integer(q->tp.dport));
+	if (q->tp.icmp_type >= 0)
+		json_object_set_new(j, "type", json_integer(q->tp.icmp_type));
+	json_object_set_new(j, "mode", json_string(pol_mode_names[q->mode]));
+	json_object_set_new(j, "scope",
+			    json_pack("{s:b,s:b,s:b}", "same_site", r->ck.same_site,
+				      "same_district", r->ck.same_district, "dst_dc",
+				      r->ck.dst_dc));
+	for (size_t i = 0; i < r->nj; i++) {
+		const struct pol_trule *ru =
+		    r->v[i].rule >= 0 ? pol_table_rule(r->gw[i], (size_t)r->v[i].rule) : NULL;
+		json_array_append_new(
+		    ga, json_pack("{s:s,s:s,s:b,s:s,s:s?,s:b,s:s?,s:b}", "site",
+				  inv->sites[r->judges[i]].id, "verdict", verdict_word(&r->v[i]),
+				  "passes", r->v[i].passes, "by", pol_outcome_names[r->v[i].by],
+				  "rule", ru ? ru->id : NULL, "exception", ru && ru->exception,
+				  "scope", ru ? pol_scope_names[ru->scope] : NULL, "counts",
+				  r->judges[i] == r->counted));
+	}
+	json_object_set_new(j, "gateways", ga);
+	json_object_set_new(j, "counted_at",
+			    r->counted >= 0 ? json_string(inv->sites[r->counted].id) : json_null());
+	*code = out_json(j);
+}
+
+static void print_text(const struct query_args *q, const struct inventory *inv,
+		       const struct pol_table *city, const struct query_result *r)
+{
+	printf("%s -> %s proto %u", q->src, q->dst, q->tp.proto);
+	if (pol_proto_has_ports(q->tp.proto))
+		printf(" dport %u", q->tp.dport);
+	if (q->tp.icmp_type >= 0)
+		printf(" type %d", q->tp.icmp_type);
+	printf(": %s\n", r->passes ? "PASSES" : "DENIED");
+	const struct pol_class *ends[2] = {&r->src, &r->dst};
+	for (int e = 0; e < 2; e++) {
+		const char *site = pol_table_site_name(city, ends[e]->site);
+		printf("  %s %s: zone %s (%s)%s%s%s\n", e ? "dst" : "src", e ? q->dst : q->src,
+		       pol_table_zone_name(city, ends[e]->zone),
+		       pol_zone_kind_names[pol_table_zone_kind(city, ends[e]->zone)],
+		       site ? ", site " : ", at no site", site ? site : "",
+		       ends[e]->dc ? ", data-centre network" : "");
+	}
+	printf("  scope checks: same site %s, same district %s, destination in dc %s\n",
+	       r->ck.same_site ? "yes" : "no", r->ck.same_district ? "yes" : "no",
+	       r->ck.dst_dc ? "yes" : "no");
+	if (r->nj == 0)
+		printf("  no site gateway judges it: neither end is in a segment\n");
+	for (size_t i = 0; i < r->nj; i++) {
+		const struct pol_verdict *v = &r->v[i];
+		const struct pol_trule *ru =
+		    v->rule >= 0 ? pol_table_rule(r->gw[i], (size_t)v->rule) : NULL;
+		printf("  gateway %s: %s", inv->sites[r->judges[i]].id, verdict_word(v));
+		if (ru)
+			printf(" by rule %s%s (scope %s)", ru->id,
+			       ru->exception ? " [site exception]" : "",
+			       pol_scope_names[ru->scope]);
+		else if (v->by == POL_BY_DEFAULT)
+			printf(" by default (no rule matched)");
+		else if (v->by == POL_BY_PREAMBLE)
+			printf(" by the fixed preamble (ICMP error)");
+		if (q->mode == POL_MODE_OBSERVE && v->action != POL_ACCEPT)
+			printf(", observe mode lets it pass");
+		printf("%s\n", r->judges[i] == r->counted ? "; counted here" : "");
+	}
+}
+
+static int run_query(const struct query_args *q, const struct inventory *inv,
+		     const struct policy *p)
+{
+	struct pol_build *b = NULL;
+	struct pol_table *city = NULL;
+	struct query_result r;
+	int code = SEG_EXIT_OK;
+	memset(&r, 0, sizeof(r));
+	int rc = pol_build_new(p, inv, &b);
+	if (rc == 0)
+		rc = pol_build_city(b, &city);
+	if (rc < 0)
+		goto out;
+	pol_classify(city, &q->tp.src, &r.src);
+	pol_classify(city, &q->tp.dst, &r.dst);
+	scope_checks(city, inv, &r.src, &r.dst, &r.ck);
+	pol_build_judges(b, &q->tp.src, &q->tp.dst, r.judges, &r.nj, &r.counted);
+	r.passes = true;
+	r.decisive = r.nj ? 0 : -1;
+	for (size_t i = 0; i < r.nj; i++) {
+		if ((rc = pol_build_gateway(b, r.judges[i], (enum pol_mode)q->mode, &r.gw[i])) <
+			0 ||
+		    (rc = pol_decide(r.gw[i], &q->tp, &r.v[i])) < 0)
+			goto out;
+		r.passes &= r.v[i].passes;
+		/* The first gateway that denies decides; otherwise the counting one. */
+		if (r.v[i].action != POL_ACCEPT && r.v[r.decisive].action == POL_ACCEPT)
+			r.decisive = (int)i;
+	}
+	if (q->json)
+		print_json(q, inv, city, &r, &code);
+	else
+		print_text(q, inv, city, &r);
+out:
+	if (rc < 0)
+		code = out_fail(SEG_EXIT_SYSTEM, "policy query: %s", strerror(-rc));
+	for (int i = 0; i < 2; i++)
+		pol_table_free(r.gw[i]);
+	pol_table_free(city);
+	pol_build_free(b);
+	return code;
+}
+
+static int policy_query(int argc, char **argv)
+{
+	struct query_args q;
+	const char *dir = NULL;
+	int code = parse_query(argc, argv, &q, &dir);
+	if (code < 0)
+		return out_help(usage_query);
+	if (code != SEG_EXIT_OK)
+		return code;
+	struct inventory *inv;
+	struct policy *p;
+	if ((code = load_all(dir, q.date, &inv, &p)) != SEG_EXIT_OK)
+		return code;
+	code = run_query(&q, inv, p);
+	policy_free(p);
+	inventory_free(inv);
+	return code;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The subcommands: one function each, lint/diff in cmd_policy_lint.c, deploying in cmd_policy_deploy.c. */
+static const struct command subcommands[] = {
+    {"compile", policy_compile, "per-gateway nftables rulesets and classification tables"},
+    {"query", policy_query, "the verdict for one connection, and why"},
+    {"lint", policy_cmd_lint, "findings in the policy"},
+    {"diff", policy_cmd_diff, "what changes between two policies"},
+    {"apply", policy_cmd_apply, "load a compiled ruleset into the kernel"},
+    {"confirm", policy_cmd_confirm, "keep a ruleset applied with --confirm"},
+    {"status", policy_cmd_status, "live counters and drift of the loaded ruleset"},
+};
+#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
 int cmd_policy(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return out_fail(SEG_EXIT_FINDINGS, "policy: not built yet");
+	if (argc < 2)
+		return out_usage(usage_main, "policy: missing subcommand");
+	if (out_is_help(argv[1]))
+		return out_help(usage_main);
+	const char *names[NSUB];
+	for (size_t i = 0; i < NSUB; i++) {
+		names[i] = subcommands[i].name;
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	}
+	const char *s = diag_suggest(argv[1], names, NSUB);
+	if (s)
+		return out_usage(usage_main, "policy: unknown subcommand '%s' (did you mean '%s'?)",
+				 argv[1], s);
+	return out_usage(usage_main, "policy: unknown subcommand '%s'", argv[1]);
 }

@@ -1,0 +1,1343 @@
+// SPDX-License-Identifier: MIT
+#include "policies/compile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/atomic.h"
+
+#ifndef SEGPLAN_VERSION
+#define SEGPLAN_VERSION "0.1.0"
+#endif
+
+#define NAME_MAX_LEN 200 /* nft names may be longer (NFT_NAME_MAXLEN 256); keep a margin */
+
+/* ------------------------------------------------------------------ */
+/* SHA-256, FIPS 180-4 section 6.2 */
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void sha_block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
+			      sha_k[i] + w[i];
+		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		k = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+	h[5] += f;
+	h[6] += g;
+	h[7] += k;
+}
+
+void pol_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+			 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+	const uint8_t *p = data;
+	size_t n = len;
+	for (; n >= 64; n -= 64, p += 64)
+		sha_block(h, p);
+	uint8_t tail[128];
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, p, n);
+	tail[n] = 0x80;
+	size_t tl = n < 56 ? 64 : 128;
+	uint64_t bits = (uint64_t)len * 8;
+	for (int i = 0; i < 8; i++)
+		tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
+	sha_block(h, tail);
+	if (tl == 128)
+		sha_block(h, tail + 64);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)h[i];
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The city-wide build */
+
+struct pol_build {
+	const struct policy *p;
+	const struct inventory *inv;
+	struct pol_ranges part;	      /* segments and VPN pools: val = policy zone */
+	struct pol_ranges city;	      /* the city plan */
+	struct pol_ranges sites;      /* segments: val = site index */
+	struct pol_ranges *districts; /* per district: its sites' segments */
+	struct pol_ranges dc;	      /* data-centre networks */
+	struct pol_ranges mgmt;	      /* management zones, for the anti-lockout rule */
+	size_t *seg_start; /* segments of site s: seg_index[seg_start[s]..seg_start[s+1]) */
+	size_t *seg_index;
+	bool *site_dc; /* some segment of the site lies in the data-centre networks */
+	char hash[80];
+};
+
+static int add_segment(struct pol_ranges *r, const struct segment *s, int val)
+{
+	int rc = 0;
+	if (s->has_v4)
+		rc = pol_ranges_add_prefix(r, &s->v4, val);
+	if (rc == 0 && s->has_v6)
+		rc = pol_ranges_add_prefix(r, &s->v6, val);
+	return rc;
+}
+
+static json_t *canon_match(const struct pol_match *m)
+{
+	json_t *o = json_object();
+	json_t *p = json_array();
+	for (size_t i = 0; i < m->nports; i++)
+		json_array_append_new(
+		    p, json_pack("[iii]", m->ports[i].proto, m->ports[i].lo, m->ports[i].hi));
+	json_object_set_new(o, "ports", p);
+	json_t *a = json_array();
+	for (size_t i = 0; i < m->nicmp; i++)
+		json_array_append_new(a, json_integer(m->icmp[i]));
+	json_object_set_new(o, "icmp", a);
+	a = json_array();
+	for (size_t i = 0; i < m->nicmp6; i++)
+		json_array_append_new(a, json_integer(m->icmp6[i]));
+	json_object_set_new(o, "icmpv6", a);
+	a = json_array();
+	for (size_t i = 0; i < m->nprotos; i++)
+		json_array_append_new(a, json_integer(m->protos[i]));
+	json_object_set_new(o, "protocols", a);
+	return o;
+}
+
+static json_t *canon_ints(const struct policy *p, const int *v, size_t n, bool any, bool zones)
+{
+	if (any)
+		return json_string("any");
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    a, json_string(zones ? p->zones[v[i]].name : p->services[v[i]].name));
+	return a;
+}
+
+static json_t *prefix_json(const struct ip_prefix *pf, bool has)
+{
+	char buf[IP_PREFIX_STRLEN];
+	if (!has)
+		return json_null();
+	ip_prefix_format(pf, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/*
+ * The hash covers what decides the rulesets: the parsed policy (not its
+ * formatting or comments in YAML) and the inventory's sites, segments and
+ * address plan, as compact JSON in a fixed order.
+ */
+static int build_hash(struct pol_build *b)
+{
+	const struct policy *p = b->p;
+	const struct inventory *inv = b->inv;
+	json_t *c = json_object();
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->nzones; i++)
+		json_array_append_new(
+		    a, json_pack("[ss]", p->zones[i].name, pol_zone_kind_names[p->zones[i].kind]));
+	json_object_set_new(c, "zones", a);
+	a = json_array();
+	for (size_t i = 0; i < p->nservices; i++)
+		json_array_append_new(
+		    a, json_pack("[so]", p->services[i].name, canon_match(&p->services[i].match)));
+	json_object_set_new(c, "services", a);
+	a = json_array();
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		json_array_append_new(
+		    a,
+		    json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:b,s:s,s:b,s:s?}", "id", r->id, "from",
+			      canon_ints(p, r->from, r->nfrom, r->from_any, true), "to",
+			      canon_ints(p, r->to, r->nto, r->to_any, true), "services",
+			      canon_ints(p, r->services, r->nservices, r->svc_any, false), "scope",
+			      pol_scope_names[r->scope], "action", pol_action_names[r->action],
+			      "log", r->log, "expires", r->expires, "expired", r->expired, "site",
+			      r->site >= 0 ? inv->sites[r->site].id : NULL));
+	}
+	json_object_set_new(c, "rules", a);
+	json_object_set_new(c, "management",
+			    canon_ints(p, p->management, p->nmanagement, false, true));
+	a = json_array();
+	for (size_t i = 0; i < p->ndc_sites; i++)
+		json_array_append_new(a, json_string(inv->sites[p->dc_sites[i]].id));
+	for (size_t i = 0; i < p->ndc_prefixes; i++)
+		json_array_append_new(a, prefix_json(&p->dc_prefixes[i], true));
+	json_object_set_new(c, "datacentre", a);
+	json_object_set_new(
+	    c, "logging",
+	    json_pack("[biis]", p->log_denied, p->log_group, p->log_rate, p->log_rate_unit));
+	a = json_array();
+	for (size_t i = 0; i < inv->nsites; i++)
+		json_array_append_new(a, json_pack("[ssi]", inv->sites[i].id,
+						   inv->districts[inv->sites[i].district].name,
+						   inv->sites[i].flags));
+	json_object_set_new(c, "sites", a);
+	a = json_array();
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *s = &inv->segments[i];
+		json_array_append_new(a, json_pack("[ssoo]", inv->sites[s->site].id, s->zone,
+						   prefix_json(&s->v4, s->has_v4),
+						   prefix_json(&s->v6, s->has_v6)));
+	}
+	json_object_set_new(c, "segments", a);
+	a = json_array();
+	for (size_t i = 0; i < inv->nplan; i++)
+		json_array_append_new(a, json_pack("[so]", inv->plan[i].zone,
+						   prefix_json(&inv->plan[i].prefix, true)));
+	json_object_set_new(c, "plan", a);
+	char *text = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(c);
+	if (!text)
+		return -ENOMEM;
+	uint8_t d[32];
+	pol_sha256(text, strlen(text), d);
+	free(text);
+	int o = snprintf(b->hash, sizeof(b->hash), "sha256:");
+	for (int i = 0; i < 32; i++)
+		o += snprintf(b->hash + o, sizeof(b->hash) - (size_t)o, "%02x", d[i]);
+	return 0;
+}
+
+void pol_build_free(struct pol_build *b)
+{
+	if (!b)
+		return;
+	pol_ranges_free(&b->part);
+	pol_ranges_free(&b->city);
+	pol_ranges_free(&b->sites);
+	for (size_t i = 0; b->districts && i < b->inv->ndistricts; i++)
+		pol_ranges_free(&b->districts[i]);
+	free(b->districts);
+	pol_ranges_free(&b->dc);
+	pol_ranges_free(&b->mgmt);
+	free(b->seg_start);
+	free(b->seg_index);
+	free(b->site_dc);
+	free(b);
+}
+
+/* Does some range of the normalized list r share an address with prefix p? */
+static bool overlaps(const struct pol_ranges *r, const struct ip_prefix *p)
+{
+	struct ip_addr first, last;
+	memset(&first, 0, sizeof(first));
+	memset(&last, 0, sizeof(last));
+	ip_prefix_first(p, &first);
+	ip_prefix_last(p, &last);
+	size_t lo = 0, hi = r->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ip_addr_cmp(&r->v[mid].last, &first) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->n && ip_addr_cmp(&r->v[lo].first, &last) <= 0;
+}
+
+static bool is_mgmt(const struct policy *p, int z)
+{
+	for (size_t i = 0; i < p->nmanagement; i++)
+		if (p->management[i] == z)
+			return true;
+	return false;
+}
+
+int pol_build_new(const struct policy *p, const struct inventory *inv, struct pol_build **out)
+{
+	struct pol_build *b = calloc(1, sizeof(*b));
+	int rc = -ENOMEM;
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	b->p = p;
+	b->inv = inv;
+	b->districts = calloc(inv->ndistricts + 1, sizeof(*b->districts));
+	b->seg_start = calloc(inv->nsites + 1, sizeof(size_t));
+	b->seg_index = calloc(inv->nsegments + 1, sizeof(size_t));
+	b->site_dc = calloc(inv->nsites + 1, sizeof(bool));
+	if (!b->districts || !b->seg_start || !b->seg_index || !b->site_dc)
+		goto out;
+	/* Segments grouped by site (counting sort keeps the inventory's order within a site). */
+	for (size_t i = 0; i < inv->nsegments; i++)
+		b->seg_start[inv->segments[i].site + 1]++;
+	for (size_t s = 0; s < inv->nsites; s++)
+		b->seg_start[s + 1] += b->seg_start[s];
+	size_t *fill = calloc(inv->nsites + 1, sizeof(size_t));
+	if (!fill)
+		goto out;
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		int s = inv->segments[i].site;
+		b->seg_index[b->seg_start[s] + fill[s]++] = i;
+	}
+	free(fill);
+	bool *dcsite = calloc(inv->nsites + 1, sizeof(bool));
+	if (!dcsite)
+		goto out;
+	for (size_t i = 0; i < p->ndc_sites; i++)
+		dcsite[p->dc_sites[i]] = true;
+	rc = 0;
+	for (size_t i = 0; i < inv->nsegments && rc == 0; i++) {
+		const struct segment *s = &inv->segments[i];
+		int z = policy_find_zone(p, s->zone);
+		/* The policy was loaded against this inventory; another one is a caller bug. */
+		rc = z < 0 ? -EINVAL : add_segment(&b->part, s, z);
+		if (rc == 0)
+			rc = add_segment(&b->sites, s, s->site);
+		if (rc == 0)
+			rc = add_segment(&b->districts[inv->sites[s->site].district], s, 0);
+		if (rc == 0 && dcsite[s->site])
+			rc = add_segment(&b->dc, s, 0);
+		if (rc == 0 && is_mgmt(p, z))
+			rc = add_segment(&b->mgmt, s, 0);
+	}
+	free(dcsite);
+	bool any_city = false;
+	for (size_t i = 0; i < inv->nplan && rc == 0; i++) {
+		const struct plan_prefix *pp = &inv->plan[i];
+		if (strcmp(pp->zone, "city") == 0) {
+			rc = pol_ranges_add_prefix(&b->city, &pp->prefix, 0);
+			any_city = true;
+		} else if (strncmp(pp->zone, "vpn-", 4) == 0) {
+			rc = pol_ranges_add_prefix(&b->part, &pp->prefix,
+						   policy_find_zone(p, pp->zone));
+			if (rc == 0 && is_mgmt(p, policy_find_zone(p, pp->zone)))
+				rc = pol_ranges_add_prefix(&b->mgmt, &pp->prefix, 0);
+		}
+	}
+	/* Without a plan the city is just its segments and pools: nothing is unassigned. */
+	for (size_t i = 0; !any_city && i < b->part.n && rc == 0; i++)
+		rc = pol_ranges_add(&b->city, &b->part.v[i].first, &b->part.v[i].last, 0);
+	for (size_t i = 0; i < p->ndc_prefixes && rc == 0; i++)
+		rc = pol_ranges_add_prefix(&b->dc, &p->dc_prefixes[i], 0);
+	if (rc < 0)
+		goto out;
+	/* The inventory guarantees disjoint segments and pools; anything else is a caller bug. */
+	if ((rc = pol_ranges_normalize(&b->part)) < 0 ||
+	    (rc = pol_ranges_normalize(&b->sites)) < 0 ||
+	    (rc = pol_ranges_normalize(&b->city)) < 0 || (rc = pol_ranges_normalize(&b->dc)) < 0 ||
+	    (rc = pol_ranges_normalize(&b->mgmt)) < 0) {
+		rc = rc == -EEXIST ? -EINVAL : rc;
+		goto out;
+	}
+	for (size_t d = 0; d < inv->ndistricts; d++)
+		if ((rc = pol_ranges_normalize(&b->districts[d])) < 0)
+			goto out;
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *s = &inv->segments[i];
+		if ((s->has_v4 && overlaps(&b->dc, &s->v4)) ||
+		    (s->has_v6 && overlaps(&b->dc, &s->v6)))
+			b->site_dc[s->site] = true;
+	}
+	rc = build_hash(b);
+out:
+	if (rc < 0)
+		pol_build_free(b);
+	else
+		*out = b;
+	return rc;
+}
+
+const char *pol_build_hash(const struct pol_build *b)
+{
+	return b->hash;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tables */
+
+/* Can this side of a rule match an address of the site (local zones, dc)? */
+static bool side_local(const struct policy *p, bool any, const int *zs, size_t n,
+		       const bool *local_zone, bool local_dc)
+{
+	if (any)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (local_zone[zs[i]] || (p->zones[zs[i]].kind == POL_ZONE_DC && local_dc))
+			return true;
+	return false;
+}
+
+static bool rule_applies(const struct policy *p, const struct pol_rule *r, int site,
+			 const bool *local_zone, bool local_dc)
+{
+	if (r->expired || (r->site >= 0 && r->site != site))
+		return false;
+	bool f = side_local(p, r->from_any, r->from, r->nfrom, local_zone, local_dc);
+	bool t = side_local(p, r->to_any, r->to, r->nto, local_zone, local_dc);
+	if (r->scope == POL_SCOPE_SAME_SITE)
+		return f && t;
+	return f || t;
+}
+
+static int add_trule(struct pol_table *t, const struct policy *p, const struct pol_rule *r,
+		     const int *map)
+{
+	struct pol_trule tr;
+	memset(&tr, 0, sizeof(tr));
+	int rc = -ENOMEM;
+	tr.id = r->id;
+	tr.action = r->action;
+	tr.scope = r->scope;
+	tr.log = r->log;
+	tr.exception = r->site >= 0;
+	tr.from_any = r->from_any;
+	tr.to_any = r->to_any;
+	tr.comment = r->comment;
+	tr.from = calloc(r->nfrom + 1, sizeof(int));
+	tr.to = calloc(r->nto + 1, sizeof(int));
+	if (!tr.from || !tr.to)
+		goto out;
+	for (size_t i = 0; i < r->nfrom; i++)
+		tr.from[tr.nfrom++] = map[r->from[i]];
+	for (size_t i = 0; i < r->nto; i++)
+		tr.to[tr.nto++] = map[r->to[i]];
+	tr.svc.any = r->svc_any;
+	size_t nl = 1;
+	for (size_t i = 0; i < r->nservices; i++)
+		nl += strlen(p->services[r->services[i]].name) + 1;
+	if (!r->svc_any) {
+		if (!(tr.svc_names = calloc(nl, 1)))
+			goto out;
+		for (size_t i = 0; i < r->nservices; i++) {
+			if (i)
+				strcat(tr.svc_names, ",");
+			strcat(tr.svc_names, p->services[r->services[i]].name);
+			if ((rc = pol_match_merge(&tr.svc, &p->services[r->services[i]].match)) < 0)
+				goto out;
+		}
+	}
+	rc = pol_table_add_rule(t, &tr);
+out:
+	free(tr.from);
+	free(tr.to);
+	free(tr.svc_names);
+	pol_match_free(&tr.svc);
+	return rc;
+}
+
+static int copy_list(struct pol_ranges *dst, const struct pol_ranges *src, int val)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		int rc = pol_ranges_add(dst, &src->v[i].first, &src->v[i].last,
+					val < 0 ? src->v[i].val : val);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int set_meta(const struct pol_build *b, struct pol_table *t, int site, enum pol_mode mode)
+{
+	const struct inventory *inv = b->inv;
+	struct pol_table_meta m = {
+	    .gateway = site >= 0 ? inv->sites[site].id : NULL,
+	    .district = site >= 0 ? inv->districts[inv->sites[site].district].name : NULL,
+	    .mode = mode,
+	    .hash = b->hash,
+	    .date = b->p->date,
+	    .generator = "segplan " SEGPLAN_VERSION,
+	};
+	return pol_table_set_meta(t, &m);
+}
+
+int pol_build_gateway(const struct pol_build *b, int site, enum pol_mode mode,
+		      struct pol_table **out)
+{
+	const struct policy *p = b->p;
+	const struct inventory *inv = b->inv;
+	struct pol_table *t = pol_table_new();
+	bool *local_zone = calloc(p->nzones + 1, sizeof(bool));
+	bool *used = calloc(p->nzones + 1, sizeof(bool));
+	int *map = calloc(p->nzones + 1, sizeof(int));
+	bool *applies = calloc(p->nrules + 1, sizeof(bool));
+	int rc = -ENOMEM;
+	*out = NULL;
+	if (!t || !local_zone || !used || !map || !applies)
+		goto out;
+	rc = -EINVAL;
+	if (site < 0 || (size_t)site >= inv->nsites)
+		goto out;
+	for (size_t k = b->seg_start[site]; k < b->seg_start[site + 1]; k++) {
+		int z = policy_find_zone(p, inv->segments[b->seg_index[k]].zone);
+		local_zone[z] = used[z] = true;
+	}
+	bool district = false, dc = false;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		if (!(applies[i] = rule_applies(p, r, site, local_zone, b->site_dc[site])))
+			continue;
+		for (size_t k = 0; k < r->nfrom; k++)
+			used[r->from[k]] = true;
+		for (size_t k = 0; k < r->nto; k++)
+			used[r->to[k]] = true;
+		district |= r->scope == POL_SCOPE_SAME_DISTRICT;
+		dc |= r->scope == POL_SCOPE_DC_ONLY;
+	}
+	/* Zones in the policy's order; those no rule here names collapse into one. */
+	int other = -1;
+	for (size_t z = 0; z < p->nzones; z++) {
+		enum pol_zone_kind k = p->zones[z].kind;
+		if (used[z] || k == POL_ZONE_INTERNET || k == POL_ZONE_UNASSIGNED) {
+			if ((map[z] = pol_table_add_zone(t, p->zones[z].name, k)) < 0) {
+				rc = map[z];
+				goto out;
+			}
+			dc |= k == POL_ZONE_DC && used[z];
+		} else {
+			map[z] = -1;
+		}
+	}
+	for (size_t z = 0; z < p->nzones; z++) {
+		if (map[z] >= 0 || p->zones[z].kind == POL_ZONE_DC)
+			continue;
+		if (other < 0 && (other = pol_table_add_zone(t, "-", POL_ZONE_OTHER)) < 0) {
+			rc = other;
+			goto out;
+		}
+		map[z] = other;
+	}
+	rc = 0;
+	for (size_t i = 0; i < b->part.n && rc == 0; i++)
+		rc = pol_ranges_add(pol_table_list(t, POL_L_ZONES), &b->part.v[i].first,
+				    &b->part.v[i].last, map[b->part.v[i].val]);
+	if (rc == 0)
+		rc = copy_list(pol_table_list(t, POL_L_CITY), &b->city, 0);
+	if (rc == 0 && district)
+		rc = copy_list(pol_table_list(t, POL_L_DISTRICT),
+			       &b->districts[inv->sites[site].district], 0);
+	if (rc == 0 && dc)
+		rc = copy_list(pol_table_list(t, POL_L_DC), &b->dc, 0);
+	int sidx = rc == 0 ? pol_table_add_site(t, inv->sites[site].id) : rc;
+	if (sidx < 0) {
+		rc = sidx;
+		goto out;
+	}
+	for (size_t k = b->seg_start[site]; k < b->seg_start[site + 1] && rc == 0; k++) {
+		const struct segment *s = &inv->segments[b->seg_index[k]];
+		rc = add_segment(pol_table_list(t, POL_L_LOCAL), s, 0);
+		if (rc == 0)
+			rc = add_segment(pol_table_list(t, POL_L_SITES), s, sidx);
+	}
+	/* This site's exceptions first, then the city-wide rules. */
+	for (int pass = 0; pass < 2 && rc == 0; pass++)
+		for (size_t i = 0; i < p->nrules && rc == 0; i++)
+			if (applies[i] && (p->rules[i].site >= 0) == (pass == 0))
+				rc = add_trule(t, p, &p->rules[i], map);
+	if (rc == 0)
+		rc = pol_table_seal(t);
+	if (rc == 0)
+		rc = set_meta(b, t, site, mode);
+out:
+	free(local_zone);
+	free(used);
+	free(map);
+	free(applies);
+	if (rc < 0)
+		pol_table_free(t);
+	else
+		*out = t;
+	return rc;
+}
+
+int pol_build_city(const struct pol_build *b, struct pol_table **out)
+{
+	const struct policy *p = b->p;
+	const struct inventory *inv = b->inv;
+	struct pol_table *t = pol_table_new();
+	int rc = -ENOMEM;
+	*out = NULL;
+	if (!t)
+		goto out;
+	for (size_t z = 0; z < p->nzones; z++)
+		if ((rc = pol_table_add_zone(t, p->zones[z].name, p->zones[z].kind)) < 0)
+			goto out;
+	for (size_t s = 0; s < inv->nsites; s++)
+		if ((rc = pol_table_add_site(t, inv->sites[s].id)) < 0)
+			goto out;
+	rc = copy_list(pol_table_list(t, POL_L_ZONES), &b->part, -1);
+	if (rc == 0)
+		rc = copy_list(pol_table_list(t, POL_L_CITY), &b->city, 0);
+	if (rc == 0)
+		rc = copy_list(pol_table_list(t, POL_L_DC), &b->dc, 0);
+	if (rc == 0)
+		rc = copy_list(pol_table_list(t, POL_L_SITES), &b->sites, -1);
+	if (rc == 0)
+		rc = pol_table_seal(t);
+	if (rc == 0)
+		rc = set_meta(b, t, -1, POL_MODE_ENFORCE);
+out:
+	if (rc < 0)
+		pol_table_free(t);
+	else
+		*out = t;
+	return rc;
+}
+
+void pol_build_judges(const struct pol_build *b, const struct ip_addr *src,
+		      const struct ip_addr *dst, int judges[2], size_t *njudges, int *counted)
+{
+	const struct pol_range *s = pol_ranges_find(&b->sites, src);
+	const struct pol_range *d = pol_ranges_find(&b->sites, dst);
+	*njudges = 0;
+	*counted = -1;
+	if (s)
+		judges[(*njudges)++] = s->val;
+	if (d && (!s || d->val != s->val))
+		judges[(*njudges)++] = d->val;
+	if (*njudges)
+		*counted = judges[0];
+}
+
+/* ------------------------------------------------------------------ */
+/* Range arithmetic for the nft sets */
+
+static void addr_zero(struct ip_addr *a, uint8_t fam)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = fam;
+}
+
+static void addr_max(struct ip_addr *a, uint8_t fam)
+{
+	addr_zero(a, fam);
+	memset(a->b, 0xff, fam == 4 ? 4 : 16);
+}
+
+static bool addr_dec(struct ip_addr *a)
+{
+	int last = a->family == 4 ? 3 : 15;
+	for (int i = last; i >= 0; i--)
+		if (a->b[i]--)
+			return true;
+	return false;
+}
+
+/* Appends the addresses of family fam that no range of r covers. */
+static int complement(const struct pol_ranges *r, uint8_t fam, struct pol_ranges *out)
+{
+	struct ip_addr cur, end;
+	addr_zero(&cur, fam);
+	addr_max(&end, fam);
+	bool more = true;
+	for (size_t i = 0; i < r->n && more; i++) {
+		if (r->v[i].first.family != fam)
+			continue;
+		if (ip_addr_cmp(&r->v[i].first, &cur) > 0) {
+			struct ip_addr e = r->v[i].first;
+			addr_dec(&e);
+			int rc = pol_ranges_add(out, &cur, &e, 0);
+			if (rc < 0)
+				return rc;
+		}
+		cur = r->v[i].last;
+		more = ip_addr_add(&cur, 1);
+	}
+	return more ? pol_ranges_add(out, &cur, &end, 0) : 0;
+}
+
+/* Appends a minus b (both normalized) for family fam. */
+static int difference(const struct pol_ranges *a, const struct pol_ranges *b, uint8_t fam,
+		      struct pol_ranges *out)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].first.family != fam)
+			continue;
+		struct ip_addr cur = a->v[i].first;
+		bool open = true;
+		while (j < b->n && ip_addr_cmp(&b->v[j].last, &cur) < 0)
+			j++;
+		for (size_t k = j;
+		     open && k < b->n && ip_addr_cmp(&b->v[k].first, &a->v[i].last) <= 0; k++) {
+			if (ip_addr_cmp(&b->v[k].first, &cur) > 0) {
+				struct ip_addr e = b->v[k].first;
+				addr_dec(&e);
+				int rc = pol_ranges_add(out, &cur, &e, 0);
+				if (rc < 0)
+					return rc;
+			}
+			if (ip_addr_cmp(&b->v[k].last, &a->v[i].last) >= 0)
+				open = false;
+			cur = b->v[k].last;
+			if (!ip_addr_add(&cur, 1))
+				open = false;
+		}
+		if (open) {
+			int rc = pol_ranges_add(out, &cur, &a->v[i].last, 0);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The addresses of zone z of family fam in table t, appended to out. */
+static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol_ranges *out)
+{
+	const struct pol_ranges *part = pol_table_clist(t, POL_L_ZONES);
+	switch (pol_table_zone_kind(t, z)) {
+	case POL_ZONE_INTERNET:
+		return complement(pol_table_clist(t, POL_L_CITY), fam, out);
+	case POL_ZONE_UNASSIGNED:
+		return difference(pol_table_clist(t, POL_L_CITY), part, fam, out);
+	case POL_ZONE_DC:
+		for (size_t i = 0; i < pol_table_clist(t, POL_L_DC)->n; i++) {
+			const struct pol_range *r = &pol_table_clist(t, POL_L_DC)->v[i];
+			if (r->first.family == fam) {
+				int rc = pol_ranges_add(out, &r->first, &r->last, 0);
+				if (rc < 0)
+					return rc;
+			}
+		}
+		return 0;
+	default:
+		for (size_t i = 0; i < part->n; i++)
+			if (part->v[i].val == z && part->v[i].first.family == fam) {
+				int rc =
+				    pol_ranges_add(out, &part->v[i].first, &part->v[i].last, 0);
+				if (rc < 0)
+					return rc;
+			}
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* nftables text */
+
+struct render {
+	const struct pol_build *b;
+	const struct pol_table *t;
+	FILE *sets, *fwd, *in;
+	char **names; /* sets declared so far, and union sets found empty (not declared) */
+	char **keys;  /* what each set holds: its zones or services */
+	bool *nonempty;
+	size_t nnames;
+	struct pol_nft_stats st;
+	int err;
+};
+
+/* Index of a set declared (or found empty) so far, or -1. */
+static int declared(const struct render *r, const char *name)
+{
+	for (size_t i = 0; i < r->nnames; i++)
+		if (strcmp(r->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The index of the set for key, -1 when it is new. Different zone or service
+ * lists can spell the same name (a zone "a__b" and the union of "a" and "b"):
+ * a numeric suffix then keeps them apart, so name may change.
+ */
+static int lookup_set(const struct render *r, char *name, size_t size, const char *key)
+{
+	size_t base = strlen(name);
+	for (unsigned n = 2;; n++) {
+		int i = declared(r, name);
+		if (i < 0 || strcmp(r->keys[i], key) == 0)
+			return i;
+		snprintf(name + base, size - base, "_%u", n);
+	}
+}
+
+static void remember(struct render *r, const char *name, const char *key, bool nonempty)
+{
+	char **v = realloc(r->names, (r->nnames + 1) * sizeof(*v));
+	char **k = realloc(r->keys, (r->nnames + 1) * sizeof(*k));
+	bool *ne = realloc(r->nonempty, (r->nnames + 1) * sizeof(*ne));
+	char *n = strdup(name), *kd = strdup(key);
+	if (v)
+		r->names = v;
+	if (k)
+		r->keys = k;
+	if (ne)
+		r->nonempty = ne;
+	if (!v || !k || !ne || !n || !kd) {
+		free(n);
+		free(kd);
+		r->err = -ENOMEM;
+		return;
+	}
+	v[r->nnames] = n;
+	k[r->nnames] = kd;
+	ne[r->nnames++] = nonempty;
+	r->st.sets += nonempty;
+}
+
+static void elem_sep(FILE *f, size_t i)
+{
+	fputs(i ? ",\n\t\t\t" : "\t\telements = {\n\t\t\t", f);
+}
+
+/* Declares an address set once; list sets may be empty, since rules and transit name them. */
+static void declare_addr_set(struct render *r, const char *name, const char *key, uint8_t fam,
+			     const struct pol_ranges *rs)
+{
+	if (declared(r, name) >= 0)
+		return;
+	remember(r, name, key, true);
+	fprintf(r->sets, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n", name,
+		fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	size_t k = 0;
+	for (size_t i = 0; i < rs->n; i++) {
+		if (rs->v[i].first.family != fam)
+			continue;
+		char buf[2 * IP_PREFIX_STRLEN + 2];
+		struct ip_prefix p;
+		if (pol_range_is_prefix(&rs->v[i], &p)) {
+			ip_prefix_format(&p, buf, sizeof(buf));
+		} else {
+			char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+			ip_addr_format(&rs->v[i].first, a, sizeof(a));
+			ip_addr_format(&rs->v[i].last, b, sizeof(b));
+			snprintf(buf, sizeof(buf), "%s-%s", a, b);
+		}
+		elem_sep(r->sets, k++);
+		fputs(buf, r->sets);
+	}
+	if (k)
+		fputs("\n\t\t}\n", r->sets);
+	fputs("\t}\n", r->sets);
+	r->st.elements += k;
+}
+
+static size_t count_family(const struct pol_ranges *rs, uint8_t fam)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rs->n; i++)
+		n += rs->v[i].first.family == fam;
+	return n;
+}
+
+static const char *fam_sfx(uint8_t fam)
+{
+	return fam == 4 ? "v4" : "v6";
+}
+
+/*
+ * The named set of the union of zones zs for family fam: z_<zone>[__<zone>...]_v4.
+ * Returns false when the union has no address of that family (the rule then
+ * cannot match that family and is not rendered for it).
+ */
+static bool list_set(struct render *r, enum pol_list l, const char *base, uint8_t fam, char *name,
+		     size_t size);
+
+static bool zone_set(struct render *r, const int *zs, size_t n, uint8_t fam, char *name,
+		     size_t size)
+{
+	/* The dc pseudo-zone alone is the data-centre list itself. */
+	if (n == 1 && pol_table_zone_kind(r->t, zs[0]) == POL_ZONE_DC)
+		return list_set(r, POL_L_DC, "dc", fam, name, size);
+	int *sorted = malloc((n + 1) * sizeof(int));
+	struct pol_ranges u = {0};
+	bool ok = false;
+	if (!sorted) {
+		r->err = -ENOMEM;
+		return false;
+	}
+	memcpy(sorted, zs, n * sizeof(int));
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			int x = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = x;
+		}
+	size_t o = (size_t)snprintf(name, size, "z");
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(name + o, size - o, "%s%s", i ? "__" : "_",
+				      pol_table_zone_name(r->t, sorted[i]));
+	if (o + 4 >= NAME_MAX_LEN) {
+		/* Long unions are named by the hash of their name, which stays unique. */
+		uint8_t d[32];
+		pol_sha256(name, o, d);
+		o = (size_t)snprintf(name, size, "zu_%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2],
+				     d[3], d[4], d[5]);
+	}
+	snprintf(name + o, size - o, "_%s", fam_sfx(fam));
+	char key[1024];
+	size_t ko = (size_t)snprintf(key, sizeof(key), "z%u", fam);
+	for (size_t i = 0; i < n && ko < sizeof(key); i++)
+		ko += (size_t)snprintf(key + ko, sizeof(key) - ko, ",%d", sorted[i]);
+	int known = lookup_set(r, name, size, key);
+	if (known >= 0) {
+		free(sorted);
+		return r->nonempty[known];
+	}
+	for (size_t i = 0; i < n; i++)
+		if (zone_ranges(r->t, sorted[i], fam, &u) < 0)
+			r->err = -ENOMEM;
+	if (pol_ranges_normalize(&u) < 0)
+		r->err = -ENOMEM;
+	if (u.n > 0) {
+		declare_addr_set(r, name, key, fam, &u);
+		ok = true;
+	} else {
+		remember(r, name, key, false);
+	}
+	pol_ranges_free(&u);
+	free(sorted);
+	return ok;
+}
+
+/* A named list set of the table (local, district, dc); declared even when empty. */
+static bool list_set(struct render *r, enum pol_list l, const char *base, uint8_t fam, char *name,
+		     size_t size)
+{
+	snprintf(name, size, "%s_%s", base, fam_sfx(fam));
+	const struct pol_ranges *rs = pol_table_clist(r->t, l);
+	declare_addr_set(r, name, name, fam, rs);
+	return count_family(rs, fam) > 0;
+}
+
+static void port_elems(FILE *f, const struct pol_match *m)
+{
+	for (size_t i = 0; i < m->nports; i++) {
+		const struct pol_ports *p = &m->ports[i];
+		elem_sep(f, i);
+		/* tcp and udp are nft keywords; other protocols by number (no /etc/protocols
+		 * needed). */
+		if (p->proto == POL_IP_TCP || p->proto == POL_IP_UDP)
+			fprintf(f, "%s . ", pol_proto_name(p->proto));
+		else
+			fprintf(f, "%u . ", p->proto);
+		if (p->lo == p->hi)
+			fprintf(f, "%u", p->lo);
+		else
+			fprintf(f, "%u-%u", p->lo, p->hi);
+	}
+	fputs("\n\t\t}\n", f);
+}
+
+static void u8_elems(FILE *f, const uint8_t *v, size_t n, int icmp_family)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = icmp_family ? pol_icmp_name((uint8_t)icmp_family, v[i]) : NULL;
+		elem_sep(f, i);
+		if (nm)
+			fputs(nm, f);
+		else
+			fprintf(f, "%u", v[i]);
+	}
+	fputs("\n\t\t}\n", f);
+}
+
+enum svc_kind { SVC_PORTS, SVC_ICMP, SVC_ICMP6, SVC_PROTO, SVC_KIND_COUNT };
+static const char *const svc_sfx[SVC_KIND_COUNT] = {"ports", "icmp", "icmpv6", "proto"};
+static const char *const svc_type[SVC_KIND_COUNT] = {"inet_proto . inet_service", "icmp_type",
+						     "icmpv6_type", "inet_proto"};
+
+static size_t svc_count(const struct pol_match *m, enum svc_kind k)
+{
+	switch (k) {
+	case SVC_PORTS:
+		return m->nports;
+	case SVC_ICMP:
+		return m->nicmp;
+	case SVC_ICMP6:
+		return m->nicmp6;
+	default:
+		return m->nprotos;
+	}
+}
+
+static void service_set(struct render *r, const struct pol_trule *tr, enum svc_kind k, char *name,
+			size_t size)
+{
+	size_t o = (size_t)snprintf(name, size, "s_");
+	for (const char *c = tr->svc_names; *c && o + 2 < size; c++) {
+		if (*c == ',') {
+			name[o++] = '_';
+			name[o++] = '_';
+		} else {
+			name[o++] = *c;
+		}
+	}
+	name[o] = '\0';
+	if (o + 8 >= NAME_MAX_LEN) {
+		uint8_t d[32];
+		pol_sha256(tr->svc_names, strlen(tr->svc_names), d);
+		o = (size_t)snprintf(name, size, "su_%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2],
+				     d[3], d[4], d[5]);
+	}
+	snprintf(name + o, size - o, "_%s", svc_sfx[k]);
+	char key[1024];
+	snprintf(key, sizeof(key), "s%d:%s", k, tr->svc_names);
+	if (lookup_set(r, name, size, key) >= 0)
+		return;
+	remember(r, name, key, true);
+	const struct pol_match *m = &tr->svc;
+	fprintf(r->sets, "\tset %s {\n\t\ttype %s\n%s", name, svc_type[k],
+		k == SVC_PORTS ? "\t\tflags interval\n" : "");
+	if (k == SVC_PORTS)
+		port_elems(r->sets, m);
+	else if (k == SVC_ICMP)
+		u8_elems(r->sets, m->icmp, m->nicmp, 4);
+	else if (k == SVC_ICMP6)
+		u8_elems(r->sets, m->icmp6, m->nicmp6, 6);
+	else
+		u8_elems(r->sets, m->protos, m->nprotos, 0);
+	fputs("\t}\n", r->sets);
+	r->st.elements += svc_count(m, k);
+}
+
+static const char *log_group(const struct policy *p, char *buf, size_t size)
+{
+	if (p->log_group < 0)
+		return "";
+	snprintf(buf, size, " group %d", p->log_group);
+	return buf;
+}
+
+static void verdict(struct render *r, const struct pol_trule *tr, FILE *f)
+{
+	const struct policy *p = r->b->p;
+	enum pol_mode mode;
+	struct pol_table_meta m;
+	char g[32];
+	pol_table_get_meta(r->t, &m);
+	mode = m.mode;
+	bool would_deny = tr->action != POL_ACCEPT;
+	fputs(" counter", f);
+	if (would_deny && mode == POL_MODE_OBSERVE)
+		fprintf(f, " log prefix \"segplan observe rule:%s \"%s accept", tr->id,
+			log_group(p, g, sizeof(g)));
+	else {
+		if (tr->log)
+			fprintf(f, " log prefix \"segplan rule:%s \"%s", tr->id,
+				log_group(p, g, sizeof(g)));
+		if (tr->action == POL_ACCEPT)
+			fputs(" accept", f);
+		else if (tr->action == POL_DROP)
+			fputs(" drop", f);
+		else
+			fputs(" reject with icmpx admin-prohibited", f);
+	}
+	fprintf(f, " comment \"rule:%s%s\"\n", tr->id, tr->exception ? " exception" : "");
+}
+
+static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fam)
+{
+	const char *ip = fam == 4 ? "ip" : "ip6";
+	char match[1024] = "", name[NAME_MAX_LEN + 64];
+	size_t o = 0;
+	if (!tr->from_any) {
+		if (!zone_set(r, tr->from, tr->nfrom, fam, name, sizeof(name)))
+			return;
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " %s saddr @%s", ip, name);
+	}
+	if (!tr->to_any) {
+		if (!zone_set(r, tr->to, tr->nto, fam, name, sizeof(name)))
+			return;
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " %s daddr @%s", ip, name);
+	}
+	switch (tr->scope) {
+	case POL_SCOPE_SAME_SITE:
+	case POL_SCOPE_SAME_DISTRICT: {
+		bool site = tr->scope == POL_SCOPE_SAME_SITE;
+		if (!list_set(r, site ? POL_L_LOCAL : POL_L_DISTRICT, site ? "local" : "district",
+			      fam, name, sizeof(name)))
+			return;
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " %s saddr @%s %s daddr @%s",
+				      ip, name, ip, name);
+		break;
+	}
+	case POL_SCOPE_DC_ONLY:
+		if (!list_set(r, POL_L_DC, "dc", fam, name, sizeof(name)))
+			return;
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " %s daddr @%s", ip, name);
+		break;
+	default:
+		break;
+	}
+	/* Without an address match nothing ties the rule to its family: say it (inet table). */
+	if (o == 0)
+		snprintf(match, sizeof(match), " meta nfproto %s", fam == 4 ? "ipv4" : "ipv6");
+	if (tr->svc.any) {
+		fprintf(r->fwd, "\t\t%s", match + 1);
+		verdict(r, tr, r->fwd);
+		r->st.rules++;
+		return;
+	}
+	for (int k = 0; k < SVC_KIND_COUNT; k++) {
+		if (!svc_count(&tr->svc, (enum svc_kind)k) || (k == SVC_ICMP && fam != 4) ||
+		    (k == SVC_ICMP6 && fam != 6))
+			continue;
+		service_set(r, tr, (enum svc_kind)k, name, sizeof(name));
+		static const char *const how[SVC_KIND_COUNT] = {
+		    "meta l4proto . th dport", "icmp type", "icmpv6 type", "meta l4proto"};
+		fprintf(r->fwd, "\t\t%s %s @%s", match + 1, how[k], name);
+		verdict(r, tr, r->fwd);
+		r->st.rules++;
+	}
+}
+
+static void default_rules(struct render *r, FILE *f, const char *chain)
+{
+	const struct policy *p = r->b->p;
+	struct pol_table_meta m;
+	char g[32];
+	pol_table_get_meta(r->t, &m);
+	bool observe = m.mode == POL_MODE_OBSERVE && strcmp(chain, "forward") == 0;
+	if (p->log_denied || observe)
+		fprintf(f, "\t\tlimit rate %u/%s log prefix \"segplan %s %s \"%s\n", p->log_rate,
+			p->log_rate_unit, observe ? "observe" : "drop", chain,
+			log_group(p, g, sizeof(g)));
+	fprintf(f, "\t\tcounter %s comment \"default\"\n", observe ? "accept" : "drop");
+}
+
+static void preamble_icmp(FILE *f)
+{
+	fputs("\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem } "
+	      "accept comment \"fixed:icmp-errors\"\n"
+	      "\t\ticmpv6 type { destination-unreachable, packet-too-big, time-exceeded, "
+	      "parameter-problem } accept comment \"fixed:icmp-errors\"\n",
+	      f);
+}
+
+static void render_input(struct render *r, int site)
+{
+	const struct site *s = &r->b->inv->sites[site];
+	FILE *f = r->in;
+	char name[64];
+	fputs("\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n", f);
+	for (uint8_t fam = 4; fam <= 6; fam += 2) {
+		snprintf(name, sizeof(name), "mgmt_%s", fam_sfx(fam));
+		declare_addr_set(r, name, name, fam, &r->b->mgmt);
+		if (count_family(&r->b->mgmt, fam))
+			fprintf(f,
+				"\t\t%s saddr @%s counter accept comment \"fixed:anti-lockout\"\n",
+				fam == 4 ? "ip" : "ip6", name);
+	}
+	fputs("\t\tct state established,related accept comment \"fixed:established\"\n"
+	      "\t\tct state invalid counter drop comment \"fixed:invalid\"\n"
+	      "\t\tiif \"lo\" accept comment \"fixed:loopback\"\n"
+	      "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+	      "nd-neighbor-advert } ip6 hoplimit 255 accept comment \"fixed:nd\"\n",
+	      f);
+	preamble_icmp(f);
+	if (s->flags & SITE_F_VRRP)
+		fputs("\t\tip protocol 112 ip daddr 224.0.0.18 accept comment \"fixed:vrrp\"\n"
+		      "\t\tip6 nexthdr 112 ip6 daddr ff02::12 accept comment \"fixed:vrrp\"\n",
+		      f);
+	if (s->flags & SITE_F_OSPF)
+		fputs("\t\tmeta nfproto ipv4 meta l4proto 89 accept comment \"fixed:ospf\"\n"
+		      "\t\tmeta nfproto ipv6 meta l4proto 89 ip6 saddr fe80::/10 accept comment "
+		      "\"fixed:ospf\"\n",
+		      f);
+	if (s->flags & SITE_F_BGP)
+		fputs("\t\ttcp dport 179 accept comment \"fixed:bgp\"\n", f);
+	fputs("\t\tfib saddr . iif oif missing counter drop comment \"fixed:antispoof\"\n", f);
+	default_rules(r, f, "input");
+	fputs("\t}\n", f);
+}
+
+static void render_forward(struct render *r)
+{
+	FILE *f = r->fwd;
+	char l4[32], l6[32];
+	fputs("\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n"
+	      "\t\tct state established,related accept comment \"fixed:established\"\n"
+	      "\t\tct state invalid counter drop comment \"fixed:invalid\"\n"
+	      "\t\tfib saddr . iif oif missing counter drop comment \"fixed:antispoof\"\n",
+	      f);
+	list_set(r, POL_L_LOCAL, "local", 4, l4, sizeof(l4));
+	list_set(r, POL_L_LOCAL, "local", 6, l6, sizeof(l6));
+	fprintf(f,
+		"\t\tip saddr != @%s ip daddr != @%s counter accept comment \"fixed:transit\"\n"
+		"\t\tip6 saddr != @%s ip6 daddr != @%s counter accept comment "
+		"\"fixed:transit\"\n",
+		l4, l4, l6, l6);
+	preamble_icmp(f);
+	for (size_t i = 0; i < pol_table_nrules(r->t); i++)
+		for (uint8_t fam = 4; fam <= 6; fam += 2)
+			render_rule(r, pol_table_rule(r->t, i), fam);
+	default_rules(r, f, "forward");
+	fputs("\t}\n", f);
+}
+
+int pol_nft_render(const struct pol_build *b, const struct pol_table *t, int site, char **text,
+		   size_t *len, struct pol_nft_stats *st)
+{
+	struct render r = {.b = b, .t = t};
+	char *sb = NULL, *fb = NULL, *ib = NULL, *out = NULL;
+	size_t sl = 0, fl = 0, il = 0, ol = 0;
+	int rc = -ENOMEM;
+	*text = NULL;
+	r.sets = open_memstream(&sb, &sl);
+	r.fwd = open_memstream(&fb, &fl);
+	r.in = open_memstream(&ib, &il);
+	if (!r.sets || !r.fwd || !r.in)
+		goto out;
+	render_forward(&r);
+	render_input(&r, site);
+	if (r.err < 0) {
+		rc = r.err;
+		goto out;
+	}
+	fclose(r.sets);
+	fclose(r.fwd);
+	fclose(r.in);
+	r.sets = r.fwd = r.in = NULL;
+	struct pol_table_meta m;
+	pol_table_get_meta(t, &m);
+	FILE *o = open_memstream(&out, &ol);
+	if (!o)
+		goto out;
+	fprintf(o,
+		"# segplan policy for gateway %s (district %s), mode %s\n"
+		"# %s, expiry judged on %s\n"
+		"# Generated by %s: do not edit, change policy.yaml and compile again.\n"
+		"# Loads in one transaction (nft -f): create the table if missing, delete it,\n"
+		"# then define it again with its sets.\n"
+		"table inet segplan\n"
+		"delete table inet segplan\n"
+		"table inet segplan {\n",
+		m.gateway, m.district, pol_mode_names[m.mode], m.hash, m.date, m.generator);
+	fwrite(sb, 1, sl, o);
+	fwrite(fb, 1, fl, o);
+	fwrite(ib, 1, il, o);
+	fputs("}\n", o);
+	if (fclose(o) != 0)
+		goto out;
+	*text = out;
+	*len = ol;
+	out = NULL;
+	r.st.bytes = ol;
+	if (st)
+		*st = r.st;
+	rc = 0;
+out:
+	if (r.sets)
+		fclose(r.sets);
+	if (r.fwd)
+		fclose(r.fwd);
+	if (r.in)
+		fclose(r.in);
+	free(sb);
+	free(fb);
+	free(ib);
+	free(out);
+	for (size_t i = 0; i < r.nnames; i++)
+		free(r.names[i]);
+	for (size_t i = 0; i < r.nnames; i++)
+		free(r.keys[i]);
+	free(r.names);
+	free(r.keys);
+	free(r.nonempty);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int write_gateway(const struct pol_build *b, const char *dir, int site, enum pol_mode mode,
+			 struct pol_compile_stats *st)
+{
+	const char *id = b->inv->sites[site].id;
+	struct pol_table *t = NULL;
+	char *text = NULL, *json = NULL, *path = NULL;
+	size_t len = 0;
+	struct pol_nft_stats ns;
+	/* Site ids are file names here: refuse the two that name directories. */
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return -EINVAL;
+	int rc = pol_build_gateway(b, site, mode, &t);
+	if (rc == 0)
+		rc = pol_nft_render(b, t, site, &text, &len, &ns);
+	if (rc < 0)
+		goto out;
+	json_t *j = pol_table_to_json(t);
+	json = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(j);
+	rc = -ENOMEM;
+	if (!json || asprintf(&path, "%s/%s.nft", dir, id) < 0)
+		goto out;
+	if ((rc = atomic_write(path, text, len)) < 0)
+		goto out;
+	free(path);
+	path = NULL;
+	size_t jl = strlen(json);
+	json[jl] = '\n';
+	rc = -ENOMEM;
+	if (asprintf(&path, "%s/%s.policy.json", dir, id) < 0)
+		goto out;
+	if ((rc = atomic_write(path, json, jl + 1)) < 0)
+		goto out;
+	st->gateways++;
+	st->rules += ns.rules;
+	st->elements += ns.elements;
+	st->bytes += len + jl + 1;
+	if (ns.rules > st->max_rules)
+		st->max_rules = ns.rules;
+	if (ns.elements > st->max_elements)
+		st->max_elements = ns.elements;
+out:
+	free(path);
+	free(text);
+	free(json);
+	pol_table_free(t);
+	return rc;
+}
+
+int pol_compile(const struct policy *p, const struct inventory *inv, const char *dir,
+		const struct pol_compile_opts *o, struct pol_compile_stats *st)
+{
+	struct pol_build *b = NULL;
+	memset(st, 0, sizeof(*st));
+	if (o->site >= 0 && (size_t)o->site >= inv->nsites)
+		return -EINVAL;
+	int rc = pol_build_new(p, inv, &b);
+	if (rc == 0)
+		rc = mkdir_p(dir);
+	for (size_t s = 0; s < inv->nsites && rc == 0; s++)
+		if (o->site < 0 || (size_t)o->site == s)
+			rc = write_gateway(b, dir, (int)s, o->mode, st);
+	pol_build_free(b);
+	return rc;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy evaluator: the one piece of code that decides what a gateway
+ * does with a new connection. The planner uses it for `segplan policy query`,
+ * the compiler renders the same table into nftables sets and rules, and the
+ * agent on a gateway loads the table from <site>.policy.json
+ * (docs/policy-json.md). It depends on core/ only: no inventory, no graph.
+ *
+ * A table holds, for one gateway (or for the whole city, to classify):
+ *  - the zones, by index;
+ *  - address range lists: the zone partition (range -> zone, disjoint), the
+ *    city plan, the gateway's own segments (local), its district's segments,
+ *    the data-centre networks, and optionally range -> site;
+ *  - the rules that apply at this gateway, in evaluation order (this site's
+ *    exceptions first, then the city-wide rules), first match wins;
+ *  - the mode (enforce or observe).
+ */
+#ifndef SEGPLAN_EVAL_H
+#define SEGPLAN_EVAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/diag.h"
+#include "core/prefix.h"
+
+/* Version of the <site>.policy.json format written and accepted. */
+#define POL_TABLE_FORMAT 1
+
+enum pol_action { POL_ACCEPT, POL_DROP, POL_REJECT, POL_ACTION_COUNT };
+enum pol_scope {
+	POL_SCOPE_ANY,
+	POL_SCOPE_SAME_SITE,	 /* both ends in this gateway's own segments */
+	POL_SCOPE_SAME_DISTRICT, /* both ends in segments of this gateway's district */
+	POL_SCOPE_DC_ONLY,	 /* the destination is in the data-centre networks */
+	POL_SCOPE_COUNT
+};
+enum pol_mode { POL_MODE_ENFORCE, POL_MODE_OBSERVE, POL_MODE_COUNT };
+
+enum pol_zone_kind {
+	POL_ZONE_SEGMENT,    /* a zone of segments.csv */
+	POL_ZONE_VPN,	     /* a VPN pool of addressplan.csv (vpn-<group>) */
+	POL_ZONE_UNASSIGNED, /* inside the city plan, in no segment and no pool */
+	POL_ZONE_INTERNET,   /* outside the city plan */
+	POL_ZONE_DC,	     /* the data-centre networks (an overlay, not a partition zone) */
+	POL_ZONE_OTHER,	     /* zones no rule of this gateway names, merged */
+	POL_ZONE_KIND_COUNT
+};
+
+extern const char *const pol_action_names[POL_ACTION_COUNT];
+extern const char *const pol_scope_names[POL_SCOPE_COUNT];
+extern const char *const pol_mode_names[POL_MODE_COUNT];
+extern const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT];
+
+/* IANA protocol numbers the evaluator treats specially. */
+#define POL_IP_ICMP   1
+#define POL_IP_TCP    6
+#define POL_IP_UDP    17
+#define POL_IP_ICMPV6 58
+#define POL_IP_SCTP   132
+
+/* True for protocols whose header starts with 16-bit source and destination ports. */
+bool pol_proto_has_ports(uint8_t proto);
+
+/* ------------------------------------------------------------------ */
+/* Address range lists */
+
+struct pol_range {
+	struct ip_addr first, last; /* inclusive, same family */
+	int val;		    /* zone or site index; 0 in plain sets */
+};
+
+struct pol_ranges {
+	struct pol_range *v;
+	size_t n, cap;
+};
+
+int pol_ranges_add(struct pol_ranges *r, const struct ip_addr *first, const struct ip_addr *last,
+		   int val);
+int pol_ranges_add_prefix(struct pol_ranges *r, const struct ip_prefix *p, int val);
+/*
+ * Sorts, and merges overlapping or adjacent ranges with the same value.
+ * Overlapping ranges with different values are -EEXIST (the list is left
+ * sorted but unmerged). 0 or a negative errno.
+ */
+int pol_ranges_normalize(struct pol_ranges *r);
+/* The range holding a, or NULL (binary search; r must be normalized). */
+const struct pol_range *pol_ranges_find(const struct pol_ranges *r, const struct ip_addr *a);
+void pol_ranges_free(struct pol_ranges *r);
+/* Is the range exactly one CIDR prefix? Fills *p when so. */
+bool pol_range_is_prefix(const struct pol_range *r, struct ip_prefix *p);
+
+/* ------------------------------------------------------------------ */
+/* What a rule matches besides addresses */
+
+struct pol_ports {
+	uint8_t proto; /* one with ports (pol_proto_has_ports) */
+	uint16_t lo, hi;
+};
+
+struct pol_match {
+	bool any; /* every packet; the lists are then empty */
+	struct pol_ports *ports;
+	size_t nports;
+	uint8_t *icmp; /* ICMP types (RFC 792) */
+	size_t nicmp;
+	uint8_t *icmp6; /* ICMPv6 types (RFC 4443) */
+	size_t nicmp6;
+	uint8_t *protos; /* whole IP protocols */
+	size_t nprotos;
+};
+
+/* Appends every item of src to dst (duplicates removed, lists sorted). */
+int pol_match_merge(struct pol_match *dst, const struct pol_match *src);
+void pol_match_free(struct pol_match *m);
+
+/* ------------------------------------------------------------------ */
+/* Rules of a table */
+
+struct pol_trule {
+	char *id;
+	enum pol_action action;
+	enum pol_scope scope;
+	bool log;
+	bool exception;	       /* a site exception of this gateway */
+	bool from_any, to_any; /* `any`: no address match on that side */
+	int *from, *to; /* zone indices of the table (a POL_ZONE_DC zone matches the dc list) */
+	size_t nfrom, nto;
+	struct pol_match svc;
+	char *svc_names; /* the policy's service names joined by ',' (NULL for any) */
+	char *comment;
+};
+
+/* ------------------------------------------------------------------ */
+/* The table */
+
+enum pol_list {
+	POL_L_ZONES,	/* the zone partition: val = zone index */
+	POL_L_CITY,	/* the city plan */
+	POL_L_LOCAL,	/* this gateway's own segments */
+	POL_L_DISTRICT, /* segments of the sites of this gateway's district */
+	POL_L_DC,	/* data-centre networks */
+	POL_L_SITES,	/* val = site index (only in classification tables) */
+	POL_L_COUNT
+};
+
+struct pol_table;
+
+struct pol_table *pol_table_new(void);
+void pol_table_free(struct pol_table *t);
+
+/* Finds or adds a zone; its index, or a negative errno. */
+int pol_table_add_zone(struct pol_table *t, const char *name, enum pol_zone_kind kind);
+int pol_table_find_zone(const struct pol_table *t, const char *name);
+size_t pol_table_nzones(const struct pol_table *t);
+const char *pol_table_zone_name(const struct pol_table *t, int zone);
+enum pol_zone_kind pol_table_zone_kind(const struct pol_table *t, int zone);
+
+/* Adds a site name; its index, or a negative errno. */
+int pol_table_add_site(struct pol_table *t, const char *name);
+const char *pol_table_site_name(const struct pol_table *t, int site);
+size_t pol_table_nsites(const struct pol_table *t);
+
+/* The lists are filled directly, then pol_table_seal normalizes them. */
+struct pol_ranges *pol_table_list(struct pol_table *t, enum pol_list l);
+const struct pol_ranges *pol_table_clist(const struct pol_table *t, enum pol_list l);
+
+/* Deep-copies r (indices must be valid zones). 0 or a negative errno. */
+int pol_table_add_rule(struct pol_table *t, const struct pol_trule *r);
+size_t pol_table_nrules(const struct pol_table *t);
+const struct pol_trule *pol_table_rule(const struct pol_table *t, size_t i);
+
+/*
+ * Normalizes every list. The zone partition must not overlap; the function
+ * returns -EEXIST when it does. 0 or a negative errno.
+ */
+int pol_table_seal(struct pol_table *t);
+
+/* Metadata carried into policy.json; strings are copied. NULL clears. */
+struct pol_table_meta {
+	const char *gateway;  /* the site id of the gateway, NULL for a city table */
+	const char *district; /* its district */
+	enum pol_mode mode;
+	const char *hash; /* hex SHA-256 of the policy and the plan */
+	const char *date; /* the date expiry was judged against, YYYY-MM-DD */
+	const char *generator;
+};
+int pol_table_set_meta(struct pol_table *t, const struct pol_table_meta *m);
+void pol_table_get_meta(const struct pol_table *t, struct pol_table_meta *m);
+
+/* ------------------------------------------------------------------ */
+/* Classification and decisions */
+
+struct pol_class {
+	int zone;      /* the partition zone; unassigned or internet outside it */
+	int site;      /* site index when the table knows it, else -1 */
+	bool city;     /* inside the city plan */
+	bool local;    /* in this gateway's segments */
+	bool district; /* in its district's segments */
+	bool dc;       /* in the data-centre networks */
+};
+
+/* Classifies an address. The table must be sealed. */
+void pol_classify(const struct pol_table *t, const struct ip_addr *a, struct pol_class *out);
+
+struct pol_tuple {
+	struct ip_addr src, dst; /* same family */
+	uint8_t proto;		 /* IANA protocol number */
+	uint16_t dport;		 /* for protocols with ports */
+	int icmp_type;		 /* for ICMP/ICMPv6; -1 when unknown */
+};
+
+enum pol_outcome {
+	POL_BY_RULE,	 /* a rule decided */
+	POL_BY_DEFAULT,	 /* no rule matched: default drop */
+	POL_BY_TRANSIT,	 /* neither end is this gateway's: passes */
+	POL_BY_PREAMBLE, /* fixed preamble (ICMP errors for PMTU discovery) */
+	POL_OUTCOME_COUNT
+};
+extern const char *const pol_outcome_names[POL_OUTCOME_COUNT];
+
+struct pol_verdict {
+	enum pol_outcome by;
+	enum pol_action action; /* what the policy says */
+	bool passes;		/* what the gateway does (observe mode lets everything pass) */
+	int rule;		/* index of the deciding rule, -1 otherwise */
+	struct pol_class src, dst;
+};
+
+/* Does rule r match the tuple whose ends classify as s and d? */
+bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
+		      const struct pol_tuple *tp, const struct pol_class *s,
+		      const struct pol_class *d);
+
+/*
+ * ICMP errors that path MTU discovery and traceroute need (RFC 1191,
+ * RFC 8201, RFC 4890 4.3.1): the fixed preamble forwards them whatever the
+ * policy says.
+ */
+bool pol_preamble_icmp(uint8_t family, uint8_t proto, int type);
+
+/*
+ * Decides a new connection at the table's gateway, exactly as the compiled
+ * forward chain does: transit, the ICMP error preamble, then the rules in
+ * order, then the default drop. 0, or -EINVAL for mixed families.
+ */
+int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol_verdict *out);
+
+/* ------------------------------------------------------------------ */
+/* <site>.policy.json (docs/policy-json.md) */
+
+/* A new JSON object for the table; NULL on out-of-memory. */
+json_t *pol_table_to_json(const struct pol_table *t);
+/* Reads a table from its JSON form; problems are diagnostics for name. */
+int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
+			struct pol_table **out);
+int pol_table_load(const char *path, struct diag_list *dl, struct pol_table **out);
+
+/* ------------------------------------------------------------------ */
+/* Names of protocols and ICMP types, shared by the policy reader and query */
+
+/* A protocol name (tcp, udp, icmp, icmpv6, gre, esp, ...) or number 0-255; -1 when unknown. */
+int pol_proto_parse(const char *s);
+/* The name of a protocol number, or NULL when it has none here. */
+const char *pol_proto_name(uint8_t proto);
+/* An ICMP (family 4) or ICMPv6 (6) type name or number; -1 when unknown. */
+int pol_icmp_parse(uint8_t family, const char *s);
+const char *pol_icmp_name(uint8_t family, uint8_t type);
+/* The known names, for 'did you mean' (NULL-terminated). */
+const char *const *pol_proto_names(void);
+const char *const *pol_icmp_names(uint8_t family);
+
+#endif

@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: MIT
+/*
+ * policy diff: edits that decide nothing differently give no change; for
+ * random mutations, the tuples whose verdict changes under the shared
+ * evaluator (pol_decide on each judging gateway's table) are exactly the
+ * tuples inside the reported changes.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policies/compile.h"
+#include "policies/diff.h"
+#include "policies/eval.h"
+#include "policies/policy.h"
+#include "tests/unit/testutil.h"
+#include "topology/inventory.h"
+
+static const char districts[] = "name,lat,lon,radius_m\n"
+				"Mitte,48.7758,9.1829,2000\n"
+				"Möhringen,48.7250,9.1500,3000\n";
+static const char sites[] =
+    "id,name,district,type,lat,lon,staff,broadband,current_mbps,required_mbps,flags\n"
+    "DC1,Rechenzentrum,Mitte,data_centre,48.7760,9.1830,12,fibre,10000,10000,primary\n"
+    "S000001,Rathaus Möhringen,Möhringen,town_hall,48.7260,9.1510,120,fibre,1000,500,hub\n"
+    "S000002,Grundschule Mitte,Mitte,school,48.7770,9.1800,40,fibre,1000,500,\n"
+    "S000003,Amt Mitte,Mitte,office,48.7750,9.1850,30,fibre,1000,100,\n"
+    "S000004,Schule Möhringen,Möhringen,school,48.7240,9.1480,50,fibre,1000,500,\n";
+static const char links[] = "id,a,b,kind,capacity_mbps,length_m,cost_eur\n"
+			    "L1,DC1,S000001,fibre,10000,7500,\n"
+			    "L2,DC1,S000002,fibre,1000,400,\n"
+			    "L3,DC1,S000003,fibre,1000,300,\n"
+			    "L4,S000001,S000004,fibre,1000,300,\n";
+static const char segments[] = "site,name,zone,vlan,ipv4,ipv6\n"
+			       "DC1,servers,servers,20,10.32.0.0/24,fd5e:0:0:100::/64\n"
+			       "DC1,mgmt,mgmt,99,10.48.0.0/24,fd5e:0:0:200::/64\n"
+			       "S000001,admin,admin,10,10.0.0.0/25,fd5e::/64\n"
+			       "S000001,voip,voip,30,10.16.0.0/26,\n"
+			       "S000001,servers,servers,20,10.32.1.0/24,fd5e:0:0:101::/64\n"
+			       "S000002,school,school,60,10.64.0.0/24,fd5e:0:0:300::/64\n"
+			       "S000002,printers,printers,40,10.80.0.0/26,\n"
+			       "S000003,admin,admin,10,10.0.1.0/25,fd5e:0:0:1::/64\n"
+			       "S000003,printers,printers,40,10.80.1.0/26,\n"
+			       "S000003,voip,voip,30,10.16.1.0/26,fd5e:0:0:400::/64\n"
+			       "S000004,school,school,60,10.64.1.0/24,fd5e:0:0:301::/64\n"
+			       "S000004,admin,admin,10,10.0.2.0/25,fd5e:0:0:2::/64\n";
+static const char plan[] = "zone,prefix\n"
+			   "city,10.0.0.0/8\n"
+			   "city,fd5e::/48\n"
+			   "admin,10.0.0.0/16\n"
+			   "admin,fd5e::/56\n"
+			   "voip,10.16.0.0/16\n"
+			   "voip,fd5e:0:0:400::/56\n"
+			   "servers,10.32.0.0/16\n"
+			   "servers,fd5e:0:0:100::/56\n"
+			   "mgmt,10.48.0.0/16\n"
+			   "mgmt,fd5e:0:0:200::/56\n"
+			   "school,10.64.0.0/16\n"
+			   "school,fd5e:0:0:300::/56\n"
+			   "printers,10.80.0.0/16\n"
+			   "vpn-staff,10.200.0.0/16\n";
+
+static const char *const site_ids[] = {"DC1", "S000001", "S000002", "S000003", "S000004"};
+#define NSITES 5
+
+/* ------------------------------------------------------------------ */
+/* Policies built from parts, so that mutations are edits of records */
+
+struct tsvc {
+	char name[32];
+	char spec[96];
+};
+
+struct trule {
+	char id[32], from[64], to[64], svc[64], scope[16], action[8];
+	int site; /* index into site_ids, -1 city-wide */
+};
+
+struct tpol {
+	struct tsvc svc[16];
+	size_t nsvc;
+	struct trule r[32];
+	size_t nr;
+};
+
+static const struct tpol base = {
+    .svc = {{"web", "tcp: [80, 443]"},
+	    {"dns", "udp: [53], tcp: [53]"},
+	    {"ssh", "tcp: [22]"},
+	    {"rtp", "udp: [10000-20000]"},
+	    {"printing", "tcp: [515, 631, 9100]"},
+	    {"ping", "icmp: [echo-request], icmpv6: [echo-request]"},
+	    {"tunnels", "protocols: [gre, esp]"},
+	    {"high", "tcp: [1024-49151], sctp: [3868]"}},
+    .nsvc = 8,
+    .r = {{"mgmt-all", "[mgmt]", "any", "any", "any", "accept", -1},
+	  {"dns", "[admin, school, voip]", "[servers]", "[dns]", "dc-only", "accept", -1},
+	  {"central", "[admin]", "[servers]", "[web, ping]", "any", "accept", -1},
+	  {"local-print", "[admin, school]", "[printers]", "[printing]", "same-site", "accept", -1},
+	  {"district-high", "[admin]", "[admin, voip]", "[high]", "same-district", "accept", -1},
+	  {"phones", "[voip]", "[voip, servers]", "[rtp]", "any", "accept", -1},
+	  {"school-out", "[school]", "[internet]", "[web, dns]", "any", "accept", -1},
+	  {"vpn-in", "[vpn-staff]", "[servers, admin]", "[ssh, web, tunnels]", "any", "accept", -1},
+	  {"school-apart", "[school]", "[admin, servers, voip]", "any", "any", "reject", -1},
+	  {"no-ssh", "any", "[servers]", "[ssh]", "dc-only", "drop", -1},
+	  {"internet-in", "[internet]", "[servers]", "[web]", "dc-only", "accept", -1}},
+    .nr = 11,
+};
+
+static char *render(const struct tpol *t)
+{
+	size_t cap = 16384, o = 0;
+	char *s = malloc(cap);
+	cr_assert_not_null(s);
+	o += (size_t)snprintf(s + o, cap - o,
+			      "version: 1\nzones:\n  admin: a\n  servers: s\n  voip: v\n"
+			      "  printers: p\n  school: sc\n  mgmt: m\nservices:\n");
+	for (size_t i = 0; i < t->nsvc; i++)
+		o += (size_t)snprintf(s + o, cap - o, "  %s: {%s}\n", t->svc[i].name,
+				      t->svc[i].spec);
+	o += (size_t)snprintf(s + o, cap - o, "rules:\n");
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->r[i].site < 0)
+			o += (size_t)snprintf(
+			    s + o, cap - o,
+			    "  - {id: %s, from: %s, to: %s, services: %s, scope: %s, action: %s}\n",
+			    t->r[i].id, t->r[i].from, t->r[i].to, t->r[i].svc, t->r[i].scope,
+			    t->r[i].action);
+	bool any = false;
+	for (int site = 0; site < NSITES; site++) {
+		bool head = false;
+		for (size_t i = 0; i < t->nr; i++) {
+			if (t->r[i].site != site)
+				continue;
+			if (!any)
+				o += (size_t)snprintf(s + o, cap - o, "sites:\n");
+			if (!head)
+				o += (size_t)snprintf(s + o, cap - o, "  %s:\n    rules:\n",
+						      site_ids[site]);
+			any = head = true;
+			o += (size_t)snprintf(s + o, cap - o,
+					      "      - {id: %s, from: %s, to: %s, services: %s, "
+					      "scope: %s, action: %s}\n",
+					      t->r[i].id, t->r[i].from, t->r[i].to, t->r[i].svc,
+					      t->r[i].scope, t->r[i].action);
+		}
+	}
+	cr_assert_lt(o, cap);
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct env {
+	char *dir;
+	struct inventory *inv;
+};
+
+static void env_init(struct env *e)
+{
+	e->dir = tu_tmpdir();
+	cr_assert_not_null(e->dir);
+	free(tu_write(e->dir, "districts.csv", districts));
+	free(tu_write(e->dir, "sites.csv", sites));
+	free(tu_write(e->dir, "links.csv", links));
+	free(tu_write(e->dir, "segments.csv", segments));
+	free(tu_write(e->dir, "addressplan.csv", plan));
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(inventory_load(e->dir, dl, &e->inv), 0, "%s", tu_diags(dl));
+	diag_list_free(dl);
+}
+
+static void env_free(struct env *e)
+{
+	inventory_free(e->inv);
+	tu_rmdir(e->dir);
+	free(e->dir);
+}
+
+static struct policy *load(const struct env *e, const struct tpol *t, const char *name)
+{
+	char *text = render(t);
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = NULL;
+	cr_assert_eq(policy_load_buffer(text, strlen(text), name, e->inv, "2025-06-01", dl, &p), 0,
+		     "%s\n%s", tu_diags(dl), text);
+	diag_list_free(dl);
+	free(text);
+	return p;
+}
+
+static const char *changes_text(const struct diff_report *d, const struct policy *a,
+				const struct policy *b)
+{
+	static char buf[32768];
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->n && o < sizeof(buf) - 1; i++) {
+		char *t = diff_change_text(d, a, b, &d->v[i]);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\n", t ? t : "?");
+		free(t);
+	}
+	return buf;
+}
+
+static struct diff_report *diff_of(const struct env *e, const struct policy *a,
+				   const struct policy *b)
+{
+	struct diff_report *d = NULL;
+	cr_assert_eq(diff_policies(a, e->inv, b, e->inv, &d), 0);
+	return d;
+}
+
+static void expect_no_change(const struct env *e, const struct tpol *ta, const struct tpol *tb)
+{
+	struct policy *a = load(e, ta, "old.yaml"), *b = load(e, tb, "new.yaml");
+	struct diff_report *d = diff_of(e, a, b);
+	cr_assert_eq(d->n, 0, "%s", changes_text(d, a, b));
+	cr_assert_gt(d->atoms, 0);
+	diff_report_free(d);
+	policy_free(a);
+	policy_free(b);
+}
+
+Test(diff, equivalent_edits_give_no_change)
+{
+	struct env e;
+	env_init(&e);
+	expect_no_change(&e, &base, &base);
+	/* Reordering independent rules: local-print and district-high share no zone pair. */
+	struct tpol t = base;
+	t.r[3] = base.r[4];
+	t.r[4] = base.r[3];
+	expect_no_change(&e, &base, &t);
+	/* school-out and vpn-in, further apart. */
+	t = base;
+	t.r[6] = base.r[7];
+	t.r[7] = base.r[6];
+	expect_no_change(&e, &base, &t);
+	/* Renaming a service. */
+	t = base;
+	snprintf(t.svc[0].name, sizeof(t.svc[0].name), "http-s");
+	snprintf(t.r[2].svc, sizeof(t.r[2].svc), "[http-s, ping]");
+	snprintf(t.r[6].svc, sizeof(t.r[6].svc), "[http-s, dns]");
+	snprintf(t.r[7].svc, sizeof(t.r[7].svc), "[ssh, http-s, tunnels]");
+	snprintf(t.r[10].svc, sizeof(t.r[10].svc), "[http-s]");
+	expect_no_change(&e, &base, &t);
+	/* Splitting a rule into two that together decide the same. */
+	t = base;
+	memmove(&t.r[3], &t.r[2], (t.nr - 2) * sizeof(t.r[0]));
+	t.nr++;
+	snprintf(t.r[2].svc, sizeof(t.r[2].svc), "[web]");
+	snprintf(t.r[3].id, sizeof(t.r[3].id), "central-ping");
+	snprintf(t.r[3].svc, sizeof(t.r[3].svc), "[ping]");
+	expect_no_change(&e, &base, &t);
+	/* And a real change is seen: the ssh drop moved before the VPN rule. */
+	t = base;
+	t.r[7] = base.r[9];
+	t.r[8] = base.r[7];
+	t.r[9] = base.r[8];
+	struct policy *a = load(&e, &base, "old.yaml"), *b = load(&e, &t, "new.yaml");
+	struct diff_report *d = diff_of(&e, a, b);
+	const char *all = changes_text(d, a, b);
+	cr_assert_eq(d->n, 2, "%s", all);
+	cr_assert(strstr(all, "ipv4 vpn-staff -> servers[dc] tcp/22 (elsewhere): accept (rule "
+			      "'vpn-in') -> drop (rule 'no-ssh')\n"),
+		  "%s", all);
+	cr_assert(strstr(all, "school -> servers[dc] tcp/22 (same-district, elsewhere): reject "
+			      "(rule 'school-apart') -> drop (rule 'no-ssh')\n"),
+		  "%s", all);
+	diff_report_free(d);
+	policy_free(a);
+	policy_free(b);
+	env_free(&e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Random tuples */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64* (Vigna 2016) */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned rndn(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+static void random_in(const struct ip_prefix *p, struct ip_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = p->family;
+	memcpy(a->b, p->b, 16);
+	unsigned bits = ip_family_bits(p->family);
+	for (unsigned i = p->len; i < bits; i++)
+		if (rnd() & 1)
+			a->b[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+}
+
+static void parse_prefix(const char *s, struct ip_prefix *p)
+{
+	cr_assert_eq(ip_prefix_parse(s, false, p), 0, "%s", s);
+}
+
+/* An address of family fam: mostly in a segment, sometimes in a pool, unassigned or outside. */
+static void random_addr(const struct inventory *inv, uint8_t fam, struct ip_addr *a)
+{
+	struct ip_prefix p;
+	unsigned k = rndn(10);
+	if (k == 0) {
+		parse_prefix(fam == 4 ? "192.0.2.0/24" : "2001:db8::/32", &p);
+	} else if (k == 1) {
+		parse_prefix(fam == 4 ? "10.250.0.0/16" : "fd5e:0:0:ff00::/56", &p);
+	} else if (k == 2 && fam == 4) {
+		parse_prefix("10.200.0.0/16", &p);
+	} else {
+		for (;;) {
+			const struct segment *s = &inv->segments[rndn((unsigned)inv->nsegments)];
+			if (fam == 4 && s->has_v4) {
+				p = s->v4;
+				break;
+			}
+			if (fam == 6 && s->has_v6) {
+				p = s->v6;
+				break;
+			}
+		}
+	}
+	random_in(&p, a);
+}
+
+static const uint16_t ports[] = {0,    21,   22,    23,	   52,	  53,	 54,	79,    80,
+				 81,   442,  443,   444,   515,	  631,	 1023,	1024,  3868,
+				 9100, 9999, 10000, 15000, 20000, 20001, 49151, 49152, 65535};
+
+static void random_service(uint8_t fam, struct pol_tuple *t)
+{
+	static const uint8_t protos[] = {
+	    POL_IP_TCP,	   POL_IP_TCP,	POL_IP_TCP, POL_IP_UDP, POL_IP_UDP, POL_IP_UDP, POL_IP_ICMP,
+	    POL_IP_ICMPV6, POL_IP_SCTP, 47,	    50,		0,	    255};
+	unsigned k = rndn(sizeof(protos));
+	t->proto = k == sizeof(protos) - 1 ? (uint8_t)rndn(256) : protos[k];
+	if (t->proto == POL_IP_ICMP || t->proto == POL_IP_ICMPV6) {
+		/* Favour the types rules and the preamble name. */
+		unsigned r = rndn(4);
+		t->icmp_type = r == 0	? (fam == 4 ? 8 : 128)
+			       : r == 1 ? (fam == 4 ? 3 : 2)
+					: (int)rndn(256);
+	} else {
+		t->icmp_type = -1;
+	}
+	t->dport = rndn(2) ? ports[rndn(sizeof(ports) / sizeof(ports[0]))] : (uint16_t)rndn(65536);
+}
+
+/* The protocol and port (or type) of a point of the service line. */
+static void point_service(uint32_t x, uint8_t fam, struct pol_tuple *t)
+{
+	unsigned p = 0;
+	while (p < 255 && lint_svc_point((uint8_t)(p + 1), 0) <= x)
+		p++;
+	t->proto = (uint8_t)p;
+	unsigned v = x - lint_svc_point((uint8_t)p, 0);
+	t->dport = pol_proto_has_ports(t->proto) ? (uint16_t)v : 0;
+	t->icmp_type = p == POL_IP_ICMP || p == POL_IP_ICMPV6 ? (int)v : -1;
+	(void)fam;
+}
+
+/* An address of a zone: a segment of it, or the pool, unassigned or outside addresses. */
+static void zone_addr(const struct inventory *inv, const char *zone, uint8_t fam, struct ip_addr *a)
+{
+	struct ip_prefix p;
+	size_t n = 0;
+	for (size_t i = 0; i < inv->nsegments; i++)
+		n += strcmp(inv->segments[i].zone, zone) == 0 &&
+		     (fam == 4 ? inv->segments[i].has_v4 : inv->segments[i].has_v6);
+	if (n) {
+		size_t k = rndn((unsigned)n);
+		for (size_t i = 0; i < inv->nsegments; i++) {
+			const struct segment *s = &inv->segments[i];
+			if (strcmp(s->zone, zone) != 0 || !(fam == 4 ? s->has_v4 : s->has_v6) ||
+			    k--)
+				continue;
+			random_in(fam == 4 ? &s->v4 : &s->v6, a);
+			return;
+		}
+	}
+	if (strcmp(zone, "vpn-staff") == 0 && fam == 4)
+		parse_prefix("10.200.0.0/16", &p);
+	else if (strcmp(zone, "unassigned") == 0)
+		parse_prefix(fam == 4 ? "10.250.0.0/16" : "fd5e:0:0:ff00::/56", &p);
+	else
+		parse_prefix(fam == 4 ? "192.0.2.0/24" : "2001:db8::/32", &p);
+	random_in(&p, a);
+}
+
+static int pick(const bool *set, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += set[i];
+	if (!k)
+		return -1;
+	k = rndn((unsigned)k);
+	for (size_t i = 0; i < n; i++)
+		if (set[i] && k-- == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A tuple aimed at a random change box (its relation and dc parts may still miss). */
+static void box_tuple(const struct diff_report *d, const struct inventory *inv, struct pol_tuple *t)
+{
+	const struct lint_box *b = &d->v[rndn((unsigned)d->n)].box;
+	size_t ne = 2 * d->names.nzones;
+	uint8_t fam = b->fams == 1 ? 4 : b->fams == 2 ? 6 : (rndn(2) ? 4 : 6);
+	int from = pick(b->from, ne), to = pick(b->to, ne);
+	zone_addr(inv, d->names.zones[from / 2], fam, &t->src);
+	zone_addr(inv, d->names.zones[to / 2], fam, &t->dst);
+	const struct lint_iv *iv = &b->svc.v[rndn((unsigned)b->svc.n)];
+	point_service(iv->lo + (uint32_t)(rnd() % ((uint64_t)iv->hi - iv->lo + 1)), fam, t);
+}
+
+struct judge_tables {
+	struct pol_build *ba, *bb;
+	struct pol_table *city, *ta[NSITES], *tb[NSITES];
+};
+
+static void tables_init(struct judge_tables *j, const struct env *e, const struct policy *a,
+			const struct policy *b)
+{
+	cr_assert_eq(pol_build_new(a, e->inv, &j->ba), 0);
+	cr_assert_eq(pol_build_new(b, e->inv, &j->bb), 0);
+	cr_assert_eq(pol_build_city(j->ba, &j->city), 0);
+	cr_assert_eq(e->inv->nsites, NSITES);
+	for (int s = 0; s < NSITES; s++) {
+		cr_assert_eq(pol_build_gateway(j->ba, s, POL_MODE_ENFORCE, &j->ta[s]), 0);
+		cr_assert_eq(pol_build_gateway(j->bb, s, POL_MODE_ENFORCE, &j->tb[s]), 0);
+	}
+}
+
+static void tables_free(struct judge_tables *j)
+{
+	for (int s = 0; s < NSITES; s++) {
+		pol_table_free(j->ta[s]);
+		pol_table_free(j->tb[s]);
+	}
+	pol_table_free(j->city);
+	pol_build_free(j->ba);
+	pol_build_free(j->bb);
+}
+
+/* The point of the diff's space that tuple t is at gateway g. */
+static void point_of(const struct judge_tables *j, const struct inventory *inv,
+		     const struct diff_report *d, const struct pol_tuple *t, int g,
+		     struct lint_point *pt)
+{
+	struct pol_class s, c;
+	pol_classify(j->city, &t->src, &s);
+	pol_classify(j->city, &t->dst, &c);
+	pt->family = t->src.family;
+	pt->from = lint_endpoint(&d->names, pol_table_zone_name(j->city, s.zone), s.dc);
+	pt->to = lint_endpoint(&d->names, pol_table_zone_name(j->city, c.zone), c.dc);
+	int dist = inv->sites[g].district;
+	bool sd = s.site >= 0 && inv->sites[s.site].district == dist;
+	bool dd = c.site >= 0 && inv->sites[c.site].district == dist;
+	if (s.site == g && c.site == g)
+		pt->rel = LINT_REL_SITE;
+	else if (sd && dd)
+		pt->rel = LINT_REL_DISTRICT;
+	else
+		pt->rel = LINT_REL_ELSEWHERE;
+	unsigned x = pol_proto_has_ports(t->proto)			    ? t->dport
+		     : t->proto == POL_IP_ICMP || t->proto == POL_IP_ICMPV6 ? (unsigned)t->icmp_type
+									    : 0;
+	pt->svc = lint_svc_point(t->proto, x);
+}
+
+static bool has_exceptions(const struct diff_report *d, const char *site)
+{
+	for (size_t i = 0; i < d->nsites; i++)
+		if (strcmp(d->sites[i], site) == 0)
+			return true;
+	return false;
+}
+
+static bool inside(const struct diff_report *d, const char *site, const struct lint_point *pt)
+{
+	const char *view = has_exceptions(d, site) ? site : NULL;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diff_change *c = &d->v[i];
+		if ((c->site == NULL) != (view == NULL) || (view && strcmp(c->site, view) != 0))
+			continue;
+		if (lint_box_contains(&c->box, pt))
+			return true;
+	}
+	return false;
+}
+
+#define NTUPLES 10000
+
+/* Checks diff(a, b) against the evaluator on NTUPLES random tuples; returns the differing count. */
+static size_t check_tuples(const struct env *e, const struct tpol *ta, const struct tpol *tb,
+			   const char *what)
+{
+	struct policy *a = load(e, ta, "old.yaml"), *b = load(e, tb, "new.yaml");
+	struct diff_report *d = diff_of(e, a, b);
+	struct judge_tables j;
+	memset(&j, 0, sizeof(j));
+	tables_init(&j, e, a, b);
+	size_t differ = 0, judged = 0;
+	for (size_t n = 0; n < NTUPLES; n++) {
+		struct pol_tuple t;
+		memset(&t, 0, sizeof(t));
+		if (d->n && rndn(3) == 0) {
+			box_tuple(d, e->inv, &t);
+		} else {
+			uint8_t fam = rndn(2) ? 4 : 6;
+			random_addr(e->inv, fam, &t.src);
+			random_addr(e->inv, fam, &t.dst);
+			random_service(fam, &t);
+		}
+		int judges[2], counted;
+		size_t nj;
+		pol_build_judges(j.ba, &t.src, &t.dst, judges, &nj, &counted);
+		for (size_t k = 0; k < nj; k++) {
+			int g = judges[k];
+			struct pol_verdict va, vb;
+			cr_assert_eq(pol_decide(j.ta[g], &t, &va), 0);
+			cr_assert_eq(pol_decide(j.tb[g], &t, &vb), 0);
+			struct lint_point pt;
+			point_of(&j, e->inv, d, &t, g, &pt);
+			bool changed = va.action != vb.action;
+			bool in = inside(d, e->inv->sites[g].id, &pt);
+			judged++;
+			differ += changed;
+			if (changed != in) {
+				char s[64], x[64];
+				ip_addr_format(&t.src, s, sizeof(s));
+				ip_addr_format(&t.dst, x, sizeof(x));
+				cr_assert_fail(
+				    "%s: %s -> %s proto %u port %u type %d at %s: verdict "
+				    "%s -> %s (rules %d -> %d) but %s the changes:\n%s",
+				    what, s, x, t.proto, t.dport, t.icmp_type, e->inv->sites[g].id,
+				    pol_action_names[va.action], pol_action_names[vb.action],
+				    va.rule, vb.rule, in ? "inside" : "outside",
+				    changes_text(d, a, b));
+			}
+		}
+	}
+	cr_log_info("%s: %zu changes, %zu of %zu judged tuples differ", what, d->n, differ, judged);
+	tables_free(&j);
+	diff_report_free(d);
+	policy_free(a);
+	policy_free(b);
+	return differ;
+}
+
+static void mutate_remove(struct tpol *t)
+{
+	size_t i = rndn((unsigned)t->nr);
+	memmove(&t->r[i], &t->r[i + 1], (t->nr - i - 1) * sizeof(t->r[0]));
+	t->nr--;
+}
+
+static void mutate_flip(struct tpol *t)
+{
+	struct trule *r = &t->r[rndn((unsigned)t->nr)];
+	static const char *const next[][2] = {
+	    {"accept", "drop"}, {"drop", "accept"}, {"reject", "accept"}};
+	for (size_t k = 0; k < 3; k++)
+		if (strcmp(r->action, next[k][0]) == 0) {
+			snprintf(r->action, sizeof(r->action), "%s", next[k][1]);
+			return;
+		}
+}
+
+static void mutate_widen(struct tpol *t)
+{
+	/* A service with a port range gets a wider one. */
+	static const char *const wide[][2] = {{"rtp", "udp: [9000-24000]"},
+					      {"high", "tcp: [1000-50000], sctp: [3860-3900]"},
+					      {"web", "tcp: [80-443]"},
+					      {"dns", "udp: [53-123], tcp: [53]"}};
+	unsigned k = rndn(4);
+	for (size_t i = 0; i < t->nsvc; i++)
+		if (strcmp(t->svc[i].name, wide[k][0]) == 0)
+			snprintf(t->svc[i].spec, sizeof(t->svc[i].spec), "%s", wide[k][1]);
+}
+
+static void mutate_move(struct tpol *t)
+{
+	size_t i = rndn((unsigned)t->nr), j = rndn((unsigned)t->nr);
+	struct trule r = t->r[i];
+	memmove(&t->r[i], &t->r[i + 1], (t->nr - i - 1) * sizeof(t->r[0]));
+	memmove(&t->r[j + 1], &t->r[j], (t->nr - 1 - j) * sizeof(t->r[0]));
+	t->r[j] = r;
+}
+
+static void mutate_exception(struct tpol *t)
+{
+	static const char *const zones[] = {"[admin]",	  "[school]",	 "[voip]", "[servers]",
+					    "[printers]", "[vpn-staff]", "any",	   "[internet]"};
+	static const char *const svcs[] = {"[web]", "[ssh]",  "[rtp, dns]",
+					   "any",   "[ping]", "[tunnels]"};
+	static const char *const scopes[] = {"any", "same-site", "same-district", "dc-only"};
+	static const char *const acts[] = {"accept", "drop", "reject"};
+	struct trule *r = &t->r[t->nr++];
+	snprintf(r->id, sizeof(r->id), "exc-%zu", t->nr);
+	snprintf(r->from, sizeof(r->from), "%s", zones[rndn(8)]);
+	snprintf(r->to, sizeof(r->to), "%s", zones[rndn(8)]);
+	snprintf(r->svc, sizeof(r->svc), "%s", svcs[rndn(6)]);
+	snprintf(r->scope, sizeof(r->scope), "%s", scopes[rndn(4)]);
+	snprintf(r->action, sizeof(r->action), "%s", acts[rndn(3)]);
+	r->site = 1 + (int)rndn(NSITES - 1);
+}
+
+struct mutation {
+	const char *name;
+	void (*apply)(struct tpol *t);
+};
+
+static const struct mutation mutations[] = {
+    {"remove a rule", mutate_remove},		{"flip an action", mutate_flip},
+    {"widen a port range", mutate_widen},	{"move a rule", mutate_move},
+    {"add a site exception", mutate_exception},
+};
+
+Test(diff, random_mutations_match_the_evaluator, .timeout = 600)
+{
+	struct env e;
+	env_init(&e);
+	size_t total = 0;
+	for (size_t m = 0; m < sizeof(mutations) / sizeof(mutations[0]); m++) {
+		/* Two mutations of each kind that change something (some draws change nothing). */
+		for (uint64_t seed = 1, found = 0; found < 2 && seed < 64; seed++) {
+			rng_state = 0x9E3779B97F4A7C15ULL * (seed + 64 * m);
+			struct tpol t = base;
+			mutations[m].apply(&t);
+			/* The second on top of another kind, so that changes interact. */
+			if (found == 1)
+				mutations[(m + 1) % 5].apply(&t);
+			char what[96];
+			snprintf(what, sizeof(what), "%s%s (seed %llu)", mutations[m].name,
+				 found ? " and more" : "", (unsigned long long)seed);
+			size_t n = check_tuples(&e, &base, &t, what);
+			total += n;
+			found += n > 0;
+		}
+	}
+	/* The mutations are not all no-ops: the implication was tested in both directions. */
+	cr_assert_gt(total, 100);
+	env_free(&e);
+}
+
+Test(diff, an_exception_set_in_both)
+{
+	struct env e;
+	env_init(&e);
+	/* Both policies have the same exception at S000002; the city-wide change shows in both
+	 * views. */
+	rng_state = 42;
+	struct tpol a = base, b;
+	struct trule x = {"lab", "[school]", "[printers]", "[web]", "same-site", "accept", 2};
+	a.r[a.nr++] = x;
+	b = a;
+	snprintf(b.r[8].action, sizeof(b.r[8].action), "drop"); /* school-apart */
+	size_t n = check_tuples(&e, &a, &b, "reject -> drop");
+	cr_assert_gt(n, 0);
+	struct policy *pa = load(&e, &a, "old.yaml"), *pb = load(&e, &b, "new.yaml");
+	struct diff_report *d = diff_of(&e, pa, pb);
+	cr_assert_eq(d->nsites, 1);
+	bool city = false, site = false;
+	for (size_t i = 0; i < d->n; i++) {
+		city |= d->v[i].site == NULL;
+		site |= d->v[i].site && strcmp(d->v[i].site, "S000002") == 0;
+		cr_assert_eq(d->v[i].before.action, POL_REJECT);
+		cr_assert_eq(d->v[i].after.action, POL_DROP);
+	}
+	cr_assert(city && site, "%s", changes_text(d, pa, pb));
+	json_t *j = diff_change_json(d, pa, pb, &d->v[0]);
+	cr_assert_not_null(j);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "before"), "rule")),
+			 "school-apart");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "after"), "verdict")),
+			 "drop");
+	json_decref(j);
+	diff_report_free(d);
+	policy_free(pa);
+	policy_free(pb);
+	env_free(&e);
+}

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The policy model (policies/policy.c) and the evaluator (policies/eval.c):
+ * validation with located diagnostics, and the semantics every gateway and
+ * the agent share (first match, scopes, pseudo-zones, services, families,
+ * site exceptions, default drop).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policies/compile.h"
+#include "policies/eval.h"
+#include "policies/policy.h"
+#include "tests/unit/testutil.h"
+#include "topology/inventory.h"
+
+#define GOLDEN_INV "tests/golden/policy/inventory"
+#define DAY	   "2026-01-01"
+
+static struct inventory *load_inv(const char *rel)
+{
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	int rc = inventory_load(tu_path(rel), dl, &inv);
+	cr_assert_eq(rc, 0, "inventory %s: %s", rel, tu_diags(dl));
+	diag_list_free(dl);
+	return inv;
+}
+
+/* Loads policy text against the golden inventory; diagnostics go to dl. */
+static struct policy *load_text(const struct inventory *inv, const char *text, struct diag_list *dl)
+{
+	struct policy *p = NULL;
+	policy_load_buffer(text, strlen(text), "policy.yaml", inv, DAY, dl, &p);
+	return p;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+		free(b);
+		b = NULL;
+	}
+	if (b)
+		b[n] = '\0';
+	fclose(f);
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Validation */
+
+static const char header[] = "version: 1\n"
+			     "services:\n"
+			     "  web: {tcp: [80, 443]}\n"
+			     "  dns: {udp: [53]}\n"
+			     "rules:\n";
+
+static void expect_error(const char *rules, const char *want)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	struct diag_list *dl = diag_list_new();
+	char *text;
+	cr_assert(asprintf(&text, "%s%s", header, rules) > 0);
+	struct policy *p = load_text(inv, text, dl);
+	cr_expect_null(p, "a policy with errors must not load");
+	cr_expect(tu_has_diag(dl, want), "want '%s', got:\n%s", want, tu_diags(dl));
+	policy_free(p);
+	free(text);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(policy, unknown_zone_is_located_with_suggestion)
+{
+	expect_error("  - {id: a, from: [admn], to: any, services: any, action: accept}\n",
+		     "policy.yaml:6:20: error: unknown zone 'admn' (did you mean 'admin'?)");
+}
+
+Test(policy, unknown_service_is_located_with_suggestion)
+{
+	expect_error("  - {id: a, from: any, to: any, services: [wbe], action: accept}\n",
+		     "policy.yaml:6:44: error: unknown service 'wbe' (did you mean 'web'?)");
+}
+
+Test(policy, duplicate_rule_ids_name_the_first)
+{
+	expect_error("  - {id: a, from: any, to: any, services: any, action: accept}\n"
+		     "  - {id: a, from: any, to: any, services: any, action: drop}\n",
+		     "policy.yaml:7:10: error: duplicate rule id 'a' (first at line 6)");
+}
+
+Test(policy, duplicate_ids_across_site_exceptions)
+{
+	expect_error("  - {id: a, from: any, to: any, services: any, action: accept}\n"
+		     "sites:\n"
+		     "  S1:\n"
+		     "    rules:\n"
+		     "      - {id: a, from: any, to: any, services: any, action: drop}\n",
+		     "policy.yaml:10:14: error: duplicate rule id 'a' (first at line 6)");
+}
+
+Test(policy, bad_ports)
+{
+	const char *bad[][2] = {
+	    {"0", "bad port '0': a port is 1-65535, a range LOW-HIGH"},
+	    {"65536", "bad port '65536': a port is 1-65535, a range LOW-HIGH"},
+	    {"http", "bad port 'http': a port is 1-65535, a range LOW-HIGH"},
+	    {"90-80", "port range '90-80' runs backwards (did you mean '80-90'?)"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct inventory *inv = load_inv(GOLDEN_INV);
+		struct diag_list *dl = diag_list_new();
+		char *text, *want;
+		cr_assert(
+		    asprintf(&text,
+			     "services:\n  x: {tcp: [22, %s]}\nrules:\n"
+			     "  - {id: a, from: any, to: any, services: [x], action: accept}\n",
+			     bad[i][0]) > 0);
+		cr_assert(asprintf(&want, "policy.yaml:2:17: error: %s", bad[i][1]) > 0);
+		struct policy *p = load_text(inv, text, dl);
+		cr_expect_null(p);
+		cr_expect(tu_has_diag(dl, want), "want '%s', got:\n%s", want, tu_diags(dl));
+		policy_free(p);
+		free(text);
+		free(want);
+		diag_list_free(dl);
+		inventory_free(inv);
+	}
+}
+
+Test(policy, bad_dates)
+{
+	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
+		     "2026-02-29}\n",
+		     "policy.yaml:6:73: error: bad date '2026-02-29': expected YYYY-MM-DD, a real "
+		     "day");
+	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
+		     "next week}\n",
+		     "policy.yaml:6:73: error: bad date 'next week': expected YYYY-MM-DD, a real "
+		     "day");
+}
+
+Test(policy, unknown_site_scope_action_keywords)
+{
+	expect_error("  - {id: a, from: any, to: any, services: any, action: acept}\n",
+		     "policy.yaml:6:56: error: unknown action 'acept' (did you mean 'accept'?)");
+	expect_error(
+	    "  - {id: a, from: any, to: any, services: any, scope: same-sit, action: "
+	    "drop}\n",
+	    "policy.yaml:6:55: error: unknown scope 'same-sit' (did you mean 'same-site'?)");
+	expect_error("  - {id: a, from: any, to: any, services: any, action: drop}\n"
+		     "sites:\n  S9:\n    rules: []\n",
+		     "policy.yaml:8:3: error: unknown site 'S9' (did you mean 'S1'?)");
+	expect_error("  - {id: a, from: any, to: any, servces: any, action: drop}\n",
+		     "policy.yaml:6:33: error: unknown key 'servces' (did you mean 'services'?)");
+}
+
+Test(policy, every_error_at_once)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	struct diag_list *dl = diag_list_new();
+	struct policy *p =
+	    load_text(inv,
+		      "rules:\n"
+		      "  - {id: a, from: [nope], to: any, services: any, action: x}\n"
+		      "  - {id: b, from: any, to: [nada], services: [none], action: "
+		      "accept}\n",
+		      dl);
+	cr_expect_null(p);
+	cr_expect_eq(diag_errors(dl), 4, "%s", tu_diags(dl));
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(policy, golden_loads_and_reports_expired_rule)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = NULL;
+	int rc = policy_load(tu_path(GOLDEN_INV "/policy.yaml"), "policy.yaml", inv, DAY, dl, &p);
+	cr_assert_eq(rc, 0, "%s", tu_diags(dl));
+	cr_expect_eq(diag_errors(dl), 0);
+	cr_expect(tu_has_diag(dl, "policy.yaml:59:5: warning: rule 'old-project' expired on "
+				  "2025-12-31 (today is 2026-01-01): not compiled"),
+		  "%s", tu_diags(dl));
+	int r = policy_find_rule(p, "old-project");
+	cr_assert_geq(r, 0);
+	cr_expect(p->rules[r].expired);
+	/* Site exceptions come after the city-wide rules and know their site. */
+	int e = policy_find_rule(p, "s2-lab-printers");
+	cr_assert_eq((size_t)e, p->nrules - 1);
+	cr_expect_eq(p->rules[e].site, inventory_find_site(inv, "S2"));
+	/* One day earlier the same rule is live. */
+	policy_free(p);
+	diag_list_free(dl);
+	dl = diag_list_new();
+	rc = policy_load(tu_path(GOLDEN_INV "/policy.yaml"), "policy.yaml", inv, "2025-12-31", dl,
+			 &p);
+	cr_assert_eq(rc, 0);
+	cr_expect_not(p->rules[policy_find_rule(p, "old-project")].expired);
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(policy, dates)
+{
+	long d;
+	cr_expect(policy_parse_date("1970-01-01", &d) && d == 0);
+	cr_expect(policy_parse_date("2024-02-29", &d) && d == 19782);
+	cr_expect(policy_parse_date("2000-03-01", &d) && d == 11017);
+	cr_expect_not(policy_parse_date("2023-02-29", &d));
+	cr_expect_not(policy_parse_date("2023-13-01", &d));
+	cr_expect_not(policy_parse_date("2023-1-01", &d));
+}
+
+Test(policy, example_text_matches_the_example_file)
+{
+	char *f = read_file(tu_path("examples/stuttgart/policy.yaml"));
+	cr_assert_not_null(f);
+	cr_expect_str_eq(policy_example_yaml, f);
+	free(f);
+}
+
+Test(policy, example_policy_is_valid_for_the_example_city)
+{
+	if (!tu_file_exists(tu_path("examples/stuttgart/sites.csv")))
+		cr_skip_test("examples/stuttgart is not there yet");
+	struct inventory *inv = load_inv("examples/stuttgart");
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = NULL;
+	int rc = policy_load_buffer(policy_example_yaml, strlen(policy_example_yaml), "policy.yaml",
+				    inv, DAY, dl, &p);
+	cr_expect_eq(rc, 0, "%s", tu_diags(dl));
+	cr_expect_eq(diag_count(dl), 0, "%s", tu_diags(dl));
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Evaluator semantics */
+
+struct fixture {
+	struct inventory *inv;
+	struct policy *p;
+	struct pol_build *b;
+};
+
+static void setup(struct fixture *f, const char *text)
+{
+	struct diag_list *dl = diag_list_new();
+	f->inv = load_inv(GOLDEN_INV);
+	if (text) {
+		f->p = load_text(f->inv, text, dl);
+	} else {
+		policy_load(tu_path(GOLDEN_INV "/policy.yaml"), "policy.yaml", f->inv, DAY, dl,
+			    &f->p);
+	}
+	cr_assert_not_null(f->p, "%s", tu_diags(dl));
+	cr_assert_eq(pol_build_new(f->p, f->inv, &f->b), 0);
+	diag_list_free(dl);
+}
+
+static void teardown(struct fixture *f)
+{
+	pol_build_free(f->b);
+	policy_free(f->p);
+	inventory_free(f->inv);
+}
+
+/* The verdict at site's gateway: "accept:<rule>", "drop:default", "transit" ... */
+static const char *decide_mode(struct fixture *f, const char *site, enum pol_mode mode,
+			       const char *src, const char *dst, const char *proto, int port)
+{
+	static char out[128];
+	struct pol_table *t = NULL;
+	struct pol_tuple tp;
+	struct pol_verdict v;
+	memset(&tp, 0, sizeof(tp));
+	cr_assert_eq(ip_addr_parse(src, &tp.src), 0);
+	cr_assert_eq(ip_addr_parse(dst, &tp.dst), 0);
+	tp.proto = (uint8_t)pol_proto_parse(proto);
+	tp.icmp_type = -1;
+	if (pol_proto_has_ports(tp.proto))
+		tp.dport = (uint16_t)port;
+	else
+		tp.icmp_type = port;
+	cr_assert_eq(pol_build_gateway(f->b, inventory_find_site(f->inv, site), mode, &t), 0);
+	cr_assert_eq(pol_decide(t, &tp, &v), 0);
+	const struct pol_trule *r = v.rule >= 0 ? pol_table_rule(t, (size_t)v.rule) : NULL;
+	if (v.by == POL_BY_TRANSIT)
+		snprintf(out, sizeof(out), "transit");
+	else
+		snprintf(out, sizeof(out), "%s:%s%s%s", pol_action_names[v.action],
+			 r ? r->id : pol_outcome_names[v.by], r && r->exception ? "!" : "",
+			 v.passes ? "" : " (stops)");
+	pol_table_free(t);
+	return out;
+}
+
+static const char *decide(struct fixture *f, const char *site, const char *src, const char *dst,
+			  const char *proto, int port)
+{
+	return decide_mode(f, site, POL_MODE_ENFORCE, src, dst, proto, port);
+}
+
+/* Addresses of the golden city (tests/golden/policy/inventory/segments.csv). */
+#define ADMIN_S1  "10.0.1.10"
+#define ADMIN_S3  "10.0.3.10"
+#define SRV_DC1	  "10.1.0.10"
+#define SRV_S1	  "10.1.1.10"
+#define PRN_S1	  "10.2.1.10"
+#define PRN_S2	  "10.2.2.10"
+#define SCHOOL_S2 "10.3.2.10"
+#define GUEST_S3  "10.4.3.10"
+#define MGMT_DC1  "10.9.0.10"
+
+Test(eval, first_match_wins)
+{
+	struct fixture f;
+	setup(&f,
+	      "services: {web: {tcp: [80]}}\nrules:\n"
+	      "  - {id: first, from: [admin], to: [servers], services: [web], action: drop}\n"
+	      "  - {id: second, from: [admin], to: [servers], services: any, action: accept}\n");
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_DC1, "tcp", 80), "drop:first (stops)");
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_DC1, "tcp", 81), "accept:second");
+	teardown(&f);
+	/* Swapped, the broad rule shadows the narrow one. */
+	setup(&f, "services: {web: {tcp: [80]}}\nrules:\n"
+		  "  - {id: second, from: [admin], to: [servers], services: any, action: accept}\n"
+		  "  - {id: first, from: [admin], to: [servers], services: [web], action: drop}\n");
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_DC1, "tcp", 80), "accept:second");
+	teardown(&f);
+}
+
+Test(eval, default_drop)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S3, PRN_S1, "tcp", 9100), "drop:default (stops)");
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, "10.200.0.9", "udp", 53),
+			 "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, scope_same_site)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, PRN_S1, "tcp", 9100), "accept:print-local");
+	/* Another site's printer: the rule's scope fails at both gateways. */
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S3, PRN_S1, "tcp", 9100), "drop:default (stops)");
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S3, PRN_S1, "tcp", 9100), "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, scope_same_district)
+{
+	struct fixture f;
+	setup(&f, "services: {web: {tcp: [443]}}\nrules:\n"
+		  "  - {id: near, from: [admin], to: [school], services: [web], scope: "
+		  "same-district, action: accept}\n");
+	/* S1 and S2 are in Mitte, S3 in Nord. */
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SCHOOL_S2, "tcp", 443), "accept:near");
+	cr_expect_str_eq(decide(&f, "S2", ADMIN_S1, SCHOOL_S2, "tcp", 443), "accept:near");
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S3, SCHOOL_S2, "tcp", 443), "drop:default (stops)");
+	cr_expect_str_eq(decide(&f, "S2", ADMIN_S3, SCHOOL_S2, "tcp", 443), "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, scope_dc_only)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S3, SRV_DC1, "udp", 53), "accept:dns-central");
+	cr_expect_str_eq(decide(&f, "DC1", ADMIN_S3, SRV_DC1, "udp", 53), "accept:dns-central");
+	/* A branch server is not in the data-centre networks. */
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S3, SRV_S1, "udp", 53), "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, dc_pseudo_zone)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	/* vendor-tunnel: vpn-vendors to `dc` (any address of DC1's segments), GRE. */
+	cr_expect_str_eq(decide(&f, "DC1", "10.201.0.7", MGMT_DC1, "gre", 0),
+			 "accept:vendor-tunnel");
+	cr_expect_str_eq(decide(&f, "S1", "10.201.0.7", SRV_S1, "gre", 0), "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, pseudo_zones_classify)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	struct pol_table *city;
+	cr_assert_eq(pol_build_city(f.b, &city), 0);
+	const char *cases[][2] = {
+	    {"8.8.8.8", "internet"},	       {"10.0.0.1", "unassigned"},
+	    {"10.200.1.2", "vpn-staff"},       {ADMIN_S3, "admin"},
+	    {"fd00:1:0:c800::5", "vpn-staff"}, {"fd00:1:0:2::1", "unassigned"},
+	    {"2001:db8::1", "internet"},       {"fd00:1:0:302::1", "school"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ip_addr a;
+		struct pol_class c;
+		cr_assert_eq(ip_addr_parse(cases[i][0], &a), 0);
+		pol_classify(city, &a, &c);
+		cr_expect_str_eq(pol_table_zone_name(city, c.zone), cases[i][1], "%s", cases[i][0]);
+	}
+	struct ip_addr a;
+	struct pol_class c;
+	ip_addr_parse(SRV_DC1, &a);
+	pol_classify(city, &a, &c);
+	cr_expect(c.dc);
+	cr_expect_str_eq(pol_table_site_name(city, c.site), "DC1");
+	ip_addr_parse(SRV_S1, &a);
+	pol_classify(city, &a, &c);
+	cr_expect_not(c.dc);
+	pol_table_free(city);
+	/* The pseudo-zones in rules. */
+	cr_expect_str_eq(decide(&f, "S2", SCHOOL_S2, "8.8.8.8", "tcp", 443), "accept:school-out");
+	cr_expect_str_eq(decide(&f, "S3", GUEST_S3, "9.9.9.9", "udp", 4500),
+			 "accept:guest-internet");
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S3, "10.0.0.1", "tcp", 22),
+			 "drop:no-unassigned (stops)");
+	cr_expect_str_eq(decide(&f, "DC1", "10.200.0.9", SRV_DC1, "tcp", 443), "accept:office-web");
+	cr_expect_str_eq(decide(&f, "DC1", "10.201.0.9", SRV_DC1, "tcp", 443),
+			 "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, port_range_edges)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	/* web: tcp 80, 443, 8000-8099 */
+	int ports[] = {79, 80, 81, 443, 7999, 8000, 8050, 8099, 8100};
+	bool want[] = {false, true, false, true, false, true, true, true, false};
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		const char *v = decide(&f, "S1", ADMIN_S1, SRV_S1, "tcp", ports[i]);
+		cr_expect_eq(strcmp(v, "accept:office-web") == 0, want[i], "port %d: %s", ports[i],
+			     v);
+	}
+	/* The same numbers over UDP are not the service. */
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_S1, "udp", 8000), "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, icmp_types_and_preamble)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_S1, "icmp", 8), "accept:office-web");
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_S1, "icmp", 0), "drop:default (stops)");
+	cr_expect_str_eq(decide(&f, "S1", "fd00:1:0:1::5", "fd00:1:0:101::5", "icmpv6", 128),
+			 "accept:office-web");
+	/* An ICMPv4 echo request type is not an ICMPv6 one. */
+	cr_expect_str_eq(decide(&f, "S1", "fd00:1:0:1::5", "fd00:1:0:101::5", "icmpv6", 8),
+			 "drop:default (stops)");
+	/* Errors for path MTU discovery pass whatever the rules say. */
+	cr_expect_str_eq(decide(&f, "S1", "8.8.8.8", ADMIN_S1, "icmp", 3), "accept:preamble");
+	cr_expect_str_eq(decide(&f, "S1", "2001:db8::1", "fd00:1:0:1::5", "icmpv6", 2),
+			 "accept:preamble");
+	teardown(&f);
+}
+
+Test(eval, families_stay_apart)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	/* printers have no IPv6: print-local can only ever match IPv4. */
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, PRN_S1, "tcp", 631), "accept:print-local");
+	cr_expect_str_eq(decide(&f, "S1", "fd00:1:0:1::5", "fd00:1:0:1::6", "tcp", 631),
+			 "drop:default (stops)");
+	cr_expect_str_eq(decide(&f, "S1", "fd00:1:0:1::5", "fd00:1:0:101::5", "tcp", 443),
+			 "accept:office-web");
+	teardown(&f);
+}
+
+Test(eval, site_exceptions_only_at_their_site)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	/* At S2 the exception comes first and lets school ping its printers. */
+	cr_expect_str_eq(decide(&f, "S2", SCHOOL_S2, PRN_S2, "icmp", 8), "accept:s2-lab-printers!");
+	/* Printing to S1's printers: S2's exception accepts, S1 applies school-apart. */
+	cr_expect_str_eq(decide(&f, "S2", SCHOOL_S2, PRN_S1, "tcp", 9100),
+			 "accept:s2-lab-printers!");
+	cr_expect_str_eq(decide(&f, "S1", SCHOOL_S2, PRN_S1, "tcp", 9100),
+			 "reject:school-apart (stops)");
+	teardown(&f);
+}
+
+Test(eval, transit_and_observe)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	cr_expect_str_eq(decide(&f, "S3", ADMIN_S1, SRV_DC1, "tcp", 22), "transit");
+	cr_expect_str_eq(decide_mode(&f, "S1", POL_MODE_OBSERVE, ADMIN_S1, SRV_DC1, "tcp", 22),
+			 "drop:default");
+	cr_expect_str_eq(decide_mode(&f, "S2", POL_MODE_OBSERVE, SCHOOL_S2, ADMIN_S1, "tcp", 22),
+			 "reject:school-apart");
+	teardown(&f);
+}
+
+Test(eval, expired_rules_do_not_decide)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	/* old-project (admin to internet) expired on 2025-12-31. */
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, "8.8.8.8", "tcp", 443), "drop:default (stops)");
+	teardown(&f);
+}
+
+Test(eval, json_round_trip_keeps_decisions)
+{
+	struct fixture f;
+	setup(&f, NULL);
+	const char *sites[] = {"DC1", "S1", "S2", "S3"};
+	const char *addrs[] = {ADMIN_S1,   ADMIN_S3,	 SRV_DC1,     SRV_S1,	PRN_S1,
+			       PRN_S2,	   SCHOOL_S2,	 GUEST_S3,    MGMT_DC1, "8.8.8.8",
+			       "10.0.0.1", "10.200.0.1", "10.201.0.1"};
+	const char *protos[][2] = {{"tcp", "443"}, {"tcp", "9100"}, {"udp", "53"},
+				   {"icmp", "8"},  {"gre", "0"},    {"tcp", "8100"}};
+	size_t na = sizeof(addrs) / sizeof(addrs[0]);
+	for (size_t s = 0; s < 4; s++) {
+		struct pol_table *t, *back;
+		struct diag_list *dl = diag_list_new();
+		cr_assert_eq(pol_build_gateway(f.b, inventory_find_site(f.inv, sites[s]),
+					       POL_MODE_ENFORCE, &t),
+			     0);
+		json_t *j = pol_table_to_json(t);
+		cr_assert_not_null(j);
+		cr_assert_eq(pol_table_from_json(j, "mem", dl, &back), 0, "%s", tu_diags(dl));
+		json_t *j2 = pol_table_to_json(back);
+		cr_expect(json_equal(j, j2), "JSON differs after a round trip at %s", sites[s]);
+		for (size_t a = 0; a < na; a++)
+			for (size_t b = 0; b < na; b++)
+				for (size_t k = 0; k < 6; k++) {
+					struct pol_tuple tp = {.icmp_type = -1};
+					struct pol_verdict v1, v2;
+					ip_addr_parse(addrs[a], &tp.src);
+					ip_addr_parse(addrs[b], &tp.dst);
+					tp.proto = (uint8_t)pol_proto_parse(protos[k][0]);
+					if (tp.proto == POL_IP_ICMP)
+						tp.icmp_type = atoi(protos[k][1]);
+					else
+						tp.dport = (uint16_t)atoi(protos[k][1]);
+					pol_decide(t, &tp, &v1);
+					pol_decide(back, &tp, &v2);
+					cr_expect(v1.by == v2.by && v1.action == v2.action &&
+						      v1.rule == v2.rule,
+						  "%s: %s -> %s differs", sites[s], addrs[a],
+						  addrs[b]);
+				}
+		json_decref(j);
+		json_decref(j2);
+		pol_table_free(t);
+		pol_table_free(back);
+		diag_list_free(dl);
+	}
+	teardown(&f);
+}
+
+Test(eval, table_json_errors_are_reported)
+{
+	struct diag_list *dl = diag_list_new();
+	struct pol_table *t = NULL;
+	json_t *j = json_loads("{\"format\": 1, \"mode\": \"enforce\", \"zones\": [], \"sites\": "
+			       "[], \"lists\": {\"zones\": [[\"10.0.0.0/8\", \"nowhere\"]]}, "
+			       "\"rules\": []}",
+			       0, NULL);
+	cr_assert_not_null(j);
+	cr_expect_lt(pol_table_from_json(j, "t.json", dl, &t), 0);
+	cr_expect_null(t);
+	cr_expect(tu_diag_contains(dl, "t.json: error: lists entry names the unknown 'nowhere'"),
+		  "%s", tu_diags(dl));
+	json_decref(j);
+	diag_list_free(dl);
+}
+
+Test(eval, ranges_merge_and_find)
+{
+	struct pol_ranges r = {0};
+	struct ip_prefix p;
+	ip_prefix_parse("10.0.0.0/25", false, &p);
+	pol_ranges_add_prefix(&r, &p, 1);
+	ip_prefix_parse("10.0.0.128/25", false, &p);
+	pol_ranges_add_prefix(&r, &p, 1);
+	ip_prefix_parse("10.0.2.0/24", false, &p);
+	pol_ranges_add_prefix(&r, &p, 1);
+	ip_prefix_parse("10.0.1.0/24", false, &p);
+	pol_ranges_add_prefix(&r, &p, 2);
+	cr_assert_eq(pol_ranges_normalize(&r), 0);
+	/* Adjacent halves with one value merge; a different value in between does not. */
+	cr_expect_eq(r.n, 3);
+	cr_expect(pol_range_is_prefix(&r.v[0], &p) && p.len == 24);
+	struct ip_addr a;
+	ip_addr_parse("10.0.0.255", &a);
+	cr_expect_eq(pol_ranges_find(&r, &a)->val, 1);
+	ip_addr_parse("10.0.1.0", &a);
+	cr_expect_eq(pol_ranges_find(&r, &a)->val, 2);
+	ip_addr_parse("10.0.3.0", &a);
+	cr_expect_null(pol_ranges_find(&r, &a));
+	/* Overlap with different values is refused. */
+	ip_prefix_parse("10.0.1.128/25", false, &p);
+	pol_ranges_add_prefix(&r, &p, 3);
+	cr_expect_eq(pol_ranges_normalize(&r), -EEXIST);
+	pol_ranges_free(&r);
+}
+
+Test(policy, dc_is_reserved_as_a_segment_zone)
+{
+	char *dir = tu_tmpdir(), *cmd;
+	cr_assert(asprintf(&cmd,
+			   "cp %s/*.csv %s/ && sed -i 's/,guest,70,/,dc,70,/' %s/segments.csv && "
+			   "sed -i 's/^guest,/dc,/' %s/addressplan.csv",
+			   tu_path(GOLDEN_INV), dir, dir, dir) > 0);
+	cr_assert_eq(tu_run(cmd), 0);
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	struct policy *p = load_text(inv, "rules: []\n", dl);
+	cr_expect_null(p);
+	char *want;
+	cr_assert(asprintf(&want,
+			   "%s/segments.csv:12: error: zone 'dc' is reserved for the data-centre "
+			   "networks (docs/policy.md)",
+			   dir) > 0);
+	cr_expect(tu_has_diag(dl, want), "%s", tu_diags(dl));
+	free(want);
+	policy_free(p);
+	inventory_free(inv);
+	diag_list_free(dl);
+	free(cmd);
+	tu_rmdir(dir);
+	free(dir);
+}
