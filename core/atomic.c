@@ -2,6 +2,8 @@
 #include "core/atomic.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -116,4 +118,120 @@ int mkdir_p(const char *path)
 	}
 	free(p);
 	return r;
+}
+
+struct atomic_batch {
+	char **path, **tmp;
+	size_t n, cap;
+};
+
+int atomic_batch_new(struct atomic_batch **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+int atomic_batch_add(struct atomic_batch *b, const char *path, const void *data, size_t len)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		char **p = realloc(b->path, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		b->path = p;
+		char **t = realloc(b->tmp, cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		b->tmp = t;
+		b->cap = cap;
+	}
+	char *dst = strdup(path), *tmp = NULL;
+	if (!dst || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+		free(dst);
+		return -ENOMEM;
+	}
+	int r = 0, fd = mkstemp(tmp);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	fchmod(fd, 0644);
+	for (size_t off = 0; off < len;) {
+		ssize_t k = write(fd, (const char *)data + off, len - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)k;
+	}
+	if (close(fd) != 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	b->path[b->n] = dst;
+	b->tmp[b->n] = tmp;
+	b->n++;
+	return 0;
+out:
+	free(dst);
+	free(tmp);
+	return r;
+}
+
+/* fsync of the directory holding path, so that the rename itself is durable. */
+static int sync_parent(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+	int r = fd < 0 || fsync(fd) != 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return r;
+}
+
+int atomic_batch_commit(struct atomic_batch *b)
+{
+	int r = 0;
+	if (b->n) {
+		/* One syncfs for every file of the batch instead of one fsync each. */
+		int fd = open(b->tmp[0], O_RDONLY);
+		if (fd < 0 || syncfs(fd) != 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	for (size_t i = 0; i < b->n && r == 0; i++)
+		if (rename(b->tmp[i], b->path[i]) != 0)
+			r = -errno;
+	if (r == 0 && b->n)
+		r = sync_parent(b->path[0]);
+	if (r == 0)
+		for (size_t i = 0; i < b->n; i++) {
+			free(b->tmp[i]);
+			b->tmp[i] = NULL;
+		}
+	atomic_batch_abort(b);
+	return r;
+}
+
+void atomic_batch_abort(struct atomic_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->tmp[i])
+			unlink(b->tmp[i]);
+		free(b->tmp[i]);
+		free(b->path[i]);
+	}
+	free(b->tmp);
+	free(b->path);
+	free(b);
 }

@@ -1276,8 +1276,8 @@ out:
 
 /* ------------------------------------------------------------------ */
 
-static int write_gateway(const struct pol_build *b, const char *dir, int site, enum pol_mode mode,
-			 struct pol_compile_stats *st)
+static int write_gateway(const struct pol_build *b, struct atomic_batch *batch, const char *dir,
+			 int site, enum pol_mode mode, struct pol_compile_stats *st)
 {
 	const char *id = b->inv->sites[site].id;
 	struct pol_table *t = NULL;
@@ -1298,7 +1298,7 @@ static int write_gateway(const struct pol_build *b, const char *dir, int site, e
 	rc = -ENOMEM;
 	if (!json || asprintf(&path, "%s/%s.nft", dir, id) < 0)
 		goto out;
-	if ((rc = atomic_write(path, text, len)) < 0)
+	if ((rc = atomic_batch_add(batch, path, text, len)) < 0)
 		goto out;
 	free(path);
 	path = NULL;
@@ -1307,7 +1307,7 @@ static int write_gateway(const struct pol_build *b, const char *dir, int site, e
 	rc = -ENOMEM;
 	if (asprintf(&path, "%s/%s.policy.json", dir, id) < 0)
 		goto out;
-	if ((rc = atomic_write(path, json, jl + 1)) < 0)
+	if ((rc = atomic_batch_add(batch, path, json, jl + 1)) < 0)
 		goto out;
 	st->gateways++;
 	st->rules += ns.rules;
@@ -1329,15 +1329,23 @@ int pol_compile(const struct policy *p, const struct inventory *inv, const char 
 		const struct pol_compile_opts *o, struct pol_compile_stats *st)
 {
 	struct pol_build *b = NULL;
+	struct atomic_batch *batch = NULL;
 	memset(st, 0, sizeof(*st));
 	if (o->site >= 0 && (size_t)o->site >= inv->nsites)
 		return -EINVAL;
 	int rc = pol_build_new(p, inv, &b);
 	if (rc == 0)
 		rc = mkdir_p(dir);
+	if (rc == 0)
+		rc = atomic_batch_new(&batch);
+	/* Every gateway's files appear together, or none of them. */
 	for (size_t s = 0; s < inv->nsites && rc == 0; s++)
 		if (o->site < 0 || (size_t)o->site == s)
-			rc = write_gateway(b, dir, (int)s, o->mode, st);
+			rc = write_gateway(b, batch, dir, (int)s, o->mode, st);
+	if (rc == 0)
+		rc = atomic_batch_commit(batch);
+	else
+		atomic_batch_abort(batch);
 	pol_build_free(b);
 	return rc;
 }

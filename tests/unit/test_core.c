@@ -331,3 +331,31 @@ Test(strmap, put_get_grow)
 	cr_assert_eq(strmap_size(m), 1000);
 	strmap_free(m);
 }
+
+Test(atomic, batch_all_or_nothing)
+{
+	char *dir = tu_tmpdir();
+	char a[512], b[512], cmd[1400];
+	snprintf(a, sizeof(a), "%s/a.nft", dir);
+	snprintf(b, sizeof(b), "%s/b.nft", dir);
+	struct atomic_batch *batch;
+	cr_assert_eq(atomic_batch_new(&batch), 0);
+	cr_assert_eq(atomic_batch_add(batch, a, "one\n", 4), 0);
+	cr_assert_eq(atomic_batch_add(batch, b, "two\n", 4), 0);
+	cr_assert_not(tu_file_exists(a), "nothing visible before the commit");
+	atomic_batch_abort(batch);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+	cr_assert_eq(tu_run(cmd), 0, "an aborted batch leaves no file at all");
+	cr_assert_eq(atomic_batch_new(&batch), 0);
+	cr_assert_eq(atomic_batch_add(batch, a, "one\n", 4), 0);
+	cr_assert_lt(atomic_batch_add(batch, "/nonexistent-dir/x", "x", 1), 0);
+	cr_assert_eq(atomic_batch_add(batch, b, "two\n", 4), 0);
+	cr_assert_eq(atomic_batch_commit(batch), 0);
+	snprintf(cmd, sizeof(cmd), "test \"$(cat '%s' '%s')\" = \"$(printf 'one\\ntwo')\"", a, b);
+	cr_assert_eq(tu_run(cmd), 0, "both files in place with their contents");
+	snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 2", dir);
+	cr_assert_eq(tu_run(cmd), 0, "no temporary file left behind");
+	atomic_batch_abort(NULL);
+	tu_rmdir(dir);
+	free(dir);
+}
