@@ -12,6 +12,9 @@
 
 #include "core/atomic.h"
 #include "core/prefix.h"
+#include "planner/rollout/rollout_config.h"
+#include "planner/vpn/vpn.h"
+#include "policies/policy.h"
 #include "topology/inventory.h"
 
 /*
@@ -1413,23 +1416,39 @@ static int dir_has_files(const char *dir, bool *has)
 	return 0;
 }
 
-enum out_file { OUT_DISTRICTS, OUT_SITES, OUT_LINKS, OUT_SEGMENTS, OUT_PLAN, OUT_README, OUT_N };
-static const char *const out_names[OUT_N] = {"districts.csv", "sites.csv",	 "links.csv",
-					     "segments.csv",  "addressplan.csv", "README.md"};
+enum out_file {
+	OUT_DISTRICTS,
+	OUT_SITES,
+	OUT_LINKS,
+	OUT_SEGMENTS,
+	OUT_PLAN,
+	OUT_README,
+	OUT_POLICY,
+	OUT_VPN,
+	OUT_ROLLOUT,
+	OUT_N
+};
+static const char *const out_names[OUT_N] = {
+    "districts.csv", "sites.csv",   "links.csv", "segments.csv", "addressplan.csv",
+    "README.md",     "policy.yaml", "vpn.yaml",	 "rollout.yaml",
+};
 
+/* Every file of the city appears together (core/atomic.h batch), or none. */
 static int write_all(const struct city *c, const char *dir, uint64_t seed, size_t *plan_rows)
 {
-	int r = 0;
+	struct atomic_batch *batch;
+	int r = atomic_batch_new(&batch);
 	for (int k = 0; k < OUT_N && r == 0; k++) {
-		char *path;
-		struct atomic_file *af = NULL;
-		if (asprintf(&path, "%s/%s", dir, out_names[k]) < 0)
-			return -ENOMEM;
-		r = atomic_file_open(path, &af);
-		free(path);
-		if (r < 0)
+		char *path = NULL, *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f || asprintf(&path, "%s/%s", dir, out_names[k]) < 0) {
+			if (f)
+				fclose(f);
+			free(buf);
+			r = -ENOMEM;
 			break;
-		FILE *f = atomic_file_stream(af);
+		}
 		switch (k) {
 		case OUT_DISTRICTS:
 			write_districts(c, f);
@@ -1446,12 +1465,27 @@ static int write_all(const struct city *c, const char *dir, uint64_t seed, size_
 		case OUT_PLAN:
 			*plan_rows = write_plan(c, f);
 			break;
-		default:
+		case OUT_README:
 			write_readme(c, f, seed);
 			break;
+		/* The models of the other commands, the same for every city size. */
+		case OUT_POLICY:
+			fputs(policy_example_yaml, f);
+			break;
+		case OUT_VPN:
+			fputs(vpn_example_yaml, f);
+			break;
+		default:
+			fputs(rollout_example_yaml, f);
+			break;
 		}
-		r = atomic_file_commit(af);
+		r = fclose(f) == 0 ? atomic_batch_add(batch, path, buf, len) : -ENOMEM;
+		free(path);
+		free(buf);
 	}
+	if (r == 0)
+		return atomic_batch_commit(batch);
+	atomic_batch_abort(batch);
 	return r;
 }
 
