@@ -3,11 +3,17 @@
 #include <getopt.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/exitcodes.h"
 #include "planner/commands.h"
 #include "planner/out.h"
+#include "planner/rollout/rollout_city.h"
+#include "planner/rollout/rollout_config.h"
+#include "planner/vpn/vpn.h"
+#include "policies/policy.h"
 #include "topology/inventory.h"
 
 static const char usage[] =
@@ -20,6 +26,67 @@ static const char usage[] =
     "  -h, --help this help\n"
     "\n"
     "exit: 0 valid (warnings allowed), 3 invalid input, 4 system error\n";
+
+/* A model file of the inventory, when it exists. */
+static char *model_path(const char *dir, const char *file)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", dir, file) < 0)
+		return NULL;
+	if (access(p, F_OK) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * The YAML models: every one present is read with its own reader, so that
+ * check reports what the command using it would. The policy and the rollout
+ * pins refer to the tables and are only checked against a valid inventory.
+ * Returns a negative errno for system errors; problems go to dl.
+ */
+static int check_models(const char *dir, const struct inventory *inv, struct diag_list *dl,
+			unsigned *checked)
+{
+	int r = 0;
+	char *path = model_path(dir, "vpn.yaml");
+	if (path) {
+		struct vpn_config *vc = NULL;
+		r = vpn_load_file(path, NULL, dl, &vc);
+		vpn_config_free(vc);
+		free(path);
+		*checked |= 1;
+		if (r == -ENOMEM)
+			return r;
+	}
+	if (!inv)
+		return 0;
+	if ((path = model_path(dir, "policy.yaml"))) {
+		struct policy *p = NULL;
+		r = policy_load(path, NULL, inv, NULL, dl, &p);
+		policy_free(p);
+		free(path);
+		*checked |= 2;
+		if (r == -ENOMEM)
+			return r;
+	}
+	if ((path = model_path(dir, "rollout.yaml"))) {
+		struct rollout_config cfg;
+		struct rollout_city *city = NULL;
+		rollout_config_init(&cfg);
+		r = rollout_config_load(path, NULL, dl, &cfg);
+		if (r == 0)
+			r = rollout_city_build(inv, &cfg, dl, &city);
+		rollout_city_free(city);
+		rollout_config_clear(&cfg);
+		free(path);
+		*checked |= 4;
+		if (r == -ENOMEM)
+			return r;
+	}
+	return 0;
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -49,7 +116,12 @@ int cmd_check(int argc, char **argv)
 	struct inventory *inv = NULL;
 	if (!dl)
 		return out_fail(SEG_EXIT_SYSTEM, "out of memory");
+	unsigned models = 0;
 	int r = inventory_load(dir, dl, &inv);
+	if (r == 0 || r == -EINVAL)
+		r = check_models(dir, inv, dl, &models) < 0 ? -ENOMEM : r;
+	if (r == 0 && diag_errors(dl))
+		r = -EINVAL;
 	out_diags(dl);
 	int code = SEG_EXIT_OK;
 	if (r == -EINVAL) {
@@ -57,19 +129,21 @@ int cmd_check(int argc, char **argv)
 	} else if (r < 0) {
 		code = out_fail(SEG_EXIT_SYSTEM, "%s: %s", dir, strerror(-r));
 	} else if (json) {
-		json_t *j =
-		    json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "inventory", dir, "valid",
-			      1, "districts", (json_int_t)inv->ndistricts, "sites",
-			      (json_int_t)inv->nsites, "links", (json_int_t)inv->nlinks, "segments",
-			      (json_int_t)inv->nsegments, "plan_prefixes", (json_int_t)inv->nplan,
-			      "warnings", (json_int_t)diag_warnings(dl));
+		json_t *j = json_pack(
+		    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:{s:b, s:b, s:b}, s:I}", "inventory", dir,
+		    "valid", 1, "districts", (json_int_t)inv->ndistricts, "sites",
+		    (json_int_t)inv->nsites, "links", (json_int_t)inv->nlinks, "segments",
+		    (json_int_t)inv->nsegments, "plan_prefixes", (json_int_t)inv->nplan, "models",
+		    "policy", (models & 2) != 0, "vpn", (models & 1) != 0, "rollout",
+		    (models & 4) != 0, "warnings", (json_int_t)diag_warnings(dl));
 		code = out_json(j);
 	} else {
 		printf(
 		    "%s: ok: %zu districts, %zu sites, %zu links, %zu segments, %zu address-plan "
-		    "prefixes, %zu warnings\n",
+		    "prefixes%s%s%s, %zu warnings\n",
 		    dir, inv->ndistricts, inv->nsites, inv->nlinks, inv->nsegments, inv->nplan,
-		    diag_warnings(dl));
+		    models & 2 ? ", policy.yaml" : "", models & 1 ? ", vpn.yaml" : "",
+		    models & 4 ? ", rollout.yaml" : "", diag_warnings(dl));
 	}
 	inventory_free(inv);
 	diag_list_free(dl);

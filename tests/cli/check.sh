@@ -63,5 +63,17 @@ grep_in "$tmp/err" "2 errors" "error count"
 [[ -s "$tmp/out" ]] && { fails=$((fails + 1)); echo "FAIL: stdout not empty on error"; } || passes=$((passes + 1))
 expect 3 "check of a missing directory" -- "$bin" check "$tmp/none"
 
+# The YAML models are checked too, every file's errors at once.
+if [[ -d "$src/examples/stuttgart" ]]; then
+	cp -r "$src/examples/stuttgart" "$tmp/models"
+	sed -i 's/^horizon_years: 5/horizon_yaers: 5/' "$tmp/models/rollout.yaml"
+	sed -i '0,/accounts:/s/accounts:/acounts:/' "$tmp/models/vpn.yaml"
+	sed -i '0,/from: \[/s/from: \[/from: [admn, /' "$tmp/models/policy.yaml"
+	expect 3 "check of broken models" -- "$bin" check "$tmp/models"
+	grep_in "$tmp/err" "unknown key 'acounts' (did you mean 'accounts'?)" "vpn.yaml checked"
+	grep_in "$tmp/err" "unknown zone 'admn' (did you mean 'admin'?)" "policy.yaml checked"
+	grep_in "$tmp/err" "rollout.yaml:3:1: error: unknown key 'horizon_yaers' (did you mean 'horizon_years'?)" "rollout.yaml checked"
+fi
+
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]
