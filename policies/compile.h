@@ -80,7 +80,5 @@ struct pol_compile_stats {
 int pol_compile(const struct policy *p, const struct inventory *inv, const char *dir,
 		const struct pol_compile_opts *o, struct pol_compile_stats *st);
 
-/* SHA-256 (FIPS 180-4). */
-void pol_sha256(const void *data, size_t len, uint8_t out[32]);
 
 #endif
