@@ -710,9 +710,16 @@ static int rule_fill(struct nfts *s, struct nfts_rule *ru, struct nftnl_rule *nr
 	ru->chain = dup_opt(nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN), &err);
 	ru->handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
 	ru->comment = ud_comment(ud, len, NFTNL_UDATA_RULE_COMMENT, &err);
+	/* "rule:<id>[ <marks>]": the id ends at the first space (docs/policy.md),
+	 * so a site exception ("rule:x exception") maps back to policy rule x. */
 	if (ru->comment && strncmp(ru->comment, RULE_ID_PREFIX, strlen(RULE_ID_PREFIX)) == 0 &&
-	    ru->comment[strlen(RULE_ID_PREFIX)] != '\0')
-		ru->id = dup_opt(ru->comment + strlen(RULE_ID_PREFIX), &err);
+	    ru->comment[strlen(RULE_ID_PREFIX)] != '\0' &&
+	    ru->comment[strlen(RULE_ID_PREFIX)] != ' ') {
+		const char *id = ru->comment + strlen(RULE_ID_PREFIX);
+		ru->id = strndup(id, strcspn(id, " "));
+		if (!ru->id)
+			err = -ENOMEM;
+	}
 	if (err)
 		return err;
 

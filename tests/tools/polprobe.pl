@@ -1,0 +1,682 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: MIT
+# Helper of tests/e2e/policy_kernel.sh (docs/testing.md): draws test tuples
+# from a gateway's classification table (docs/policy-json.md), asks
+# `segplan policy query` for each, sends them as real packets from inside a
+# network namespace, and compares what the kernel did with what query said.
+#
+#   polprobe.pl tuples INVENTORY TABLE.json SEED TARGET   > tuples.tsv
+#   polprobe.pl query SEGPLAN INVENTORY GATEWAY DATE MODE < tuples > verdicts
+#   polprobe.pl send TIMEOUT_MS                    < tuples > outcomes
+#   polprobe.pl seen                       < nft -j -n list table inet probe
+#   polprobe.pl counters                   < nft -j or segplan status --json
+#   polprobe.pl judge TABLE.json TUPLES VERDICTS OUTCOMES SEEN [COUNTERS]
+#   polprobe.pl serve ADDR PORT      a TCP server answering "segplan: LINE"
+#   polprobe.pl talk SRC DST PORT    one exchange with it; prints the answer
+#
+# A tuple line (tab-separated): id family proto arg src dst srcns dstns
+# target side. proto is tcp, udp, icmp, icmpv6 or an IP protocol number;
+# arg the destination port or the ICMP type ("-" for whole protocols);
+# srcns/dstns name the namespace holding the address ("up" for the uplink,
+# else the local segment's name); target/side say which rule the tuple was
+# drawn for and how (in: the rule's own match; out-*: just outside it).
+use strict;
+use warnings;
+use Socket qw(:all);
+use Errno qw(EINPROGRESS ECONNREFUSED EAGAIN);
+use IO::Select;
+use JSON::PP;
+use Time::HiRes qw(time);
+
+my %PROTO = (tcp => 6, udp => 17, icmp => 1, icmpv6 => 58);
+my %PROTO_NAME = reverse %PROTO;
+
+sub slurp {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or die "$path: $!\n";
+	local $/;
+	return scalar <$fh>;
+}
+
+sub read_csv {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or die "$path: $!\n";
+	chomp(my $head = <$fh>);
+	my @cols = split /,/, $head;
+	my @rows;
+	while (my $line = <$fh>) {
+		chomp $line;
+		next if $line eq '';
+		my @f = split /,/, $line, -1;
+		my %r;
+		@r{@cols} = @f;
+		push @rows, \%r;
+	}
+	return @rows;
+}
+
+sub read_tsv {
+	my ($fh) = @_;
+	my @t;
+	while (my $line = <$fh>) {
+		chomp $line;
+		next if $line eq '';
+		my %r;
+		@r{qw(id fam proto arg src dst srcns dstns target side)} = split /\t/, $line;
+		push @t, \%r;
+	}
+	return @t;
+}
+
+# --- addresses ----------------------------------------------------------
+
+sub prefix_bytes {
+	my ($prefix) = @_;
+	my ($addr, $len) = split m{/}, $prefix;
+	my $af = $addr =~ /:/ ? AF_INET6 : AF_INET;
+	return ($af, inet_pton($af, $addr), $len);
+}
+
+# The address HOST (a small number) inside PREFIX.
+sub host_in {
+	my ($prefix, $host) = @_;
+	my ($af, $bytes) = prefix_bytes($prefix);
+	my @b = unpack('C*', $bytes);
+	$b[-1] = $host & 0xff;
+	$b[-2] |= ($host >> 8) & 0xff;
+	return inet_ntop($af, pack('C*', @b));
+}
+
+sub overlaps {
+	my ($p, $q) = @_;
+	my ($af1, $b1, $l1) = prefix_bytes($p);
+	my ($af2, $b2, $l2) = prefix_bytes($q);
+	return 0 if $af1 != $af2;
+	my $len = $l1 < $l2 ? $l1 : $l2;
+	my $bits1 = unpack('B*', $b1);
+	my $bits2 = unpack('B*', $b2);
+	return substr($bits1, 0, $len) eq substr($bits2, 0, $len);
+}
+
+# The /24 or /64 at the start of PREFIX (END=0) or just past its end (END=1).
+sub edge_net {
+	my ($prefix, $past) = @_;
+	my ($af, $bytes, $len) = prefix_bytes($prefix);
+	my $bits = unpack('B*', $bytes);
+	my $net = $af == AF_INET ? 24 : 64;
+	if ($past) {
+		# add 1 at bit LEN-1: the first address after the prefix
+		my $head = substr($bits, 0, $len);
+		my $n = length($head) - 1;
+		$n-- while $n >= 0 && substr($head, $n, 1) eq '1';
+		die "no address after $prefix\n" if $n < 0;
+		substr($head, $n) = '1' . ('0' x (length($head) - $n - 1));
+		$bits = $head . ('0' x (length($bits) - $len));
+	}
+	return inet_ntop($af, pack('B*', $bits)) . "/$net";
+}
+
+# --- drawing tuples -------------------------------------------------------
+
+# Deterministic on every machine and perl: the minimal standard generator
+# (Park and Miller, CACM 31(10), 1988); every product stays below 2^47.
+my $rng_state = 1;
+
+sub rng_seed { $rng_state = $_[0] % 2147483646 + 1 }
+
+sub rng {
+	my ($n) = @_;
+	$rng_state = $rng_state * 48271 % 2147483647;
+	return int($rng_state / 2147483647 * $n);
+}
+
+sub shuffled {
+	my @a = @_;
+	for (my $i = $#a; $i > 0; $i--) {
+		my $j = rng($i + 1);
+		@a[$i, $j] = @a[$j, $i];
+	}
+	return @a;
+}
+
+# ICMP types that may start a connection in conntrack (echo, timestamp,
+# information, address mask; ICMPv6 echo and node information query): the
+# other types are ct state invalid when new and never reach a policy rule.
+my %ICMP_OTHER_FAMILY = (4 => {8 => 128, 13 => 139}, 6 => {128 => 8, 139 => 13});
+
+sub zone_match {
+	my ($list, $ep) = @_;
+	return 1 if !ref($list) && $list eq 'any';
+	for my $z (@$list) {
+		return 1 if $z eq $ep->{zone} || ($z eq 'dc' && $ep->{dc});
+	}
+	return 0;
+}
+
+sub scope_holds {
+	my ($scope, $a, $b, $gw_district) = @_;
+	return 1 if $scope eq 'any';
+	return $a->{local} && $b->{local} if $scope eq 'same-site';
+	return ($a->{district} // '') eq $gw_district && ($b->{district} // '') eq $gw_district
+	    if $scope eq 'same-district';
+	return $b->{dc} if $scope eq 'dc-only';
+	die "unknown scope $scope\n";
+}
+
+# The probes of a rule's services: [family-or-0, proto, arg, side].
+sub service_probes {
+	my ($svc) = @_;
+	my (@in, @out);
+	if (!ref $svc) {
+		push @in, [0, 'tcp', 1 + rng(65535), 'in'], [0, 'udp', 1 + rng(65535), 'in'],
+		    [4, 'icmp', 8, 'in'], [6, 'icmpv6', 128, 'in'];
+		return (\@in, \@out);
+	}
+	my @ports = @{$svc->{ports}};
+	for my $r (@ports) {
+		my $p = $PROTO_NAME{$r->{proto}} // $r->{proto};
+		my $inside = sub {
+			my ($proto, $n) = @_;
+			return grep { $_->{proto} == $proto && $n >= $_->{from} && $n <= $_->{to} } @ports;
+		};
+		push @in, [0, $p, $r->{from}, 'in'];
+		push @in, [0, $p, $r->{to}, 'in'] if $r->{to} != $r->{from};
+		push @in, [0, $p, int(($r->{from} + $r->{to}) / 2), 'in'] if $r->{to} - $r->{from} > 1;
+		for my $n ($r->{from} - 1, $r->{to} + 1) {
+			push @out, [0, $p, $n, 'out-port'] if $n >= 1 && $n <= 65535 && !$inside->($r->{proto}, $n);
+		}
+		my $other = $r->{proto} == 6 ? 17 : 6;
+		push @out, [0, $PROTO_NAME{$other}, $r->{from}, 'out-proto'] if !$inside->($other, $r->{from});
+	}
+	for my $fam (4, 6) {
+		my $key = $fam == 4 ? 'icmp' : 'icmpv6';
+		my $okey = $fam == 4 ? 'icmpv6' : 'icmp';
+		my %listed = map { $_ => 1 } @{$svc->{$okey}};
+		for my $t (@{$svc->{$key}}) {
+			push @in, [$fam, $key, $t, 'in'];
+			my $o = $ICMP_OTHER_FAMILY{$fam}{$t};
+			push @out, [10 - $fam, $okey, $o, 'out-family'] if defined $o && !$listed{$o};
+		}
+	}
+	for my $p (@{$svc->{protocols}}) {
+		push @in, [0, $p, '-', 'in'];
+		push @out, [0, 253, '-', 'out-proto'];
+	}
+	return (\@in, \@out);
+}
+
+sub cmd_tuples {
+	my ($inv, $table_path, $seed, $target) = @_;
+	rng_seed($seed);
+	my $table = decode_json(slurp($table_path));
+	my $gw = $table->{gateway};
+	my $gw_district = $table->{district};
+	my %site = map { $_->{id} => $_ } read_csv("$inv/sites.csv");
+	my @plan = read_csv("$inv/addressplan.csv");
+	my @eps;
+	for my $s (read_csv("$inv/segments.csv")) {
+		my $st = $site{$s->{site}};
+		my $local = $s->{site} eq $gw;
+		push @eps, {zone => $s->{zone}, site => $s->{site}, district => $st->{district},
+			dc => $st->{type} eq 'data_centre', local => $local,
+			ns => $local ? $s->{name} : 'up', 4 => $s->{ipv4} || undef, 6 => $s->{ipv6} || undef};
+	}
+	my @taken = grep { defined } map { ($_->{4}, $_->{6}) } @eps;
+	for my $p (grep { $_->{zone} =~ /^vpn-/ } @plan) {
+		my $fam = $p->{prefix} =~ /:/ ? 6 : 4;
+		my ($ep) = grep { $_->{zone} eq $p->{zone} } @eps;
+		if (!$ep) {
+			$ep = {zone => $p->{zone}, dc => 0, local => 0, ns => 'up'};
+			push @eps, $ep;
+		}
+		$ep->{$fam} = $p->{prefix};
+		push @taken, $p->{prefix};
+	}
+	# unassigned: the first net of each city prefix, if nothing holds it;
+	# internet: the net just past its end (the edge of the plan)
+	for my $c (grep { $_->{zone} eq 'city' } @plan) {
+		my $fam = $c->{prefix} =~ /:/ ? 6 : 4;
+		my $first = edge_net($c->{prefix}, 0);
+		die "$first is not unassigned\n" if grep { overlaps($first, $_) } @taken;
+		push @eps, {zone => 'unassigned', dc => 0, local => 0, ns => 'up', $fam => $first};
+		push @eps, {zone => 'internet', dc => 0, local => 0, ns => 'up',
+			$fam => edge_net($c->{prefix}, 1)};
+	}
+	my @pairs;
+	for my $a (@eps) {
+		for my $b (@eps) {
+			next if $a == $b || (!$a->{local} && !$b->{local});
+			next if !(($a->{4} && $b->{4}) || ($a->{6} && $b->{6}));
+			push @pairs, [$a, $b];
+		}
+	}
+	my (@out, %dup);
+	my $emit = sub {
+		my ($a, $b, $probe, $target, $side) = @_;
+		for my $fam (4, 6) {
+			next if !$a->{$fam} || !$b->{$fam} || ($probe->[0] && $probe->[0] != $fam);
+			my $proto = $probe->[1];
+			next if ($proto eq 'icmp' && $fam == 6) || ($proto eq 'icmpv6' && $fam == 4);
+			my $src = host_in($a->{$fam}, 10 + rng(4));
+			my $dst = host_in($b->{$fam}, 10 + rng(4));
+			my $key = join ' ', $fam, $proto, $probe->[2], $src, $dst;
+			next if $dup{$key}++;
+			push @out, [$fam, $proto, $probe->[2], $src, $dst, $a->{ns}, $b->{ns}, $target,
+				$side eq 'drawn' ? $probe->[3] : $side];
+		}
+	};
+	my @pool;
+	for my $rule (@{$table->{rules}}) {
+		my (@in, @scope, @zone);
+		for my $pair (shuffled(@pairs)) {
+			my ($a, $b) = @$pair;
+			my $f = zone_match($rule->{from}, $a);
+			my $t = zone_match($rule->{to}, $b);
+			my $s = scope_holds($rule->{scope}, $a, $b, $gw_district);
+			push @in, $pair if $f && $t && $s;
+			push @scope, $pair if $f && $t && !$s;
+			push @zone, $pair if $f + $t == 1 && $s;
+		}
+		# one pair in each direction (outward, inward, local), then any
+		my (@pick, %seen_dir);
+		for my $pair (@in) {
+			my $dir = ($pair->[0]{local} ? 'l' : 'r') . ($pair->[1]{local} ? 'l' : 'r');
+			push @pick, $pair if !$seen_dir{$dir}++;
+		}
+		push @pick, grep { my $p = $_; !grep { $_ == $p } @pick } @in;
+		splice(@pick, 4) if @pick > 4;
+		my ($pin, $pout) = service_probes($rule->{services});
+		push @pool, @$pin;
+		for my $pair (@pick) {
+			my @i = shuffled(@$pin);
+			my @o = shuffled(@$pout);
+			$emit->(@$pair, $_, $rule->{id}, 'drawn') for @i[0 .. ($#i < 3 ? $#i : 3)];
+			$emit->(@$pair, $_, $rule->{id}, 'drawn') for @o[0 .. ($#o < 3 ? $#o : 3)];
+		}
+		for my $pair ((shuffled(@scope))[0 .. 1]) {
+			$emit->(@$pair, $pin->[rng(scalar @$pin)], $rule->{id}, 'out-scope') if $pair;
+		}
+		for my $pair ((shuffled(@zone))[0 .. 1]) {
+			$emit->(@$pair, $pin->[rng(scalar @$pin)], $rule->{id}, 'out-zone') if $pair;
+		}
+	}
+	# fill up with random pairs and services, v6 first when short of it
+	my $tries = 0;
+	while (@out < $target && $tries++ < 100 * $target) {
+		my $pair = $pairs[rng(scalar @pairs)];
+		my $probe = rng(4) ? $pool[rng(scalar @pool)] : [0, rng(2) ? 'tcp' : 'udp', 1 + rng(65535), 'in'];
+		$emit->(@$pair, $probe, '-', 'random');
+	}
+	my $id = 0;
+	for my $t (@out) {
+		print join("\t", ++$id, @$t), "\n";
+	}
+}
+
+# --- asking the evaluator -------------------------------------------------
+
+sub cmd_query {
+	my ($segplan, $inv, $gw, $date, $mode) = @_;
+	for my $t (read_tsv(\*STDIN)) {
+		my @cmd = ($segplan, 'policy', 'query', $inv, '--src', $t->{src}, '--dst', $t->{dst},
+			'--proto', $t->{proto}, '--date', $date, '--mode', $mode, '--json');
+		push @cmd, '--dport', $t->{arg} if $t->{proto} eq 'tcp' || $t->{proto} eq 'udp';
+		push @cmd, '--type', $t->{arg} if $t->{proto} =~ /^icmp/;
+		open(my $fh, '-|', @cmd) or die "$segplan: $!\n";
+		local $/;
+		my $text = <$fh>;
+		close $fh or die "query failed for tuple $t->{id}: @cmd\n";
+		my $q = decode_json($text);
+		my ($g) = grep { $_->{site} eq $gw } @{$q->{gateways}};
+		die "tuple $t->{id}: gateway $gw does not judge it\n" if !$g;
+		print join("\t", $t->{id}, $g->{verdict}, $g->{passes} ? 1 : 0, $g->{rule} // '-',
+			$g->{by}, $q->{verdict}, $q->{decided_at} // '-'), "\n";
+	}
+}
+
+# --- sending --------------------------------------------------------------
+
+sub sockaddr_of {
+	my ($fam, $addr, $port) = @_;
+	return $fam == 4 ? pack_sockaddr_in($port, inet_pton(AF_INET, $addr))
+	    : pack_sockaddr_in6($port, inet_pton(AF_INET6, $addr));
+}
+
+sub csum {
+	my ($data) = @_;
+	$data .= "\0" if length($data) % 2;
+	my $sum = 0;
+	$sum += $_ for unpack('n*', $data);
+	$sum = ($sum >> 16) + ($sum & 0xffff) while $sum >> 16;
+	return ~$sum & 0xffff;
+}
+
+# The key of a packet we sent, as an ICMP error quotes it back (RFC 792,
+# RFC 4443 2.4: the error carries the start of the offending packet).
+sub quote_key {
+	my ($proto, $src, $dst, $l4) = @_;
+	if ($proto == 6 || $proto == 17) {
+		my ($sport, $dport) = unpack('n n', $l4);
+		return "$proto|$src|$dst|$sport|$dport";
+	}
+	if ($proto == 1 || $proto == 58) {
+		my (undef, undef, undef, $ident) = unpack('C C n n', $l4);
+		return "$proto|$src|$dst|$ident";
+	}
+	return "$proto|$src|$dst";
+}
+
+sub cmd_send {
+	my ($timeout_ms) = @_;
+	my @tuples = read_tsv(\*STDIN);
+	my (%by_key, %by_fd, %outcome, %reply_id);
+	my $sel_r = IO::Select->new;
+	my $sel_w = IO::Select->new;
+	socket(my $raw4, PF_INET, SOCK_RAW, IPPROTO_ICMP) or die "raw icmp: $!\n";
+	socket(my $raw6, PF_INET6, SOCK_RAW, IPPROTO_ICMPV6) or die "raw icmpv6: $!\n";
+	$sel_r->add($raw4, $raw6);
+	my @keep;
+	for my $t (@tuples) {
+		my $fam = $t->{fam};
+		my $af = $fam == 4 ? PF_INET : PF_INET6;
+		my $proto = $PROTO{$t->{proto}} // $t->{proto};
+		my $s;
+		if ($proto == 6 || $proto == 17) {
+			socket($s, $af, ($proto == 6 ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, $proto)
+			    or die "socket: $!\n";
+			if (!bind($s, sockaddr_of($fam, $t->{src}, 0))) {
+				$outcome{$t->{id}} = "senderr:bind:$!";
+				next;
+			}
+			my $ok = connect($s, sockaddr_of($fam, $t->{dst}, $t->{arg}));
+			die "connect $t->{dst}: $!\n" if !$ok && $! != EINPROGRESS;
+			my ($sport) = $fam == 4 ? unpack_sockaddr_in(getsockname($s))
+			    : unpack_sockaddr_in6(getsockname($s));
+			if ($proto == 6) {
+				$sel_w->add($s);
+			} else {
+				send($s, "segplan probe $t->{id}\n", 0) or $outcome{$t->{id}} = "senderr:$!";
+				$sel_r->add($s);
+			}
+			$by_fd{fileno $s} = $t;
+			$by_key{"$proto|$t->{src}|$t->{dst}|$sport|$t->{arg}"} = $t;
+			push @keep, $s;
+			next;
+		}
+		socket($s, $af, SOCK_RAW, $proto) or die "raw socket $proto: $!\n";
+		if (!bind($s, sockaddr_of($fam, $t->{src}, 0))) {
+			$outcome{$t->{id}} = "senderr:bind:$!";
+			next;
+		}
+		my $msg;
+		if ($proto == 1 || $proto == 58) {
+			my $ident = $t->{id} & 0xffff;
+			# echo and node information carry 8 bytes of data, timestamp three stamps
+			my $body = $t->{arg} == 13 ? pack('N3', 0, 0, 0) : pack('a8', 'segplan');
+			$msg = pack('C C n n n', $t->{arg}, 0, 0, $ident, 1) . $body;
+			# the kernel fills the ICMPv6 checksum (RFC 3542 3.1), not ICMP's
+			substr($msg, 2, 2) = pack('n', csum($msg)) if $proto == 1;
+			$by_key{"$proto|$t->{src}|$t->{dst}|$ident"} = $t;
+			$reply_id{"$fam|$t->{dst}|$ident"} = $t;
+		} else {
+			# GRE (RFC 2784) carrying nothing; any other protocol: a few bytes
+			$msg = $proto == 47 ? pack('n n', 0, 0x0800) : 'segplan probe';
+			$by_key{"$proto|$t->{src}|$t->{dst}"} = $t;
+		}
+		send($s, $msg, 0, sockaddr_of($fam, $t->{dst}, 0)) or $outcome{$t->{id}} = "senderr:$!";
+		close $s;
+	}
+	my $deadline = time + $timeout_ms / 1000;
+	while ((my $left = $deadline - time) > 0) {
+		my ($rd, $wr) = IO::Select->select($sel_r, $sel_w, undef, $left);
+		for my $s (@{$wr // []}) {
+			my $t = $by_fd{fileno $s};
+			my $err = unpack('i', getsockopt($s, SOL_SOCKET, SO_ERROR));
+			$outcome{$t->{id}} //= $err == 0 ? 'answered' : $err == ECONNREFUSED ? 'refused'
+			    : 'error:' . ($! = $err);
+			$sel_w->remove($s);
+		}
+		for my $s (@{$rd // []}) {
+			if ($s == $raw4 || $s == $raw6) {
+				my $from = recv($s, my $pkt, 65535, 0);
+				next if !defined $from;
+				my ($fam, $icmp, $peer) = (4, $pkt, undef);
+				if ($s == $raw4) {
+					my $ihl = (unpack('C', $pkt) & 15) * 4;
+					$peer = inet_ntop(AF_INET, substr($pkt, 12, 4));
+					$icmp = substr($pkt, $ihl);
+				} else {
+					$fam = 6;
+					(undef, my $a) = unpack_sockaddr_in6($from);
+					$peer = inet_ntop(AF_INET6, $a);
+				}
+				next if length($icmp) < 8;
+				my ($type, $code, undef, $ident) = unpack('C C n n', $icmp);
+				my $is_err = $fam == 4 ? ($type == 3 || $type == 11 || $type == 12)
+				    : ($type >= 1 && $type <= 4);
+				if (!$is_err) {
+					my $t = $reply_id{"$fam|$peer|$ident"};
+					$outcome{$t->{id}} //= 'answered' if $t && ($type == 0 || $type == 14 || $type == 129);
+					next;
+				}
+				my $q = substr($icmp, 8);
+				my $key;
+				if ($fam == 4 && length($q) >= 28) {
+					my $ihl = (unpack('C', $q) & 15) * 4;
+					$key = quote_key(unpack('C', substr($q, 9, 1)),
+						inet_ntop(AF_INET, substr($q, 12, 4)), inet_ntop(AF_INET, substr($q, 16, 4)),
+						substr($q, $ihl, 8));
+				} elsif ($fam == 6 && length($q) >= 48) {
+					$key = quote_key(unpack('C', substr($q, 6, 1)),
+						inet_ntop(AF_INET6, substr($q, 8, 16)), inet_ntop(AF_INET6, substr($q, 24, 16)),
+						substr($q, 40, 8));
+				}
+				my $t = defined $key ? $by_key{$key} : undef;
+				next if !$t;
+				my $prohibited = $fam == 4 ? ($type == 3 && $code == 13) : ($type == 1 && $code == 1);
+				my $refused = $fam == 4 ? ($type == 3 && ($code == 2 || $code == 3))
+				    : (($type == 1 && $code == 4) || ($type == 4 && $code == 1));
+				$outcome{$t->{id}} = $prohibited ? "prohibited:$peer" : $refused ? 'refused'
+				    : "icmp:$type/$code:$peer";
+				next;
+			}
+			my $t = $by_fd{fileno $s};
+			my $got = recv($s, my $buf, 2048, 0);
+			next if !defined $got && $! == EAGAIN;
+			$outcome{$t->{id}} //= defined $got ? 'answered' : $! == ECONNREFUSED ? 'refused'
+			    : "error:$!";
+			$sel_r->remove($s);
+		}
+	}
+	print "$_->{id}\t", ($outcome{$_->{id}} // 'silent'), "\n" for @tuples;
+}
+
+# --- reading the kernel back ---------------------------------------------
+
+# The receivers' sets (nft -j -n): one line per packet seen,
+# "family proto src dst arg" as in the tuples.
+sub cmd_seen {
+	local $/;
+	my $doc = decode_json(<STDIN>);
+	for my $o (@{$doc->{nftables}}) {
+		my $set = $o->{set} or next;
+		my ($kind, $fam) = $set->{name} =~ /^(ports|icmp|proto)([46])$/ or next;
+		for my $e (@{$set->{elem} // []}) {
+			my $c = ref $e eq 'HASH' && $e->{elem} ? $e->{elem}{val} : $e;
+			my @v = @{$c->{concat}};
+			my ($src, $dst) = @v[0, 1];
+			if ($kind eq 'ports') {
+				print join("\t", $fam, $PROTO_NAME{$v[2]} // $v[2], $v[3], $src, $dst), "\n";
+			} elsif ($kind eq 'icmp') {
+				print join("\t", $fam, $fam == 4 ? 'icmp' : 'icmpv6', $v[2], $src, $dst), "\n";
+			} else {
+				print join("\t", $fam, $PROTO_NAME{$v[2]} // $v[2], '-', $src, $dst), "\n";
+			}
+		}
+	}
+}
+
+# Packets per rule id: from `nft -j list chain` (comments "rule:<id>",
+# "default") or from `segplan policy status --json` (rules[].id).
+sub cmd_counters {
+	local $/;
+	my $doc = decode_json(<STDIN>);
+	my %n;
+	if ($doc->{nftables}) {
+		for my $o (@{$doc->{nftables}}) {
+			my $r = $o->{rule} or next;
+			my ($id) = ($r->{comment} // '') =~ /^(?:rule:)?(\S+)/ or next;
+			next if $id =~ /^fixed:/;
+			for my $e (@{$r->{expr}}) {
+				$n{$id} += $e->{counter}{packets} if ref $e eq 'HASH' && $e->{counter};
+			}
+		}
+	} else {
+		$n{$_->{id}} += $_->{packets} for @{$doc->{rules}};
+	}
+	print "$_\t$n{$_}\n" for sort keys %n;
+}
+
+# --- judging ----------------------------------------------------------------
+
+sub read_map {
+	my ($path, @cols) = @_;
+	my %m;
+	open(my $fh, '<', $path) or die "$path: $!\n";
+	while (my $line = <$fh>) {
+		chomp $line;
+		my @f = split /\t/, $line;
+		my %r;
+		@r{@cols} = @f;
+		$m{$f[0]} = \%r;
+	}
+	return %m;
+}
+
+sub cmd_judge {
+	my ($table_path, $tuples_path, $verdicts_path, $outcomes_path, $seen_path, $counters_path) = @_;
+	my $table = decode_json(slurp($table_path));
+	open(my $tf, '<', $tuples_path) or die "$tuples_path: $!\n";
+	my @tuples = read_tsv($tf);
+	my %verdict = read_map($verdicts_path, qw(id verdict passes rule by overall decided_at));
+	my %outcome = read_map($outcomes_path, qw(id outcome));
+	my %seen;
+	open(my $sf, '<', $seen_path) or die "$seen_path: $!\n";
+	while (my $line = <$sf>) {
+		chomp $line;
+		$seen{$line} = 1;
+	}
+	my ($pass, $fail, %row, %sent) = (0, 0);
+	my @order = ((map { $_->{id} } @{$table->{rules}}), 'default');
+	for my $t (@tuples) {
+		my $v = $verdict{$t->{id}} or die "no verdict for tuple $t->{id}\n";
+		my $o = $outcome{$t->{id}}{outcome} // 'missing';
+		my $delivered = $seen{join "\t", @$t{qw(fam proto arg src dst)}};
+		# a reply is due for TCP, UDP (the listener's or the port-unreachable
+		# error), echo and timestamp requests
+		my $reply_due = $t->{proto} =~ /^(tcp|udp)$/
+		    || ($t->{proto} =~ /^icmp/ && $t->{arg} =~ /^(8|13|128)$/);
+		my $kernel;
+		if ($delivered) {
+			$kernel = !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept'
+			    : "delivered-but-$o";
+		} else {
+			$kernel = $o =~ /^prohibited/ ? 'reject' : $o eq 'silent' ? 'drop' : "not-delivered-$o";
+		}
+		my $want = $v->{passes} ? 'accept' : $v->{verdict};
+		my $rule = $v->{by} eq 'rule' ? $v->{rule} : $v->{by};
+		my $r = $row{$rule} //= {};
+		$r->{n}++;
+		$r->{v6}++ if $t->{fam} == 6;
+		$r->{$kernel eq 'accept' ? 'acc' : 'den'}++;
+		$sent{$rule}++;
+		if ($t->{target} ne '-') {
+			my $tr = $row{$t->{target}} //= {};
+			$tr->{$t->{side} eq 'in' ? 'tin' : 'tout'}++;
+			$tr->{tout_other}++ if $t->{side} ne 'in' && $rule ne $t->{target};
+		}
+		if ($kernel eq $want) {
+			$pass++;
+			next;
+		}
+		$fail++;
+		$r->{bad}++;
+		printf "MISMATCH tuple %d: %s %s %s -> %s %s: query (%s) says %s by %s (overall %s at %s), kernel %s (sender: %s, receiver %s)\n",
+		    $t->{id}, $t->{proto}, $t->{arg}, $t->{src}, $t->{dst}, "[$t->{srcns} -> $t->{dstns}]",
+		    $table->{gateway}, $want, $rule, $v->{overall}, $v->{decided_at}, $kernel, $o,
+		    $delivered ? 'saw it' : 'saw nothing';
+	}
+	printf "%-22s %6s %5s %6s %6s %7s %8s %5s\n", 'RULE (deciding at ' . $table->{gateway} . ')',
+	    'tuples', 'ipv6', 'passed', 'denied', 'aimed', 'outside', 'bad';
+	for my $id (@order, grep { my $k = $_; !grep { $_ eq $k } @order } sort keys %row) {
+		my $r = $row{$id} // {};
+		printf "%-22s %6d %5d %6d %6d %7d %8d %5d\n", $id, map { $_ // 0 }
+		    @$r{qw(n v6 acc den tin tout_other bad)};
+	}
+	print "TUPLES $pass $fail\n";
+	# every rule decided at least one tuple, and one tuple drawn just outside
+	# it went elsewhere
+	for my $id (map { $_->{id} } @{$table->{rules}}) {
+		my $r = $row{$id} // {};
+		print "COVER $id ", ($r->{tin} ? 1 : 0), ' ', ($r->{n} ? 1 : 0), ' ',
+		    ($r->{tout_other} ? 1 : 0), "\n";
+	}
+	if (defined $counters_path) {
+		my %cnt = read_map($counters_path, qw(id packets));
+		for my $id (@order) {
+			my $got = $cnt{$id} ? $cnt{$id}{packets} : $sent{$id} ? 'none' : 0;
+			print "COUNTER $id ", $sent{$id} // 0, " $got\n";
+		}
+		for my $id (sort keys %cnt) {
+			(my $shown = $id) =~ s/ /_/g;
+			print "COUNTER-UNKNOWN $shown\n" if !grep { $_ eq $id } @order;
+		}
+	}
+}
+
+# --- a whole TCP exchange ---------------------------------------------------
+
+sub cmd_serve {
+	my ($addr, $port) = @_;
+	require IO::Socket::IP;
+	my $srv = IO::Socket::IP->new(LocalHost => $addr, LocalPort => $port, Listen => 16,
+		ReuseAddr => 1, V6Only => 0) or die "listen $addr:$port: $@\n";
+	while (my $c = $srv->accept) {
+		my $line = <$c> // '';
+		print $c "segplan: $line";
+		close $c;
+	}
+}
+
+sub cmd_talk {
+	my ($src, $dst, $port) = @_;
+	require IO::Socket::IP;
+	my $c = IO::Socket::IP->new(LocalHost => $src, PeerHost => $dst, PeerPort => $port,
+		Timeout => 3) or exit 1;
+	print $c "hello from $src\n";
+	my $sel = IO::Select->new($c);
+	exit 1 if !$sel->can_read(3);
+	my $line = <$c> // exit 1;
+	print $line;
+}
+
+my $cmd = shift // '';
+if ($cmd eq 'tuples') {
+	cmd_tuples(@ARGV);
+} elsif ($cmd eq 'query') {
+	cmd_query(@ARGV);
+} elsif ($cmd eq 'send') {
+	cmd_send(@ARGV);
+} elsif ($cmd eq 'seen') {
+	cmd_seen();
+} elsif ($cmd eq 'counters') {
+	cmd_counters();
+} elsif ($cmd eq 'judge') {
+	cmd_judge(@ARGV);
+} elsif ($cmd eq 'serve') {
+	cmd_serve(@ARGV);
+} elsif ($cmd eq 'talk') {
+	cmd_talk(@ARGV);
+} else {
+	die "usage: polprobe.pl tuples|query|send|seen|counters|judge|serve|talk ...\n";
+}
