@@ -22,7 +22,7 @@ for prog in "$build"/bench/bench_*; do
 	esac
 done
 if [[ $(id -u) -eq 0 ]]; then
-	run bash bench/bench_forward.sh "$PWD/$build/segplan"
+	run bash bench/bench_forward.sh "$(realpath "$build")/segplan"
 else
 	echo "bench: bench_forward.sh needs root (network namespaces); skipped"
 fi
