@@ -2,15 +2,32 @@
 #include "agent/export.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "core/atomic.h"
 
 static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+static exp_addr_fn addr_hook;
+static const void *addr_hook_ctx;
+
+void exp_set_addr_hook(exp_addr_fn fn, const void *ctx)
+{
+	addr_hook = fn;
+	addr_hook_ctx = ctx;
+}
+
 const char *exp_addr(const uint8_t a[16], char *buf, size_t size)
 {
+	if (addr_hook)
+		return addr_hook(addr_hook_ctx, a, buf, size);
 	if (memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0)
 		return inet_ntop(AF_INET, a + 12, buf, (socklen_t)size);
 	return inet_ntop(AF_INET6, a, buf, (socklen_t)size);
@@ -93,17 +110,11 @@ json_t *exp_flow_json(const struct flow *f, enum flow_end why)
 	return o;
 }
 
-void exp_jsonl_sink(void *arg, const struct flow *f, enum flow_end why)
+void exp_jsonl_write(struct exp_jsonl *w, const json_t *o)
 {
-	struct exp_jsonl *w = arg;
 	char line[1024];
 	if (w->err)
 		return;
-	json_t *o = exp_flow_json(f, why);
-	if (!o) {
-		w->err = -ENOMEM;
-		return;
-	}
 	/* One write per record: jansson's stream dumper writes per token. */
 	size_t n = json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT);
 	char *big = NULL;
@@ -120,10 +131,190 @@ void exp_jsonl_sink(void *arg, const struct flow *f, enum flow_end why)
 	else if (fwrite(text, 1, text == line ? n + 1 : n, w->f) != (text == line ? n + 1 : n) ||
 		 (big && fputc('\n', w->f) == EOF))
 		w->err = errno ? -errno : -EIO;
-	else
+	else {
 		w->lines++;
+		w->bytes += n + 1;
+	}
 	free(big);
+}
+
+void exp_jsonl_sink(void *arg, const struct flow *f, enum flow_end why)
+{
+	struct exp_jsonl *w = arg;
+	if (w->err)
+		return;
+	json_t *o = exp_flow_json(f, why);
+	if (!o) {
+		w->err = -ENOMEM;
+		return;
+	}
+	exp_jsonl_write(w, o);
 	json_decref(o);
+}
+
+struct exp_rotor {
+	struct exp_rotor_config cfg;
+	char *dir, *stem, *ext; /* dir/stem-<time>ext */
+	struct atomic_file *af;
+	struct exp_jsonl w;
+	unsigned long long seg_start_bytes;
+	uint64_t opened_ns;
+	uint64_t pruned_ns;
+	char *cur, *last;
+};
+
+static int rotor_next(struct exp_rotor *r, uint64_t now_ns)
+{
+	char stamp[32];
+	struct tm tm;
+	time_t sec = (time_t)(now_ns / 1000000000ull);
+	if (!gmtime_r(&sec, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
+		return -EINVAL;
+	char *path = NULL;
+	struct stat st;
+	for (int seq = 1; seq < 1000; seq++) {
+		free(path);
+		path = NULL;
+		char suffix[8] = "";
+		if (seq > 1)
+			snprintf(suffix, sizeof(suffix), "-%d", seq);
+		if (asprintf(&path, "%s/%s-%s%s%s", r->dir, r->stem, stamp, suffix, r->ext) < 0)
+			return -ENOMEM;
+		if (stat(path, &st) != 0 && (!r->last || strcmp(r->last, path) != 0))
+			break;
+	}
+	int rc = atomic_file_open(path, &r->af);
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	free(r->cur);
+	r->cur = path;
+	r->w.f = atomic_file_stream(r->af);
+	r->seg_start_bytes = r->w.bytes;
+	r->opened_ns = now_ns;
+	return 0;
+}
+
+static int rotor_commit(struct exp_rotor *r)
+{
+	int rc = r->w.err;
+	if (rc) {
+		atomic_file_abort(r->af);
+	} else {
+		rc = atomic_file_commit(r->af);
+		if (!rc) {
+			free(r->last);
+			r->last = r->cur;
+			r->cur = NULL;
+		}
+	}
+	r->af = NULL;
+	r->w.f = NULL;
+	return rc;
+}
+
+/* Deletes closed segments (dir/stem-*ext, never a temporary file) whose
+ * last write is older than the retention. */
+static void rotor_prune(struct exp_rotor *r, uint64_t now_ns)
+{
+	if (!r->cfg.retain_ns)
+		return;
+	r->pruned_ns = now_ns;
+	DIR *d = opendir(r->dir);
+	if (!d)
+		return;
+	size_t nstem = strlen(r->stem), next = strlen(r->ext);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		size_t len = strlen(n);
+		if (len <= nstem + 1 + next || strncmp(n, r->stem, nstem) != 0 || n[nstem] != '-' ||
+		    strcmp(n + len - next, r->ext) != 0 || strstr(n, ".tmp."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		uint64_t mtime =
+		    (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+		if (mtime + r->cfg.retain_ns < now_ns)
+			unlinkat(dirfd(d), n, 0);
+	}
+	closedir(d);
+}
+
+int exp_rotor_open(const struct exp_rotor_config *cfg, uint64_t now_ns, struct exp_rotor **out)
+{
+	*out = NULL;
+	struct exp_rotor *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	const char *slash = strrchr(cfg->path, '/');
+	const char *base = slash ? slash + 1 : cfg->path;
+	const char *dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		dot = base + strlen(base);
+	r->dir = slash ? strndup(cfg->path, (size_t)(slash - cfg->path)) : strdup(".");
+	r->stem = strndup(base, (size_t)(dot - base));
+	r->ext = strdup(dot);
+	int rc = !r->dir || !r->stem || !r->ext ? -ENOMEM : *r->stem ? 0 : -EINVAL;
+	if (!rc && !*r->dir) {
+		free(r->dir);
+		r->dir = strdup("/");
+		rc = r->dir ? 0 : -ENOMEM;
+	}
+	if (!rc)
+		rc = rotor_next(r, now_ns);
+	if (rc) {
+		exp_rotor_close(r);
+		return rc;
+	}
+	rotor_prune(r, now_ns);
+	*out = r;
+	return 0;
+}
+
+struct exp_jsonl *exp_rotor_writer(struct exp_rotor *r)
+{
+	return &r->w;
+}
+
+int exp_rotor_tick(struct exp_rotor *r, uint64_t now_ns)
+{
+	bool full = r->cfg.max_bytes && r->w.bytes - r->seg_start_bytes >= r->cfg.max_bytes;
+	bool old = r->cfg.max_age_ns && now_ns >= r->opened_ns + r->cfg.max_age_ns;
+	int rc = 0;
+	if (full || old || r->w.err) {
+		rc = rotor_commit(r);
+		r->w.err = 0;
+		int rc2 = rotor_next(r, now_ns);
+		if (!rc)
+			rc = rc2;
+	}
+	/* A directory scan a minute is enough for retention in hours. */
+	if (full || old || now_ns >= r->pruned_ns + 60000000000ull)
+		rotor_prune(r, now_ns);
+	return rc;
+}
+
+int exp_rotor_close(struct exp_rotor *r)
+{
+	if (!r)
+		return 0;
+	int rc = r->af ? rotor_commit(r) : 0;
+	free(r->dir);
+	free(r->stem);
+	free(r->ext);
+	free(r->cur);
+	free(r->last);
+	free(r);
+	return rc;
+}
+
+const char *exp_rotor_last(const struct exp_rotor *r)
+{
+	return r->last ? r->last : "";
 }
 
 json_t *exp_stats_json(const struct dec_stats *ds, const struct flow_stats *fs, size_t flows_active,
