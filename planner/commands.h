@@ -15,5 +15,7 @@ int cmd_topology(int argc, char **argv);
 int cmd_vpn(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -17,8 +17,10 @@ static const struct command commands[] = {
     {"check", cmd_check, "validate an inventory and nothing else"},
     {"topology", cmd_topology, "resilience and capacity analysis, exports"},
     {"policy", cmd_policy, "compile, query, lint, diff and apply segment policies"},
+    {"audit", cmd_audit, "agents' summaries against the policy: coverage, denials, unused rules"},
     {"vpn", cmd_vpn, "VPN headroom for the remote-access users"},
     {"rollout", cmd_rollout, "budgeted broadband rollout plan"},
+    {"report", cmd_report, "one self-contained HTML report: map, rollout, VPN, policy"},
     {"example", cmd_example, "generate a realistic example city"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

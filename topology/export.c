@@ -339,6 +339,11 @@ static void xml_text(FILE *f, const char *s)
 	}
 }
 
+void export_xml_text(FILE *f, const char *s)
+{
+	xml_text(f, s);
+}
+
 /*
  * An equirectangular projection around the mean latitude: x = lon * cos(lat0),
  * y = -lat, which keeps a city's shape (a few kilometres) within a fraction
@@ -360,7 +365,14 @@ static double py(const struct proj *p, double lat)
 
 int export_svg(const struct topo *t, const struct topo_resilience *res, FILE *f)
 {
+	return export_svg_opts(t, res, NULL, f);
+}
+
+int export_svg_opts(const struct topo *t, const struct topo_resilience *res,
+		    const struct export_svg_opts *o, FILE *f)
+{
 	const struct inventory *inv = topo_inventory(t);
+	bool frag = o && o->fragment;
 	static const char *const bb_label[BB_COUNT] = {"fibre", "interim (rented line)", "DSL",
 						       "none"};
 	struct marks m = {0};
@@ -383,15 +395,21 @@ int export_svg(const struct topo *t, const struct topo_resilience *res, FILE *f)
 	double c = cos(lat0 * M_PI / 180.0);
 	double wdeg = fmax((lonmax - lonmin) * c, 1e-6), hdeg = fmax(lat1 - latmin, 1e-6);
 	/* k: pixels per degree of latitude; a degree of longitude is c times as long. */
-	const double width = 1000, margin = 20, legend_h = 130;
+	const double width = 1000, margin = 20, legend_h = frag ? 0 : 130;
 	struct proj p = {
 	    .lon0 = lonmin, .lat1 = lat1, .k = (width - 2 * margin) / wdeg, .margin = margin};
 	double height = hdeg * p.k + 2 * margin + legend_h;
 	p.kx = p.k * c;
 
+	/* HTML puts an inline <svg> into the SVG namespace by itself. */
+	if (!frag)
+		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		      "<svg xmlns=\"http://www.w3.org/2000/svg\"",
+		      f);
+	else
+		fputs("<svg class=\"map\"", f);
 	fprintf(f,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+		" width=\"%.0f\" height=\"%.0f\" "
 		"viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<title>segplan topology</title>\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n<g id=\"links\">\n",
@@ -423,12 +441,22 @@ int export_svg(const struct topo *t, const struct topo_resilience *res, FILE *f)
 			fputs(" stroke=\"#d50000\" stroke-width=\"2\"", f);
 		else if (topo_site_failed(t, v))
 			fputs(" stroke=\"#000000\" stroke-dasharray=\"1 1\"", f);
+		if (o && o->site_attrs)
+			o->site_attrs(f, v, o->ctx);
 		fputs("><title>", f);
 		xml_text(f, s->id);
 		fputs(" ", f);
 		xml_text(f, s->name);
-		fprintf(f, " (%s)%s</title></circle>\n", broadband_names[s->broadband],
+		fprintf(f, " (%s)%s", broadband_names[s->broadband],
 			m.site_spof[v] ? " single point of failure" : "");
+		if (o && o->site_title)
+			o->site_title(f, v, o->ctx);
+		fputs("</title></circle>\n", f);
+	}
+	if (frag) {
+		fputs("</g>\n</svg>\n", f);
+		marks_free(&m);
+		return ferror(f) ? -EIO : 0;
 	}
 	double ly = height - legend_h + 10;
 	fprintf(f,

@@ -7,6 +7,7 @@
 #ifndef SEGPLAN_EXPORT_H
 #define SEGPLAN_EXPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "topology/topo.h"
@@ -27,6 +28,23 @@ int export_graphml(const struct topo *t, const struct topo_resilience *res, FILE
 int export_dot(const struct topo *t, const struct topo_resilience *res, FILE *f);
 int export_geojson(const struct topo *t, const struct topo_resilience *res, FILE *f);
 int export_svg(const struct topo *t, const struct topo_resilience *res, FILE *f);
+
+/* How export_svg_opts draws the map for a host document (the HTML report). */
+struct export_svg_opts {
+	bool fragment; /* an inline <svg> element: no XML declaration, namespace or legend */
+	/* Writes further attributes (" name=\"value\"") into site v's marker. */
+	void (*site_attrs)(FILE *f, size_t site, void *ctx);
+	/* Appends text (escaped with export_xml_text) to site v's tooltip. */
+	void (*site_title)(FILE *f, size_t site, void *ctx);
+	void *ctx;
+};
+
+/* export_svg with options (o NULL: export_svg's stand-alone file). */
+int export_svg_opts(const struct topo *t, const struct topo_resilience *res,
+		    const struct export_svg_opts *o, FILE *f);
+
+/* Escapes XML character data and attribute values (also right for HTML). */
+void export_xml_text(FILE *f, const char *s);
 
 /* Writes one format to path atomically (nothing is left on failure). */
 int export_write(const struct topo *t, const struct topo_resilience *res, enum export_format fmt,

@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: MIT
+/*
+ * segplan audit on hand-made summaries (tests/golden/audit/ JSON files) of a small
+ * inventory (tests/golden/audit/inventory): known coverage, denials, unused
+ * rules and suggestions; merging windows and gateways; a flow between two
+ * sites counted once; another policy kept apart; a truncated file located
+ * and skipped; pseudonyms kept; and the suggested rules, inserted into a
+ * copy of policy.yaml, letting every denied tuple pass pol_decide at every
+ * gateway that judges it.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/yamlread.h"
+#include "policies/audit.h"
+#include "policies/compile.h"
+#include "policies/eval.h"
+#include "policies/policy.h"
+#include "tests/unit/testutil.h"
+#include "topology/inventory.h"
+
+#define GOLDEN "tests/golden/audit/"
+#define DATE   "2026-11-26"
+
+static const char *const current[] = {"s1-am.json", "s1-pm.json", "s2.json", "s3.json"};
+#define NCURRENT 4
+
+struct fx {
+	struct inventory *inv;
+	struct policy *p;
+	struct diag_list *dl;
+};
+
+static void fx_load(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->dl = diag_list_new();
+	cr_assert(f->dl);
+	cr_assert_eq(inventory_load(tu_path(GOLDEN "inventory"), f->dl, &f->inv), 0, "%s",
+		     tu_diags(f->dl));
+	cr_assert_eq(policy_load(tu_path(GOLDEN "inventory/policy.yaml"), "policy.yaml", f->inv,
+				 DATE, f->dl, &f->p),
+		     0, "%s", tu_diags(f->dl));
+}
+
+static void fx_free(struct fx *f)
+{
+	policy_free(f->p);
+	inventory_free(f->inv);
+	diag_list_free(f->dl);
+}
+
+/* Audits the golden files named; returns the report (diagnostics in f->dl). */
+static struct audit_report *run(struct fx *f, const char *const *names, size_t n)
+{
+	struct audit *a;
+	struct audit_report *r;
+	cr_assert_eq(audit_new(f->p, f->inv, NULL, &a), 0);
+	for (size_t i = 0; i < n; i++) {
+		char rel[256];
+		snprintf(rel, sizeof(rel), GOLDEN "%s", names[i]);
+		int rc = audit_add_file(a, tu_path(rel), f->dl);
+		cr_assert(rc == 0 || rc == -EINVAL, "%s: %d", names[i], rc);
+	}
+	cr_assert_eq(audit_report(a, &r), 0);
+	audit_free(a);
+	return r;
+}
+
+static const struct audit_denial *denial(const struct audit_report *r, const char *from,
+					 const char *to, const char *svc)
+{
+	for (size_t i = 0; i < r->ndenials; i++) {
+		char t[64];
+		audit_svc_text(&r->denials[i].svc, t, sizeof(t));
+		if (!strcmp(r->denials[i].from, from) && !strcmp(r->denials[i].to, to) &&
+		    !strcmp(t, svc))
+			return &r->denials[i];
+	}
+	return NULL;
+}
+
+static const struct audit_suggestion *suggestion(const struct audit_report *r, const char *id)
+{
+	for (size_t i = 0; i < r->nsuggestions; i++)
+		if (!strcmp(r->suggestions[i].id, id))
+			return &r->suggestions[i];
+	return NULL;
+}
+
+static const struct audit_rule_use *use(const struct audit_report *r, const struct policy *p,
+					const char *id)
+{
+	for (size_t i = 0; i < r->nrules; i++)
+		if (!strcmp(p->rules[r->rules[i].rule].id, id))
+			return &r->rules[i];
+	return NULL;
+}
+
+static const struct audit_site *site(const struct audit_report *r, const char *id)
+{
+	for (size_t i = 0; i < r->nsites; i++)
+		if (!strcmp(r->sites[i].site, id))
+			return &r->sites[i];
+	return NULL;
+}
+
+Test(audit, golden_summaries_carry_the_current_policy_hash)
+{
+	struct fx f;
+	fx_load(&f);
+	struct pol_build *b;
+	cr_assert_eq(pol_build_new(f.p, f.inv, &b), 0);
+	for (size_t i = 0; i < NCURRENT; i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), GOLDEN "%s", current[i]);
+		json_t *j = json_load_file(tu_path(rel), 0, NULL);
+		cr_assert(j);
+		const char *h =
+		    json_string_value(json_object_get(json_object_get(j, "policy"), "hash"));
+		cr_expect_str_eq(
+		    h, pol_build_hash(b),
+		    "%s: the policy hash changed: run tests/golden/audit/regenerate.sh", rel);
+		json_decref(j);
+	}
+	pol_build_free(b);
+	fx_free(&f);
+}
+
+Test(audit, coverage_per_site_and_overall)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	cr_assert_eq(diag_errors(f.dl), 0, "%s", tu_diags(f.dl));
+	/* Hand-counted from the golden files: accepted by a rule / all tuples. */
+	cr_expect_eq(r->total.flows, 364);
+	cr_expect_eq(r->covered.flows, 320);
+	cr_expect_eq(r->denied.flows, 44);
+	cr_expect_eq(r->total.bytes, 2981080);
+	cr_expect_eq(r->denied.bytes, 251080);
+	cr_expect_eq(r->covered.bytes, 2730000);
+	cr_assert_eq(r->nsites, 3);
+	const struct audit_site *s1 = site(r, "S1"), *s2 = site(r, "S2"), *s3 = site(r, "S3");
+	cr_assert(s1 && s2 && s3);
+	cr_expect_eq(s1->summaries, 2);
+	cr_expect_eq(s1->total.flows, 257);
+	cr_expect_eq(s1->covered.flows, 230);
+	cr_expect_eq(s2->total.flows, 65);
+	cr_expect_eq(s2->covered.flows, 50);
+	cr_expect_eq(s3->total.flows, 42);
+	cr_expect_eq(s3->covered.flows, 40);
+	/* S2 ran in observe mode: its denials passed. */
+	cr_expect_eq(r->passed, 15);
+	cr_expect(audit_has_findings(r));
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+Test(audit, denials_ranked_with_sites_rules_and_examples)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	cr_assert_eq(r->ndenials, 12);
+	for (size_t i = 1; i < r->ndenials; i++)
+		cr_expect(r->denials[i - 1].c.flows >= r->denials[i].c.flows, "ranked by volume");
+	const struct audit_denial *d = &r->denials[0];
+	char t[64];
+	audit_svc_text(&d->svc, t, sizeof(t));
+	cr_expect_str_eq(d->from, "admin");
+	cr_expect_str_eq(d->to, "servers");
+	cr_expect_str_eq(t, "tcp/445");
+	cr_expect_eq(d->c.flows, 16);
+	cr_expect_eq(d->passed, 6, "the S2 share passed in observe mode");
+	cr_assert_eq(d->nsites, 2);
+	cr_expect_str_eq(d->sites[0], "S1");
+	cr_expect_str_eq(d->sites[1], "S2");
+	cr_assert_eq(d->nrules, 2);
+	cr_expect_str_eq(d->rules[0], "s1-no-smb");
+	cr_expect_null(d->rules[1], "the default drop");
+	cr_assert_eq(d->nex, 3);
+	cr_expect_str_eq(d->ex[0].src, "10.99.1.9");
+	cr_expect_eq(d->ex[0].flows, 7);
+	cr_expect_str_eq(d->ex[1].src, "10.99.2.9");
+	cr_expect_str_eq(d->ex[2].src, "10.99.1.10");
+
+	const struct audit_denial *ssh = denial(r, "admin", "voip", "tcp/22");
+	cr_assert(ssh);
+	cr_expect_eq(ssh->c.flows, 4, "another policy's 9 flows stay out");
+	cr_expect_str_eq(ssh->rules[0], "admin-no-ssh");
+	cr_assert(denial(r, "school", "admin", "icmp/echo-request"));
+	cr_assert(denial(r, "school", "admin", "icmpv6/echo-request"));
+	cr_assert(denial(r, "voip", "internet", "gre"));
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+Test(audit, unused_rules_with_kernel_counters_per_apply_period)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	cr_expect_eq(r->unused, 1);
+	const struct audit_rule_use *u = use(r, f.p, "vendor-unused");
+	cr_assert(u);
+	cr_expect_eq(u->judged_at, 3);
+	cr_expect_eq(u->hits.flows, 0);
+	cr_expect(u->kernel);
+	cr_expect_eq(u->kernel_packets, 0);
+	/* No agent hit, but the kernel counted it: used. The reading of the
+	 * afternoon (2) holds the morning's (1): the same apply period. */
+	const struct audit_rule_use *m = use(r, f.p, "mgmt-all");
+	cr_assert(m);
+	cr_expect_eq(m->hits.flows, 0);
+	cr_expect_eq(m->kernel_packets, 2);
+	/* S1's afternoon reading (180) plus S3's own period (40). */
+	const struct audit_rule_use *w = use(r, f.p, "office-web");
+	cr_expect_eq(w->hits.flows, 220);
+	cr_expect_eq(w->kernel_packets, 220);
+	/* Only S1's gateway carries its exception. */
+	cr_expect_eq(use(r, f.p, "s1-no-smb")->judged_at, 1);
+	cr_expect_eq(use(r, f.p, "guest-internet")->judged_at, 1);
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+Test(audit, suggestions_grouped_by_zone_pair_and_placed)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	cr_assert_eq(r->nsuggestions, 7);
+	cr_expect_eq(r->unresolved, 0);
+
+	const struct audit_suggestion *v = suggestion(r, "audit-admin-voip");
+	cr_assert(v);
+	cr_expect_eq(v->site, -1);
+	cr_assert_geq(v->before, 0);
+	cr_expect_str_eq(f.p->rules[v->before].id, "admin-no-ssh", "before the earliest denier");
+	char items[256] = "";
+	for (size_t i = 0; i < v->nitems; i++) {
+		char t[64];
+		audit_item_text(&v->items[i], t, sizeof(t));
+		strcat(items, i ? " " : "");
+		strcat(items, t);
+	}
+	cr_expect_str_eq(items, "tcp/22 tcp/5060 udp/5060 udp/10000-10002",
+			 "adjacent observed ports join, nothing unobserved is added");
+	cr_assert_eq(v->nservices, 2);
+	cr_expect_str_eq(v->services[0], "ssh", "an existing service wholly observed is reused");
+	cr_expect_str_eq(v->services[1], "audit-admin-voip");
+	cr_expect_eq(v->c.flows, 14);
+
+	const struct audit_suggestion *ping = suggestion(r, "audit-school-admin");
+	cr_assert(ping);
+	cr_assert_eq(ping->nservices, 1);
+	cr_expect_str_eq(ping->services[0], "ping");
+	cr_expect_eq(ping->before, -1, "only the default denies it");
+
+	/* Denied at S1 by its exception: an exception of S1, before it. */
+	const struct audit_suggestion *ex = suggestion(r, "audit-s1-admin-servers");
+	cr_assert(ex);
+	cr_expect_str_eq(f.inv->sites[ex->site].id, "S1");
+	cr_expect_str_eq(f.p->rules[ex->before].id, "s1-no-smb");
+	cr_expect_eq(ex->c.flows, 10);
+	const struct audit_suggestion *city = suggestion(r, "audit-admin-servers");
+	cr_assert(city);
+	cr_expect_eq(city->c.flows, 6);
+	cr_expect_eq(city->before, -1);
+
+	const struct audit_suggestion *gre = suggestion(r, "audit-voip-internet");
+	cr_assert(gre);
+	cr_expect_str_eq(gre->comment, "suggested by audit: 2 flows, 100000 bytes, review");
+	cr_expect_str_eq(gre->owner, "security");
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Suggested rules into a copy of policy.yaml */
+
+struct lines {
+	char **v;
+	size_t n;
+};
+
+static void lines_split(const char *text, struct lines *l)
+{
+	memset(l, 0, sizeof(*l));
+	const char *s = text;
+	while (*s) {
+		size_t k = strcspn(s, "\n");
+		l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = strndup(s, k);
+		s += k + (s[k] == '\n');
+	}
+}
+
+static void lines_insert(struct lines *l, size_t at, const char *line)
+{
+	l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	memmove(l->v + at + 1, l->v + at, (l->n - at) * sizeof(*l->v));
+	l->v[at] = strdup(line);
+	l->n++;
+}
+
+static char *lines_join(const struct lines *l)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < l->n; i++)
+		len += strlen(l->v[i]) + 1;
+	char *s = calloc(1, len);
+	for (size_t i = 0; i < l->n; i++) {
+		strcat(s, l->v[i]);
+		strcat(s, "\n");
+	}
+	return s;
+}
+
+static void lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static size_t indent(const char *s)
+{
+	return strspn(s, " ");
+}
+
+/* The line of "- id: ID" in l, or l->n. */
+static size_t find_rule(const struct lines *l, const char *id)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "- id: %s", id);
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i] + indent(l->v[i]), want))
+			return i;
+	return l->n;
+}
+
+/*
+ * Inserts the fragment's services after `services:` and each rule where its
+ * `# insert ...` comment says (docs/audit.md), re-indented to the target.
+ */
+static char *merge(const char *policy, const char *fragment)
+{
+	struct lines pl, fl;
+	lines_split(policy, &pl);
+	lines_split(fragment, &fl);
+	size_t svc = pl.n;
+	for (size_t i = 0; i < pl.n; i++)
+		if (!strcmp(pl.v[i], "services:"))
+			svc = i;
+	cr_assert_lt(svc, pl.n);
+	bool in_services = false;
+	size_t added = 0;
+	for (size_t i = 0; i < fl.n; i++) {
+		if (!strcmp(fl.v[i], "services:")) {
+			in_services = true;
+			continue;
+		}
+		if (in_services && indent(fl.v[i]) == 0)
+			in_services = false;
+		if (in_services)
+			lines_insert(&pl, svc + 1 + added++, fl.v[i]);
+	}
+	for (size_t i = 0; i < fl.n; i++) {
+		const char *c = fl.v[i] + indent(fl.v[i]);
+		if (strncmp(c, "# insert ", 9) != 0)
+			continue;
+		size_t ind = indent(fl.v[i]), end = i + 1;
+		while (end < fl.n && indent(fl.v[end]) >= ind && fl.v[end][ind] != '#')
+			end++;
+		size_t at, target;
+		if (!strncmp(c, "# insert before: ", 17)) {
+			at = find_rule(&pl, c + 17);
+			cr_assert_lt(at, pl.n, "placement of %s", c);
+			target = indent(pl.v[at]);
+		} else {
+			/* The end of the city-wide rules: the next top-level key after `rules:`. */
+			size_t k = 0;
+			while (k < pl.n && strcmp(pl.v[k], "rules:"))
+				k++;
+			target = k + 1 < pl.n ? indent(pl.v[k + 1]) : 2;
+			for (k++; k < pl.n && (pl.v[k][0] == ' ' || pl.v[k][0] == '\0'); k++)
+				;
+			at = k;
+		}
+		for (size_t k = i + 1; k < end; k++) {
+			char line[512];
+			snprintf(line, sizeof(line), "%*s%s", (int)target, "",
+				 fl.v[k] + (indent(fl.v[k]) >= ind ? ind : indent(fl.v[k])));
+			lines_insert(&pl, at + (k - i - 1), line);
+		}
+	}
+	char *out = lines_join(&pl);
+	lines_free(&pl);
+	lines_free(&fl);
+	return out;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return s;
+}
+
+static void tuple_of(const json_t *t, const json_t *ex, struct pol_tuple *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	cr_assert_eq(ip_addr_parse(json_string_value(json_object_get(ex, "src")), &tp->src), 0);
+	cr_assert_eq(ip_addr_parse(json_string_value(json_object_get(ex, "dst")), &tp->dst), 0);
+	tp->proto = (uint8_t)json_integer_value(json_object_get(t, "proto"));
+	tp->dport = (uint16_t)json_integer_value(json_object_get(t, "dst_port"));
+	tp->icmp_type = json_object_get(t, "icmp_type")
+			    ? (int)json_integer_value(json_object_get(t, "icmp_type"))
+			    : -1;
+}
+
+static int decide(const struct pol_build *b, int gw, const struct pol_tuple *tp,
+		  struct pol_verdict *v)
+{
+	struct pol_table *t;
+	cr_assert_eq(pol_build_gateway(b, gw, POL_MODE_ENFORCE, &t), 0);
+	int rc = pol_decide(t, tp, v);
+	pol_table_free(t);
+	return rc;
+}
+
+Test(audit, suggested_rules_let_every_denied_tuple_pass)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	char *frag = audit_suggest_yaml(r, f.p, f.inv);
+	cr_assert(frag);
+	struct ydoc *doc = NULL;
+	cr_assert_eq(ydoc_load_buffer(frag, strlen(frag), "suggested.yaml", f.dl, &doc), 0, "%s",
+		     tu_diags(f.dl));
+	const struct ynode *rules = ynode_get(ydoc_root(doc), "rules");
+	cr_assert(rules && ynode_kind(rules) == YNODE_SEQ);
+	cr_expect_eq(ynode_len(rules), 6, "six city-wide rules");
+	ydoc_free(doc);
+
+	char *orig = slurp(tu_path(GOLDEN "inventory/policy.yaml"));
+	char *merged = merge(orig, frag);
+	struct policy *np = NULL;
+	struct diag_list *ndl = diag_list_new();
+	cr_assert_eq(
+	    policy_load_buffer(merged, strlen(merged), "merged.yaml", f.inv, DATE, ndl, &np), 0,
+	    "%s\n%s", tu_diags(ndl), merged);
+	cr_expect_eq(np->nrules, f.p->nrules + 7);
+
+	struct pol_build *ob, *nb;
+	cr_assert_eq(pol_build_new(f.p, f.inv, &ob), 0);
+	cr_assert_eq(pol_build_new(np, f.inv, &nb), 0);
+	size_t proven = 0;
+	for (size_t i = 0; i < NCURRENT; i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), GOLDEN "%s", current[i]);
+		json_error_t err;
+		json_t *j = json_load_file(tu_path(rel), 0, &err);
+		cr_assert(j, "%s: %s", rel, err.text);
+		const char *sid = json_string_value(json_object_get(j, "site"));
+		int gw = inventory_find_site(f.inv, sid);
+		size_t k;
+		json_t *t;
+		json_array_foreach(json_object_get(j, "tuples"), k, t)
+		{
+			const char *verdict = json_string_value(json_object_get(t, "verdict"));
+			if (strcmp(verdict, "drop") && strcmp(verdict, "reject"))
+				continue;
+			const json_t *exs = json_object_get(t, "examples");
+			cr_assert_gt(json_array_size(exs), 0, "%s: every denied tuple has examples",
+				     rel);
+			size_t e;
+			json_t *ex;
+			json_array_foreach(exs, e, ex)
+			{
+				struct pol_tuple tp;
+				struct pol_verdict v;
+				int judges[2], counted;
+				size_t nj;
+				tuple_of(t, ex, &tp);
+				pol_build_judges(ob, &tp.src, &tp.dst, judges, &nj, &counted);
+				cr_assert_eq(counted, gw, "%s: counted at the summary's gateway",
+					     rel);
+				/* The golden tuple is what the evaluator says today... */
+				cr_assert_eq(decide(ob, gw, &tp, &v), 0);
+				cr_assert_neq(v.action, POL_ACCEPT, "%s tuple %zu is denied", rel,
+					      k);
+				/* ...and after the suggestions every judging gateway accepts. */
+				for (size_t g = 0; g < nj; g++) {
+					cr_assert_eq(decide(nb, judges[g], &tp, &v), 0);
+					cr_expect(v.action == POL_ACCEPT && v.by == POL_BY_RULE,
+						  "%s tuple %zu at gateway %s: %s", rel, k,
+						  f.inv->sites[judges[g]].id,
+						  pol_action_names[v.action]);
+				}
+				proven++;
+			}
+		}
+		json_decref(j);
+	}
+	cr_expect_eq(proven, 14, "every example of every denied tuple");
+	pol_build_free(ob);
+	pol_build_free(nb);
+	policy_free(np);
+	diag_list_free(ndl);
+	free(merged);
+	free(orig);
+	free(frag);
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Merging */
+
+static char *report_text(struct fx *f, const struct audit_report *r, bool drop_summaries)
+{
+	json_t *j = audit_report_json(r, f->p, f->inv);
+	cr_assert(j);
+	if (drop_summaries)
+		json_object_del(j, "summaries");
+	char *s = json_dumps(j, JSON_PRESERVE_ORDER | JSON_INDENT(1));
+	json_decref(j);
+	return s;
+}
+
+Test(audit, windows_of_a_gateway_merge_into_one_summary)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const split[] = {"s1-pm.json", "s1-am.json"};
+	static const char *const whole[] = {"s1-day.json"};
+	struct audit_report *a = run(&f, split, 2), *b = run(&f, whole, 1);
+	/* Two summaries of S1 against one: all else is equal. */
+	cr_expect_eq(a->sites[0].summaries, 2);
+	a->sites[0].summaries = 1;
+	char *ta = report_text(&f, a, true), *tb = report_text(&f, b, true);
+	cr_expect(strcmp(ta, tb) == 0, "the reports differ");
+	cr_expect_eq(a->total.flows, 257);
+	free(ta);
+	free(tb);
+	audit_report_free(a);
+	audit_report_free(b);
+	fx_free(&f);
+}
+
+Test(audit, order_of_the_summaries_does_not_matter)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const rev[] = {"s3.json", "s2.json", "s1-pm.json", "s1-am.json"};
+	struct audit_report *a = run(&f, current, NCURRENT), *b = run(&f, rev, NCURRENT);
+	char *ta = report_text(&f, a, false), *tb = report_text(&f, b, false);
+	cr_expect(strcmp(ta, tb) == 0, "the reports differ");
+	free(ta);
+	free(tb);
+	audit_report_free(a);
+	audit_report_free(b);
+	fx_free(&f);
+}
+
+/* Every gateway's tuples in one summary, as one agent would have counted them. */
+static json_t *combined(void)
+{
+	json_t *all = NULL, *tuples = json_array();
+	for (size_t i = 0; i < NCURRENT; i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), GOLDEN "%s", current[i]);
+		json_t *j = json_load_file(tu_path(rel), 0, NULL);
+		cr_assert(j);
+		json_array_extend(tuples, json_object_get(j, "tuples"));
+		if (!all)
+			all = json_deep_copy(j);
+		json_decref(j);
+	}
+	json_object_set(all, "tuples", tuples);
+	json_object_set_new(all, "rule_hits", json_array());
+	json_object_set_new(all, "kernel", json_null());
+	json_decref(tuples);
+	return all;
+}
+
+Test(audit, many_gateways_give_what_one_combined_summary_gives)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *a = run(&f, current, NCURRENT);
+	struct audit *au;
+	struct audit_report *b;
+	json_t *c = combined();
+	cr_assert_eq(audit_new(f.p, f.inv, NULL, &au), 0);
+	cr_assert_eq(audit_add_json(au, c, "combined.json", f.dl), 0, "%s", tu_diags(f.dl));
+	cr_assert_eq(audit_report(au, &b), 0);
+	json_t *ja = audit_report_json(a, f.p, f.inv), *jb = audit_report_json(b, f.p, f.inv);
+	/* What depends on the tuples alone: coverage, denials (but where), suggestions. */
+	json_t *ca = json_object_get(ja, "coverage"), *cb = json_object_get(jb, "coverage");
+	json_object_del(ca, "sites");
+	json_object_del(cb, "sites");
+	cr_expect(json_equal(ca, cb), "overall coverage");
+	json_t *da = json_object_get(json_object_get(ja, "denied"), "items");
+	json_t *db = json_object_get(json_object_get(jb, "denied"), "items");
+	size_t i;
+	json_t *x;
+	json_array_foreach(da, i, x) json_object_del(x, "sites");
+	json_array_foreach(db, i, x) json_object_del(x, "sites");
+	cr_expect(json_equal(da, db), "denials");
+	cr_expect(
+	    json_equal(json_object_get(ja, "suggestions"), json_object_get(jb, "suggestions")),
+	    "suggestions");
+	json_decref(ja);
+	json_decref(jb);
+	json_decref(c);
+	audit_report_free(a);
+	audit_report_free(b);
+	audit_free(au);
+	fx_free(&f);
+}
+
+Test(audit, a_flow_between_two_sites_counts_once)
+{
+	struct fx f;
+	fx_load(&f);
+	/* 10.99.2.9 (S2 admin) -> 10.99.9.9 (S1 servers): both gateways judge
+	 * it, S2's counts it; S1's summary has it under flows.not_ours. */
+	struct pol_build *b;
+	struct ip_addr s, d;
+	int judges[2], counted;
+	size_t nj;
+	cr_assert_eq(pol_build_new(f.p, f.inv, &b), 0);
+	ip_addr_parse("10.99.2.9", &s);
+	ip_addr_parse("10.99.9.9", &d);
+	pol_build_judges(b, &s, &d, judges, &nj, &counted);
+	cr_assert_eq(nj, 2);
+	cr_assert_str_eq(f.inv->sites[counted].id, "S2");
+	pol_build_free(b);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	const struct audit_denial *smb = denial(r, "admin", "servers", "tcp/445");
+	cr_assert(smb);
+	cr_expect_eq(smb->c.flows, 16, "10 at S1 and 6 from S2, not 6 more from S1's not_ours");
+	uint64_t counted_flows = 0;
+	for (size_t i = 0; i < r->nsummaries; i++)
+		counted_flows += r->summaries[i].counted.flows;
+	cr_expect_eq(r->total.flows, counted_flows);
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Other policies, broken and pseudonymised summaries */
+
+Test(audit, another_policy_is_flagged_and_kept_apart)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const names[] = {"s1-am.json", "s1-pm.json", "s2.json", "s3.json",
+					    "old.json"};
+	struct audit_report *r = run(&f, names, 5);
+	cr_assert_eq(r->nforeign, 1);
+	cr_expect_str_eq(r->foreign[0].hash, "sha256:"
+					     "00000000000000000000000000000000"
+					     "00000000000000000000000000000000");
+	cr_assert_eq(r->foreign[0].nfiles, 1);
+	cr_expect(strstr(r->foreign[0].files[0], "old.json"));
+	cr_expect_eq(r->foreign[0].total.flows, 9);
+	cr_expect_eq(r->foreign[0].denied.flows, 9);
+	cr_expect_eq(r->total.flows, 364, "not mixed into the current counts");
+	cr_expect_eq(denial(r, "admin", "voip", "tcp/22")->c.flows, 4);
+	cr_expect(tu_diag_contains(f.dl, "old.json: warning: ran policy sha256:0000"), "%s",
+		  tu_diags(f.dl));
+	size_t cur = 0;
+	for (size_t i = 0; i < r->nsummaries; i++)
+		cur += r->summaries[i].current;
+	cr_expect_eq(r->nsummaries, 5);
+	cr_expect_eq(cur, 4);
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+Test(audit, truncated_summary_is_located_and_the_others_count)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const names[] = {"s1-am.json", "truncated.json", "s1-pm.json", "s2.json",
+					    "s3.json"};
+	struct audit_report *r = run(&f, names, 5);
+	cr_assert_eq(diag_errors(f.dl), 1, "%s", tu_diags(f.dl));
+	const struct diag *d = NULL;
+	for (size_t i = 0; i < diag_count(f.dl); i++)
+		if (diag_get(f.dl, i)->severity == DIAG_ERROR)
+			d = diag_get(f.dl, i);
+	cr_assert(d);
+	cr_expect(strstr(d->file, "truncated.json"));
+	/* The file ends inside line 141 (a cut-off member name). */
+	cr_expect_eq(d->line, 141);
+	cr_expect_gt(d->col, 0);
+	cr_expect(strstr(d->msg, "summary skipped"));
+	cr_expect_eq(r->skipped, 1);
+	cr_expect_eq(r->total.flows, 364);
+	cr_expect(audit_has_findings(r));
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+static const char *const bad_members[][2] = {
+    {"\"flows\": 100,", "\"flows\": -100,"},
+    {"\"format\": 1,", "\"format\": 2,"},
+    {"\"verdict\": \"accept\"", "\"verdict\": \"allow\""},
+    {"\"tuples\": [", "\"tuples\": 7, \"x\": ["},
+    {"\"site\": \"S1\"", "\"site\": \"S9\""},
+    {"\"src_zone\": \"admin\"", "\"src_zone\": \"admn\""},
+    {"\"src\": \"10.99.1.9\"", "\"src\": \"10.99.1.9|x\""},
+};
+
+Test(audit, a_summary_breaking_the_format_is_skipped_whole)
+{
+	struct fx f;
+	fx_load(&f);
+	char *good = slurp(tu_path(GOLDEN "s1-am.json"));
+	static const char *const want[] = {
+	    "tuples[0].flows: expected an integer from 0",
+	    "format: version 2 is not supported",
+	    "tuples[0].verdict: unknown verdict 'allow'",
+	    "tuples: expected an array",
+	    "site: 'S9' is not a site of the inventory",
+	    "tuples[0].src_zone: 'admn' is not a zone of the policy",
+	    "'src' and 'dst' must be addresses or pseudonyms",
+	};
+	cr_assert_eq(sizeof(want) / sizeof(want[0]), sizeof(bad_members) / sizeof(bad_members[0]));
+	for (size_t k = 0; k < sizeof(bad_members) / sizeof(bad_members[0]); k++) {
+		char *p = strstr(good, bad_members[k][0]);
+		cr_assert(p, "%s", bad_members[k][0]);
+		size_t pre = (size_t)(p - good), ol = strlen(bad_members[k][0]);
+		char *bad = calloc(1, strlen(good) + 64);
+		memcpy(bad, good, pre);
+		strcat(bad, bad_members[k][1]);
+		strcat(bad, p + ol);
+		struct audit *a;
+		struct audit_report *r;
+		struct diag_list *dl = diag_list_new();
+		cr_assert_eq(audit_new(f.p, f.inv, NULL, &a), 0);
+		cr_expect_eq(audit_add_buffer(a, bad, strlen(bad), "bad.json", dl), -EINVAL);
+		cr_expect_eq(audit_add_file(a, tu_path(GOLDEN "s3.json"), dl), 0);
+		cr_expect(tu_diag_contains(dl, want[k]), "%s", tu_diags(dl));
+		cr_assert_eq(audit_report(a, &r), 0);
+		cr_expect_eq(r->skipped, 1);
+		cr_expect_eq(r->total.flows, 42, "nothing of the bad summary counted");
+		audit_report_free(r);
+		audit_free(a);
+		diag_list_free(dl);
+		free(bad);
+	}
+	free(good);
+	fx_free(&f);
+}
+
+Test(audit, the_same_window_twice_counts_once)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const names[] = {"s2.json", "s2.json"};
+	struct audit_report *r = run(&f, names, 2);
+	cr_expect_eq(r->total.flows, 65);
+	cr_expect_eq(r->nsummaries, 1);
+	cr_expect(tu_diag_contains(f.dl, "warning: the same window of the same gateway"));
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+Test(audit, pseudonymised_summaries_are_audited_as_they_are)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const names[] = {"pseudo.json"};
+	struct audit_report *r = run(&f, names, 1);
+	cr_assert_eq(r->nsummaries, 1);
+	cr_expect(r->summaries[0].pseudonymised);
+	cr_assert_eq(r->ndenials, 1);
+	cr_assert_eq(r->denials[0].nex, 1);
+	cr_expect_str_eq(r->denials[0].ex[0].src, "h:0123456789abcdef");
+	cr_expect_str_eq(r->denials[0].ex[0].dst, "h:fedcba9876543210");
+	cr_assert_eq(r->nunassigned, 1);
+	cr_expect_str_eq(r->unassigned_top[0].address, "h:00112233aabbccdd");
+	cr_expect_eq(r->nsuggestions, 1, "zones are not pseudonymised: a rule is still suggested");
+	audit_report_free(r);
+	fx_free(&f);
+}
+
+Test(audit, a_merged_zone_gets_no_suggestion)
+{
+	struct fx f;
+	fx_load(&f);
+	char *good = slurp(tu_path(GOLDEN "pseudo.json"));
+	char *p = strstr(good, "\"src_zone\": \"admin\"");
+	cr_assert(p);
+	memcpy(p, "\"src_zone\": \"-\"    ", 19);
+	struct audit *a;
+	struct audit_report *r;
+	cr_assert_eq(audit_new(f.p, f.inv, NULL, &a), 0);
+	cr_assert_eq(audit_add_buffer(a, good, strlen(good), "merged.json", f.dl), 0, "%s",
+		     tu_diags(f.dl));
+	cr_assert_eq(audit_report(a, &r), 0);
+	cr_expect_eq(r->ndenials, 1);
+	cr_expect_eq(r->nsuggestions, 0);
+	cr_expect_eq(r->unresolved, 1);
+	cr_expect_eq(r->denials[0].suggestion, -1);
+	audit_report_free(r);
+	audit_free(a);
+	free(good);
+	fx_free(&f);
+}
+
+Test(audit, nothing_denied_and_every_rule_used_is_no_finding)
+{
+	struct fx f;
+	fx_load(&f);
+	/* S3's accepted tuple alone, with every rule S3 carries hit. */
+	json_t *j = json_load_file(tu_path(GOLDEN "s3.json"), 0, NULL);
+	cr_assert(j);
+	json_t *t = json_object_get(j, "tuples");
+	json_array_remove(t, 1);
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(j, "rule_hits"), i, h)
+	    json_object_set_new(h, "hits", json_integer(1));
+	struct audit *a;
+	struct audit_report *r;
+	cr_assert_eq(audit_new(f.p, f.inv, NULL, &a), 0);
+	cr_assert_eq(audit_add_json(a, j, "clean.json", f.dl), 0);
+	cr_assert_eq(audit_report(a, &r), 0);
+	cr_expect_eq(r->ndenials, 0);
+	cr_expect_eq(r->unused, 0);
+	cr_expect_not(audit_has_findings(r));
+	char *frag = audit_suggest_yaml(r, f.p, f.inv);
+	cr_expect(strstr(frag, "rules: []"));
+	free(frag);
+	audit_report_free(r);
+	audit_free(a);
+	json_decref(j);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* The command */
+
+static int cli(const char *args)
+{
+	char cmd[4096];
+	const char *bin = getenv("SEGPLAN_BIN");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' audit %s >/dev/null 2>&1", tu_path(GOLDEN),
+		 bin ? bin : "segplan", args);
+	return tu_run(cmd);
+}
+
+Test(audit, command_exit_codes_and_suggest_out)
+{
+	if (!getenv("SEGPLAN_BIN"))
+		cr_skip_test("SEGPLAN_BIN is not set (run through ctest)");
+	char *dir = tu_tmpdir();
+	char args[1024];
+	cr_expect_eq(cli("--help"), 0);
+	cr_expect_eq(cli("inventory"), 2, "no summary");
+	cr_expect_eq(cli("inventory s2.json --sugest-out x"), 2, "inexact option");
+	cr_expect_eq(cli("/nonexistent s2.json"), 3);
+	snprintf(args, sizeof(args),
+		 "inventory s1-am.json s1-pm.json s2.json s3.json --json "
+		 "--suggest-out '%s/s.yaml'",
+		 dir);
+	cr_expect_eq(cli(args), 1, "denials are findings");
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/s.yaml", dir);
+	cr_expect(tu_file_exists(path));
+	tu_rmdir(dir);
+	free(dir);
+}
