@@ -39,6 +39,12 @@ grep_in "$tmp/err" "unknown command 'chek' (did you mean 'check'?)" "command sug
 expect 0 "check --help" -- "$bin" check --help
 grep_in "$tmp/out" "usage: segplan check" "check help on stdout"
 expect 0 "help check" -- "$bin" help check
+# Every command of the table: --help on stdout with exit 0, misuse exits 2.
+for cmd in $("$bin" --help | awk '/^commands:/{on=1; next} on && NF==0{exit} on{print $1}'); do
+	expect 0 "$cmd --help" -- "$bin" "$cmd" --help
+	grep_in "$tmp/out" "usage: segplan $cmd" "$cmd help names its usage"
+	expect 2 "$cmd with an unknown option" -- "$bin" "$cmd" --no-such-option
+done
 expect 2 "check without inventory" -- "$bin" check
 grep_in "$tmp/err" "usage: segplan check" "usage on stderr"
 expect 2 "check with a bad option" -- "$bin" check --bogus "$src/examples/stuttgart"
