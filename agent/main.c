@@ -634,7 +634,7 @@ static void add_stats(struct cap_stats *t, const struct cap_stats *s)
 /* Counters of an interface over all its captures. */
 static struct cap_stats iface_stats(struct iface *f)
 {
-	struct cap_stats t = f->closed, cur;
+	struct cap_stats t = f->closed, cur = {0};
 	if (f->cap && cap_stats(f->cap, &cur) == 0)
 		add_stats(&t, &cur);
 	return t;
@@ -642,7 +642,7 @@ static struct cap_stats iface_stats(struct iface *f)
 
 static void iface_close(struct iface *f)
 {
-	struct cap_stats cur;
+	struct cap_stats cur = {0};
 	if (!f->cap)
 		return;
 	if (cap_stats(f->cap, &cur) == 0)

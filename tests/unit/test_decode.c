@@ -897,7 +897,8 @@ Test(decode, shared_captures_never_crash_and_account_for_every_packet, .timeout 
 	char dir[4096];
 	size_t files = 0, refused = 0;
 	uint64_t packets = 0;
-	snprintf(dir, sizeof(dir), "%s/pcaps", shared_dir());
+	int n = snprintf(dir, sizeof(dir), "%s/pcaps", shared_dir());
+	cr_assert(n > 0 && (size_t)n < sizeof(dir), "shared directory path too long");
 	walk(dir, &files, &refused, &packets);
 	cr_assert_gt(files, 100, "only %zu captures under %s", files, dir);
 	cr_assert_lt(refused, files / 10, "%zu of %zu refused", refused, files);
