@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"rollout", cmd_rollout, "budgeted broadband rollout plan"},
     {"report", cmd_report, "one self-contained HTML report: map, rollout, VPN, policy"},
     {"example", cmd_example, "generate a realistic example city"},
+    {"demo", cmd_demo, "the whole pipeline on the example city, end to end"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -11,7 +11,7 @@ packages=(
 	libnftables-dev libnftnl-dev libmnl-dev nftables
 	libnl-3-dev libnl-route-3-dev libpcap-dev
 	libcriterion-dev
-	iproute2 iputils-ping netcat-openbsd tcpdump jq perl iperf3
+	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3
 	softflowd nfdump
 	chromium
 )

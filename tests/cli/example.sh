@@ -55,7 +55,7 @@ expect 2 "stray argument" -- "$bin" example --out "$tmp/a" extra
 ok "nothing written on usage errors" -- test ! -e "$tmp/a"
 
 expect 0 "generate" -- "$bin" example --sites 300 --seed 4 --out "$tmp/a"
-ok "nine files" -- test "$(ls "$tmp/a" | wc -l)" -eq 9
+ok "nine files and the traffic captures" -- test "$(ls "$tmp/a" | wc -l)" -eq 10 -a "$(ls "$tmp/a/traffic" | wc -l)" -eq 3
 ok "nothing on stdout without --json" -- test ! -s "$tmp/out"
 expect 1 "refuses a non-empty directory" -- "$bin" example --sites 300 --seed 4 --out "$tmp/a"
 grep_in "$tmp/err" "is not empty (use --force to overwrite)" "says why"

@@ -1,0 +1,819 @@
+// SPDX-License-Identifier: MIT
+/*
+ * segplan demo: the whole pipeline on one inventory (docs/demo.md). The
+ * analyses run in-process through the library headers; the outputs that
+ * only a command renders (topology.json, vpn.json, rollout.csv) come from
+ * that command's function with its standard output sent into the file; the
+ * agent is the segplan-agent program, as on a gateway.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/atomic.h"
+#include "core/exitcodes.h"
+#include "planner/commands.h"
+#include "planner/out.h"
+#include "planner/report/report.h"
+#include "planner/report/reportdata.h"
+#include "planner/traffic.h"
+#include "policies/audit.h"
+#include "policies/compile.h"
+#include "policies/policy.h"
+#include "topology/export.h"
+#include "topology/inventory.h"
+#include "topology/topo.h"
+
+extern char **environ;
+
+#define DEFAULT_INVENTORY "examples/stuttgart"
+#define DEFAULT_OUT	  "demo-out"
+#define MAX_CAPTURES	  TRAFFIC_MAX_GATEWAYS
+
+static const char usage[] =
+    "usage: segplan demo [--out DIR] [--inventory DIR] [--date YYYY-MM-DD] [--json]\n"
+    "\n"
+    "Runs the whole pipeline on an inventory and writes every result into DIR:\n"
+    "check the inventory, analyse the topology (DIR/topology.json, DIR/map.svg,\n"
+    "DIR/city.geojson), compile every gateway's ruleset (DIR/rules/), size the VPN\n"
+    "(DIR/vpn.json), plan the rollout (DIR/rollout.csv, DIR/rollout.json), run\n"
+    "segplan-agent over the demo captures of INVENTORY/traffic/*.pcap (generated\n"
+    "into DIR/traffic/ when the inventory has none) into DIR/summaries/, audit the\n"
+    "summaries (DIR/audit.json, DIR/suggested-rules.yaml) and write the report\n"
+    "(DIR/report.html). Prints the key numbers and where each output is.\n"
+    "\n"
+    "  -o, --out DIR        output directory, created when missing (default demo-out)\n"
+    "  -i, --inventory DIR  the inventory (default examples/stuttgart, relative to\n"
+    "                       the current directory)\n"
+    "  -d, --date D         judge policy rule expiry on day D (default: today, UTC)\n"
+    "      --json           print the summary as JSON\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "The agent is the segplan-agent beside this segplan (or in agent/ beside it in\n"
+    "a build tree).\n"
+    "\n"
+    "exit codes: 0 every step ran, 1 a step failed, 2 usage, 3 invalid inventory,\n"
+    "4 system error\n";
+
+static const struct option longopts[] = {
+    {"out", required_argument, NULL, 'o'},  {"inventory", required_argument, NULL, 'i'},
+    {"date", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+};
+
+/* getopt_long takes unambiguous prefixes; segplan takes exact keywords only. */
+static const char *inexact_option(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strncmp(a, "--", 2) != 0)
+			continue;
+		size_t n = strcspn(a + 2, "=");
+		bool found = false;
+		for (const struct option *o = longopts; o->name && !found; o++)
+			found = strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0;
+		if (!found)
+			return a;
+	}
+	return NULL;
+}
+
+struct demo {
+	const char *inv_dir, *out, *date;
+	bool json;
+	struct timespec t0;
+
+	struct inventory *inv;
+	struct policy *policy;
+	json_t *sum; /* the summary, filled step by step */
+
+	char *captures[MAX_CAPTURES]; /* capture files, sorted */
+	char *summaries[MAX_CAPTURES];
+	size_t ncaptures;
+};
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	char *p;
+	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+/*
+ * Runs a command's function with its standard output sent into path
+ * (atomically: the file appears only when the command exited with a code
+ * up to max_ok), or discarded when path is NULL. Returns the command's exit
+ * code, or SEG_EXIT_SYSTEM.
+ */
+static int run_into(int (*fn)(int, char **), char **argv, const char *path, int max_ok)
+{
+	struct atomic_file *af = NULL;
+	int argc = 0, fd, code;
+	while (argv[argc])
+		argc++;
+	if (path) {
+		if (atomic_file_open(path, &af) < 0)
+			return SEG_EXIT_SYSTEM;
+		fd = fileno(atomic_file_stream(af));
+	} else if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+		return SEG_EXIT_SYSTEM;
+	}
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+		if (saved >= 0)
+			close(saved);
+		code = SEG_EXIT_SYSTEM;
+		goto out;
+	}
+	optind = 0;
+	code = fn(argc, argv);
+	if (fflush(stdout) != 0)
+		code = SEG_EXIT_SYSTEM;
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+out:
+	if (af) {
+		if (code <= max_ok && atomic_file_commit(af) < 0)
+			code = SEG_EXIT_SYSTEM;
+		else if (code > max_ok)
+			atomic_file_abort(af);
+	} else {
+		close(fd);
+	}
+	return code;
+}
+
+/* The JSON a command wrote; NULL (and a message) when it does not parse. */
+static json_t *load_json(const char *path)
+{
+	json_error_t err;
+	json_t *j = json_load_file(path, 0, &err);
+	if (!j)
+		out_fail(SEG_EXIT_SYSTEM, "demo: %s:%d:%d: %s", path, err.line, err.column,
+			 err.text);
+	return j;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The steps: each returns an exit code and adds its numbers to d->sum. */
+
+static int step_check(struct demo *d)
+{
+	char *argv[] = {"check", (char *)d->inv_dir, NULL};
+	struct diag_list *dl = NULL;
+	char *ppath = NULL;
+	int code = run_into(cmd_check, argv, NULL, SEG_EXIT_OK);
+	if (code != SEG_EXIT_OK)
+		return code;
+	if (!(dl = diag_list_new()) || !(ppath = path_in(d->inv_dir, "policy.yaml"))) {
+		code = SEG_EXIT_SYSTEM;
+		goto out;
+	}
+	int r = inventory_load(d->inv_dir, dl, &d->inv);
+	if (r == 0)
+		r = policy_load(ppath, NULL, d->inv, d->date, dl, &d->policy);
+	if (r < 0) {
+		out_diags(dl);
+		code = r == -EINVAL || r == -ENOENT ? SEG_EXIT_INPUT : SEG_EXIT_SYSTEM;
+		goto out;
+	}
+	size_t sites = 0, fibre = 0;
+	for (size_t i = 0; i < d->inv->nsites; i++) {
+		if (d->inv->sites[i].type == SITE_DATA_CENTRE)
+			continue;
+		sites++;
+		fibre += d->inv->sites[i].broadband == BB_FIBRE;
+	}
+	json_object_set_new(
+	    d->sum, "inventory",
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "dir", d->inv_dir, "sites",
+		      (json_int_t)d->inv->nsites, "links", (json_int_t)d->inv->nlinks, "segments",
+		      (json_int_t)d->inv->nsegments, "sites_needing_broadband", (json_int_t)sites,
+		      "fibre_sites", (json_int_t)fibre, "fibre_share_pct", pct(fibre, sites)));
+out:
+	free(ppath);
+	diag_list_free(dl);
+	return code;
+}
+
+static int step_topology(struct demo *d)
+{
+	char *json = path_in(d->out, "topology.json"), *svg = path_in(d->out, "map.svg"),
+	     *geo = path_in(d->out, "city.geojson");
+	char *argv[] = {"topology", (char *)d->inv_dir, "--json", NULL};
+	struct topo *t = NULL;
+	struct topo_resilience res;
+	bool have_res = false;
+	int code = SEG_EXIT_SYSTEM, r = 0;
+	if (!json || !svg || !geo) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((code = run_into(cmd_topology, argv, json, SEG_EXIT_OK)) != SEG_EXIT_OK)
+		goto out;
+	code = SEG_EXIT_SYSTEM;
+	if ((r = topo_new(d->inv, NULL, &t)) < 0 || (r = topo_resilience(t, &res)) < 0)
+		goto out;
+	have_res = true;
+	if ((r = export_write(t, &res, EXPORT_SVG, svg)) < 0 ||
+	    (r = export_write(t, &res, EXPORT_GEOJSON, geo)) < 0)
+		goto out;
+	json_object_set_new(d->sum, "topology",
+			    json_pack("{s:I, s:I, s:{s:I, s:I, s:I}}", "spof_sites",
+				      (json_int_t)res.nspof_sites, "spof_links",
+				      (json_int_t)res.nspof_links, "classes", "redundant",
+				      (json_int_t)res.class_count[TOPO_CLASS_REDUNDANT], "single",
+				      (json_int_t)res.class_count[TOPO_CLASS_SINGLE], "cut_off",
+				      (json_int_t)res.class_count[TOPO_CLASS_CUT_OFF]));
+	code = SEG_EXIT_OK;
+out:
+	if (code == SEG_EXIT_SYSTEM && r < 0)
+		out_fail(code, "demo: topology: %s", strerror(-r));
+	if (have_res)
+		topo_resilience_free(&res);
+	topo_free(t);
+	free(json);
+	free(svg);
+	free(geo);
+	return code;
+}
+
+static int step_compile(struct demo *d)
+{
+	char *dir = path_in(d->out, "rules");
+	struct pol_compile_opts o = {.site = -1, .mode = POL_MODE_ENFORCE};
+	struct pol_compile_stats st;
+	int r = dir ? pol_compile(d->policy, d->inv, dir, &o, &st) : -ENOMEM;
+	if (r < 0) {
+		free(dir);
+		return out_fail(SEG_EXIT_SYSTEM, "demo: policy compile: %s", strerror(-r));
+	}
+	json_object_set_new(d->sum, "policy",
+			    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "rules_dir", dir, "mode",
+				      pol_mode_names[o.mode], "gateways", (json_int_t)st.gateways,
+				      "rules", (json_int_t)st.rules, "set_elements",
+				      (json_int_t)st.elements, "bytes", (json_int_t)st.bytes));
+	free(dir);
+	return SEG_EXIT_OK;
+}
+
+static int step_vpn(struct demo *d)
+{
+	char *path = path_in(d->out, "vpn.json");
+	char *argv[] = {"vpn", (char *)d->inv_dir, "--json", NULL};
+	json_t *j = NULL;
+	/* Exit 1 is a finding (the users do not fit somewhere): the demo shows it. */
+	int code = path ? run_into(cmd_vpn, argv, path, SEG_EXIT_FINDINGS) : SEG_EXIT_SYSTEM;
+	if (code > SEG_EXIT_FINDINGS)
+		goto out;
+	if (!(j = load_json(path))) {
+		code = SEG_EXIT_SYSTEM;
+		goto out;
+	}
+	json_t *worst = json_object_get(json_object_get(j, "binding"), "worst");
+	json_t *mx = json_object_get(j, "max_users");
+	json_object_set_new(
+	    d->sum, "vpn",
+	    json_pack(
+		"{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "accounts", json_object_get(j, "accounts"),
+		"binding_state", json_object_get(worst, "state"), "binding_resource",
+		json_object_get(worst, "resource"), "headroom_pct",
+		json_object_get(worst, "headroom_pct"), "max_users_single_failure",
+		json_object_get(mx, "worst_single_failure"), "fits", json_object_get(j, "fits")));
+	code = SEG_EXIT_OK;
+out:
+	json_decref(j);
+	free(path);
+	return code;
+}
+
+static int step_rollout(struct demo *d)
+{
+	char *csv = path_in(d->out, "rollout.csv"), *json = path_in(d->out, "rollout.json");
+	char *acsv[] = {"rollout", (char *)d->inv_dir, "--csv", NULL};
+	char *ajson[] = {"rollout", (char *)d->inv_dir, "--json", NULL};
+	json_t *j = NULL, *per_year = json_array();
+	int code = SEG_EXIT_SYSTEM;
+	if (!csv || !json || !per_year)
+		goto out;
+	if ((code = run_into(cmd_rollout, acsv, csv, SEG_EXIT_OK)) != SEG_EXIT_OK ||
+	    (code = run_into(cmd_rollout, ajson, json, SEG_EXIT_OK)) != SEG_EXIT_OK)
+		goto out;
+	if (!(j = load_json(json))) {
+		code = SEG_EXIT_SYSTEM;
+		goto out;
+	}
+	size_t i;
+	json_t *y;
+	json_array_foreach(json_object_get(j, "years"), i, y)
+	{
+		json_array_append_new(
+		    per_year,
+		    json_pack("{s:O?, s:I}", "year", json_object_get(y, "calendar_year"), "sites",
+			      (json_int_t)json_array_size(json_object_get(y, "sites"))));
+	}
+	json_t *sites = json_object_get(j, "sites");
+	json_object_set_new(
+	    d->sum, "rollout",
+	    json_pack("{s:O?, s:O?, s:O, s:I, s:O?, s:O?, s:O?}", "to_connect",
+		      json_object_get(sites, "to_connect"), "fibre_sites",
+		      json_object_get(sites, "fibre"), "per_year", per_year, "not_planned",
+		      (json_int_t)json_array_size(json_object_get(j, "not_planned")), "value",
+		      json_object_get(j, "value"), "bound", json_object_get(j, "bound"), "gap",
+		      json_object_get(j, "gap")));
+out:
+	json_decref(per_year);
+	json_decref(j);
+	free(csv);
+	free(json);
+	return code;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .pcap files of INVENTORY/traffic, or captures generated into DIR/traffic when there are none.
+ */
+static int find_captures(struct demo *d, json_t *agent)
+{
+	char *dir = path_in(d->inv_dir, "traffic");
+	DIR *dh = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+	bool generated = false;
+	if (!dir)
+		return SEG_EXIT_SYSTEM;
+	while (dh && (e = readdir(dh)) && d->ncaptures < MAX_CAPTURES) {
+		size_t n = strlen(e->d_name);
+		if (n > 5 && strcmp(e->d_name + n - 5, ".pcap") == 0 && e->d_name[0] != '.' &&
+		    !(d->captures[d->ncaptures++] = path_in(dir, e->d_name)))
+			break;
+	}
+	if (dh)
+		closedir(dh);
+	if (!d->ncaptures) {
+		/* No committed captures: the same generator `segplan example` uses. */
+		int sites[TRAFFIC_DEFAULT_GATEWAYS];
+		size_t n = traffic_pick_gateways(d->inv, TRAFFIC_DEFAULT_GATEWAYS, sites);
+		free(dir);
+		if (!(dir = path_in(d->out, "traffic")))
+			return SEG_EXIT_SYSTEM;
+		int r = traffic_generate(d->inv, n, 1, dir, NULL);
+		if (r < 0) {
+			out_fail(SEG_EXIT_SYSTEM, "demo: cannot write captures into %s: %s", dir,
+				 strerror(-r));
+			free(dir);
+			return SEG_EXIT_SYSTEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char name[64];
+			snprintf(name, sizeof(name), "%s.pcap", d->inv->sites[sites[i]].id);
+			if (!(d->captures[d->ncaptures++] = path_in(dir, name)))
+				break;
+		}
+		generated = true;
+	}
+	for (size_t i = 0; i < d->ncaptures; i++)
+		if (!d->captures[i]) {
+			free(dir);
+			return SEG_EXIT_SYSTEM;
+		}
+	qsort(d->captures, d->ncaptures, sizeof(*d->captures), str_cmp);
+	json_object_set_new(agent, "captures_dir", json_string(dir));
+	json_object_set_new(agent, "captures_generated", json_boolean(generated));
+	free(dir);
+	return SEG_EXIT_OK;
+}
+
+/* The segplan-agent beside the running segplan, or in agent/ beside it (a build tree). */
+static char *agent_path(void)
+{
+	char self[PATH_MAX], *p;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	const char *dir = dirname(self);
+	if (asprintf(&p, "%s/segplan-agent", dir) < 0)
+		return NULL;
+	if (access(p, X_OK) == 0)
+		return p;
+	free(p);
+	if (asprintf(&p, "%s/agent/segplan-agent", dir) < 0)
+		return NULL;
+	if (access(p, X_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+/* Runs the agent over one capture; its statistics (JSON) go to stats. An exit code. */
+static int spawn_agent(const char *agent, char *const argv[], const char *stats)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return SEG_EXIT_SYSTEM;
+	int r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, stats,
+						 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (r == 0)
+		r = posix_spawn(&pid, agent, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		out_fail(SEG_EXIT_SYSTEM, "demo: cannot start %s: %s", agent, strerror(r));
+		return SEG_EXIT_SYSTEM;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return SEG_EXIT_SYSTEM;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return SEG_EXIT_OK;
+	out_fail(SEG_EXIT_FINDINGS, "demo: %s --read %s failed (%s %d)", agent, argv[2],
+		 WIFEXITED(status) ? "exit" : "signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return SEG_EXIT_FINDINGS;
+}
+
+static json_int_t jint(const json_t *o, const char *a, const char *b)
+{
+	return json_integer_value(json_object_get(json_object_get(o, a), b));
+}
+
+static int step_agent(struct demo *d)
+{
+	json_t *agent = json_object();
+	char *bin = agent_path(), *sdir = path_in(d->out, "summaries"),
+	     *fdir = path_in(d->out, "flows");
+	json_int_t packets = 0, flows = 0, counted = 0, denied = 0;
+	int code = SEG_EXIT_SYSTEM;
+	if (!agent || !sdir || !fdir)
+		goto out;
+	if (!bin) {
+		code =
+		    out_fail(SEG_EXIT_FINDINGS,
+			     "demo: no segplan-agent beside this segplan (build it: make build)");
+		goto out;
+	}
+	int r = mkdir_p(sdir);
+	if (r < 0 || (r = mkdir_p(fdir)) < 0) {
+		code = out_fail(SEG_EXIT_SYSTEM, "demo: cannot create the directories in %s: %s",
+				d->out, strerror(-r));
+		goto out;
+	}
+	if ((code = find_captures(d, agent)) != SEG_EXIT_OK)
+		goto out;
+	for (size_t i = 0; i < d->ncaptures && code == SEG_EXIT_OK; i++) {
+		char *base = strrchr(d->captures[i], '/') + 1, site[64], *pol, *flo, *stats;
+		snprintf(site, sizeof(site), "%.*s", (int)(strlen(base) - 5), base);
+		pol = NULL;
+		flo = NULL;
+		stats = NULL;
+		if (asprintf(&pol, "%s/rules/%s.policy.json", d->out, site) < 0 ||
+		    asprintf(&d->summaries[i], "%s/%s.json", sdir, site) < 0 ||
+		    asprintf(&flo, "%s/%s.jsonl", fdir, site) < 0 ||
+		    asprintf(&stats, "%s/%s.stats.json", sdir, site) < 0) {
+			code = SEG_EXIT_SYSTEM;
+		} else {
+			char *argv[] = {"segplan-agent", "--read",	d->captures[i],
+					"--policy",	 pol,		"--summary",
+					d->summaries[i], "--flows-out", flo,
+					"--stats",	 NULL};
+			code = spawn_agent(bin, argv, stats);
+		}
+		json_t *s = code == SEG_EXIT_OK ? load_json(d->summaries[i]) : NULL;
+		if (code == SEG_EXIT_OK && !s)
+			code = SEG_EXIT_SYSTEM;
+		if (s) {
+			packets += jint(s, "capture", "packets_read");
+			flows += jint(s, "flows", "connections");
+			counted += jint(s, "flows", "counted");
+			denied += jint(s, "denied", "flows");
+			json_decref(s);
+		}
+		free(pol);
+		free(flo);
+		free(stats);
+	}
+	if (code != SEG_EXIT_OK)
+		goto out;
+	json_object_set_new(agent, "summaries_dir", json_string(sdir));
+	json_object_set_new(agent, "gateways", json_integer((json_int_t)d->ncaptures));
+	json_object_set_new(agent, "packets", json_integer(packets));
+	json_object_set_new(agent, "flows", json_integer(flows));
+	json_object_set_new(agent, "counted", json_integer(counted));
+	json_object_set_new(agent, "denied", json_integer(denied));
+	json_object_set_new(d->sum, "agent", agent);
+	agent = NULL;
+out:
+	json_decref(agent);
+	free(bin);
+	free(sdir);
+	free(fdir);
+	return code;
+}
+
+static int step_audit(struct demo *d)
+{
+	struct diag_list *dl = diag_list_new();
+	struct audit *au = NULL;
+	struct audit_report *r = NULL;
+	char *json = path_in(d->out, "audit.json"), *sug = path_in(d->out, "suggested-rules.yaml"),
+	     *yaml = NULL;
+	json_t *j = NULL;
+	int code = SEG_EXIT_SYSTEM, rc = -ENOMEM;
+	if (!dl || !json || !sug)
+		goto out;
+	rc = audit_new(d->policy, d->inv, NULL, &au);
+	for (size_t i = 0; rc == 0 && i < d->ncaptures; i++)
+		rc = audit_add_file(au, d->summaries[i], dl);
+	out_diags(dl);
+	if (rc == -EINVAL) {
+		code = out_fail(SEG_EXIT_FINDINGS, "demo: audit: a summary was refused");
+		goto out;
+	}
+	if (rc < 0 || (rc = audit_report(au, &r)) < 0)
+		goto out;
+	rc = -ENOMEM;
+	if (!(j = audit_report_json(r, d->policy, d->inv)) ||
+	    !(yaml = audit_suggest_yaml(r, d->policy, d->inv)))
+		goto out;
+	if ((rc = out_json_file(json, j)) < 0 || (rc = atomic_write(sug, yaml, strlen(yaml))) < 0)
+		goto out;
+	json_object_set_new(
+	    d->sum, "audit",
+	    json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "summaries",
+		      (json_int_t)r->nsummaries, "flows", (json_int_t)r->total.flows, "covered",
+		      (json_int_t)r->covered.flows, "denied_flows", (json_int_t)r->denied.flows,
+		      "coverage_pct", pct(r->covered.flows, r->total.flows), "denials",
+		      (json_int_t)r->ndenials, "unused_rules", (json_int_t)r->unused, "suggestions",
+		      (json_int_t)r->nsuggestions, "foreign", (json_int_t)r->nforeign));
+	code = SEG_EXIT_OK;
+out:
+	if (code == SEG_EXIT_SYSTEM)
+		out_fail(code, "demo: audit: %s", strerror(rc < 0 ? -rc : ENOMEM));
+	json_decref(j);
+	free(yaml);
+	free(json);
+	free(sug);
+	audit_report_free(r);
+	audit_free(au);
+	diag_list_free(dl);
+	return code;
+}
+
+static int step_report(struct demo *d)
+{
+	struct diag_list *dl = diag_list_new();
+	struct report_data *rd = NULL;
+	char *path = path_in(d->out, "report.html"), day[11];
+	int code = SEG_EXIT_SYSTEM, r = -ENOMEM;
+	if (!dl || !path)
+		goto out;
+	struct report_data_opts o = {.date = d->date,
+				     .summaries = (const char *const *)d->summaries,
+				     .nsummaries = d->ncaptures};
+	r = report_data_load(d->inv_dir, &o, dl, &rd);
+	out_diags(dl);
+	if (r == -EINVAL) {
+		code = SEG_EXIT_INPUT;
+		goto out;
+	}
+	if (r == -ENOSPC) {
+		code = out_fail(SEG_EXIT_FINDINGS, "demo: report: no rollout plan fits the budget");
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	time_t now = time(NULL);
+	struct tm tm;
+	if (d->date)
+		snprintf(day, sizeof(day), "%s", d->date);
+	else if (!gmtime_r(&now, &tm) || !strftime(day, sizeof(day), "%Y-%m-%d", &tm))
+		snprintf(day, sizeof(day), "unknown");
+	struct report_input in = {.title = "segplan demo", .source = d->inv_dir, .generated = day};
+	report_data_input(rd, &in);
+	if ((r = report_write_file(&in, path)) < 0)
+		goto out;
+	code = SEG_EXIT_OK;
+out:
+	if (code == SEG_EXIT_SYSTEM)
+		out_fail(code, "demo: report: %s", strerror(-r));
+	report_data_free(rd);
+	free(path);
+	diag_list_free(dl);
+	return code;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char *const outputs[] = {
+    "topology.json", "map.svg",	    "city.geojson",	    "rules/",
+    "vpn.json",	     "rollout.csv", "rollout.json",	    "summaries/",
+    "flows/",	     "audit.json",  "suggested-rules.yaml", "report.html",
+};
+#define NOUTPUTS (sizeof(outputs) / sizeof(outputs[0]))
+
+static json_int_t geti(const json_t *s, const char *a, const char *b)
+{
+	return json_integer_value(json_object_get(json_object_get(s, a), b));
+}
+
+static double getr(const json_t *s, const char *a, const char *b)
+{
+	return json_number_value(json_object_get(json_object_get(s, a), b));
+}
+
+static const char *gets_(const json_t *s, const char *a, const char *b)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(s, a), b));
+	return v ? v : "?";
+}
+
+static void print_summary(const struct demo *d)
+{
+	const json_t *s = d->sum;
+	printf("\nsegplan demo: %s -> %s in %.1f s\n\n", d->inv_dir, d->out,
+	       json_real_value(json_object_get(s, "seconds")));
+	printf("  sites      %" JSON_INTEGER_FORMAT " sites, %" JSON_INTEGER_FORMAT
+	       " links; %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+	       " sites on fibre (%.1f %%)\n",
+	       geti(s, "inventory", "sites"), geti(s, "inventory", "links"),
+	       geti(s, "inventory", "fibre_sites"), geti(s, "inventory", "sites_needing_broadband"),
+	       getr(s, "inventory", "fibre_share_pct"));
+	const json_t *cl = json_object_get(json_object_get(s, "topology"), "classes");
+	printf("  topology   single points of failure: %" JSON_INTEGER_FORMAT
+	       " sites, %" JSON_INTEGER_FORMAT " links; redundancy classes: %" JSON_INTEGER_FORMAT
+	       " redundant, %" JSON_INTEGER_FORMAT " single, %" JSON_INTEGER_FORMAT " cut off\n",
+	       geti(s, "topology", "spof_sites"), geti(s, "topology", "spof_links"),
+	       json_integer_value(json_object_get(cl, "redundant")),
+	       json_integer_value(json_object_get(cl, "single")),
+	       json_integer_value(json_object_get(cl, "cut_off")));
+	printf("  policy     %" JSON_INTEGER_FORMAT " gateways compiled (%s): %" JSON_INTEGER_FORMAT
+	       " rules, %" JSON_INTEGER_FORMAT " set elements\n",
+	       geti(s, "policy", "gateways"), gets_(s, "policy", "mode"),
+	       geti(s, "policy", "rules"), geti(s, "policy", "set_elements"));
+	printf("  vpn        %" JSON_INTEGER_FORMAT " accounts; binding: %s in state %s, %.1f %% "
+	       "headroom; %" JSON_INTEGER_FORMAT " users carried with any single failure\n",
+	       geti(s, "vpn", "accounts"), gets_(s, "vpn", "binding_resource"),
+	       gets_(s, "vpn", "binding_state"), getr(s, "vpn", "headroom_pct"),
+	       geti(s, "vpn", "max_users_single_failure"));
+	printf("  rollout    %" JSON_INTEGER_FORMAT " sites to connect; per year:",
+	       geti(s, "rollout", "to_connect"));
+	size_t i;
+	json_t *y;
+	json_array_foreach(json_object_get(json_object_get(s, "rollout"), "per_year"), i, y)
+	{
+		printf(" %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT ")",
+		       json_integer_value(json_object_get(y, "sites")),
+		       json_integer_value(json_object_get(y, "year")));
+	}
+	printf("; %" JSON_INTEGER_FORMAT " not planned; gap to the bound %.2f %%\n",
+	       geti(s, "rollout", "not_planned"), 100 * getr(s, "rollout", "gap"));
+	printf("  agent      %" JSON_INTEGER_FORMAT " gateways, %" JSON_INTEGER_FORMAT
+	       " packets, %" JSON_INTEGER_FORMAT " flows seen, %" JSON_INTEGER_FORMAT " counted\n",
+	       geti(s, "agent", "gateways"), geti(s, "agent", "packets"), geti(s, "agent", "flows"),
+	       geti(s, "agent", "counted"));
+	printf("  audit      coverage %.1f %% (%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+	       " flows by an accept rule); %" JSON_INTEGER_FORMAT
+	       " denied flows in %" JSON_INTEGER_FORMAT
+	       " zone pairs and services; %" JSON_INTEGER_FORMAT " suggested rules\n",
+	       getr(s, "audit", "coverage_pct"), geti(s, "audit", "covered"),
+	       geti(s, "audit", "flows"), geti(s, "audit", "denied_flows"),
+	       geti(s, "audit", "denials"), geti(s, "audit", "suggestions"));
+	printf("\noutputs:\n");
+	for (size_t k = 0; k < NOUTPUTS; k++)
+		printf("  %s/%s\n", d->out, outputs[k]);
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct demo *d);
+} steps[] = {
+    {"check", step_check}, {"topology", step_topology}, {"policy compile", step_compile},
+    {"vpn", step_vpn},	   {"rollout", step_rollout},	{"agent", step_agent},
+    {"audit", step_audit}, {"report", step_report},
+};
+#define NSTEPS (sizeof(steps) / sizeof(steps[0]))
+
+int cmd_demo(int argc, char **argv)
+{
+	struct demo d = {.inv_dir = DEFAULT_INVENTORY, .out = DEFAULT_OUT};
+	const char *bad = inexact_option(argc, argv);
+	int c, code = SEG_EXIT_OK;
+	if (bad)
+		return out_usage(usage, "demo: unknown option '%s'", bad);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ho:i:d:", longopts, NULL)) != -1) {
+		long days;
+		switch (c) {
+		case 'h':
+			return out_help(usage);
+		case 'o':
+			d.out = optarg;
+			break;
+		case 'i':
+			d.inv_dir = optarg;
+			break;
+		case 'd':
+			if (!policy_parse_date(optarg, &days))
+				return out_usage(usage, "demo: --date needs YYYY-MM-DD, not '%s'",
+						 optarg);
+			d.date = optarg;
+			break;
+		case 'j':
+			d.json = true;
+			break;
+		case ':':
+			return out_usage(usage, "demo: option '%s' needs a value",
+					 argv[optind - 1]);
+		default:
+			return out_usage(usage, "demo: unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return out_usage(usage, "demo: unexpected argument '%s'", argv[optind]);
+	if (!*d.out || !*d.inv_dir)
+		return out_usage(usage, "demo: --out and --inventory need a directory");
+	struct stat st;
+	if (stat(d.inv_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return out_fail(SEG_EXIT_INPUT,
+				"demo: no inventory directory %s (run segplan demo in the source "
+				"tree, or give --inventory DIR)",
+				d.inv_dir);
+	int r = mkdir_p(d.out);
+	if (r < 0)
+		return out_fail(SEG_EXIT_SYSTEM, "demo: cannot create %s: %s", d.out, strerror(-r));
+	if (!(d.sum = json_object()))
+		return out_fail(SEG_EXIT_SYSTEM, "demo: out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &d.t0);
+	for (size_t i = 0; i < NSTEPS && code == SEG_EXIT_OK; i++) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (!d.json) {
+			printf("[%zu/%zu] %-15s", i + 1, NSTEPS, steps[i].name);
+			fflush(stdout);
+		}
+		code = steps[i].run(&d);
+		if (!d.json)
+			printf(" %s (%.2f s)\n", code == SEG_EXIT_OK ? "ok" : "FAILED",
+			       elapsed(&t));
+		if (code != SEG_EXIT_OK)
+			fprintf(stderr, "segplan demo: step '%s' failed (exit %d)\n", steps[i].name,
+				code);
+	}
+	if (code == SEG_EXIT_OK) {
+		json_object_set_new(d.sum, "out", json_string(d.out));
+		json_object_set_new(d.sum, "seconds", json_real(elapsed(&d.t0)));
+		json_t *o = json_array();
+		for (size_t k = 0; o && k < NOUTPUTS; k++) {
+			char *p = path_in(d.out, outputs[k]);
+			json_array_append_new(o, json_string(p ? p : ""));
+			free(p);
+		}
+		json_object_set_new(d.sum, "outputs", o);
+		if (d.json) {
+			code = out_json(json_incref(d.sum));
+		} else {
+			print_summary(&d);
+			if (fflush(stdout) != 0)
+				code = SEG_EXIT_SYSTEM;
+		}
+	}
+	for (size_t i = 0; i < d.ncaptures; i++) {
+		free(d.captures[i]);
+		free(d.summaries[i]);
+	}
+	json_decref(d.sum);
+	policy_free(d.policy);
+	inventory_free(d.inv);
+	return code;
+}
