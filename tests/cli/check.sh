@@ -69,6 +69,15 @@ grep_in "$tmp/err" "2 errors" "error count"
 [[ -s "$tmp/out" ]] && { fails=$((fails + 1)); echo "FAIL: stdout not empty on error"; } || passes=$((passes + 1))
 expect 3 "check of a missing directory" -- "$bin" check "$tmp/none"
 
+# Commands that write files write nothing from invalid input: no file, no temporary left.
+expect 3 "topology export of a broken inventory" -- "$bin" topology "$tmp/bad" --export geojson -o "$tmp/w/city.geojson"
+mkdir -p "$tmp/w"
+expect 3 "topology export into an existing directory" -- "$bin" topology "$tmp/bad" --export svg -o "$tmp/w/map.svg"
+expect 3 "report of a broken inventory" -- "$bin" report "$tmp/bad" -o "$tmp/w/report.html"
+expect 3 "compile of a broken inventory" -- "$bin" policy compile "$tmp/bad" --out "$tmp/w/rules"
+ok_empty=$(find "$tmp/w" -mindepth 1 | wc -l)
+[[ $ok_empty -eq 0 ]] && passes=$((passes + 1)) || { fails=$((fails + 1)); echo "FAIL: files written from invalid input:"; find "$tmp/w" -mindepth 1 | head; }
+
 # The YAML models are checked too, every file's errors at once.
 if [[ -d "$src/examples/stuttgart" ]]; then
 	cp -r "$src/examples/stuttgart" "$tmp/models"
