@@ -51,25 +51,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* getopt_long takes unambiguous prefixes; segplan takes exact keywords only. */
-static const char *inexact_option(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0)
-			break;
-		if (strncmp(a, "--", 2) != 0)
-			continue;
-		size_t n = strcspn(a + 2, "=");
-		bool found = false;
-		for (const struct option *o = longopts; o->name && !found; o++)
-			found = strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0;
-		if (!found)
-			return a;
-	}
-	return NULL;
-}
-
 struct args {
 	bool json;
 	const char *suggest_out, *owner, *date;
@@ -81,7 +62,7 @@ static int parse(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->top = 10;
-	const char *bad = inexact_option(argc, argv);
+	const char *bad = out_inexact_option(argc, argv, longopts);
 	if (bad)
 		return out_usage(usage, "audit: unknown option '%s'", bad);
 	int c;

@@ -19,8 +19,9 @@
 static const char usage[] =
     "usage: segplan check INVENTORY [--json]\n"
     "\n"
-    "Validates every file of the inventory directory (docs/inventory.md) and\n"
-    "reports every problem at once as FILE:LINE:COL: error: ...\n"
+    "Validates every file of the inventory directory (docs/inventory.md): the\n"
+    "tables, and policy.yaml, vpn.yaml and rollout.yaml where present. Every\n"
+    "problem is reported at once as FILE:LINE:COL: error: ...\n"
     "\n"
     "  --json     print the summary as JSON\n"
     "  -h, --help this help\n"
@@ -98,6 +99,9 @@ int cmd_check(int argc, char **argv)
 	bool json = false;
 	int c;
 	optind = 1;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(usage, "check: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -73,25 +73,6 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 };
 
-/* getopt_long takes unambiguous prefixes; segplan takes exact keywords only. */
-static const char *inexact_option(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0)
-			break;
-		if (strncmp(a, "--", 2) != 0)
-			continue;
-		size_t n = strcspn(a + 2, "=");
-		bool found = false;
-		for (const struct option *o = longopts; o->name && !found; o++)
-			found = strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0;
-		if (!found)
-			return a;
-	}
-	return NULL;
-}
-
 struct demo {
 	const char *inv_dir, *out, *date;
 	bool json;
@@ -726,7 +707,7 @@ static const struct {
 int cmd_demo(int argc, char **argv)
 {
 	struct demo d = {.inv_dir = DEFAULT_INVENTORY, .out = DEFAULT_OUT};
-	const char *bad = inexact_option(argc, argv);
+	const char *bad = out_inexact_option(argc, argv, longopts);
 	int c, code = SEG_EXIT_OK;
 	if (bad)
 		return out_usage(usage, "demo: unknown option '%s'", bad);

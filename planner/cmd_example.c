@@ -119,6 +119,9 @@ int cmd_example(int argc, char **argv)
 	example_opts_default(&o);
 	optind = 0;
 	opterr = 0;
+	const char *inexact = out_inexact_option(argc, argv, longopts);
+	if (inexact)
+		return out_usage(usage, "example: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, ":n:s:o:ft:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

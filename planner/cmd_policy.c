@@ -123,6 +123,9 @@ static int policy_compile(int argc, char **argv)
 	bool json = false;
 	optind = 1;
 	opterr = 0;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(usage_compile, "policy compile: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "o:s:m:d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -213,6 +216,9 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 	q->tp.icmp_type = -1;
 	optind = 1;
 	opterr = 0;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(usage_query, "policy query: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -476,7 +482,8 @@ static int policy_query(int argc, char **argv)
 
 /* ------------------------------------------------------------------ */
 
-/* The subcommands: one function each, lint/diff in cmd_policy_lint.c, deploying in cmd_policy_deploy.c. */
+/* The subcommands: one function each, lint/diff in cmd_policy_lint.c, deploying in
+ * cmd_policy_deploy.c. */
 static const struct command subcommands[] = {
     {"compile", policy_compile, "per-gateway nftables rulesets and classification tables"},
     {"query", policy_query, "the verdict for one connection, and why"},

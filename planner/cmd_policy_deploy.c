@@ -128,6 +128,9 @@ int policy_cmd_apply(int argc, char **argv)
 	char label[256], dir[4096], when[32], hint[300];
 	int c;
 	optind = 1;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(apply_usage, "policy apply: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
@@ -219,6 +222,9 @@ int policy_cmd_confirm(int argc, char **argv)
 	char label[256], dir[4096], when[32];
 	int c;
 	optind = 1;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(confirm_usage, "policy confirm: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -339,6 +345,9 @@ int policy_cmd_status(int argc, char **argv)
 	char label[256], dir[4096], when[32], hint[300];
 	int c;
 	optind = 1;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(status_usage, "policy status: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

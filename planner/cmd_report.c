@@ -57,29 +57,10 @@ struct args {
 	double threshold;
 };
 
-/* getopt_long takes unambiguous prefixes; segplan takes exact keywords only. */
-static const char *inexact_option(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0)
-			break;
-		if (strncmp(a, "--", 2) != 0)
-			continue;
-		size_t n = strcspn(a + 2, "=");
-		bool found = false;
-		for (const struct option *o = longopts; o->name && !found; o++)
-			found = strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0;
-		if (!found)
-			return a;
-	}
-	return NULL;
-}
-
 /* Returns 0, -1 for --help, or an exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	const char *bad = inexact_option(argc, argv);
+	const char *bad = out_inexact_option(argc, argv, longopts);
 	if (bad)
 		return out_usage(usage, "report: unknown option '%s'", bad);
 	optind = 1;

@@ -78,6 +78,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	char *end;
 	int c;
 	optind = 1;
+	const char *inexact = out_inexact_option(argc, argv, lopts);
+	if (inexact)
+		return out_usage(usage, "topology: unknown option '%s'", inexact);
 	while ((c = getopt_long(argc, argv, "ho:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -43,25 +43,6 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 };
 
-/* getopt_long takes unambiguous prefixes; segplan takes exact keywords only. */
-static const char *inexact_option(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0)
-			break;
-		if (strncmp(a, "--", 2) != 0)
-			continue;
-		size_t n = strcspn(a + 2, "=");
-		bool found = false;
-		for (const struct option *o = longopts; o->name && !found; o++)
-			found = strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0;
-		if (!found)
-			return a;
-	}
-	return NULL;
-}
-
 static bool parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -228,7 +209,7 @@ int cmd_vpn(int argc, char **argv)
 {
 	struct vpn_options o = {.users = 0, .samples = DEFAULT_SAMPLES, .seed = DEFAULT_SEED};
 	bool json = false;
-	const char *bad = inexact_option(argc, argv);
+	const char *bad = out_inexact_option(argc, argv, longopts);
 	if (bad)
 		return out_usage(usage, "vpn: unknown option '%s'", bad);
 	opterr = 0;

@@ -2,6 +2,7 @@
 #include "planner/out.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -76,4 +77,22 @@ int out_help(const char *usage)
 bool out_is_help(const char *arg)
 {
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+const char *out_inexact_option(int argc, char **argv, const struct option *longopts)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strncmp(a, "--", 2) != 0)
+			continue;
+		size_t n = strcspn(a + 2, "=");
+		bool found = false;
+		for (const struct option *o = longopts; o->name && !found; o++)
+			found = strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0;
+		if (!found)
+			return a;
+	}
+	return NULL;
 }

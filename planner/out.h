@@ -24,6 +24,14 @@ int out_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
 int out_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Helps: prints usage to stdout, returns 0. */
 int out_help(const char *usage);
+/*
+ * getopt_long accepts unambiguous prefixes of long options; segplan takes
+ * exact keywords only. Returns the first "--name" argument that is not
+ * exactly one of longopts (call it before getopt_long), or NULL.
+ */
+struct option;
+const char *out_inexact_option(int argc, char **argv, const struct option *longopts);
+
 /* True when arg is -h or --help. */
 bool out_is_help(const char *arg);
 

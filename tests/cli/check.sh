@@ -45,6 +45,12 @@ for cmd in $("$bin" --help | awk '/^commands:/{on=1; next} on && NF==0{exit} on{
 	grep_in "$tmp/out" "usage: segplan $cmd" "$cmd help names its usage"
 	expect 2 "$cmd with an unknown option" -- "$bin" "$cmd" --no-such-option
 done
+# Exact keywords only: getopt_long's unambiguous prefixes are refused everywhere.
+expect 2 "a prefix of --json" -- "$bin" check --jso "$src/examples/stuttgart"
+grep_in "$tmp/err" "unknown option '--jso'" "the prefix is named"
+expect 2 "a prefix of --threshold" -- "$bin" topology "$src/examples/stuttgart" --thresh 50
+expect 2 "a prefix of --mode" -- "$bin" policy compile "$src/examples/stuttgart" --out "$tmp/x" --mod observe
+expect 2 "a prefix of --netns" -- "$bin" policy status --net x
 expect 2 "check without inventory" -- "$bin" check
 grep_in "$tmp/err" "usage: segplan check" "usage on stderr"
 expect 2 "check with a bad option" -- "$bin" check --bogus "$src/examples/stuttgart"
