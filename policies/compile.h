@@ -80,5 +80,4 @@ struct pol_compile_stats {
 int pol_compile(const struct policy *p, const struct inventory *inv, const char *dir,
 		const struct pol_compile_opts *o, struct pol_compile_stats *st);
 
-
 #endif

@@ -17,7 +17,7 @@
 #include "topology/example.h"
 #include "topology/inventory.h"
 
-static const char *const files[] = {"districts.csv", "sites.csv",   "links.csv",
+static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
 				    "segments.csv",  "addressplan.csv", "README.md",
 				    "policy.yaml",   "vpn.yaml",	"rollout.yaml"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
