@@ -2,33 +2,7 @@
 # SPDX-License-Identifier: MIT
 # segplan's command line: exit codes, help, usage errors, check on good and bad input.
 set -u
-bin=${SEGPLAN_BIN:?}
-src=${SEGPLAN_SRC:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-expect() { # expect CODE DESCRIPTION -- command...
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [[ $got -eq $want ]]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what: exit $got, want $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-	fi
-}
-grep_in() { # grep_in FILE PATTERN DESCRIPTION
-	if grep -qF -- "$2" "$1"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $3: '$2' not in $1:"
-		head -5 "$1" | sed 's/^/  /'
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 expect 2 "no command" -- "$bin"
 expect 0 "--help" -- "$bin" --help
@@ -96,5 +70,4 @@ if [[ -d "$src/examples/stuttgart" ]]; then
 	grep_in "$tmp/err" "rollout.yaml:3:1: error: unknown key 'horizon_yaers' (did you mean 'horizon_years'?)" "rollout.yaml checked"
 fi
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+cli_done

@@ -3,51 +3,7 @@
 # segplan demo end to end: every output exists and parses, the summary's numbers equal the
 # individual commands' JSON, the run is quick; the demo captures of segplan example.
 set -u
-bin=${SEGPLAN_BIN:?}
-src=${SEGPLAN_SRC:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-expect() { # expect CODE DESCRIPTION -- command...
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [[ $got -eq $want ]]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what: exit $got, want $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-	fi
-}
-grep_in() { # grep_in FILE PATTERN DESCRIPTION
-	if grep -qF -- "$2" "$1"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $3: '$2' not in $1:"
-		head -5 "$1" | sed 's/^/  /'
-	fi
-}
-ok() { # ok DESCRIPTION -- command...
-	local what=$1
-	shift 2
-	if "$@"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what"
-	fi
-}
-same() { # same DESCRIPTION A B
-	if [[ "$2" == "$3" ]]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $1: '$2' != '$3'"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 if ! command -v jq >/dev/null; then
 	echo "jq is missing (scripts/deps.sh installs it)"
 	exit 77
@@ -168,5 +124,4 @@ expect 0 "demo on the small city" -- "$bin" demo --inventory "$tmp/small" --out 
 ok "captures generated" -- test "$(ls "$tmp/sd/traffic"/*.pcap | wc -l)" -eq 3
 ok "and read" -- jq -e '.agent.captures_generated and .agent.gateways == 3' "$tmp/out" >/dev/null
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+cli_done

@@ -2,43 +2,7 @@
 # SPDX-License-Identifier: MIT
 # segplan example: help, usage errors, the non-empty directory rule, determinism through the CLI.
 set -u
-bin=${SEGPLAN_BIN:?}
-src=${SEGPLAN_SRC:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-expect() { # expect CODE DESCRIPTION -- command...
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [[ $got -eq $want ]]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what: exit $got, want $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-	fi
-}
-grep_in() { # grep_in FILE PATTERN DESCRIPTION
-	if grep -qF -- "$2" "$1"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $3: '$2' not in $1:"
-		head -5 "$1" | sed 's/^/  /'
-	fi
-}
-ok() { # ok DESCRIPTION -- command...
-	local what=$1
-	shift 2
-	if "$@"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 expect 0 "example --help" -- "$bin" example --help
 grep_in "$tmp/out" "usage: segplan example" "help on stdout"
@@ -73,5 +37,4 @@ if [[ -d "$src/examples/stuttgart" ]]; then
 	done
 fi
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+cli_done
