@@ -530,7 +530,14 @@ void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_
 	size_t h = key_hash(ft, &k);
 	uint32_t i = lookup(ft, &k, h);
 	bool pure_syn = p->proto == IPP_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
-	if (i && pure_syn && ft->slots[i].cls == CL_CLOSING) {
+	/*
+	 * A packet older than the flow was read late: live capture on several
+	 * interfaces hands each ring over on its own, so the SYN can come after
+	 * the RST or SYN+ACK answering it. It belongs to this flow, and a SYN
+	 * among such packets started the connection (RFC 9293 3.5).
+	 */
+	bool early = i && ts_ns < ft->slots[i].first_ns;
+	if (i && pure_syn && !early && ft->slots[i].cls == CL_CLOSING) {
 		/* A new connection reusing a closed one's ports. */
 		end_flow(ft, i, FLOW_END_CLOSED);
 		i = 0;
@@ -544,7 +551,7 @@ void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_
 		i = create(ft, &k, dir, reply, ts_ns);
 	struct slot *s = &ft->slots[i];
 
-	if (pure_syn && !(s->flags & F_SYN_SEEN)) {
+	if (pure_syn && (!(s->flags & F_SYN_SEEN) || early)) {
 		s->flags |= F_SYN_SEEN;
 		s->flags = (uint8_t)((s->flags & ~F_INIT_B) | (dir ? F_INIT_B : 0));
 	}

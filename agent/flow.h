@@ -3,7 +3,8 @@
  * The flow table: bidirectional flows keyed by the 5-tuple, with per
  * direction packets, IP-layer bytes (IPFIX octetDeltaCount, RFC 7012) and
  * OR-ed TCP flags. The initiator is the side that sent first, or the side
- * that sent the SYN when one is seen. Flows end by idle timeout (per
+ * that sent the SYN when one is seen (also when the SYN is read after
+ * packets it precedes in time). Flows end by idle timeout (per
  * protocol class), active timeout, TCP close (FIN both ways or RST, after a
  * grace), eviction when the table is full, or a final flush; each ended flow
  * is handed to the sink. Time is whatever clock the packets carry: in

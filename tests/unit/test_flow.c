@@ -159,6 +159,16 @@ static bool is_addr(const uint8_t a[16], const char *s)
 	return strcmp(exp_addr(a, buf, sizeof(buf)), s) == 0;
 }
 
+/* The flow's initiator side and responder side, as the record names them. */
+static void assert_ends(const struct flow *f, const char *src, uint16_t sport, const char *dst,
+			uint16_t dport)
+{
+	cr_assert(is_addr(f->src, src), "src is %s", src);
+	cr_assert(is_addr(f->dst, dst), "dst is %s", dst);
+	cr_assert_eq(f->sport, sport);
+	cr_assert_eq(f->dport, dport);
+}
+
 Test(flow, initiator_is_first_sender_not_lower_address)
 {
 	begin("init.pcap");
@@ -170,10 +180,7 @@ Test(flow, initiator_is_first_sender_not_lower_address)
 	finish("init.pcap", NULL, NULL, 0, &r);
 	cr_assert_eq(r.n, 1);
 	const struct flow *f = &r.recs[0].f;
-	cr_assert(is_addr(f->src, "10.0.0.9"));
-	cr_assert(is_addr(f->dst, "10.0.0.1"));
-	cr_assert_eq(f->sport, 5000);
-	cr_assert_eq(f->dport, 53);
+	assert_ends(f, "10.0.0.9", 5000, "10.0.0.1", 53);
 	cr_assert_eq(f->packets[0], 1);
 	cr_assert_eq(f->bytes[0], q);
 	cr_assert_eq(f->packets[1], 2);
@@ -207,6 +214,76 @@ Test(flow, syn_decides_the_initiator)
 	cr_assert_eq(web->tcp_flags[1], 0x12, "server: SYN|ACK");
 	cr_assert_eq(web->packets[0], 2);
 	cr_assert_eq(web->packets[1], 1);
+}
+
+/*
+ * Live capture on several interfaces: the answer to a SYN can be read from
+ * one interface before the SYN from another. Read order is answer first,
+ * timestamps say SYN first; a packet at 5 s drives the RST flow's expiry.
+ */
+Test(flow, syn_read_after_its_rst_still_starts_the_flow)
+{
+	struct flow_config fc = {.timeouts = {.close_ns = 2 * SEC}};
+	begin("late-syn-rst.pcap");
+	size_t rst = pkt(1 * SEC + 10, "10.0.0.2", 25, "10.0.0.9", 40000, 6, 0x14, 0);
+	size_t syn = pkt(1 * SEC, "10.0.0.9", 40000, "10.0.0.2", 25, 6, 0x02, 0);
+	pkt(5 * SEC, "10.0.0.7", 9, "10.0.0.8", 9, 17, 0, 10);
+	struct run r;
+	finish("late-syn-rst.pcap", &fc, NULL, 0, &r);
+	cr_assert_eq(r.n, 2, "one TCP flow, not an RST flow and a SYN flow");
+	cr_assert_eq(r.fs.created, 2);
+	size_t t = r.recs[0].f.proto == 6 ? 0 : 1;
+	const struct flow *f = &r.recs[t].f;
+	cr_assert_eq(r.recs[t].why, FLOW_END_CLOSED);
+	assert_ends(f, "10.0.0.9", 40000, "10.0.0.2", 25); /* the SYN's sender initiates */
+	cr_assert_eq(f->packets[0], 1);
+	cr_assert_eq(f->bytes[0], syn);
+	cr_assert_eq(f->tcp_flags[0], 0x02);
+	cr_assert_eq(f->packets[1], 1);
+	cr_assert_eq(f->bytes[1], rst);
+	cr_assert_eq(f->tcp_flags[1], 0x14);
+	cr_assert_eq(f->first_ns, 1 * SEC, "the SYN's time starts the flow");
+	cr_assert_eq(f->last_ns, 1 * SEC + 10);
+}
+
+Test(flow, syn_read_after_its_syn_ack_still_starts_the_flow)
+{
+	begin("late-syn-synack.pcap");
+	size_t sa = pkt(2 * SEC + 5, "192.168.1.1", 443, "192.168.1.200", 35000, 6, 0x12, 0);
+	size_t data = pkt(2 * SEC + 30, "192.168.1.1", 443, "192.168.1.200", 35000, 6, 0x18, 200);
+	size_t syn = pkt(2 * SEC, "192.168.1.200", 35000, "192.168.1.1", 443, 6, 0x02, 0);
+	size_t ack = pkt(2 * SEC + 10, "192.168.1.200", 35000, "192.168.1.1", 443, 6, 0x10, 0);
+	struct run r;
+	finish("late-syn-synack.pcap", NULL, NULL, 0, &r);
+	cr_assert_eq(r.n, 1);
+	const struct flow *f = &r.recs[0].f;
+	assert_ends(f, "192.168.1.200", 35000, "192.168.1.1", 443);
+	cr_assert_eq(f->packets[0], 2);
+	cr_assert_eq(f->bytes[0], syn + ack);
+	cr_assert_eq(f->tcp_flags[0], 0x02 | 0x10, "client: SYN, ACK");
+	cr_assert_eq(f->packets[1], 2);
+	cr_assert_eq(f->bytes[1], sa + data);
+	cr_assert_eq(f->tcp_flags[1], 0x12 | 0x18, "server: SYN, ACK, PSH");
+	cr_assert_eq(f->first_ns, 2 * SEC);
+	cr_assert_eq(f->last_ns, 2 * SEC + 30);
+}
+
+/* Two SYNs crossing (simultaneous open, RFC 9293 3.5), read in the
+ * opposite order of their times: the earlier SYN's sender initiates. */
+Test(flow, earlier_syn_read_later_takes_the_initiator_over)
+{
+	begin("late-syn-cross.pcap");
+	pkt(3 * SEC + 50, "10.1.0.1", 7000, "10.1.0.2", 7001, 6, 0x02, 0);
+	pkt(3 * SEC, "10.1.0.2", 7001, "10.1.0.1", 7000, 6, 0x02, 0);
+	pkt(3 * SEC + 60, "10.1.0.1", 7000, "10.1.0.2", 7001, 6, 0x02, 0);
+	struct run r;
+	finish("late-syn-cross.pcap", NULL, NULL, 0, &r);
+	cr_assert_eq(r.n, 1);
+	const struct flow *f = &r.recs[0].f;
+	assert_ends(f, "10.1.0.2", 7001, "10.1.0.1", 7000);
+	cr_assert_eq(f->packets[0], 1);
+	cr_assert_eq(f->packets[1], 2, "a later SYN of the other side changes nothing");
+	cr_assert_eq(f->first_ns, 3 * SEC);
 }
 
 Test(flow, ipv6_flows_and_json_record)
