@@ -341,11 +341,11 @@ int cmd_audit(int argc, char **argv)
 	}
 	struct audit_opts o = {.owner = a.owner};
 	int rc = audit_new(p, inv, &o, &au);
-	for (int i = a.first + 1; rc == 0 && i < argc; i++) {
-		rc = audit_add_file(au, argv[i], dl);
-		if (rc == -EINVAL)
-			rc = 0;
-	}
+	if (rc == 0)
+		rc = audit_add_files(au, (const char *const *)argv + a.first + 1,
+				     (size_t)(argc - a.first - 1), dl);
+	if (rc == -EINVAL)
+		rc = 0;
 	if (rc == 0)
 		rc = audit_report(au, &r);
 	out_diags(dl);

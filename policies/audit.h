@@ -158,7 +158,13 @@ struct audit;
 
 struct audit_opts {
 	const char *owner; /* of the suggested rules; NULL: "security" */
+	/* Threads audit_add_files reads and checks summaries in; 0: one per
+	 * online CPU, at most AUDIT_MAX_WORKERS; 1: none besides the caller's.
+	 * The result does not depend on it. */
+	unsigned workers;
 };
+
+#define AUDIT_MAX_WORKERS 8
 
 /*
  * p was loaded against inv; both must outlive the audit. The current
@@ -177,6 +183,13 @@ void audit_free(struct audit *a);
  * window is a warning and skipped (counted once). -ENOMEM otherwise fails.
  */
 int audit_add_file(struct audit *a, const char *path, struct diag_list *dl);
+/*
+ * Adds n files as n calls of audit_add_file in that order would, with the
+ * same report and the same diagnostics in the same order; the files are
+ * read, parsed and checked in parallel (audit_opts.workers), and counted in
+ * order. 0, -EINVAL when some file was skipped, or -ENOMEM.
+ */
+int audit_add_files(struct audit *a, const char *const *paths, size_t n, struct diag_list *dl);
 int audit_add_buffer(struct audit *a, const char *buf, size_t len, const char *name,
 		     struct diag_list *dl);
 int audit_add_json(struct audit *a, const json_t *j, const char *name, struct diag_list *dl);

@@ -858,6 +858,117 @@ Test(audit, nothing_denied_and_every_rule_used_is_no_finding)
 }
 
 /* ------------------------------------------------------------------ */
+/* Parallel reading */
+
+/* What an audit of paths leaves: the --json report, the suggested rules and
+ * every diagnostic in order, as one text. */
+static char *audit_text(struct fx *f, unsigned workers, const char *const *paths, size_t n,
+			bool one_by_one)
+{
+	struct audit_opts o = {.workers = workers};
+	struct audit *a;
+	struct audit_report *r;
+	struct diag_list *dl = diag_list_new();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert(dl && out);
+	cr_assert_eq(audit_new(f->p, f->inv, &o, &a), 0);
+	if (one_by_one) {
+		for (size_t i = 0; i < n; i++) {
+			int rc = audit_add_file(a, paths[i], dl);
+			cr_assert(rc == 0 || rc == -EINVAL, "%s: %d", paths[i], rc);
+		}
+	} else {
+		cr_assert_eq(audit_add_files(a, paths, n, dl), -EINVAL, "some files are skipped");
+	}
+	cr_assert_eq(audit_report(a, &r), 0);
+	json_t *j = audit_report_json(r, f->p, f->inv);
+	char *js = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *yaml = audit_suggest_yaml(r, f->p, f->inv);
+	cr_assert(js && yaml);
+	fprintf(out, "%s\n%s", js, yaml);
+	for (size_t i = 0; i < diag_count(dl); i++) {
+		char line[1024];
+		diag_format(diag_get(dl, i), line, sizeof(line));
+		fprintf(out, "%s\n", line);
+	}
+	cr_assert_eq(fclose(out), 0);
+	free(js);
+	free(yaml);
+	json_decref(j);
+	audit_report_free(r);
+	audit_free(a);
+	diag_list_free(dl);
+	return text;
+}
+
+Test(audit, workers_change_nothing_of_report_or_diagnostics)
+{
+	struct fx f;
+	fx_load(&f);
+	char *dir = tu_tmpdir();
+	char *s2 = NULL;
+	size_t s2len = 0;
+	FILE *in = fopen(tu_path(GOLDEN "s2.json"), "r");
+	cr_assert(in);
+	cr_assert_eq(getdelim(&s2, &s2len, '\0', in) > 0, true);
+	fclose(in);
+	/* A negative count: skipped with an error naming the member. */
+	char *at = strstr(strstr(s2, "\"tuples\""), "\"flows\": "),
+	     *bad = calloc(1, strlen(s2) + 2);
+	cr_assert(at && bad);
+	memcpy(bad, s2, (size_t)(at - s2) + 9);
+	strcat(bad, "-");
+	strcat(bad, at + 9);
+	char *made[] = {
+	    tu_write(dir, "bad-member.json", bad),
+	    tu_write(dir, "empty.json", ""),
+	    tu_write(dir, "dupkey.json", "{\"kind\": 1, \"kind\": 2}"),
+	};
+	char missing[512];
+	snprintf(missing, sizeof(missing), "%s/missing.json", dir);
+	static const char *const golden[] = {"s1-am.json",     "s1-pm.json", "s2.json",
+					     "s3.json",	       "old.json",   "pseudo.json",
+					     "truncated.json", "s1-day.json"};
+	/* Enough files for every worker to run ahead of the counting, each
+	 * golden one several times (later copies: the same window twice), the
+	 * broken ones in between. */
+	const char *paths[48];
+	char gp[8][4096];
+	size_t n = 0;
+	for (size_t g = 0; g < 8; g++)
+		snprintf(gp[g], sizeof(gp[g]), "%s%s", tu_path(GOLDEN), golden[g]);
+	for (size_t round = 0; round < 4; round++) {
+		for (size_t g = 0; g < 8; g++)
+			paths[n++] = gp[(g + round * 3) % 8];
+		paths[n++] = made[round % 3];
+		paths[n++] = round % 2 ? missing : dir;
+	}
+	cr_assert_leq(n, sizeof(paths) / sizeof(paths[0]));
+	char *one = audit_text(&f, 1, paths, n, false);
+	char *seq = audit_text(&f, 4, paths, n, true);
+	cr_assert(strstr(one, "missing.json: error: unable to open"), "%s", one);
+	cr_assert(strstr(one, "bad-member.json: error: tuples[0].flows"), "%s", one);
+	cr_assert(strstr(one, "warning: the same window"), "%s", one);
+	cr_assert_str_eq(one, seq, "audit_add_files with one worker is audit_add_file in turn");
+	for (unsigned w = 2; w <= AUDIT_MAX_WORKERS; w *= 2) {
+		char *many = audit_text(&f, w, paths, n, false);
+		cr_assert_str_eq(one, many, "%u workers", w);
+		free(many);
+	}
+	free(one);
+	free(seq);
+	for (size_t i = 0; i < 3; i++)
+		free(made[i]);
+	free(bad);
+	free(s2);
+	tu_rmdir(dir);
+	free(dir);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
 /* The command */
 
 static int cli(const char *args)
