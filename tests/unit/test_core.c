@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* core/: diagnostics, prefixes, CSV and YAML readers, atomic output, string map. */
+/* core/: diagnostics, prefixes, CSV and YAML readers, atomic output, string map,
+ * JSON arenas. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +13,7 @@
 #include "core/atomic.h"
 #include "core/csvread.h"
 #include "core/diag.h"
+#include "core/jarena.h"
 #include "core/prefix.h"
 #include "core/strmap.h"
 #include "core/yamlread.h"
@@ -359,3 +364,129 @@ Test(atomic, batch_all_or_nothing)
 	tu_rmdir(dir);
 	free(dir);
 }
+
+/* A document with what jansson allocates in every size: small objects and
+ * keys, a string and an array too large for an arena block (from malloc). */
+static char *arena_doc(int seed)
+{
+	json_t *big = json_array();
+	for (int i = 0; i < 12000; i++)
+		json_array_append_new(big, json_integer(i * seed));
+	char *s = malloc(100001);
+	memset(s, 'a' + seed % 26, 100000);
+	s[100000] = '\0';
+	json_t *d = json_pack("{s:i,s:s,s:o,s:[{s:s,s:b},{s:n,s:f}]}", "seed", seed, "long", s,
+			      "big", big, "list", "zone", "voip", "passes", 1, "rule", "x", 0.5);
+	char *text = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	free(s);
+	return text;
+}
+
+static bool block_of(const struct jarena *a, const void *b)
+{
+	for (const void *x = a->blocks; x; x = *(void *const *)x)
+		if (x == b)
+			return true;
+	return false;
+}
+
+Test(jarena, trees_equal_malloc_trees_and_blocks_are_reused)
+{
+	cr_assert(jarena_setup(), "the address range is reserved here");
+	cr_assert(jarena_setup(), "a second setup is a no-op");
+	char *text = arena_doc(7);
+	json_t *ref = json_loads(text, 0, NULL);
+	cr_assert_not_null(ref);
+	struct jarena a = {0};
+	jarena_enter(&a);
+	json_t *j = json_loads(text, 0, NULL);
+	jarena_leave();
+	cr_assert_not_null(j);
+	cr_assert(a.nblocks >= 1, "the tree is in the arena");
+	cr_assert(json_equal(ref, j));
+	/* Dumped outside the arena: memory for free(). */
+	char *again = json_dumps(j, JSON_COMPACT);
+	cr_assert_str_eq(again, text);
+	free(again);
+	/* Values made outside any arena are malloc's, freed as usual (the
+	 * ASan build's leak check would see them otherwise). */
+	json_t *outside = json_string("outside");
+	json_decref(outside);
+	json_decref(j);
+	struct jarena used = a;
+	cr_assert(block_of(&used, used.blocks));
+	void *first = a.blocks;
+	jarena_release(&a);
+	cr_assert_null(a.blocks);
+	cr_assert_eq(a.nblocks, 0);
+	jarena_enter(&a);
+	j = json_loads(text, 0, NULL);
+	jarena_leave();
+	cr_assert(json_equal(ref, j));
+	cr_assert_eq(a.nblocks, used.nblocks, "the same document takes as many blocks");
+	cr_assert(block_of(&a, first), "released blocks are used again, not fresh ones");
+	json_decref(j);
+	jarena_release(&a);
+	json_decref(ref);
+	free(text);
+}
+
+struct arena_thread {
+	int seed;
+	int bad;
+};
+
+static void *arena_worker(void *arg)
+{
+	struct arena_thread *t = arg;
+	char *text = arena_doc(t->seed);
+	json_t *ref = json_loads(text, 0, NULL);
+	for (int k = 0; k < 40; k++) {
+		struct jarena a = {0};
+		jarena_enter(&a);
+		json_t *j = json_loads(text, 0, NULL);
+		jarena_leave();
+		if (!j || !json_equal(ref, j))
+			t->bad++;
+		json_decref(j);
+		jarena_release(&a);
+	}
+	json_decref(ref);
+	free(text);
+	return NULL;
+}
+
+Test(jarena, threads_share_the_block_pool)
+{
+	cr_assert(jarena_setup());
+	json_object_seed(1);
+	enum { N = 4 };
+	pthread_t th[N];
+	struct arena_thread t[N];
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct arena_thread){.seed = i + 1};
+		cr_assert_eq(pthread_create(&th[i], NULL, arena_worker, &t[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(t[i].bad, 0, "thread %d: a tree differed from its malloc twin", i);
+	}
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* The sanitizer build poisons released blocks: a tree used after its
+ * arena's release is reported (and aborts, ASAN_OPTIONS=abort_on_error=1). */
+Test(jarena, use_after_release_is_reported, .signal = SIGABRT)
+{
+	cr_assert(jarena_setup());
+	struct jarena a = {0};
+	jarena_enter(&a);
+	json_t *j = json_loads("{\"zone\": \"voip\"}", 0, NULL);
+	jarena_leave();
+	cr_assert_not_null(j);
+	jarena_release(&a);
+	volatile char c = json_string_value(json_object_get(j, "zone"))[0];
+	(void)c;
+}
+#endif
