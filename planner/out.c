@@ -4,17 +4,60 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/atomic.h"
 #include "core/exitcodes.h"
 
+/*
+ * Every JSON the CLI writes, with a newline. json_dumpf hands each token to
+ * its own fwrite; for a large document (the audit of 850 gateways: 18 MB)
+ * that was a tenth of the command's time, so tokens are gathered here and
+ * written in large pieces.
+ */
+struct dumpbuf {
+	FILE *f;
+	size_t n;
+	char b[1 << 16];
+};
+
+static int dump_put(const char *s, size_t n, void *data)
+{
+	struct dumpbuf *d = data;
+	if (d->n + n > sizeof(d->b)) {
+		if (d->n && fwrite(d->b, 1, d->n, d->f) != d->n)
+			return -1;
+		d->n = 0;
+		if (n > sizeof(d->b))
+			return fwrite(s, 1, n, d->f) == n ? 0 : -1;
+	}
+	memcpy(d->b + d->n, s, n);
+	d->n += n;
+	return 0;
+}
+
+static int dump(json_t *j, FILE *f)
+{
+	struct dumpbuf *d = malloc(sizeof(*d));
+	if (!d)
+		return -1;
+	d->f = f;
+	d->n = 0;
+	int r = json_dump_callback(j, dump_put, d,
+				   JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	if (r == 0)
+		r = dump_put("\n", 1, d);
+	if (r == 0 && d->n && fwrite(d->b, 1, d->n, f) != d->n)
+		r = -1;
+	free(d);
+	return r;
+}
+
 int out_json(json_t *j)
 {
-	int r =
-	    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	int r = dump(j, stdout);
 	json_decref(j);
-	fputc('\n', stdout);
 	if (r != 0 || fflush(stdout) != 0)
 		return SEG_EXIT_SYSTEM;
 	return SEG_EXIT_OK;
@@ -26,12 +69,10 @@ int out_json_file(const char *path, json_t *j)
 	int r = atomic_file_open(path, &af);
 	if (r < 0)
 		return r;
-	if (json_dumpf(j, atomic_file_stream(af),
-		       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0) {
+	if (dump(j, atomic_file_stream(af)) != 0) {
 		atomic_file_abort(af);
 		return -EIO;
 	}
-	fputc('\n', atomic_file_stream(af));
 	return atomic_file_commit(af);
 }
 
