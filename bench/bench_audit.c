@@ -10,26 +10,34 @@
  *    report, its JSON and the suggested rules' YAML; once with one worker,
  *    once with the default (one per online CPU, at most 8);
  * medians of several runs, and the ratios to the baseline.
- * usage: bench_audit [SRCDIR [TUPLES]]   (SRCDIR defaults to $SEGPLAN_SRC or ".")
+ * usage: bench_audit [SRCDIR [TUPLES]]   (SRCDIR defaults to $SEGPLAN_SRC or
+ * "."; without TUPLES, 100 (the target's size) and 300 per gateway)
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "policies/audit.h"
 #include "policies/compile.h"
 #include "policies/policy.h"
 #include "topology/inventory.h"
 
-#define RUNS   5
-#define TUPLES 300 /* per gateway */
-#define DATE   "2026-01-01"
+#define RUNS 5
+#define DATE "2026-01-01"
 
 static double now_s(void)
 {
@@ -63,7 +71,7 @@ static uint64_t rnd(uint64_t n)
 static const int ports[] = {22,	 53,   80,   123,  389,	 443,  445,  514,  631,	 636,
 			    993, 1433, 1521, 3268, 3389, 5060, 5061, 8080, 8443, 9100};
 
-static int ntuples = TUPLES;
+static int ntuples;
 
 static json_t *tuple(const struct policy *p, const char **zones, size_t nz, size_t site)
 {
@@ -202,54 +210,76 @@ static void print_audit(const char *what, struct timing *t, size_t runs, double 
 	       m[0], m[1], m[2], m[3]);
 }
 
-int main(int argc, char **argv)
+/* Sizes run by default: a busy gateway's 5-minute window (the agent's
+ * default --interval; the demo's 10-minute captures give 42-58 tuples per
+ * gateway), then a heavy hour. The target is judged on the first. */
+static const int sizes[] = {100, 300};
+
+/* The segplan program beside bench/ in the build tree, for the command's own
+ * time (loading the inventory and policy, writing the JSON); "" if absent. */
+static char segplan[PATH_MAX];
+
+/* segplan audit DIR FILES... --json --date DATE > /dev/null, timed; < 0 if it
+ * did not exit with 0 or 1 (findings). */
+static double command_once(const char *dir, char **files, size_t n)
 {
-	const char *src = argc > 1 ? argv[1] : getenv("SEGPLAN_SRC") ? getenv("SEGPLAN_SRC") : ".";
-	char dir[4096], path[4200];
+	char **argv = calloc(n + 8, sizeof(*argv));
+	if (!argv)
+		return -1;
+	size_t k = 0;
+	argv[k++] = segplan;
+	argv[k++] = "audit";
+	argv[k++] = (char *)dir;
+	for (size_t i = 0; i < n; i++)
+		argv[k++] = files[i];
+	argv[k++] = "--json";
+	argv[k++] = "--date";
+	argv[k++] = DATE;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int st;
+	double t0 = now_s();
+	int r = posix_spawn(&pid, segplan, &fa, NULL, argv, environ);
+	bool ok = r == 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) <= 1;
+	double t = now_s() - t0;
+	posix_spawn_file_actions_destroy(&fa);
+	free(argv);
+	return ok ? t : -1;
+}
+
+/* One size: the summaries written, audited RUNS times, reported, removed. */
+static int run_size(const char *dir, const struct policy *p, const struct inventory *inv,
+		    const char *hash, const char **zones, size_t nz, bool judged,
+		    struct diag_list *dl)
+{
 	char tmp[] = "/tmp/bench_audit.XXXXXX";
-	if (argc > 2)
-		ntuples = atoi(argv[2]) > 0 ? atoi(argv[2]) : TUPLES;
-	snprintf(dir, sizeof(dir), "%s/examples/stuttgart", src);
-	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
-	struct diag_list *dl = diag_list_new();
-	struct inventory *inv = NULL;
-	struct policy *p = NULL;
-	struct pol_build *b = NULL;
-	if (inventory_load(dir, dl, &inv) < 0 || policy_load(path, NULL, inv, DATE, dl, &p) < 0 ||
-	    pol_build_new(p, inv, &b) < 0) {
-		diag_write(dl, stderr);
-		fprintf(stderr, "bench_audit: cannot load %s\n", dir);
-		return 1;
-	}
 	if (!mkdtemp(tmp)) {
 		perror("bench_audit: mkdtemp");
 		return 1;
 	}
-	const char **zones = calloc(p->nzones, sizeof(*zones));
-	size_t nz = 0;
-	for (size_t i = 0; i < p->nzones; i++)
-		if (p->zones[i].kind != POL_ZONE_DC && p->zones[i].kind != POL_ZONE_OTHER)
-			zones[nz++] = p->zones[i].name;
 	size_t n = inv->nsites;
 	char **files = calloc(n, sizeof(*files));
 	size_t total = 0;
+	int rc = 1;
 	for (size_t s = 0; s < n; s++) {
-		char *text = summary(p, inv, pol_build_hash(b), zones, nz, s);
+		char *text = summary(p, inv, hash, zones, nz, s);
 		size_t len = strlen(text);
 		char name[4200];
 		snprintf(name, sizeof(name), "%s/%s.json", tmp, inv->sites[s].id);
 		FILE *f = fopen(name, "w");
 		if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
 			perror(name);
-			return 1;
+			free(text);
+			goto out;
 		}
 		files[s] = strdup(name);
 		total += len;
 		free(text);
 	}
-	pol_build_free(b);
 
-	double tp[RUNS];
+	double tp[RUNS], tc[RUNS];
 	struct timing t1[RUNS], tn[RUNS];
 	struct audit_report *rep = NULL;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -266,14 +296,18 @@ int main(int argc, char **argv)
 				fclose(f);
 			free(buf);
 			if (!j)
-				return 1;
+				goto out;
 			json_decref(j);
 		}
 		tp[r] = now_s() - t0;
 		if (audit_once(p, inv, files, n, 1, dl, &t1[r], NULL) ||
 		    audit_once(p, inv, files, n, 0, dl, &tn[r], &rep)) {
 			diag_write(dl, stderr);
-			return 1;
+			goto out;
+		}
+		if (*segplan && (tc[r] = command_once(dir, files, n)) < 0) {
+			fprintf(stderr, "bench_audit: %s audit failed\n", segplan);
+			goto out;
 		}
 	}
 	double mp = median(tp, RUNS);
@@ -287,17 +321,76 @@ int main(int argc, char **argv)
 	double v[RUNS];
 	for (int r = 0; r < RUNS; r++)
 		v[r] = tn[r].all;
-	printf("    target: under 1 s: %s\n", median(v, RUNS) < 1.0 ? "met" : "MISSED");
+	double m = median(v, RUNS);
+	if (*segplan) {
+		/* The target is the command as people run it. */
+		m = median(tc, RUNS);
+		printf(
+		    "    segplan audit --json    %.3f s   %.2fx parsing (the process: loading the "
+		    "inventory and policy, writing 850 gateways' report)\n",
+		    m, m / mp);
+	}
+	if (judged)
+		printf("    target: under 1 s: %s\n", m < 1.0 ? "met" : "MISSED");
+	else
+		printf("    under 1 s: %s (not the target's size)\n", m < 1.0 ? "yes" : "no");
+	audit_report_free(rep);
+	rc = 0;
+out:
 	for (size_t s = 0; s < n; s++) {
-		unlink(files[s]);
+		if (files[s])
+			unlink(files[s]);
 		free(files[s]);
 	}
 	rmdir(tmp);
 	free(files);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *src = argc > 1 ? argv[1] : getenv("SEGPLAN_SRC") ? getenv("SEGPLAN_SRC") : ".";
+	char dir[4096], path[4200];
+	int only = argc > 2 ? atoi(argv[2]) : 0;
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len > 0) {
+		self[len] = '\0';
+		snprintf(segplan, sizeof(segplan), "%s/../segplan", dirname(self));
+		if (access(segplan, X_OK) != 0)
+			segplan[0] = '\0';
+	}
+	if (!*segplan)
+		fprintf(stderr,
+			"bench_audit: no segplan beside bench/: the command is not timed\n");
+	snprintf(dir, sizeof(dir), "%s/examples/stuttgart", src);
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	struct policy *p = NULL;
+	struct pol_build *b = NULL;
+	if (inventory_load(dir, dl, &inv) < 0 || policy_load(path, NULL, inv, DATE, dl, &p) < 0 ||
+	    pol_build_new(p, inv, &b) < 0) {
+		diag_write(dl, stderr);
+		fprintf(stderr, "bench_audit: cannot load %s\n", dir);
+		return 1;
+	}
+	const char **zones = calloc(p->nzones, sizeof(*zones));
+	size_t nz = 0;
+	for (size_t i = 0; i < p->nzones; i++)
+		if (p->zones[i].kind != POL_ZONE_DC && p->zones[i].kind != POL_ZONE_OTHER)
+			zones[nz++] = p->zones[i].name;
+	int rc = 0;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; k++) {
+		if (only > 0 && k > 0)
+			break;
+		ntuples = only > 0 ? only : sizes[k];
+		rc = run_size(dir, p, inv, pol_build_hash(b), zones, nz, only <= 0 && k == 0, dl);
+	}
+	pol_build_free(b);
 	free(zones);
-	audit_report_free(rep);
 	policy_free(p);
 	inventory_free(inv);
 	diag_list_free(dl);
-	return 0;
+	return rc;
 }
