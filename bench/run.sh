@@ -23,7 +23,8 @@ for prog in "$build"/bench/bench_*; do
 done
 if [[ $(id -u) -eq 0 ]]; then
 	run bash bench/bench_forward.sh "$(realpath "$build")/segplan"
+	run bash bench/bench_replay.sh "$(realpath "$build")"
 else
-	echo "bench: bench_forward.sh needs root (network namespaces); skipped"
+	echo "bench: bench_forward.sh and bench_replay.sh need root (network namespaces); skipped"
 fi
 exit $failed
