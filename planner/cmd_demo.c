@@ -533,8 +533,8 @@ static int step_audit(struct demo *d)
 	if (!dl || !json || !sug)
 		goto out;
 	rc = audit_new(d->policy, d->inv, NULL, &au);
-	for (size_t i = 0; rc == 0 && i < d->ncaptures; i++)
-		rc = audit_add_file(au, d->summaries[i], dl);
+	if (rc == 0)
+		rc = audit_add_files(au, (const char *const *)d->summaries, d->ncaptures, dl);
 	out_diags(dl);
 	if (rc == -EINVAL) {
 		code = out_fail(SEG_EXIT_FINDINGS, "demo: audit: a summary was refused");

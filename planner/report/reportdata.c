@@ -119,9 +119,8 @@ static int load_summaries(struct report_data *d, const char *dir, const struct r
 	}
 	int r = audit_new(d->policy, d->inv, NULL, &d->audit);
 	/* A malformed summary is an error of its own; the others are still read and checked. */
-	for (size_t i = 0; r == 0 && i < o->nsummaries; i++)
-		if ((r = audit_add_file(d->audit, o->summaries[i], dl)) == -EINVAL)
-			r = 0;
+	if (r == 0 && (r = audit_add_files(d->audit, o->summaries, o->nsummaries, dl)) == -EINVAL)
+		r = 0;
 	if (r == 0)
 		r = audit_report(d->audit, &d->areport);
 	return r;
