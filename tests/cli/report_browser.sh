@@ -9,7 +9,6 @@
 # that console errors are caught. Without Chromium the test is skipped
 # (exit 77); with CI=true a skip is a failure.
 set -u
-bin=${SEGPLAN_BIN:?}
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [[ -z $browser ]]; then
 	if [[ ${CI:-} == true ]]; then
@@ -19,32 +18,11 @@ if [[ -z $browser ]]; then
 	echo "SKIP: chromium is not installed"
 	exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
+. "$(dirname "$0")/lib.sh"
+pass() { passes=$((passes + 1)); }
 fail() {
 	fails=$((fails + 1))
 	echo "FAIL: $*"
-}
-expect() { # expect CODE DESCRIPTION -- command...
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [[ $got -eq $want ]]; then
-		ok
-	else
-		fail "$what: exit $got, want $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-	fi
-}
-same() { # same DESCRIPTION GOT WANT
-	if [[ $2 == "$3" ]]; then
-		ok
-	else
-		fail "$1: $2, want $3"
-	fi
 }
 
 # Headless Chromium without network, sync or first-run work; a fresh profile each time.
@@ -65,9 +43,9 @@ city=$tmp/city
 expect 0 "generate the city" -- "$bin" example --sites 850 --seed 1 --out "$city"
 
 expect 0 "report --help" -- "$bin" report --help
-grep -q "usage: segplan report" "$tmp/out" && ok || fail "help on stdout"
+grep -q "usage: segplan report" "$tmp/out" && pass || fail "help on stdout"
 expect 2 "no inventory" -- "$bin" report
-grep -q "usage: segplan report" "$tmp/err" && ok || fail "usage on stderr"
+grep -q "usage: segplan report" "$tmp/err" && pass || fail "usage on stderr"
 expect 2 "no -o" -- "$bin" report "$city"
 expect 2 "inexact option" -- "$bin" report "$city" -o "$tmp/x.html" --tit X
 expect 2 "bad --top" -- "$bin" report "$city" -o "$tmp/x.html" --top 0
@@ -75,34 +53,34 @@ expect 2 "bad --date" -- "$bin" report "$city" -o "$tmp/x.html" --date 2026-02-3
 expect 3 "missing inventory" -- "$bin" report "$tmp/nothing" -o "$tmp/x.html"
 printf '{"format": 1,\n "kind": 7}\n' >"$tmp/bad.json"
 expect 3 "malformed summary" -- "$bin" report "$city" "$tmp/bad.json" -o "$tmp/x.html"
-grep -q "bad.json" "$tmp/err" && ok || fail "the summary's error names the file"
-[[ ! -e $tmp/x.html ]] && ok || fail "nothing written after invalid input"
+grep -q "bad.json" "$tmp/err" && pass || fail "the summary's error names the file"
+[[ ! -e $tmp/x.html ]] && pass || fail "nothing written after invalid input"
 
 report=$tmp/report.html
 expect 0 "report" -- "$bin" report "$city" -o "$report" --title 'Stuttgart & Umgebung' \
 	--date 2026-11-26 --top 12
 size=$(stat -c %s "$report" 2>/dev/null || echo 0)
-((size > 10000 && size < 2 * 1024 * 1024)) && ok || fail "report size $size bytes"
-grep -qE 'https?://' "$report" && fail "the report refers to a URL" || ok
+((size > 10000 && size < 2 * 1024 * 1024)) && pass || fail "report size $size bytes"
+grep -qE 'https?://' "$report" && fail "the report refers to a URL" || pass
 
 # The detector itself: a page with an uncaught error must be caught, a clean one not.
 printf '<!DOCTYPE html><html><body><p>x</p><script>undefinedFunction();</script></body></html>\n' \
 	>"$tmp/broken.html"
 chrome "$tmp/broken.log" --dump-dom "file://$tmp/broken.html" >/dev/null
-console_errors "$tmp/broken.log" >/dev/null && ok || fail "a console error goes unnoticed"
+console_errors "$tmp/broken.log" >/dev/null && pass || fail "a console error goes unnoticed"
 printf '<!DOCTYPE html><html><body><p>x</p><script>var a = 1;</script></body></html>\n' \
 	>"$tmp/clean.html"
 chrome "$tmp/clean.log" --dump-dom "file://$tmp/clean.html" >/dev/null
-console_errors "$tmp/clean.log" >/dev/null && fail "a clean page counts as broken" || ok
+console_errors "$tmp/clean.log" >/dev/null && fail "a clean page counts as broken" || pass
 
 # The DOM after the scripts ran.
 chrome "$tmp/dom.log" --dump-dom "file://$report" >"$tmp/dom.html"
 if console_errors "$tmp/dom.log"; then
 	fail "console output while loading the report"
 else
-	ok
+	pass
 fi
-grep -q 'data-script="ok"' "$tmp/dom.html" && ok || fail "the report's script did not run to its end"
+grep -q 'data-script="ok"' "$tmp/dom.html" && pass || fail "the report's script did not run to its end"
 
 sites=$(($(wc -l <"$city/sites.csv") - 1))
 markers=$(grep -o '<circle[^>]* class="site bb-[0-9]"' "$tmp/dom.html" | wc -l)
@@ -130,9 +108,9 @@ horizon=$(awk '/^horizon_years:/ {print $2}' "$city/rollout.yaml")
 years=$(grep -o '<tr class="year"' "$tmp/dom.html" | wc -l)
 same "timeline rows" "$years" "$horizon"
 start=$(awk '/^start_year:/ {print $2}' "$city/rollout.yaml")
-grep -q "<tr class=\"year\" data-year=\"$start\">" "$tmp/dom.html" && ok ||
+grep -q "<tr class=\"year\" data-year=\"$start\">" "$tmp/dom.html" && pass ||
 	fail "the first row is $start"
-grep -q 'Stuttgart &amp; Umgebung' "$tmp/dom.html" && ok || fail "title escaped"
+grep -q 'Stuttgart &amp; Umgebung' "$tmp/dom.html" && pass || fail "title escaped"
 same "--top rows" "$(grep -o '<tr class="spof-row"' "$tmp/dom.html" | wc -l)" 12
 
 # The screenshot: a PNG of real content (a blank page compresses to a few kilobytes).
@@ -141,12 +119,12 @@ chrome "$tmp/shot.log" --hide-scrollbars --window-size=1400,3000 \
 if console_errors "$tmp/shot.log"; then
 	fail "console output while taking the screenshot"
 else
-	ok
+	pass
 fi
 magic=$(head -c 8 "$tmp/report.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
 same "PNG signature" "$magic" "89504e470d0a1a0a"
 png=$(stat -c %s "$tmp/report.png" 2>/dev/null || echo 0)
-((png > 100000)) && ok || fail "screenshot of $png bytes"
+((png > 100000)) && pass || fail "screenshot of $png bytes"
 if [[ -n ${SEGPLAN_REPORT_PNG:-} ]]; then
 	cp "$tmp/report.png" "$SEGPLAN_REPORT_PNG"
 fi

@@ -4,42 +4,7 @@
 # Runs on a freshly generated 850-site city. jq and xmllint, when installed,
 # check the JSON and the XML exports more closely.
 set -u
-bin=${SEGPLAN_BIN:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-expect() { # expect CODE DESCRIPTION -- command...
-	local want=$1 what=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [[ $got -eq $want ]]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what: exit $got, want $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-	fi
-}
-check() { # check DESCRIPTION -- command...
-	local what=$1
-	shift 2
-	if "$@"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $what"
-	fi
-}
-grep_in() { # grep_in FILE PATTERN DESCRIPTION
-	if grep -qF -- "$2" "$1"; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $3: '$2' not in $1:"
-		head -5 "$1" | sed 's/^/  /'
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 city=$tmp/city
 expect 0 "generate the city" -- "$bin" example --sites 850 --seed 1 --out "$city"
@@ -67,37 +32,36 @@ grep_in "$tmp/out" "N-1 (core links between hubs and data centres" "core set nam
 expect 0 "json report" -- "$bin" topology "$city" --json
 cp "$tmp/out" "$tmp/t.json"
 if command -v jq >/dev/null; then
-	check "json: every site and every built link" -- \
+	ok "json: every site and every built link" -- \
 		jq -e '(.sites | length) == 850 and (.capacity.links | length) == .links' "$tmp/t.json" >/dev/null
-	check "json: class counts add up" -- \
+	ok "json: class counts add up" -- \
 		jq -e '.resilience.classes | ."0" + ."1" + ."2" == 850' "$tmp/t.json" >/dev/null
-	check "json: N-1 of every link" -- \
+	ok "json: N-1 of every link" -- \
 		jq -e '.capacity.n1.set == "all" and .capacity.n1.failures_computed == .links' "$tmp/t.json" >/dev/null
 fi
 
 hub=$(awk -F, 'NR > 1 && $0 ~ /hub/ { print $1; exit }' "$city/sites.csv")
 expect 0 "what-if" -- "$bin" topology "$city" --fail "$hub" --json
 if command -v jq >/dev/null; then
-	check "what-if: the hub is failed and its district lost" -- \
+	ok "what-if: the hub is failed and its district lost" -- \
 		jq -e --arg h "$hub" '.whatif.failed_sites == [$h] and (.whatif.lost | length) > 0' "$tmp/out" >/dev/null
 fi
 
 mkdir "$tmp/exp"
 for fmt in graphml dot geojson svg; do
 	expect 0 "export $fmt" -- "$bin" topology "$city" --export $fmt -o "$tmp/exp/t.$fmt"
-	check "$fmt written" -- test -s "$tmp/exp/t.$fmt"
+	ok "$fmt written" -- test -s "$tmp/exp/t.$fmt"
 done
-check "no temporary files left" -- test "$(ls -A "$tmp/exp" | wc -l)" -eq 4
+ok "no temporary files left" -- test "$(ls -A "$tmp/exp" | wc -l)" -eq 4
 grep_in "$tmp/exp/t.graphml" "Bad Cannstatt" "graphml keeps district names"
 if command -v xmllint >/dev/null; then
-	check "svg is well-formed XML" -- xmllint --noout "$tmp/exp/t.svg"
-	check "graphml is well-formed XML" -- xmllint --noout "$tmp/exp/t.graphml"
+	ok "svg is well-formed XML" -- xmllint --noout "$tmp/exp/t.svg"
+	ok "graphml is well-formed XML" -- xmllint --noout "$tmp/exp/t.graphml"
 fi
 if command -v jq >/dev/null; then
-	check "geojson: 850 points" -- \
+	ok "geojson: 850 points" -- \
 		jq -e '[.features[] | select(.geometry.type == "Point")] | length == 850' "$tmp/exp/t.geojson" >/dev/null
 fi
 expect 4 "export into a missing directory" -- "$bin" topology "$city" --export svg -o "$tmp/no/such/t.svg"
 
-echo "topology.sh: $passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+cli_done
