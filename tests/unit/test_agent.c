@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -784,5 +785,68 @@ Test(agent, netlink_follows_links_and_addresses)
 	char name[IF_NAMESIZE];
 	cr_assert_str_eq(nm_ifname(m, idx, name), "dum0");
 	cr_assert_null(nm_ifname(m, idx0, name));
+	nm_free(m);
+}
+
+/* What the refill test counts: new addresses in 10.9/16, and refills. */
+struct burst {
+	int addr_new, resync;
+};
+
+static void on_burst(void *arg, const struct nm_event *e)
+{
+	struct burst *b = arg;
+	if (e->kind == NM_ADDR_NEW && e->addr.family == 4 && e->addr.b[0] == 10 &&
+	    e->addr.b[1] == 9)
+		b->addr_new++;
+	if (e->kind == NM_RESYNC)
+		b->resync++;
+}
+
+/*
+ * More changes at once than the notification socket holds: the kernel drops
+ * notifications and says so with ENOBUFS. The manager must read the tables
+ * again (one "resync"), and report each address exactly once, as if nothing
+ * had been lost.
+ */
+Test(agent, netlink_refills_after_lost_notifications)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root for a network namespace");
+	enum { N = 400 };
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(
+	    tu_run("ip link add burst0 type veth peer name burst1 && ip link set burst0 up"), 0);
+	struct burst b = {0};
+	struct nm *m;
+	cr_assert_eq(nm_new(on_burst, &b, &m), 0);
+	/* The smallest receive buffer the kernel allows: a few messages. */
+	int small = 1;
+	cr_assert_eq(setsockopt(nm_fd(m), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	char path[] = "/tmp/segplan-burst.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	for (int i = 0; i < N; i++)
+		fprintf(f, "addr add 10.9.%d.%d/32 dev burst0\n", i / 250, i % 250 + 1);
+	fclose(f);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ip -batch %s", path);
+	int rc = tu_run(cmd);
+	unlink(path);
+	cr_assert_eq(rc, 0);
+	for (int round = 0; round < 50 && b.addr_new < N; round++) {
+		struct pollfd p = {.fd = nm_fd(m), .events = POLLIN};
+		if (poll(&p, 1, 100) > 0)
+			cr_assert_eq(nm_process(m), 0);
+	}
+	cr_assert_geq(b.resync, 1, "the overflow was noticed");
+	cr_assert_eq(b.addr_new, N, "every address once: %d of %d", b.addr_new, N);
+	struct nm_addr *v = calloc(N + 16, sizeof(*v));
+	size_t n = nm_addrs(m, v, N + 16), ours = 0;
+	for (size_t i = 0; i < n && i < N + 16; i++)
+		ours += v[i].addr.family == 4 && v[i].addr.b[0] == 10 && v[i].addr.b[1] == 9;
+	cr_assert_eq(ours, N, "the current list holds them all");
+	free(v);
 	nm_free(m);
 }
