@@ -144,6 +144,18 @@ static void on_row(int term, void *data)
 		rd->cur_cap = 0;
 		goto out;
 	}
+	/* Cells beyond the header's columns are nobody's: usually a comma in a
+	 * value that is not quoted, which shifts every later value (empty
+	 * extras, as from a trailing comma, are harmless). */
+	for (size_t k = t->header.n; k < rd->cur.n; k++)
+		if (rd->cur.cells[k].text[0]) {
+			diag_add(rd->dl, DIAG_ERROR, t->name, rd->cur.cells[k].line,
+				 rd->cur.cells[k].col,
+				 "%zu values, but the header has %zu columns (a comma in a value "
+				 "that is not quoted?)",
+				 rd->cur.n, t->header.n);
+			break;
+		}
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
 		struct row *r = realloc(t->rows, cap * sizeof(*r));

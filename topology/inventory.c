@@ -32,7 +32,20 @@ struct loader {
 	struct inventory *inv;
 	struct diag_list *dl;
 	struct strmap *districts;
+	/* The table had its columns: references into it are checked. When it
+	 * could not be read, every reference would be an error of its own, so
+	 * one note says they were not checked. */
+	bool districts_read, sites_read;
 };
+
+static bool refs_checked(struct loader *ld, bool read, const struct csv_table *t, const char *what,
+			 const char *file)
+{
+	if (!read)
+		diag_add(ld->dl, DIAG_NOTE, csv_table_name(t), 0, 0,
+			 "%s references not checked: %s could not be read", what, file);
+	return read;
+}
 
 static char *join(const char *dir, const char *file)
 {
@@ -95,6 +108,7 @@ static int load_districts(struct loader *ld, const struct csv_table *t)
 	struct inventory *inv = ld->inv;
 	if (!csv_bind_columns(t, req, 4, NULL, 0, c, ld->dl))
 		return 0;
+	ld->districts_read = true;
 	size_t n = csv_table_nrows(t);
 	inv->districts = calloc(n + 1, sizeof(*inv->districts));
 	ld->districts = strmap_new(n);
@@ -187,6 +201,8 @@ static int load_sites(struct loader *ld, const struct csv_table *t)
 	struct diag_list *dl = ld->dl;
 	if (!csv_bind_columns(t, req, 11, NULL, 0, c, dl))
 		return 0;
+	ld->sites_read = true;
+	bool check_districts = refs_checked(ld, ld->districts_read, t, "district", "districts.csv");
 	size_t n = csv_table_nrows(t);
 	inv->sites = calloc(n + 1, sizeof(*inv->sites));
 	inv->site_ids = strmap_new(n);
@@ -214,7 +230,7 @@ static int load_sites(struct loader *ld, const struct csv_table *t)
 		if (s->district < 0) {
 			if (!*dn)
 				csv_cell_error(t, r, c[2], dl, "missing value for 'district'");
-			else
+			else if (check_districts)
 				unknown_ref(t, r, c[2], dl, "district", dn, dnames,
 					    inv->ndistricts);
 			ok = false;
@@ -298,6 +314,7 @@ static int load_links(struct loader *ld, const struct csv_table *t)
 	struct diag_list *dl = ld->dl;
 	if (!csv_bind_columns(t, req, 7, NULL, 0, c, dl))
 		return 0;
+	bool check_sites = refs_checked(ld, ld->sites_read, t, "site", "sites.csv");
 	size_t n = csv_table_nrows(t);
 	inv->links = calloc(n + 1, sizeof(*inv->links));
 	inv->link_ids = strmap_new(n);
@@ -324,7 +341,7 @@ static int load_links(struct loader *ld, const struct csv_table *t)
 				if (!*sid)
 					csv_cell_error(t, r, c[1 + e], dl, "missing endpoint '%s'",
 						       e ? "b" : "a");
-				else
+				else if (check_sites)
 					unknown_ref(t, r, c[1 + e], dl, "site", sid, ids,
 						    inv->nsites);
 				ok = false;
@@ -433,6 +450,7 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 	struct diag_list *dl = ld->dl;
 	if (!csv_bind_columns(t, req, 6, NULL, 0, c, dl))
 		return 0;
+	bool check_sites = refs_checked(ld, ld->sites_read, t, "site", "sites.csv");
 	size_t n = csv_table_nrows(t);
 	int r_ = 0;
 	inv->segments = calloc(n + 1, sizeof(*inv->segments));
@@ -457,10 +475,10 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 		long vlan = 0;
 		g->site = inventory_find_site(inv, sid);
 		if (g->site < 0) {
-			if (*sid)
-				unknown_ref(t, r, c[0], dl, "site", sid, ids, inv->nsites);
-			else
+			if (!*sid)
 				csv_cell_error(t, r, c[0], dl, "missing value for 'site'");
+			else if (check_sites)
+				unknown_ref(t, r, c[0], dl, "site", sid, ids, inv->nsites);
 			ok = false;
 		}
 		if (!*name) {

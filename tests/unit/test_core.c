@@ -236,6 +236,29 @@ Test(csv, empty_missing_and_bound_columns)
 	free(dir);
 }
 
+Test(csv, values_beyond_the_header)
+{
+	char *dir = tu_tmpdir();
+	struct diag_list *dl = diag_list_new();
+	/* Line 2: a comma in an unquoted name shifts the values; line 3: a
+	 * trailing comma (an empty extra) is harmless; line 4 is quoted. */
+	struct csv_table *t = read_csv(dir, "w.csv",
+				       "id,name,staff\n"
+				       "S1,Rathaus, Mitte,12\n"
+				       "S2,Schule,30,\n"
+				       "S3,\"Amt, Ost\",4\n",
+				       dl);
+	cr_assert(tu_has_diag(dl, "w.csv:2:19: error: 4 values, but the header has 3 columns (a "
+				  "comma in a value that is not quoted?)"),
+		  "%s", tu_diags(dl));
+	cr_assert_eq(diag_count(dl), 1, "%s", tu_diags(dl));
+	cr_assert_eq(csv_table_nrows(t), 3, "the rows are kept for their other checks");
+	csv_table_free(t);
+	diag_list_free(dl);
+	tu_rmdir(dir);
+	free(dir);
+}
+
 Test(yaml, tree_positions_and_checked_getters)
 {
 	const char *text = "budget: 5000000\n"

@@ -232,8 +232,31 @@ Test(inventory, missing_columns_empty_files_bad_text)
 	expect(dl, dir, "districts.csv:1:1: error: missing column 'radius_m'");
 	expect(dl, dir, "links.csv:1:1: error: file is empty (expected a header row)");
 	expect(dl, dir, "segments.csv:2:12: error: invalid UTF-8 (byte 0xfc)");
-	/* Without districts every site's district is unknown: reported, not a crash. */
-	expect(dl, dir, "sites.csv:2:19: error: unknown district 'Mitte'");
+	/* Without districts every site's district would be unknown: one note
+	 * instead of an error per site. */
+	expect(dl, dir,
+	       "sites.csv: note: district references not checked: districts.csv could not be read");
+	cr_assert_eq(diag_errors(dl), 3, "no error per site:\n%s", tu_diags(dl));
+	done(dl, dir);
+}
+
+/* A table that cannot be read (a missing column, or no file) makes every
+ * reference into it unknown: the references are not checked, and one note
+ * per referring file says so, so that the one real error stands out. */
+Test(inventory, unread_sites_are_one_error_not_hundreds)
+{
+	char *dir;
+	struct diag_list *dl = load_bad(
+	    (struct fixture){.sites = "id,name,district,type,lat,lon,broadband,current_mbps,"
+				      "required_mbps,flags\n"
+				      "DC1,RZ,Mitte,data_centre,48.776,9.183,fibre,1,1,primary\n"},
+	    &dir);
+	expect(dl, dir, "sites.csv:1:1: error: missing column 'staff'");
+	expect(dl, dir,
+	       "links.csv: note: site references not checked: sites.csv could not be read");
+	expect(dl, dir,
+	       "segments.csv: note: site references not checked: sites.csv could not be read");
+	cr_assert_eq(diag_errors(dl), 1, "%s", tu_diags(dl));
 	done(dl, dir);
 }
 
@@ -272,7 +295,8 @@ Test(inventory, primary_data_centre_rules)
 			     .plan = ""},
 	    &dir);
 	expect(dl, dir,
-	       "sites.csv:2:46: error: only a data_centre can be the primary or fallback site");
+	       "sites.csv:2:46: error: only a data_centre can be the primary or fallback "
+	       "site");
 	done(dl, dir);
 	dl = load_bad((struct fixture){.sites = "id,name,district,type,lat,lon,staff,broadband,"
 						"current_mbps,required_mbps,flags\n"
@@ -283,7 +307,8 @@ Test(inventory, primary_data_centre_rules)
 				       .plan = ""},
 		      &dir);
 	expect(dl, dir,
-	       "sites.csv: error: no primary data centre (a data_centre site with flag 'primary')");
+	       "sites.csv: error: no primary data centre (a data_centre site with flag "
+	       "'primary')");
 	done(dl, dir);
 }
 
