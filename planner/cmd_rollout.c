@@ -543,8 +543,7 @@ static int load(const struct args *a, struct diag_list *dl, struct inventory **i
 	char *path = NULL;
 	if (!a->config && asprintf(&path, "%s/rollout.yaml", a->dir) < 0)
 		return SEG_EXIT_SYSTEM;
-	r = rollout_config_load(a->config ? a->config : path, a->config ? NULL : "rollout.yaml", dl,
-				cfg);
+	r = rollout_config_load(a->config ? a->config : path, NULL, dl, cfg);
 	free(path);
 	if (r == -ENOMEM)
 		return SEG_EXIT_SYSTEM;

@@ -138,8 +138,10 @@ static void check_refs(const struct inventory *inv, const struct rollout_config 
 				 "site '%s' is both pinned and excluded", r->site);
 		} else if (r->year > cfg->horizon) {
 			diag_add(dl, DIAG_ERROR, cfg->file, r->line, r->col,
-				 "site '%s' is pinned to year %d, beyond the horizon of %d years",
-				 r->site, r->year, cfg->horizon);
+				 "site '%s' is pinned to year %d (%d), beyond the horizon of %d "
+				 "years (%d-%d)",
+				 r->site, r->year, cfg->start_year + r->year - 1, cfg->horizon,
+				 cfg->start_year, cfg->start_year + cfg->horizon - 1);
 		} else {
 			pin_of[s] = r->year;
 		}

@@ -110,6 +110,29 @@ static bool section(const struct ydoc *d, const struct ynode *root, const char *
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * A plan year, as a year number (1 = start_year) or as a calendar year
+ * (from 1900): planners write "S000123: 2027" as often as "S000123: 2".
+ */
+static bool plan_year(const struct ydoc *d, const struct ynode *n, const struct rollout_config *c,
+		      struct diag_list *dl, long *out)
+{
+	long v;
+	if (!ynode_to_long(d, n, 1, 9999, dl, &v))
+		return false;
+	long k = v >= 1900 ? v - c->start_year + 1 : v;
+	if (k < 1 || k > ROLLOUT_MAX_YEARS) {
+		ynode_error(d, n, dl,
+			    "year %ld: give a year number from 1 to %d or a calendar year from %d "
+			    "to %d",
+			    v, ROLLOUT_MAX_YEARS, c->start_year,
+			    c->start_year + ROLLOUT_MAX_YEARS - 1);
+		return false;
+	}
+	*out = k;
+	return true;
+}
+
 static int parse(const struct ydoc *d, struct diag_list *dl, struct rollout_config *c)
 {
 	static const char *const top[] = {"horizon_years", "start_year", "budget",
@@ -144,8 +167,7 @@ static int parse(const struct ydoc *d, struct diag_list *dl, struct rollout_conf
 		if (y && ynode_expect(d, y, YNODE_MAP, "years", dl)) {
 			for (size_t i = 0; i < ynode_len(y); i++) {
 				double eur;
-				if (ynode_to_long(d, ynode_key(y, i), 1, ROLLOUT_MAX_YEARS, dl,
-						  &l) &&
+				if (plan_year(d, ynode_key(y, i), c, dl, &l) &&
 				    ynode_to_double(d, ynode_value(y, i), 1, 1e12, dl, &eur))
 					c->year_budget[l] = eur;
 			}
@@ -193,7 +215,7 @@ static int parse(const struct ydoc *d, struct diag_list *dl, struct rollout_conf
 				ynode_error(d, k, dl, "a pin's key must be a site id");
 				continue;
 			}
-			if (ynode_to_long(d, ynode_value(pins, i), 1, ROLLOUT_MAX_YEARS, dl, &l) &&
+			if (plan_year(d, ynode_value(pins, i), c, dl, &l) &&
 			    (r = add_ref(&c->pins, &c->npins, k, (int)l)) < 0)
 				return r;
 		}

@@ -373,8 +373,39 @@ Test(rollout, bad_yaml_gives_located_errors)
 		  "%s", tu_diags(dl));
 	cr_assert(tu_diag_contains(dl, "rollout.yaml:5:15: error: expected a number, got 'lots'"),
 		  "%s", tu_diags(dl));
-	cr_assert(tu_diag_contains(dl, "rollout.yaml:7:12: error: 99 is out of range"), "%s",
-		  tu_diags(dl));
+	cr_assert(tu_has_diag(dl, "rollout.yaml:7:12: error: year 99: give a year number from 1 to "
+				  "50 or a calendar year from 2026 to 2075"),
+		  "%s", tu_diags(dl));
+	rollout_config_clear(&c);
+	diag_list_free(dl);
+}
+
+/* Pins and budget overrides take year numbers (1 = start_year) or calendar years. */
+Test(rollout, years_by_number_or_calendar)
+{
+	struct diag_list *dl = diag_list_new();
+	struct rollout_config c;
+	rollout_config_init(&c);
+	const char *text = "start_year: 2030\n"
+			   "horizon_years: 4\n"
+			   "budget:\n"
+			   "  years: {2: 1000000, 2033: 2000000}\n"
+			   "pins:\n"
+			   "  S000010: 2031\n"
+			   "  S000020: 3\n"
+			   "  S000030: 2029\n";
+	cr_assert_eq(rollout_config_load_buffer(text, strlen(text), "r.yaml", dl, &c), -EINVAL);
+	cr_assert_eq(c.year_budget[2], 1000000);
+	cr_assert_eq(c.year_budget[4], 2000000, "2033 is the fourth year from 2030");
+	cr_assert_eq(c.npins, 2, "2029 is before the start: refused");
+	cr_assert_str_eq(c.pins[0].site, "S000010");
+	cr_assert_eq(c.pins[0].year, 2);
+	cr_assert_str_eq(c.pins[1].site, "S000020");
+	cr_assert_eq(c.pins[1].year, 3);
+	cr_assert(tu_has_diag(dl, "r.yaml:8:12: error: year 2029: give a year number from 1 to 50 "
+				  "or a calendar year from 2030 to 2079"),
+		  "%s", tu_diags(dl));
+	cr_assert_eq(diag_count(dl), 1, "%s", tu_diags(dl));
 	rollout_config_clear(&c);
 	diag_list_free(dl);
 }
@@ -384,8 +415,9 @@ Test(rollout, pins_naming_unknown_or_fibre_sites_are_located_errors)
 	struct city x;
 	const char *yaml = "horizon_years: 3\n"
 			   "pins:\n"
-			   "  S00001O: 2\n" /* a typo */
-			   "  DC1: 1\n"	    /* a data centre */
+			   "  S00001O: 2\n"    /* a typo */
+			   "  DC1: 1\n"	       /* a data centre */
+			   "  S000012: 2030\n" /* the fifth year of three */
 			   "exclude: [Nowhere]\n";
 	cr_assert_eq(city_open(&x, yaml), -EINVAL);
 	cr_assert(tu_diag_contains(x.dl, "rollout.yaml:3:3: error: unknown site 'S00001O' (did you "
@@ -393,7 +425,11 @@ Test(rollout, pins_naming_unknown_or_fibre_sites_are_located_errors)
 		  "%s", tu_diags(x.dl));
 	cr_assert(tu_diag_contains(x.dl, "rollout.yaml:4:3: error: site 'DC1' cannot be pinned"),
 		  "%s", tu_diags(x.dl));
-	cr_assert(tu_diag_contains(x.dl, "rollout.yaml:5:11: error: unknown site 'Nowhere'"), "%s",
+	cr_assert(tu_diag_contains(x.dl,
+				   "rollout.yaml:5:3: error: site 'S000012' is pinned to year 5 "
+				   "(2030), beyond the horizon of 3 years (2026-2028)"),
+		  "%s", tu_diags(x.dl));
+	cr_assert(tu_diag_contains(x.dl, "rollout.yaml:6:11: error: unknown site 'Nowhere'"), "%s",
 		  tu_diags(x.dl));
 	city_close(&x);
 }
