@@ -432,10 +432,19 @@ static int get_enum(struct reader *r, const struct ynode *map, const char *key,
 		if (strcmp(s, names[i]) == 0)
 			return (int)i;
 	const char *sug = s ? diag_suggest(s, (const char **)names, n) : NULL;
-	if (sug)
+	if (sug) {
 		ynode_error(r->doc, v, r->dl, "unknown %s '%s' (did you mean '%s'?)", key, s, sug);
-	else
-		ynode_error(r->doc, v, r->dl, "unknown %s '%s'", key, s ? s : "(not a value)");
+		return -1;
+	}
+	/* Nothing close: the few there are. */
+	char list[256] = "";
+	for (size_t i = 0, len = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i == 0	    ? ""
+					: i + 1 < n ? ", "
+						    : " or ",
+					names[i]);
+	ynode_error(r->doc, v, r->dl, "unknown %s '%s' (%s)", key, s ? s : "(not a value)", list);
 	return -1;
 }
 

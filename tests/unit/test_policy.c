@@ -155,6 +155,8 @@ Test(policy, unknown_site_scope_action_keywords)
 {
 	expect_error("  - {id: a, from: any, to: any, services: any, action: acept}\n",
 		     "policy.yaml:6:56: error: unknown action 'acept' (did you mean 'accept'?)");
+	expect_error("  - {id: a, from: any, to: any, services: any, action: allow}\n",
+		     "policy.yaml:6:56: error: unknown action 'allow' (accept, drop or reject)");
 	expect_error(
 	    "  - {id: a, from: any, to: any, services: any, scope: same-sit, action: "
 	    "drop}\n",
