@@ -323,6 +323,15 @@ int rollout_exact(const struct rollout_inst *in, const struct rollout_exact_opts
 	memset(info, 0, sizeof(*info));
 	if (in->n > limit)
 		return -E2BIG;
+	if (in->n == 0) {
+		/* Nothing to connect: the empty plan, optimal (GLPK refuses a
+		 * problem without columns). */
+		out->year[0] = 0;
+		int e = rollout_plan_evaluate(in, out);
+		info->optimal = e == 0;
+		info->bound = out->value;
+		return e;
+	}
 	struct mip m = {.in = in, .T = in->horizon};
 	glp_prob *lp = NULL;
 	int r = build_arcs(&m);

@@ -580,7 +580,8 @@ int rollout_heuristic(const struct rollout_inst *in, struct rollout_plan *out)
 			have = true;
 		}
 	}
-	if (in->n <= PERTURB_MAX_SITES && (r = perturb(&h, out, &cur, &h.walk, h.tabu_years)) < 0)
+	if (in->n > 0 && in->n <= PERTURB_MAX_SITES &&
+	    (r = perturb(&h, out, &cur, &h.walk, h.tabu_years)) < 0)
 		goto out;
 	r = 0;
 out:

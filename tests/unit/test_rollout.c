@@ -380,6 +380,31 @@ Test(rollout, bad_yaml_gives_located_errors)
 	diag_list_free(dl);
 }
 
+/* A city where every site already has fibre: nothing to connect, and every
+ * solver says so (the heuristic's search and GLPK both failed on n = 0). */
+Test(rollout, nothing_to_connect)
+{
+	struct rollout_inst *in = rollout_inst_new(0, 3);
+	cr_assert_not_null(in);
+	for (int t = 1; t <= 3; t++)
+		in->budget[t] = 1000;
+	cr_assert_eq(rollout_inst_finish(in), 0);
+	struct rollout_plan h = {0}, x = {0};
+	cr_assert_eq(rollout_plan_init(&h, in), 0);
+	cr_assert_eq(rollout_plan_init(&x, in), 0);
+	cr_assert_eq(rollout_heuristic(in, &h), 0);
+	cr_assert_eq(h.value, 0);
+	struct rollout_exact_info info;
+	cr_assert_eq(rollout_exact(in, NULL, &h, &x, &info), 0);
+	cr_assert(info.optimal);
+	cr_assert_eq(x.value, 0);
+	cr_assert_eq(info.bound, 0);
+	cr_assert_eq(rollout_bound(in), 0);
+	rollout_plan_clear(&h);
+	rollout_plan_clear(&x);
+	rollout_inst_free(in);
+}
+
 /* Pins and budget overrides take year numbers (1 = start_year) or calendar years. */
 Test(rollout, years_by_number_or_calendar)
 {
