@@ -12,7 +12,8 @@ shared=${SEGPLAN_SHARED:-$src/../shared}
 work=${FUZZ_WORK:-/tmp/segplan-fuzz-decode}
 
 if ! command -v clang >/dev/null; then
-	echo "fuzz: clang is required (libFuzzer)" >&2
+	echo "fuzz: clang is required (libFuzzer; scripts/deps.sh installs it)" >&2
+	[[ ${CI:-} == true ]] && exit 1
 	exit 77
 fi
 if [ ! -d "$shared/pcaps" ]; then
