@@ -719,6 +719,22 @@ Test(audit, truncated_summary_is_located_and_the_others_count)
 	fx_free(&f);
 }
 
+/* A directory among the summaries (a shell glob gone wide) is named as such. */
+Test(audit, a_directory_is_skipped_and_the_others_count)
+{
+	struct fx f;
+	fx_load(&f);
+	static const char *const names[] = {"s1-am.json", "", "s1-pm.json", "s2.json", "s3.json"};
+	struct audit_report *r = run(&f, names, 5);
+	cr_assert_eq(diag_errors(f.dl), 1, "%s", tu_diags(f.dl));
+	cr_assert(tu_diag_contains(f.dl, "error: is a directory, not a summary: skipped"), "%s",
+		  tu_diags(f.dl));
+	cr_expect_eq(r->skipped, 1);
+	cr_expect_eq(r->total.flows, 364);
+	audit_report_free(r);
+	fx_free(&f);
+}
+
 static const char *const bad_members[][2] = {
     {"\"flows\": 100,", "\"flows\": -100,"},
     {"\"format\": 1,", "\"format\": 2,"},
