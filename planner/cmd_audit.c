@@ -276,7 +276,9 @@ static void print_text(const struct audit_report *r, const struct policy *p,
 			       p->rules[s->before].id);
 		else
 			printf("at the end, before the default");
-		printf(" (%" PRIu64 " flows, %s)\n", s->c.flows, human(s->c.bytes, b1, sizeof(b1)));
+		printf(" (%" PRIu64 " flows, %s)%s%s\n", s->c.flows,
+		       human(s->c.bytes, b1, sizeof(b1)), s->risk ? "; REVIEW WITH CARE: " : "",
+		       s->risk ? s->risk : "");
 	}
 	if (r->nsuggestions > top)
 		printf("  ... %zu more (--top, --json)\n", r->nsuggestions - top);

@@ -1920,6 +1920,27 @@ static int cmp_svc_v(const void *x, const void *y)
 	return cmp_svc(x, y);
 }
 
+/*
+ * What makes a suggested accept rule dangerous to take as it is: opening a
+ * zone to the internet or to addresses no segment holds, or opening a
+ * management zone (the anti-lockout zones) to anyone. Denied traffic of that
+ * kind is as often an attack or a misconfiguration as a missing rule.
+ */
+static const char *suggestion_risk(const struct policy *p, const char *from, const char *to)
+{
+	for (size_t i = 0; i < p->nzones; i++) {
+		const struct pol_zone *z = &p->zones[i];
+		if (strcmp(z->name, from) == 0 && z->kind == POL_ZONE_INTERNET)
+			return "from the internet";
+		if (strcmp(z->name, from) == 0 && z->kind == POL_ZONE_UNASSIGNED)
+			return "from addresses in no segment";
+	}
+	for (size_t i = 0; i < p->nmanagement; i++)
+		if (strcmp(p->zones[p->management[i]].name, to) == 0)
+			return "into a management zone";
+	return NULL;
+}
+
 static int suggest_one(const struct audit *a, const struct group *g, struct audit_report *r,
 		       struct audit_suggestion *s)
 {
@@ -1976,10 +1997,11 @@ static int suggest_one(const struct audit *a, const struct group *g, struct audi
 		r->nservices++;
 		s->nservices++;
 	}
-	char comment[128];
+	s->risk = suggestion_risk(p, g->from, g->to);
+	char comment[160];
 	snprintf(comment, sizeof(comment),
-		 "suggested by audit: %" PRIu64 " flows, %" PRIu64 " bytes, review", g->c.flows,
-		 g->c.bytes);
+		 "suggested by audit: %" PRIu64 " flows, %" PRIu64 " bytes, review%s%s", g->c.flows,
+		 g->c.bytes, s->risk ? " with care: " : "", s->risk ? s->risk : "");
 	if (dup_str(&s->comment, comment) || dup_str(&s->owner, a->owner))
 		goto out;
 	rc = 0;
@@ -2290,13 +2312,14 @@ static json_t *suggestion_json(const struct audit_suggestion *s, const struct po
 			       const struct inventory *inv)
 {
 	return json_pack(
-	    "{s:s,s:o,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:s,s:s}", "id", s->id, "site",
+	    "{s:s,s:o,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:s,s:s,s:o}", "id", s->id, "site",
 	    s->site >= 0 ? json_string(inv->sites[s->site].id) : json_null(), "from", s->from, "to",
 	    s->to, "services", strs_json(s->services, s->nservices), "observed",
 	    items_json(s->items, s->nitems), "scope", "any", "action", "accept", "insert_before",
 	    s->before >= 0 ? json_string(p->rules[s->before].id) : json_null(), "flows",
 	    (json_int_t)s->c.flows, "packets", (json_int_t)s->c.packets, "bytes",
-	    (json_int_t)s->c.bytes, "comment", s->comment, "owner", s->owner);
+	    (json_int_t)s->c.bytes, "comment", s->comment, "owner", s->owner, "risk",
+	    s->risk ? json_string(s->risk) : json_null());
 }
 
 static json_t *rule_json(const struct audit_rule_use *u, const struct policy *p,
@@ -2522,6 +2545,8 @@ static void put_service(struct buf *b, const struct audit_item *v, size_t n)
 static void put_rule(struct buf *b, const struct audit_suggestion *s, const struct policy *p,
 		     const char *ind)
 {
+	if (s->risk)
+		put(b, "%s# review with care: %s\n", ind, s->risk);
 	if (s->before >= 0)
 		put(b, "%s# insert before: %s\n", ind, p->rules[s->before].id);
 	else

@@ -102,6 +102,10 @@ struct audit_suggestion {
 	int before; /* policy rule index to insert before, -1: at the end, before the default */
 	struct audit_counts c;
 	char *comment, *owner;
+	/* Why the rule needs a second look before anyone adds it, or NULL:
+	 * "from the internet", "from addresses in no segment", "into a
+	 * management zone" (audit_suggestion_risk). */
+	const char *risk;
 };
 
 struct audit_rule_use {

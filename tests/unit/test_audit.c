@@ -787,6 +787,65 @@ Test(audit, a_summary_breaking_the_format_is_skipped_whole)
 	fx_free(&f);
 }
 
+/* s3.json with its denied tuple's zones replaced, audited alone. */
+static struct audit_report *s3_with(struct fx *f, const char *from, const char *to)
+{
+	char *text = slurp(tu_path(GOLDEN "s3.json"));
+	char *a = strstr(text, "\"src_zone\": \"voip\""),
+	     *b = strstr(text, "\"dst_zone\": \"internet\"");
+	cr_assert(a && b && a < b);
+	char *out = calloc(1, strlen(text) + 64);
+	sprintf(out, "%.*s\"src_zone\": \"%s\"%.*s\"dst_zone\": \"%s\"%s", (int)(a - text), text,
+		from, (int)(b - a - strlen("\"src_zone\": \"voip\"")),
+		a + strlen("\"src_zone\": \"voip\""), to, b + strlen("\"dst_zone\": \"internet\""));
+	struct audit *au;
+	struct audit_report *r;
+	cr_assert_eq(audit_new(f->p, f->inv, NULL, &au), 0);
+	cr_assert_eq(audit_add_buffer(au, out, strlen(out), "s3x.json", f->dl), 0, "%s",
+		     tu_diags(f->dl));
+	cr_assert_eq(audit_report(au, &r), 0);
+	audit_free(au);
+	free(out);
+	free(text);
+	return r;
+}
+
+/* Suggestions that open a zone to the internet or a management zone to
+ * anyone are marked, in the report, its JSON and the YAML. */
+Test(audit, risky_suggestions_are_marked)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *r = run(&f, current, NCURRENT);
+	for (size_t i = 0; i < r->nsuggestions; i++)
+		cr_expect_null(r->suggestions[i].risk, "%s", r->suggestions[i].id);
+	audit_report_free(r);
+
+	r = s3_with(&f, "internet", "admin");
+	cr_assert_eq(r->nsuggestions, 1);
+	cr_expect_str_eq(r->suggestions[0].id, "audit-internet-admin");
+	cr_expect_str_eq(r->suggestions[0].risk, "from the internet");
+	char *yaml = audit_suggest_yaml(r, f.p, f.inv);
+	cr_expect(strstr(yaml, "# review with care: from the internet\n"), "%s", yaml);
+	free(yaml);
+	json_t *j = audit_report_json(r, f.p, f.inv);
+	json_t *sg = json_array_get(json_object_get(json_object_get(j, "suggestions"), "rules"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(sg, "risk")), "from the internet");
+	json_decref(j);
+	audit_report_free(r);
+
+	r = s3_with(&f, "voip", "mgmt");
+	cr_assert_eq(r->nsuggestions, 1);
+	cr_expect_str_eq(r->suggestions[0].risk, "into a management zone");
+	audit_report_free(r);
+
+	r = s3_with(&f, "unassigned", "voip");
+	cr_assert_eq(r->nsuggestions, 1);
+	cr_expect_str_eq(r->suggestions[0].risk, "from addresses in no segment");
+	audit_report_free(r);
+	fx_free(&f);
+}
+
 Test(audit, the_same_window_twice_counts_once)
 {
 	struct fx f;
