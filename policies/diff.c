@@ -180,24 +180,8 @@ void diff_report_free(struct diff_report *d)
 	for (size_t i = 0; i < d->nsites; i++)
 		free(d->sites[i]);
 	free(d->sites);
-	for (size_t z = 0; z < d->names.nzones; z++)
-		free(d->names.zones[z]);
-	free(d->names.zones);
-	free(d->names.seen);
+	lint_names_clear(&d->names);
 	free(d);
-}
-
-static int copy_names(struct lint_names *dst, const struct lint_names *src)
-{
-	dst->zones = calloc(src->nzones + 1, sizeof(char *));
-	dst->seen = calloc(2 * src->nzones + 1, sizeof(bool));
-	if (!dst->zones || !dst->seen)
-		return -ENOMEM;
-	memcpy(dst->seen, src->seen, 2 * src->nzones * sizeof(bool));
-	for (; dst->nzones < src->nzones; dst->nzones++)
-		if (!(dst->zones[dst->nzones] = strdup(src->zones[dst->nzones])))
-			return -ENOMEM;
-	return 0;
 }
 
 /* Moves every group's merged boxes into the report's change list. */
@@ -241,7 +225,7 @@ int diff_policies(const struct policy *a, const struct inventory *ia, const stru
 		goto out;
 	d->sites = D.sites;
 	d->nsites = D.nsites;
-	if ((rc = copy_names(&d->names, lint_space_names(s))) < 0)
+	if ((rc = lint_names_copy(&d->names, lint_space_names(s))) < 0)
 		goto out;
 	for (int view = -1; view < (int)D.nsites && rc == 0; view++)
 		rc = one_view(&D, ia, ib, view, &d->atoms);

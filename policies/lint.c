@@ -356,6 +356,28 @@ void lint_atom_parts(const struct lint_space *s, size_t atom, uint8_t *family, i
 	*family = fam_of[atom / s->ne];
 }
 
+int lint_names_copy(struct lint_names *dst, const struct lint_names *src)
+{
+	dst->zones = calloc(src->nzones + 1, sizeof(char *));
+	dst->seen = calloc(2 * src->nzones + 1, sizeof(bool));
+	if (!dst->zones || !dst->seen)
+		return -ENOMEM;
+	memcpy(dst->seen, src->seen, 2 * src->nzones * sizeof(bool));
+	for (; dst->nzones < src->nzones; dst->nzones++)
+		if (!(dst->zones[dst->nzones] = strdup(src->zones[dst->nzones])))
+			return -ENOMEM;
+	return 0;
+}
+
+void lint_names_clear(struct lint_names *n)
+{
+	for (size_t z = 0; z < n->nzones; z++)
+		free(n->zones[z]);
+	free(n->zones);
+	free(n->seen);
+	memset(n, 0, sizeof(*n));
+}
+
 int lint_endpoint(const struct lint_names *n, const char *zone, bool dc)
 {
 	for (size_t z = 0; z < n->nzones; z++)
@@ -483,10 +505,7 @@ void lint_space_free(struct lint_space *s)
 		free(s->in[i].dcount);
 		free(s->in[i].gcount);
 	}
-	for (size_t z = 0; z < s->names.nzones; z++)
-		free(s->names.zones[z]);
-	free(s->names.zones);
-	free(s->names.seen);
+	lint_names_clear(&s->names);
 	free(s);
 }
 
@@ -1557,25 +1576,8 @@ void lint_report_free(struct lint_report *r)
 		free(f->boxes);
 	}
 	free(r->v);
-	for (size_t z = 0; z < r->names.nzones; z++)
-		free(r->names.zones[z]);
-	free(r->names.zones);
-	free(r->names.seen);
+	lint_names_clear(&r->names);
 	free(r);
-}
-
-/* The report keeps its own copy of the names its boxes refer to. */
-static int copy_names(struct lint_names *dst, const struct lint_names *src)
-{
-	dst->zones = calloc(src->nzones + 1, sizeof(char *));
-	dst->seen = calloc(2 * src->nzones + 1, sizeof(bool));
-	if (!dst->zones || !dst->seen)
-		return -ENOMEM;
-	memcpy(dst->seen, src->seen, 2 * src->nzones * sizeof(bool));
-	for (; dst->nzones < src->nzones; dst->nzones++)
-		if (!(dst->zones[dst->nzones] = strdup(src->zones[dst->nzones])))
-			return -ENOMEM;
-	return 0;
 }
 
 int lint_policy(const struct policy *p, const struct inventory *inv, const struct ydoc *doc,
@@ -1611,7 +1613,7 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 	if ((rc = lint_space_new(pols, invs, 1, &s)) < 0)
 		goto out;
 	L.s = s;
-	if ((rc = copy_names(&r->names, lint_space_names(s))) < 0)
+	if ((rc = lint_names_copy(&r->names, lint_space_names(s))) < 0)
 		goto out;
 	if ((rc = lint_view(&L, -1)) < 0)
 		goto out;

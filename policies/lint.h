@@ -94,6 +94,11 @@ struct lint_names {
 	bool *seen; /* per endpoint: some address of the inventory falls in it */
 };
 
+/* dst (empty) becomes a copy of src, for a report that outlives its space:
+ * 0 or -ENOMEM (then what was copied is left for lint_names_clear). */
+int lint_names_copy(struct lint_names *dst, const struct lint_names *src);
+void lint_names_clear(struct lint_names *n);
+
 /* Endpoint of zone name and dc flag, or -1 for an unknown zone. */
 int lint_endpoint(const struct lint_names *n, const char *zone, bool dc);
 
