@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "agent/export.h"
+#include "core/grow.h"
 #include "core/strmap.h"
 
 static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -224,23 +225,6 @@ static void bmap_clear(struct bmap *m)
 	m->ksize = ks;
 }
 
-/* Grows an array of elements of size sz to hold n (zero-filled). */
-static int grow(void **v, size_t *cap, size_t n, size_t sz)
-{
-	if (n <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 16;
-	while (c < n)
-		c *= 2;
-	void *p = realloc(*v, c * sz);
-	if (!p)
-		return -ENOMEM;
-	memset((char *)p + *cap * sz, 0, (c - *cap) * sz);
-	*v = p;
-	*cap = c;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 
 struct counts {
@@ -412,7 +396,7 @@ static void compact_continuations(struct sum *s)
 		bool added;
 		long j;
 		if (!live[i] || (j = bmap_get(&s->cmap, old.keys + i * old.ksize, &added)) < 0 ||
-		    grow((void **)&s->clive, &s->ccap, (size_t)j + 1, sizeof(bool)))
+		    grow_array(&s->clive, &s->ccap, (size_t)j + 1, sizeof(bool)))
 			continue;
 		s->clive[j] = true;
 	}
@@ -447,7 +431,7 @@ static bool continuation(struct sum *s, const struct flow *f, enum flow_end why)
 		}
 	} else if (why == FLOW_END_ACTIVE) {
 		i = bmap_get(&s->cmap, &k, &added);
-		if (i < 0 || grow((void **)&s->clive, &s->ccap, (size_t)i + 1, sizeof(bool))) {
+		if (i < 0 || grow_array(&s->clive, &s->ccap, (size_t)i + 1, sizeof(bool))) {
 			s->oom = true;
 			return false;
 		}
@@ -495,7 +479,7 @@ static struct tuple *tuple_of(struct sum *s, const struct pol_table *t, const st
 	k.port = pol_proto_has_ports(f->proto) ? f->dport : icmp ? f->icmp_type : -1;
 	bool added;
 	long i = bmap_get(&s->tmap, &k, &added);
-	if (i < 0 || grow((void **)&s->tuples, &s->tcap, (size_t)i + 1, sizeof(*s->tuples)))
+	if (i < 0 || grow_array(&s->tuples, &s->tcap, (size_t)i + 1, sizeof(*s->tuples)))
 		return NULL;
 	struct tuple *tu = &s->tuples[i];
 	if (added) {
@@ -521,7 +505,7 @@ static void count_unassigned(struct sum *s, const uint8_t a[16], bool as_src, ui
 {
 	bool added;
 	long i = bmap_get(&s->umap, a, &added);
-	if (i < 0 || grow((void **)&s->un, &s->ucap, (size_t)i + 1, sizeof(*s->un))) {
+	if (i < 0 || grow_array(&s->un, &s->ucap, (size_t)i + 1, sizeof(*s->un))) {
 		s->oom = true;
 		return;
 	}
@@ -541,7 +525,7 @@ static struct hit *hit_of(struct sum *s, const struct pol_table *t, int rule)
 	if (!s->rslot[rule]) {
 		bool added;
 		long i = keyed_get(&s->rkeys, pol_table_rule(t, (size_t)rule)->id, &added);
-		if (i < 0 || grow((void **)&s->hits, &s->hcap, (size_t)i + 1, sizeof(*s->hits)))
+		if (i < 0 || grow_array(&s->hits, &s->hcap, (size_t)i + 1, sizeof(*s->hits)))
 			return NULL;
 		s->rslot[rule] = (int)i + 1;
 	}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/grow.h"
 #include "core/jarena.h"
 #include "core/strmap.h"
 #include "policies/compile.h"
@@ -70,24 +71,6 @@ static void intern_free(struct intern *k)
 	free(k->keys);
 	strmap_free(k->map);
 	memset(k, 0, sizeof(*k));
-}
-
-/* Grows an array of elements of size sz to hold n, zero-filled. */
-static int grow(void *vp, size_t *cap, size_t n, size_t sz)
-{
-	void **v = vp;
-	if (n <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 16;
-	while (c < n)
-		c *= 2;
-	void *p = realloc(*v, c * sz);
-	if (!p)
-		return -ENOMEM;
-	memset((char *)p + *cap * sz, 0, (c - *cap) * sz);
-	*v = p;
-	*cap = c;
-	return 0;
 }
 
 static void add_counts(struct audit_counts *t, const struct audit_counts *c)
@@ -511,7 +494,7 @@ static void read_examples(struct rd *r, const json_t *ex, size_t i, struct sread
 		bad(r, "%s: expected an array",
 		    PATH(&((struct at){"tuples", i, "examples", NOIX})));
 	u->ex0 = s->nex;
-	if (grow(&s->ex, &s->excap, s->nex + json_array_size(ex), sizeof(*s->ex))) {
+	if (grow_array(&s->ex, &s->excap, s->nex + json_array_size(ex), sizeof(*s->ex))) {
 		bad(r, "out of memory");
 		return;
 	}
@@ -858,7 +841,7 @@ static int group_of(struct audit *a, const struct tup *u, int rule)
 	snprintf(key, sizeof(key), "%d|%s|%s", site, u->from, u->to);
 	bool added;
 	long g = intern_get(&a->gkeys, key, &added);
-	if (g < 0 || grow(&a->grp, &a->gcap, (size_t)g + 1, sizeof(*a->grp)))
+	if (g < 0 || grow_array(&a->grp, &a->gcap, (size_t)g + 1, sizeof(*a->grp)))
 		return -ENOMEM;
 	struct group *gr = &a->grp[g];
 	if (added) {
@@ -884,7 +867,7 @@ static int group_of(struct audit *a, const struct tup *u, int rule)
 		sv.family = 0;
 	snprintf(key, sizeof(key), "%u|%u|%d", sv.proto, sv.family, sv.port);
 	long k = intern_get(&gr->pts, key, &added);
-	if (k < 0 || grow(&gr->svc, &gr->svccap, (size_t)k + 1, sizeof(*gr->svc)))
+	if (k < 0 || grow_array(&gr->svc, &gr->svccap, (size_t)k + 1, sizeof(*gr->svc)))
 		return -ENOMEM;
 	gr->svc[k] = sv;
 	return (int)g;
@@ -899,7 +882,7 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 		 u->svc.port);
 	bool added;
 	long d = intern_get(&a->dkeys, key, &added);
-	if (d < 0 || grow(&a->den, &a->dcap, (size_t)d + 1, sizeof(*a->den)))
+	if (d < 0 || grow_array(&a->den, &a->dcap, (size_t)d + 1, sizeof(*a->den)))
 		return -ENOMEM;
 	struct den *dn = &a->den[d];
 	if (added) {
@@ -927,7 +910,7 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 		const struct exread *e = &s->ex[i];
 		snprintf(key, sizeof(key), "%ld|%s|%s", d, e->src, e->dst);
 		long x = intern_get(&a->exkeys, key, NULL);
-		if (x < 0 || grow(&a->exflows, &a->excap, (size_t)x + 1, sizeof(*a->exflows)))
+		if (x < 0 || grow_array(&a->exflows, &a->excap, (size_t)x + 1, sizeof(*a->exflows)))
 			return -ENOMEM;
 		a->exflows[x] += e->flows;
 	}
@@ -948,10 +931,10 @@ static bool is_denied(const struct tup *u)
 static int count_foreign(struct audit *a, const struct sread *s, const char *name)
 {
 	long f = intern_get(&a->fkeys, s->hash && s->site ? s->hash : "", NULL);
-	if (f < 0 || grow(&a->fac, &a->fcap, (size_t)f + 1, sizeof(*a->fac)))
+	if (f < 0 || grow_array(&a->fac, &a->fcap, (size_t)f + 1, sizeof(*a->fac)))
 		return -ENOMEM;
 	struct facc *fa = &a->fac[f];
-	if (grow(&fa->files, &fa->cap, fa->nfiles + 1, sizeof(*fa->files)) ||
+	if (grow_array(&fa->files, &fa->cap, fa->nfiles + 1, sizeof(*fa->files)) ||
 	    !(fa->files[fa->nfiles] = strdup(name)))
 		return -ENOMEM;
 	fa->nfiles++;
@@ -970,7 +953,7 @@ static int keep_period(struct audit *a, const struct sread *s)
 	snprintf(key, sizeof(key), "%s|%s", s->site, s->applied_at ? s->applied_at : "");
 	bool added;
 	long i = intern_get(&a->pkeys, key, &added);
-	if (i < 0 || grow(&a->per, &a->pcap, (size_t)i + 1, sizeof(*a->per)))
+	if (i < 0 || grow_array(&a->per, &a->pcap, (size_t)i + 1, sizeof(*a->per)))
 		return -ENOMEM;
 	struct kperiod *k = &a->per[i];
 	for (size_t j = 0; j < s->nkrules; j++)
@@ -1008,7 +991,7 @@ static int count_current(struct audit *a, const struct sread *s)
 {
 	char key[512];
 	long si = intern_get(&a->sites, s->site, NULL);
-	if (si < 0 || grow(&a->site_v, &a->sitecap, (size_t)si + 1, sizeof(*a->site_v)))
+	if (si < 0 || grow_array(&a->site_v, &a->sitecap, (size_t)si + 1, sizeof(*a->site_v)))
 		return -ENOMEM;
 	struct audit_site *st = &a->site_v[si];
 	if (!st->site && dup_str(&st->site, s->site))
@@ -1034,7 +1017,7 @@ static int count_current(struct audit *a, const struct sread *s)
 	}
 	for (size_t i = 0; i < s->nhits; i++) {
 		long r = intern_get(&a->rkeys, s->hits[i].id, NULL);
-		if (r < 0 || grow(&a->rhits, &a->rcap, (size_t)r + 1, sizeof(*a->rhits)))
+		if (r < 0 || grow_array(&a->rhits, &a->rcap, (size_t)r + 1, sizeof(*a->rhits)))
 			return -ENOMEM;
 		add_counts(&a->rhits[r], &s->hits[i].c);
 		snprintf(key, sizeof(key), "%s|%s", s->hits[i].id, s->site);
@@ -1047,7 +1030,7 @@ static int count_current(struct audit *a, const struct sread *s)
 	for (size_t i = 0; i < s->nutop; i++) {
 		const struct uread *ur = &s->utop[i];
 		long u = intern_get(&a->ukeys, ur->address, NULL);
-		if (u < 0 || grow(&a->un, &a->ucap, (size_t)u + 1, sizeof(*a->un)))
+		if (u < 0 || grow_array(&a->un, &a->ucap, (size_t)u + 1, sizeof(*a->un)))
 			return -ENOMEM;
 		a->un[u].as_src += ur->as_src;
 		a->un[u].as_dst += ur->as_dst;
@@ -1062,7 +1045,7 @@ static int count_current(struct audit *a, const struct sread *s)
 
 static int note_summary(struct audit *a, const struct sread *s, const char *name, bool current)
 {
-	if (grow(&a->sums, &a->scap, a->nsums + 1, sizeof(*a->sums)))
+	if (grow_array(&a->sums, &a->scap, a->nsums + 1, sizeof(*a->sums)))
 		return -ENOMEM;
 	struct audit_summary *m = &a->sums[a->nsums];
 	memset(m, 0, sizeof(*m));
@@ -2465,7 +2448,7 @@ static void put(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	int k = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (k < 0 || grow(&b->s, &b->cap, b->n + (size_t)k + 1, 1)) {
+	if (k < 0 || grow_array(&b->s, &b->cap, b->n + (size_t)k + 1, 1)) {
 		b->oom = true;
 		return;
 	}

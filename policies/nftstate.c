@@ -23,6 +23,8 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include "core/grow.h"
+
 /* nftables' own datatype numbers (nftables src/datatype.h, stored in the
  * set's NFTA_SET_KEY_TYPE); concatenations pack one type per 6 bits, the
  * first component in the highest bits, each component padded to 4 bytes. */
@@ -68,20 +70,6 @@ static const struct {
     {"inet", NFPROTO_INET}, {"ip", NFPROTO_IPV4},	{"ip6", NFPROTO_IPV6},
     {"arp", NFPROTO_ARP},   {"bridge", NFPROTO_BRIDGE}, {"netdev", NFPROTO_NETDEV},
 };
-
-static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 8;
-	void *p = realloc(*arr, nc * elsize);
-	if (!p)
-		return -ENOMEM;
-	memset((char *)p + *cap * elsize, 0, (nc - *cap) * elsize);
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
 
 /* strdup that treats NULL as "absent"; *err set on allocation failure. */
 static char *dup_opt(const char *s, int *err)
@@ -282,7 +270,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
 	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), s->table) != 0)
 		goto out;
-	rc->err = grow((void **)&s->chains, &s->cchains, s->nchains, sizeof(*s->chains));
+	rc->err = grow_array(&s->chains, &s->cchains, s->nchains + 1, sizeof(*s->chains));
 	if (rc->err)
 		goto out;
 	struct nfts_chain *ch = &s->chains[s->nchains++];
@@ -455,7 +443,7 @@ static int add_elem_text(struct nfts_set *st, size_t *cap, char *text)
 {
 	if (!text)
 		return -ENOMEM;
-	if (grow((void **)&st->elems, cap, st->nelems, sizeof(*st->elems)) < 0) {
+	if (grow_array(&st->elems, cap, st->nelems + 1, sizeof(*st->elems)) < 0) {
 		free(text);
 		return -ENOMEM;
 	}
@@ -502,7 +490,7 @@ static int raw_add(struct nftnl_set_elem *e, void *data)
 	const void *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
 	if (!k || len > sizeof(rl->v->key))
 		return 0;
-	if (grow((void **)&rl->v, &rl->cap, rl->n, sizeof(*rl->v)) < 0)
+	if (grow_array(&rl->v, &rl->cap, rl->n + 1, sizeof(*rl->v)) < 0)
 		return -1;
 	struct raw_elem *re = &rl->v[rl->n++];
 	memcpy(re->key, k, len);
@@ -614,7 +602,7 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_set_nlmsg_parse(nlh, ns) < 0 ||
 	    strcmp(nftnl_set_get_str(ns, NFTNL_SET_TABLE), s->table) != 0)
 		goto out;
-	rc->err = grow((void **)&s->sets, &s->csets, s->nsets, sizeof(*s->sets));
+	rc->err = grow_array(&s->sets, &s->csets, s->nsets + 1, sizeof(*s->sets));
 	if (rc->err)
 		goto out;
 	struct nfts_set *st = &s->sets[s->nsets++];
@@ -761,7 +749,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_rule_nlmsg_parse(nlh, nr) < 0 ||
 	    strcmp(nftnl_rule_get_str(nr, NFTNL_RULE_TABLE), s->table) != 0)
 		goto out;
-	rc->err = grow((void **)&s->rules, &s->crules, s->nrules, sizeof(*s->rules));
+	rc->err = grow_array(&s->rules, &s->crules, s->nrules + 1, sizeof(*s->rules));
 	if (rc->err)
 		goto out;
 	rc->err = rule_fill(s, &s->rules[s->nrules++], nr);
@@ -969,7 +957,7 @@ static void drift_add(struct drifts *ds, enum nfts_drift_kind kind, enum nfts_dr
 {
 	if (ds->err)
 		return;
-	if (grow((void **)&ds->d, &ds->cap, ds->n, sizeof(*ds->d)) < 0) {
+	if (grow_array(&ds->d, &ds->cap, ds->n + 1, sizeof(*ds->d)) < 0) {
 		ds->err = -ENOMEM;
 		return;
 	}
