@@ -12,6 +12,7 @@
 
 #include "core/atomic.h"
 #include "core/prefix.h"
+#include "core/rng.h"
 #include "planner/rollout/rollout_config.h"
 #include "planner/vpn/vpn.h"
 #include "policies/policy.h"
@@ -153,44 +154,20 @@ static const struct {
 #define SECOND_PATH_SHARE 0.30
 #define PLANNED_SHARE	  0.10
 
-/* xoshiro256** (Blackman and Vigna, 2018), seeded through splitmix64. */
+/* The generator's streams (core/rng.h). */
 struct rng {
-	uint64_t s[4];
+	struct xoshiro x;
 };
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl64(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
 
 /* One independent stream per phase, so that a phase's draws never shift another's. */
 static void rng_init(struct rng *r, uint64_t seed, uint64_t phase)
 {
-	uint64_t x = seed ^ (phase * 0xd1b54a32d192ed03u);
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
+	xoshiro_seed(&r->x, seed ^ (phase * 0xd1b54a32d192ed03u));
 }
 
 static uint64_t rng_next(struct rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = rotl64(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl64(s[3], 45);
-	return out;
+	return xoshiro_next(&r->x);
 }
 
 /* Uniform in [0, 1) with 53 random bits. */

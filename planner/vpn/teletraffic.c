@@ -264,40 +264,16 @@ int tt_lognormal_fit(double mean, double q, double level, double *mu, double *si
 	return 0;
 }
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 void tt_rng_seed(struct tt_rng *r, uint64_t seed)
 {
-	/* splitmix64 spreads any seed, 0 included, over the whole state. */
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
+	xoshiro_seed(&r->x, seed);
 	r->has_spare = false;
 	r->spare = 0;
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 uint64_t tt_rng_next(struct tt_rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return xoshiro_next(&r->x);
 }
 
 double tt_rng_uniform(struct tt_rng *r)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/rng.h"
+
 /*
  * Erlang B: the blocking probability of n servers offered a erlangs of
  * Poisson traffic, by the recurrence B(0) = 1,
@@ -83,9 +85,9 @@ int tt_lognormal_fit(double mean, double q, double level, double *mu, double *si
 /* The largest q/mean ratio tt_lognormal_fit accepts at level. */
 double tt_lognormal_max_ratio(double level);
 
-/* xoshiro256** (Blackman and Vigna, 2018), seeded through splitmix64. */
+/* core/rng.h's generator, with the spare of the polar method. */
 struct tt_rng {
-	uint64_t s[4];
+	struct xoshiro x;
 	bool has_spare;
 	double spare;
 };
