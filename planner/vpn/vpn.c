@@ -254,16 +254,14 @@ static bool load_root(const struct ydoc *d, struct vpn_config *c, struct diag_li
 	return ok;
 }
 
-int vpn_load_buffer(const char *buf, size_t len, const char *name, struct diag_list *dl,
-		    struct vpn_config **out)
+/* The configuration in d (loaded by the caller, r its load's result), then d freed. */
+static int from_doc(struct ydoc *d, int r, struct diag_list *dl, struct vpn_config **out)
 {
 	*out = NULL;
-	struct ydoc *d = NULL;
-	int r = ydoc_load_buffer(buf, len, name, dl, &d);
 	if (r < 0)
 		return r;
 	struct vpn_config *c = calloc(1, sizeof(*c));
-	if (!c || !(c->file = strdup(name))) {
+	if (!c || !(c->file = strdup(ydoc_name(d)))) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -285,40 +283,20 @@ out:
 	return 0;
 }
 
+int vpn_load_buffer(const char *buf, size_t len, const char *name, struct diag_list *dl,
+		    struct vpn_config **out)
+{
+	struct ydoc *d = NULL;
+	int r = ydoc_load_buffer(buf, len, name, dl, &d);
+	return from_doc(d, r, dl, out);
+}
+
 int vpn_load_file(const char *path, const char *display, struct diag_list *dl,
 		  struct vpn_config **out)
 {
-	*out = NULL;
-	const char *name = display ? display : path;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
-		diag_add(dl, DIAG_ERROR, name, 0, 0, "cannot open: %s", strerror(e));
-		return -e;
-	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r = 0;
-	if (!m) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	char chunk[16384];
-	size_t k;
-	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, k, m);
-	if (ferror(f)) {
-		diag_add(dl, DIAG_ERROR, name, 0, 0, "read error");
-		r = -EIO;
-	}
-	fclose(f);
-	if (fclose(m) != 0 && r == 0)
-		r = -ENOMEM;
-	if (r == 0)
-		r = vpn_load_buffer(buf ? buf : "", len, name, dl, out);
-	free(buf);
-	return r;
+	struct ydoc *d = NULL;
+	int r = ydoc_load(path, display, dl, &d);
+	return from_doc(d, r, dl, out);
 }
 
 int vpn_load(const char *dir, struct diag_list *dl, struct vpn_config **out)
