@@ -10,6 +10,7 @@
 
 #include "agent/export.h"
 #include "core/grow.h"
+#include "core/intern.h"
 #include "core/strmap.h"
 
 static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -86,54 +87,9 @@ int sum_class_to_json(const struct pol_table *t, const struct sum_class *c, json
 }
 
 /* ------------------------------------------------------------------ */
-/* Keyed entries. Strings (rule ids) in a strmap from a copied key to an
- * index; fixed-size binary keys (tuples, addresses, flow keys) in an
- * open-addressing table of indexes into a key array: no text is made per
- * record. */
-
-struct keyed {
-	struct strmap *map;
-	char **keys;
-	size_t n, cap;
-};
-
-/* The entry index for key (added when new, *added set), or -ENOMEM. */
-static long keyed_get(struct keyed *k, const char *key, bool *added)
-{
-	*added = false;
-	if (!k->map && !(k->map = strmap_new(64)))
-		return -ENOMEM;
-	int i = strmap_get(k->map, key);
-	if (i >= 0)
-		return i;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 64;
-		char **v = realloc(k->keys, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		k->keys = v;
-		k->cap = cap;
-	}
-	char *dup = strdup(key);
-	if (!dup)
-		return -ENOMEM;
-	if (k->n >= (size_t)INT32_MAX || strmap_put(k->map, dup, (int)k->n) == -2) {
-		free(dup);
-		return -ENOMEM;
-	}
-	k->keys[k->n] = dup;
-	*added = true;
-	return (long)k->n++;
-}
-
-static void keyed_free(struct keyed *k)
-{
-	for (size_t i = 0; i < k->n; i++)
-		free(k->keys[i]);
-	free(k->keys);
-	strmap_free(k->map);
-	memset(k, 0, sizeof(*k));
-}
+/* Keyed entries. Strings (rule ids) interned (core/intern.h); fixed-size binary keys (tuples,
+ * addresses, flow keys) in an open-addressing table of indexes into a key array: no text is made
+ * per record. */
 
 struct bmap {
 	size_t ksize; /* a multiple of 8 */
@@ -283,7 +239,7 @@ struct sum {
 	struct bmap tmap;
 	struct tuple *tuples;
 	size_t tcap;
-	struct keyed rkeys;
+	struct intern rkeys;
 	struct hit *hits;
 	size_t hcap;
 	/* rule index of the current table -> hits index + 1 */
@@ -326,7 +282,7 @@ static void free_window(struct sum *s)
 		free(s->tuples[i].rule);
 	}
 	bmap_clear(&s->tmap);
-	keyed_free(&s->rkeys);
+	intern_free(&s->rkeys);
 	bmap_clear(&s->umap);
 	free(s->tuples);
 	free(s->hits);
@@ -524,7 +480,7 @@ static struct hit *hit_of(struct sum *s, const struct pol_table *t, int rule)
 		return NULL;
 	if (!s->rslot[rule]) {
 		bool added;
-		long i = keyed_get(&s->rkeys, pol_table_rule(t, (size_t)rule)->id, &added);
+		long i = intern_get(&s->rkeys, pol_table_rule(t, (size_t)rule)->id, &added);
 		if (i < 0 || grow_array(&s->hits, &s->hcap, (size_t)i + 1, sizeof(*s->hits)))
 			return NULL;
 		s->rslot[rule] = (int)i + 1;
@@ -606,7 +562,7 @@ void sum_totals(const struct sum *s, struct sum_totals *out)
 
 uint64_t sum_rule_hits(const struct sum *s, const char *id)
 {
-	int i = s->rkeys.map ? strmap_get(s->rkeys.map, id) : -1;
+	long i = intern_find(&s->rkeys, id);
 	return i >= 0 ? s->hits[i].hits : 0;
 }
 
@@ -682,7 +638,7 @@ static void tuple_text(const struct tuple *t, char *buf, size_t size)
  * an array of n merged tuples (copies; names borrowed), or NULL. */
 static struct tuple *merged_tuples(const struct sum *s, size_t *n, char ***texts)
 {
-	struct keyed k = {0};
+	struct intern k = {0};
 	struct tuple *v = calloc(s->tmap.n ? s->tmap.n : 1, sizeof(*v));
 	*n = 0;
 	*texts = NULL;
@@ -693,9 +649,9 @@ static struct tuple *merged_tuples(const struct sum *s, size_t *n, char ***texts
 		bool added;
 		const struct tuple *t = &s->tuples[i];
 		tuple_text(t, text, sizeof(text));
-		long j = keyed_get(&k, text, &added);
+		long j = intern_get(&k, text, &added);
 		if (j < 0) {
-			keyed_free(&k);
+			intern_free(&k);
 			free(v);
 			return NULL;
 		}
@@ -755,7 +711,7 @@ static json_t *hits_json(const struct sum *s, const struct pol_table *t)
 	int bad = !a;
 	for (size_t i = 0; !bad && i < nr; i++) {
 		const char *id = pol_table_rule(t, i)->id;
-		int k = s->rkeys.map ? strmap_get(s->rkeys.map, id) : -1;
+		long k = intern_find(&s->rkeys, id);
 		bad |= json_array_append_new(a, hit_json(id, k >= 0 ? &s->hits[k] : &zero));
 	}
 	/* Rules of an earlier policy of this window that the current one lacks. */
