@@ -1116,12 +1116,6 @@ int audit_add_buffer(struct audit *a, const char *buf, size_t len, const char *n
 	return rc;
 }
 
-/*
- * The file parsed, with its problems located as json_load_file locates
- * them: it is read whole and handed to json_loadb, which parses a buffer
- * with the same lexer faster than json_load_file's byte-wise fgetc. A read
- * error ends the input as it ends fgetc's.
- */
 /* A read buffer that one thread reuses from file to file: a fresh block of a
  * summary's size per file made malloc consolidate its free lists every time. */
 struct rbuf {
@@ -1144,6 +1138,12 @@ static bool rbuf_fit(struct rbuf *b, size_t need)
 	return true;
 }
 
+/*
+ * The file parsed, with its problems located as json_load_file locates
+ * them: it is read whole and handed to json_loadb, which parses a buffer
+ * with the same lexer faster than json_load_file's byte-wise fgetc. A read
+ * error ends the input as it ends fgetc's.
+ */
 static json_t *load_file(const char *path, struct diag_list *dl, struct rbuf *b)
 {
 	json_error_t err;
@@ -1158,14 +1158,14 @@ static json_t *load_file(const char *path, struct diag_list *dl, struct rbuf *b)
 	}
 	size_t n = 0;
 	json_t *j = NULL;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	bool stat_ok = fstat(fd, &st) == 0;
+	if (stat_ok && S_ISDIR(st.st_mode)) {
 		diag_add(dl, DIAG_ERROR, path, 0, 0, "is a directory, not a summary: skipped");
 		close(fd);
 		return NULL;
 	}
-	bool fits = rbuf_fit(b, fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
-				    ? (size_t)st.st_size + 1
-				    : 1);
+	bool fits = rbuf_fit(
+	    b, stat_ok && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1);
 	while (fits) {
 		ssize_t k = read(fd, b->p + n, b->cap - n);
 		if (k < 0 && errno == EINTR)
