@@ -510,6 +510,9 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 		g->has_v6 = h6;
 		g->vlan = (int)vlan;
 		g->line = csv_row_line(t, r);
+		g->col_zone = csv_cell_col(t, r, c[2]);
+		g->col_v4 = csv_cell_col(t, r, c[4]);
+		g->col_v6 = csv_cell_col(t, r, c[5]);
 		if (!(g->name = strdup(name)) || !(g->zone = strdup(zone))) {
 			r_ = -ENOMEM;
 			goto out;
@@ -653,6 +656,9 @@ static void check_segments_in_plan(struct inventory *inv, struct diag_list *dl, 
 {
 	if (!inv->nplan)
 		return;
+	const char **zones = calloc(inv->nplan + 1, sizeof(*zones));
+	for (size_t k = 0; zones && k < inv->nplan; k++)
+		zones[k] = inv->plan[k].zone;
 	for (size_t i = 0; i < inv->nsegments; i++) {
 		const struct segment *g = &inv->segments[i];
 		bool has_zone = false;
@@ -668,20 +674,25 @@ static void check_segments_in_plan(struct inventory *inv, struct diag_list *dl, 
 				inside = ip_prefix_covers(&inv->plan[k].prefix, p);
 			}
 			if (!has_zone) {
-				diag_add(dl, DIAG_ERROR, file, g->line, 0,
-					 "zone '%s' has no supernet in addressplan.csv", g->zone);
+				const char *s =
+				    zones ? diag_suggest(g->zone, zones, inv->nplan) : NULL;
+				diag_add(dl, DIAG_ERROR, file, g->line, g->col_zone,
+					 "zone '%s' has no supernet in addressplan.csv%s%s%s",
+					 g->zone, s ? " (did you mean '" : "", s ? s : "",
+					 s ? "'?)" : "");
 				break;
 			}
 			if (!inside) {
 				char a[IP_PREFIX_STRLEN];
 				ip_prefix_format(p, a, sizeof(a));
 				diag_add(
-				    dl, DIAG_ERROR, file, g->line, 0,
+				    dl, DIAG_ERROR, file, g->line, f ? g->col_v6 : g->col_v4,
 				    "%s of segment '%s' lies outside the supernets of zone '%s'", a,
 				    g->name, g->zone);
 			}
 		}
 	}
+	free(zones);
 }
 
 int inventory_find_site(const struct inventory *inv, const char *id)

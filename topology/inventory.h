@@ -84,6 +84,7 @@ struct segment {
 	bool has_v4, has_v6;
 	struct ip_prefix v4, v6;
 	unsigned line;
+	unsigned col_zone, col_v4, col_v6; /* where they stand in segments.csv */
 };
 
 /* One row of addressplan.csv: a zone's supernet (zone "city" = the whole plan). */

@@ -185,13 +185,17 @@ Test(inventory, segment_outside_its_zone)
 	struct diag_list *dl =
 	    load_bad((struct fixture){.segments = "site,name,zone,vlan,ipv4,ipv6\n"
 						  "S000001,admin,admin,10,10.16.1.0/24,\n"
-						  "S000001,p,printers,11,10.40.0.0/24,\n"},
+						  "S000001,p,printers,11,10.40.0.0/24,\n"
+						  "S000001,q,admn,12,10.41.0.0/24,\n"},
 		     &dir);
 	expect(dl, dir,
-	       "segments.csv:2: error: 10.16.1.0/24 of segment 'admin' lies outside the "
+	       "segments.csv:2:24: error: 10.16.1.0/24 of segment 'admin' lies outside the "
 	       "supernets of zone 'admin'");
 	expect(dl, dir,
-	       "segments.csv:3: error: zone 'printers' has no supernet in addressplan.csv");
+	       "segments.csv:3:11: error: zone 'printers' has no supernet in addressplan.csv");
+	expect(dl, dir,
+	       "segments.csv:4:11: error: zone 'admn' has no supernet in addressplan.csv (did "
+	       "you mean 'admin'?)");
 	done(dl, dir);
 }
 
