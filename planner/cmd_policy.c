@@ -410,8 +410,10 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 			       pol_scope_names[ru->scope]);
 		else if (v->by == POL_BY_DEFAULT)
 			printf(" by default (no rule matched)");
-		else if (v->by == POL_BY_PREAMBLE)
-			printf(" by the fixed preamble (ICMP error)");
+		else if (v->by == POL_BY_INVALID)
+			printf(
+			    " as invalid (an ICMP message that opens no connection: an "
+			    "unsolicited error or reply; related ones pass with their connection)");
 		if (q->mode == POL_MODE_OBSERVE && v->action != POL_ACCEPT)
 			printf(", observe mode lets it pass");
 		printf("%s\n", r->judges[i] == r->counted ? "; counted here" : "");

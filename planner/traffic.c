@@ -313,17 +313,21 @@ static uint32_t client_host(const char *zone, struct rng *r)
 	return rng_range(r, 10, 209);
 }
 
-/* An address of the documentation ranges (RFC 5737, RFC 3849). */
+/*
+ * An internet address for the demo captures. Not the documentation ranges: the
+ * policy puts those in the pseudo-zone `special` (never routed), so traffic
+ * "from the internet" must come from ordinary global unicast space.
+ */
 static struct ip_addr internet_host(int family, struct rng *r)
 {
-	static const char *const nets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
+	static const char *const nets[] = {"11.22.33.", "11.44.55.", "11.66.77."};
 	char text[IP_PREFIX_STRLEN];
 	struct ip_addr a;
 	if (family == 4)
 		snprintf(text, sizeof(text), "%s%u", nets[rng_range(r, 0, 2)],
 			 rng_range(r, 1, 254));
 	else
-		snprintf(text, sizeof(text), "2001:db8:%x::%x", rng_range(r, 1, 0xffff),
+		snprintf(text, sizeof(text), "2a0b:11:%x::%x", rng_range(r, 1, 0xffff),
 			 rng_range(r, 1, 0xffff));
 	if (ip_addr_parse(text, &a) < 0)
 		memset(&a, 0, sizeof(a));

@@ -413,7 +413,7 @@ static void sread_free(struct sread *s)
 }
 
 static const char *const verdicts[] = {"accept", "drop", "reject", "transit", NULL};
-static const char *const outcomes[] = {"rule", "default", "transit", "preamble", NULL};
+static const char *const outcomes[] = {"rule", "default", "transit", "invalid", NULL};
 
 static bool is_pseudonym(const char *s)
 {

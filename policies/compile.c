@@ -349,6 +349,7 @@ static int add_trule(struct pol_table *t, const struct policy *p, const struct p
 	tr.from_any = r->from_any;
 	tr.to_any = r->to_any;
 	tr.comment = r->comment;
+	tr.expires = r->expires_at;
 	tr.from = calloc(r->nfrom + 1, sizeof(int));
 	tr.to = calloc(r->nto + 1, sizeof(int));
 	if (!tr.from || !tr.to)
@@ -443,7 +444,8 @@ int pol_build_gateway(const struct pol_build *b, int site, enum pol_mode mode,
 	int other = -1;
 	for (size_t z = 0; z < p->nzones; z++) {
 		enum pol_zone_kind k = p->zones[z].kind;
-		if (used[z] || k == POL_ZONE_INTERNET || k == POL_ZONE_UNASSIGNED) {
+		if (used[z] || k == POL_ZONE_INTERNET || k == POL_ZONE_UNASSIGNED ||
+		    k == POL_ZONE_SPECIAL || k == POL_ZONE_PRIVEXT) {
 			if ((map[z] = pol_table_add_zone(t, p->zones[z].name, k)) < 0) {
 				rc = map[z];
 				goto out;
@@ -642,8 +644,25 @@ static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol
 {
 	const struct pol_ranges *part = pol_table_clist(t, POL_L_ZONES);
 	switch (pol_table_zone_kind(t, z)) {
-	case POL_ZONE_INTERNET:
-		return complement(pol_table_clist(t, POL_L_CITY), fam, out);
+	case POL_ZONE_INTERNET: {
+		/* Outside the city, the special-purpose and the private ranges. */
+		struct pol_ranges u = {0};
+		int rc = copy_list(&u, pol_table_clist(t, POL_L_CITY), 0);
+		if (rc == 0)
+			rc = copy_list(&u, pol_outside_ranges(POL_ZONE_SPECIAL), 0);
+		if (rc == 0)
+			rc = copy_list(&u, pol_outside_ranges(POL_ZONE_PRIVEXT), 0);
+		if (rc == 0)
+			rc = pol_ranges_normalize(&u);
+		if (rc == 0)
+			rc = complement(&u, fam, out);
+		pol_ranges_free(&u);
+		return rc;
+	}
+	case POL_ZONE_SPECIAL:
+	case POL_ZONE_PRIVEXT:
+		return difference(pol_outside_ranges(pol_table_zone_kind(t, z)),
+				  pol_table_clist(t, POL_L_CITY), fam, out);
 	case POL_ZONE_UNASSIGNED:
 		return difference(pol_table_clist(t, POL_L_CITY), part, fam, out);
 	case POL_ZONE_DC:
@@ -674,7 +693,7 @@ static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol
 struct render {
 	const struct pol_build *b;
 	const struct pol_table *t;
-	FILE *sets, *fwd, *in;
+	FILE *sets, *fwd, *in, *pre;
 	char **names; /* sets declared so far, and union sets found empty (not declared) */
 	char **keys;  /* what each set holds: its zones or services */
 	bool *nonempty;
@@ -956,31 +975,48 @@ static const char *log_group(const struct policy *p, char *buf, size_t size)
 	return buf;
 }
 
-static void verdict(struct render *r, const struct pol_trule *tr, FILE *f)
+/*
+ * The log statement of a rule, in a rule of its own placed before the verdict:
+ * a `limit` on the verdict rule would let packets over the limit fall through
+ * to later rules, and an unlimited log lets a flood fill the log.
+ */
+static void log_line(struct render *r, const char *match, const char *prefix, const char *id)
 {
 	const struct policy *p = r->b->p;
-	enum pol_mode mode;
-	struct pol_table_meta m;
 	char g[32];
+	fprintf(r->fwd, "\t\t%s limit rate %u/%s log prefix \"%s \"%s comment \"log:%s\"\n", match,
+		p->log_rate, p->log_rate_unit, prefix, log_group(p, g, sizeof(g)), id);
+}
+
+/* The rules of one match: an optional log rule, then the verdict (two for reject). */
+static void verdict(struct render *r, const struct pol_trule *tr, const char *match)
+{
+	struct pol_table_meta m;
+	char prefix[128], cmt[128];
 	pol_table_get_meta(r->t, &m);
-	mode = m.mode;
-	bool would_deny = tr->action != POL_ACCEPT;
-	fputs(" counter", f);
-	if (would_deny && mode == POL_MODE_OBSERVE)
-		fprintf(f, " log prefix \"segplan observe rule:%s \"%s accept", tr->id,
-			log_group(p, g, sizeof(g)));
-	else {
-		if (tr->log)
-			fprintf(f, " log prefix \"segplan rule:%s \"%s", tr->id,
-				log_group(p, g, sizeof(g)));
-		if (tr->action == POL_ACCEPT)
-			fputs(" accept", f);
-		else if (tr->action == POL_DROP)
-			fputs(" drop", f);
-		else
-			fputs(" reject with icmpx admin-prohibited", f);
+	bool observe = tr->action != POL_ACCEPT && m.mode == POL_MODE_OBSERVE;
+	snprintf(cmt, sizeof(cmt), "rule:%s%s", tr->id, tr->exception ? " exception" : "");
+	if (observe || tr->log) {
+		snprintf(prefix, sizeof(prefix), "segplan %srule:%s", observe ? "observe " : "",
+			 tr->id);
+		log_line(r, match, prefix, tr->id);
 	}
-	fprintf(f, " comment \"rule:%s%s\"\n", tr->id, tr->exception ? " exception" : "");
+	r->st.rules++;
+	if (observe || tr->action == POL_ACCEPT) {
+		fprintf(r->fwd, "\t\t%s counter accept comment \"%s\"\n", match, cmt);
+	} else if (tr->action == POL_DROP) {
+		fprintf(r->fwd, "\t\t%s counter drop comment \"%s\"\n", match, cmt);
+	} else {
+		r->st.rules++;
+		/* TCP is answered with a reset (RFC 9293 3.10.7.1), the rest with
+		 * administratively prohibited (RFC 792 code 13, RFC 4443 code 1). */
+		fprintf(r->fwd,
+			"\t\t%s meta l4proto tcp counter reject with tcp reset comment \"%s\"\n",
+			match, cmt);
+		fprintf(r->fwd,
+			"\t\t%s counter reject with icmpx admin-prohibited comment \"%s\"\n", match,
+			cmt);
+	}
 }
 
 static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fam)
@@ -1019,11 +1055,13 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 	}
 	/* Without an address match nothing ties the rule to its family: say it (inet table). */
 	if (o == 0)
-		snprintf(match, sizeof(match), " meta nfproto %s", fam == 4 ? "ipv4" : "ipv6");
+		o = (size_t)snprintf(match, sizeof(match), " meta nfproto %s",
+				     fam == 4 ? "ipv4" : "ipv6");
+	/* The end in Unix seconds: a local-time string would depend on the loader's TZ. */
+	if (tr->expires)
+		snprintf(match + o, sizeof(match) - o, " meta time < %lld", (long long)tr->expires);
 	if (tr->svc.any) {
-		fprintf(r->fwd, "\t\t%s", match + 1);
-		verdict(r, tr, r->fwd);
-		r->st.rules++;
+		verdict(r, tr, match + 1);
 		return;
 	}
 	for (int k = 0; k < SVC_KIND_COUNT; k++) {
@@ -1033,9 +1071,9 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 		service_set(r, tr, (enum svc_kind)k, name, sizeof(name));
 		static const char *const how[SVC_KIND_COUNT] = {
 		    "meta l4proto . th dport", "icmp type", "icmpv6 type", "meta l4proto"};
-		fprintf(r->fwd, "\t\t%s %s @%s", match + 1, how[k], name);
-		verdict(r, tr, r->fwd);
-		r->st.rules++;
+		char full[sizeof(match) + NAME_MAX_LEN + 96];
+		snprintf(full, sizeof(full), "%s %s @%s", match + 1, how[k], name);
+		verdict(r, tr, full);
 	}
 }
 
@@ -1053,21 +1091,224 @@ static void default_rules(struct render *r, FILE *f, const char *chain)
 	fprintf(f, "\t\tcounter %s comment \"default\"\n", observe ? "accept" : "drop");
 }
 
-static void preamble_icmp(FILE *f)
+/* The interfaces of site's gateway (interfaces.csv); 0 when it has none. */
+static size_t site_ifaces(const struct inventory *inv, int site, const struct iface **v)
 {
-	fputs("\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem } "
-	      "accept comment \"fixed:icmp-errors\"\n"
-	      "\t\ticmpv6 type { destination-unreachable, packet-too-big, time-exceeded, "
-	      "parameter-problem } accept comment \"fixed:icmp-errors\"\n",
-	      f);
+	*v = NULL;
+	if (!inv->iface_start || !inv->ifaces)
+		return 0;
+	*v = &inv->ifaces[inv->iface_start[site]];
+	return inv->iface_start[site + 1] - inv->iface_start[site];
+}
+
+/*
+ * Strict reverse-path checks (RFC 3704 2.2) break asymmetric routing: only a
+ * single-homed gateway gets them, or one that has no interface table (which
+ * keeps the behaviour of inventories without one).
+ */
+static bool strict_rpf(const struct inventory *inv, int site, const struct iface *v, size_t n)
+{
+	if (n == 0)
+		return true;
+	size_t paths = 0, links = 0;
+	for (size_t i = 0; i < n; i++)
+		paths += v[i].role != IFACE_SEGMENT;
+	for (size_t i = 0; i < inv->nlinks; i++)
+		if (inv->links[i].kind != LINK_PLANNED &&
+		    (inv->links[i].a == site || inv->links[i].b == site))
+			links++;
+	return paths <= 1 && links <= 1;
+}
+
+static void fmt_addr(const struct ip_addr *a, char *buf, size_t size)
+{
+	ip_addr_format(a, buf, size);
+}
+
+static void fmt_prefix(const struct ip_prefix *p, char *buf, size_t size)
+{
+	ip_prefix_format(p, buf, size);
+}
+
+/* `iifname { "a", "b" }` of the interfaces with the given role (or every non-segment one). */
+static bool iface_names(FILE *f, const struct iface *v, size_t n, bool segment)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i].role == IFACE_SEGMENT) == segment)
+			fprintf(f, "%s\"%s\"", k++ ? ", " : "{ ", v[i].name);
+	if (k)
+		fputs(" }", f);
+	return k > 0;
+}
+
+/*
+ * The raw-priority prerouting chain: anti-spoofing before anything trusts a
+ * source address (the input chain's anti-lockout, the management rules, every
+ * policy rule), then conntrack exemption for transit.
+ */
+static void render_prerouting(struct render *r, int site)
+{
+	const struct inventory *inv = r->b->inv;
+	const struct iface *v;
+	size_t n = site_ifaces(inv, site, &v);
+	FILE *f = r->pre;
+	char a[IP_PREFIX_STRLEN], l4[32], l6[32];
+	fputs(
+	    "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n",
+	    f);
+	for (size_t i = 0; i < n; i++) {
+		const struct iface *x = &v[i];
+		if (x->role != IFACE_SEGMENT)
+			continue;
+		const struct segment *sg = &inv->segments[x->segment];
+		/* What must work before a host has an address: DHCP discovery (RFC 2131
+		 * 4.1) and duplicate address detection with its MLD report (RFC 4862
+		 * 5.4, RFC 3810 5.2.13). */
+		fprintf(f,
+			"\t\tiifname \"%s\" ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept "
+			"comment \"fixed:dhcp\"\n"
+			"\t\tiifname \"%s\" ip6 saddr :: icmpv6 type { nd-router-solicit, "
+			"nd-neighbor-solicit, mld-listener-report, mld2-listener-report } accept "
+			"comment \"fixed:dad\"\n",
+			x->name, x->name);
+		if (sg->has_v4) {
+			fmt_prefix(&sg->v4, a, sizeof(a));
+			fprintf(f,
+				"\t\tiifname \"%s\" ip saddr != %s counter drop comment "
+				"\"fixed:antispoof\"\n",
+				x->name, a);
+		} else {
+			fprintf(f,
+				"\t\tiifname \"%s\" meta nfproto ipv4 counter drop comment "
+				"\"fixed:antispoof\"\n",
+				x->name);
+		}
+		if (sg->has_v6) {
+			fmt_prefix(&sg->v6, a, sizeof(a));
+			fprintf(f,
+				"\t\tiifname \"%s\" ip6 saddr != { %s, fe80::/10 } counter drop "
+				"comment \"fixed:antispoof\"\n",
+				x->name, a);
+		} else {
+			fprintf(f,
+				"\t\tiifname \"%s\" ip6 saddr != fe80::/10 counter drop comment "
+				"\"fixed:antispoof\"\n",
+				x->name);
+		}
+	}
+	list_set(r, POL_L_LOCAL, "local", 4, l4, sizeof(l4));
+	list_set(r, POL_L_LOCAL, "local", 6, l6, sizeof(l6));
+	if (n) {
+		/* The site's own addresses come only from its segments (and the gateway
+		 * itself, over loopback): not from uplinks, transfer networks or any
+		 * interface the table does not name. */
+		for (uint8_t fam = 4; fam <= 6; fam += 2) {
+			fputs("\t\tiifname != { \"lo\"", f);
+			for (size_t i = 0; i < n; i++)
+				if (v[i].role == IFACE_SEGMENT)
+					fprintf(f, ", \"%s\"", v[i].name);
+			fprintf(f, " } %s saddr @%s counter drop comment \"fixed:antispoof\"\n",
+				fam == 4 ? "ip" : "ip6", fam == 4 ? l4 : l6);
+		}
+	}
+	if (strict_rpf(inv, site, v, n))
+		fputs("\t\tfib saddr . iif oif missing counter drop comment \"fixed:antispoof\"\n",
+		      f);
+	/* Transit is not judged here: conntrack would only fill up with it, and an
+	 * asymmetric path would make its packets invalid. */
+	fprintf(f,
+		"\t\tip saddr != @%s ip daddr != @%s fib daddr type unicast notrack comment "
+		"\"fixed:transit\"\n"
+		"\t\tip6 saddr != @%s ip6 daddr != @%s fib daddr type unicast notrack comment "
+		"\"fixed:transit\"\n",
+		l4, l4, l6, l6);
+	fputs("\t}\n", f);
+}
+
+/* Routing and redundancy protocols, as they really work, on the interfaces that run them. */
+static void render_protocols(FILE *f, const struct iface *v, size_t n)
+{
+	char a[IP_PREFIX_STRLEN], nb[IP_PREFIX_STRLEN];
+	for (size_t i = 0; i < n; i++) {
+		const struct iface *x = &v[i];
+		if (x->ospf && x->has_v4) {
+			/* OSPFv2 (RFC 2328 A.1): TTL 1, from the link's subnet, to AllSPFRouters,
+			 * AllDRouters or this interface (database exchange is unicast). */
+			fmt_prefix(&x->net4, nb, sizeof(nb));
+			fmt_addr(&x->addr4, a, sizeof(a));
+			fprintf(
+			    f,
+			    "\t\tiifname \"%s\" ip protocol ospf ip ttl 1 ip saddr %s ip daddr { "
+			    "224.0.0.5, 224.0.0.6, %s } accept comment \"fixed:ospf\"\n",
+			    x->name, nb, a);
+		}
+		if (x->ospf && x->has_v6)
+			/* OSPFv3 (RFC 5340 A.1): link-local source, hop limit 1. */
+			fprintf(
+			    f,
+			    "\t\tiifname \"%s\" meta nfproto ipv6 meta l4proto ospf ip6 "
+			    "hoplimit 1 ip6 saddr fe80::/10 ip6 daddr { ff02::5, ff02::6 } accept "
+			    "comment \"fixed:ospf\"\n"
+			    "\t\tiifname \"%s\" meta nfproto ipv6 meta l4proto ospf ip6 "
+			    "hoplimit 1 ip6 saddr fe80::/10 ip6 daddr fe80::/10 fib daddr . iif "
+			    "type local accept comment \"fixed:ospf\"\n",
+			    x->name, x->name);
+		if (x->vrrp) {
+			/* VRRP (RFC 9568 5.1.1.3, 5.1.2.3): TTL / hop limit 255. */
+			if (x->has_v4)
+				fprintf(f,
+					"\t\tiifname \"%s\" ip protocol vrrp ip ttl 255 ip daddr "
+					"224.0.0.18 accept comment \"fixed:vrrp\"\n",
+					x->name);
+			if (x->has_v6)
+				fprintf(
+				    f,
+				    "\t\tiifname \"%s\" meta nfproto ipv6 meta l4proto vrrp ip6 "
+				    "hoplimit 255 ip6 saddr fe80::/10 ip6 daddr ff02::12 accept "
+				    "comment \"fixed:vrrp\"\n",
+				    x->name);
+		}
+		for (size_t k = 0; k < x->nvrrp_peers; k++) {
+			const struct ip_addr *pe = &x->vrrp_peers[k];
+			const struct ip_addr *own = pe->family == 4 ? &x->addr4 : &x->addr6;
+			if (!(pe->family == 4 ? x->has_v4 : x->has_v6))
+				continue;
+			fmt_addr(pe, nb, sizeof(nb));
+			fmt_addr(own, a, sizeof(a));
+			fprintf(
+			    f,
+			    "\t\tiifname \"%s\" %s saddr %s %s daddr %s meta l4proto vrrp %s 255 "
+			    "accept comment \"fixed:vrrp\"\n",
+			    x->name, pe->family == 4 ? "ip" : "ip6", nb,
+			    pe->family == 4 ? "ip" : "ip6", a,
+			    pe->family == 4 ? "ip ttl" : "ip6 hoplimit");
+		}
+		for (size_t k = 0; k < x->nbgp_peers; k++) {
+			/* BGP (RFC 4271 8.2.1): the configured peers only. */
+			const struct ip_addr *pe = &x->bgp_peers[k];
+			fmt_addr(pe, nb, sizeof(nb));
+			fprintf(f,
+				"\t\tiifname \"%s\" %s saddr %s tcp dport 179 accept comment "
+				"\"fixed:bgp\"\n",
+				x->name, pe->family == 4 ? "ip" : "ip6", nb);
+		}
+	}
 }
 
 static void render_input(struct render *r, int site)
 {
-	const struct site *s = &r->b->inv->sites[site];
+	const struct inventory *inv = r->b->inv;
+	const struct site *s = &inv->sites[site];
+	const struct iface *v;
+	size_t n = site_ifaces(inv, site, &v);
 	FILE *f = r->in;
 	char name[64];
-	fputs("\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n", f);
+	fputs("\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n"
+	      "\t\tiif \"lo\" accept comment \"fixed:loopback\"\n"
+	      "\t\tct state established,related accept comment \"fixed:established\"\n",
+	      f);
+	/* After the prerouting chain's anti-spoofing: a forged management source is gone. */
 	for (uint8_t fam = 4; fam <= 6; fam += 2) {
 		snprintf(name, sizeof(name), "mgmt_%s", fam_sfx(fam));
 		declare_addr_set(r, name, name, fam, &r->b->mgmt);
@@ -1076,25 +1317,50 @@ static void render_input(struct render *r, int site)
 				"\t\t%s saddr @%s counter accept comment \"fixed:anti-lockout\"\n",
 				fam == 4 ? "ip" : "ip6", name);
 	}
-	fputs("\t\tct state established,related accept comment \"fixed:established\"\n"
-	      "\t\tct state invalid counter drop comment \"fixed:invalid\"\n"
-	      "\t\tiif \"lo\" accept comment \"fixed:loopback\"\n"
+	fputs("\t\tct state invalid counter drop comment \"fixed:invalid\"\n"
 	      "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
 	      "nd-neighbor-advert } ip6 hoplimit 255 accept comment \"fixed:nd\"\n",
 	      f);
-	preamble_icmp(f);
-	if (s->flags & SITE_F_VRRP)
-		fputs("\t\tip protocol 112 ip daddr 224.0.0.18 accept comment \"fixed:vrrp\"\n"
-		      "\t\tip6 nexthdr 112 ip6 daddr ff02::12 accept comment \"fixed:vrrp\"\n",
-		      f);
-	if (s->flags & SITE_F_OSPF)
-		fputs("\t\tmeta nfproto ipv4 meta l4proto 89 accept comment \"fixed:ospf\"\n"
-		      "\t\tmeta nfproto ipv6 meta l4proto 89 ip6 saddr fe80::/10 accept comment "
-		      "\"fixed:ospf\"\n",
-		      f);
-	if (s->flags & SITE_F_BGP)
-		fputs("\t\ttcp dport 179 accept comment \"fixed:bgp\"\n", f);
-	fputs("\t\tfib saddr . iif oif missing counter drop comment \"fixed:antispoof\"\n", f);
+	if (n) {
+		fputs(
+		    "\t\ticmpv6 type { mld-listener-report, mld2-listener-report } ip6 hoplimit 1 "
+		    "ip6 saddr { ::, fe80::/10 } accept comment \"fixed:mld\"\n",
+		    f);
+		/* DHCP discovery and renewal (RFC 2131 4.1) from the segments, to the
+		 * gateway's relay or server. */
+		char *names = NULL;
+		size_t nl = 0;
+		FILE *nf = open_memstream(&names, &nl);
+		bool any = nf && iface_names(nf, v, n, true);
+		if (nf)
+			fclose(nf);
+		if (!nf || !names)
+			r->err = -ENOMEM;
+		else if (any)
+			fprintf(f,
+				"\t\tiifname %s udp sport 68 udp dport 67 accept comment "
+				"\"fixed:dhcp\"\n",
+				names);
+		free(names);
+		render_protocols(f, v, n);
+	} else {
+		/* Without an interface table: the site's protocol flags, as before. */
+		if (s->flags & SITE_F_VRRP)
+			fputs("\t\tip protocol vrrp ip ttl 255 ip daddr 224.0.0.18 accept comment "
+			      "\"fixed:vrrp\"\n"
+			      "\t\tmeta nfproto ipv6 meta l4proto vrrp ip6 hoplimit 255 ip6 daddr "
+			      "ff02::12 accept comment \"fixed:vrrp\"\n",
+			      f);
+		if (s->flags & SITE_F_OSPF)
+			fputs("\t\tip protocol ospf ip ttl 1 accept comment \"fixed:ospf\"\n"
+			      "\t\tmeta nfproto ipv6 meta l4proto ospf ip6 hoplimit 1 ip6 saddr "
+			      "fe80::/10 accept comment \"fixed:ospf\"\n",
+			      f);
+		/* No peers are known: BGP from anyone, the behaviour the warning of
+		 * `segplan check` names. interfaces.csv closes it. */
+		if (s->flags & SITE_F_BGP)
+			fputs("\t\ttcp dport 179 accept comment \"fixed:bgp\"\n", f);
+	}
 	default_rules(r, f, "input");
 	fputs("\t}\n", f);
 }
@@ -1103,19 +1369,19 @@ static void render_forward(struct render *r)
 {
 	FILE *f = r->fwd;
 	char l4[32], l6[32];
-	fputs("\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n"
-	      "\t\tct state established,related accept comment \"fixed:established\"\n"
-	      "\t\tct state invalid counter drop comment \"fixed:invalid\"\n"
-	      "\t\tfib saddr . iif oif missing counter drop comment \"fixed:antispoof\"\n",
-	      f);
 	list_set(r, POL_L_LOCAL, "local", 4, l4, sizeof(l4));
 	list_set(r, POL_L_LOCAL, "local", 6, l6, sizeof(l6));
+	/* ICMP errors pass only as RELATED to a tracked connection; unsolicited ones
+	 * are INVALID (pol_icmp_can_open), as are transit packets' never: they are
+	 * untracked (prerouting) and pass before. */
 	fprintf(f,
+		"\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n"
+		"\t\tct state established,related accept comment \"fixed:established\"\n"
 		"\t\tip saddr != @%s ip daddr != @%s counter accept comment \"fixed:transit\"\n"
 		"\t\tip6 saddr != @%s ip6 daddr != @%s counter accept comment "
-		"\"fixed:transit\"\n",
+		"\"fixed:transit\"\n"
+		"\t\tct state invalid counter drop comment \"fixed:invalid\"\n",
 		l4, l4, l6, l6);
-	preamble_icmp(f);
 	for (size_t i = 0; i < pol_table_nrules(r->t); i++)
 		for (uint8_t fam = 4; fam <= 6; fam += 2)
 			render_rule(r, pol_table_rule(r->t, i), fam);
@@ -1127,15 +1393,17 @@ int pol_nft_render(const struct pol_build *b, const struct pol_table *t, int sit
 		   size_t *len, struct pol_nft_stats *st)
 {
 	struct render r = {.b = b, .t = t};
-	char *sb = NULL, *fb = NULL, *ib = NULL, *out = NULL;
-	size_t sl = 0, fl = 0, il = 0, ol = 0;
+	char *sb = NULL, *fb = NULL, *ib = NULL, *pb = NULL, *out = NULL;
+	size_t sl = 0, fl = 0, il = 0, pl = 0, ol = 0;
 	int rc = -ENOMEM;
 	*text = NULL;
 	r.sets = open_memstream(&sb, &sl);
 	r.fwd = open_memstream(&fb, &fl);
 	r.in = open_memstream(&ib, &il);
-	if (!r.sets || !r.fwd || !r.in)
+	r.pre = open_memstream(&pb, &pl);
+	if (!r.sets || !r.fwd || !r.in || !r.pre)
 		goto out;
+	render_prerouting(&r, site);
 	render_forward(&r);
 	render_input(&r, site);
 	if (r.err < 0) {
@@ -1145,7 +1413,8 @@ int pol_nft_render(const struct pol_build *b, const struct pol_table *t, int sit
 	fclose(r.sets);
 	fclose(r.fwd);
 	fclose(r.in);
-	r.sets = r.fwd = r.in = NULL;
+	fclose(r.pre);
+	r.sets = r.fwd = r.in = r.pre = NULL;
 	struct pol_table_meta m;
 	pol_table_get_meta(t, &m);
 	FILE *o = open_memstream(&out, &ol);
@@ -1162,6 +1431,7 @@ int pol_nft_render(const struct pol_build *b, const struct pol_table *t, int sit
 		"table inet segplan {\n",
 		m.gateway, m.district, pol_mode_names[m.mode], m.hash, m.date, m.generator);
 	fwrite(sb, 1, sl, o);
+	fwrite(pb, 1, pl, o);
 	fwrite(fb, 1, fl, o);
 	fwrite(ib, 1, il, o);
 	fputs("}\n", o);
@@ -1181,6 +1451,9 @@ out:
 		fclose(r.fwd);
 	if (r.in)
 		fclose(r.in);
+	if (r.pre)
+		fclose(r.pre);
+	free(pb);
 	free(sb);
 	free(fb);
 	free(ib);

@@ -2,6 +2,7 @@
 #include "policies/eval.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,59 @@ const char *const pol_action_names[POL_ACTION_COUNT] = {"accept", "drop", "rejec
 const char *const pol_scope_names[POL_SCOPE_COUNT] = {"any", "same-site", "same-district",
 						      "dc-only"};
 const char *const pol_mode_names[POL_MODE_COUNT] = {"enforce", "observe"};
-const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT] = {"segment",  "vpn", "unassigned",
-							      "internet", "dc",	 "other"};
-const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "preamble"};
+const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT] = {
+    "segment", "vpn", "unassigned", "internet", "dc", "other", "special", "private-external"};
+const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "invalid"};
+
+const char *const pol_special_prefixes[] = {
+    "0.0.0.0/8",       /* this network (RFC 791) */
+    "127.0.0.0/8",     /* loopback (RFC 1122) */
+    "169.254.0.0/16",  /* link-local (RFC 3927) */
+    "192.0.0.0/24",    /* IETF protocol assignments (RFC 6890) */
+    "192.0.2.0/24",    /* documentation (RFC 5737) */
+    "198.18.0.0/15",   /* benchmarking (RFC 2544) */
+    "198.51.100.0/24", /* documentation */
+    "203.0.113.0/24",  /* documentation */
+    "224.0.0.0/4",     /* multicast (RFC 5771) */
+    "240.0.0.0/4",     /* reserved, limited broadcast (RFC 1112, RFC 919) */
+    "::/128",	       /* unspecified (RFC 4291) */
+    "::1/128",	       /* loopback */
+    "::ffff:0:0/96",   /* IPv4-mapped */
+    "64:ff9b:1::/48",  /* local-use IPv4/IPv6 translation (RFC 8215) */
+    "100::/64",	       /* discard-only (RFC 6666) */
+    "2001:db8::/32",   /* documentation (RFC 3849) */
+    "3fff::/20",       /* documentation (RFC 9637) */
+    "fe80::/10",       /* link-local */
+    "ff00::/8",	       /* multicast */
+    NULL};
+const char *const pol_private_prefixes[] = {"10.0.0.0/8",    "172.16.0.0/12", "192.168.0.0/16",
+					    "100.64.0.0/10", "fc00::/7",      NULL};
+
+/* The two lists as sorted ranges, built once (read-only afterwards, so threads may share them). */
+static struct pol_ranges special_ranges, private_ranges;
+static pthread_once_t outside_once = PTHREAD_ONCE_INIT;
+
+static void outside_init(void)
+{
+	const char *const *lists[2] = {pol_special_prefixes, pol_private_prefixes};
+	struct pol_ranges *rs[2] = {&special_ranges, &private_ranges};
+	for (int l = 0; l < 2; l++) {
+		for (const char *const *s = lists[l]; *s; s++) {
+			struct ip_prefix p;
+			/* Constant, valid text: a failure here is a bug caught by the unit tests.
+			 */
+			if (ip_prefix_parse(*s, false, &p) == 0)
+				pol_ranges_add_prefix(rs[l], &p, 0);
+		}
+		pol_ranges_normalize(rs[l]);
+	}
+}
+
+const struct pol_ranges *pol_outside_ranges(enum pol_zone_kind kind)
+{
+	pthread_once(&outside_once, outside_init);
+	return kind == POL_ZONE_SPECIAL ? &special_ranges : &private_ranges;
+}
 
 bool pol_proto_has_ports(uint8_t proto)
 {
@@ -380,14 +431,14 @@ struct pol_table {
 	size_t nrules;
 	char *gateway, *district, *hash, *date, *generator;
 	enum pol_mode mode;
-	int unassigned, internet, dc; /* zone indices, -1 until added */
+	int unassigned, internet, dc, special, privext; /* zone indices, -1 until added */
 };
 
 struct pol_table *pol_table_new(void)
 {
 	struct pol_table *t = calloc(1, sizeof(*t));
 	if (t)
-		t->unassigned = t->internet = t->dc = -1;
+		t->unassigned = t->internet = t->dc = t->special = t->privext = -1;
 	return t;
 }
 
@@ -453,6 +504,10 @@ int pol_table_add_zone(struct pol_table *t, const char *name, enum pol_zone_kind
 		t->internet = z;
 	else if (kind == POL_ZONE_DC)
 		t->dc = z;
+	else if (kind == POL_ZONE_SPECIAL)
+		t->special = z;
+	else if (kind == POL_ZONE_PRIVEXT)
+		t->privext = z;
 	return z;
 }
 
@@ -600,10 +655,19 @@ void pol_classify(const struct pol_table *t, const struct ip_addr *a, struct pol
 	memset(out, 0, sizeof(*out));
 	const struct pol_range *r = pol_ranges_find(&t->lists[POL_L_ZONES], a);
 	out->city = pol_ranges_find(&t->lists[POL_L_CITY], a) != NULL;
-	if (r)
+	if (r) {
 		out->zone = r->val;
-	else
-		out->zone = out->city ? t->unassigned : t->internet;
+	} else if (out->city) {
+		out->zone = t->unassigned;
+	} else {
+		out->zone = t->internet;
+		/* Tables written before these pseudo-zones existed keep calling it internet. */
+		if (t->special >= 0 && pol_ranges_find(pol_outside_ranges(POL_ZONE_SPECIAL), a))
+			out->zone = t->special;
+		else if (t->privext >= 0 &&
+			 pol_ranges_find(pol_outside_ranges(POL_ZONE_PRIVEXT), a))
+			out->zone = t->privext;
+	}
 	const struct pol_range *s = pol_ranges_find(&t->lists[POL_L_SITES], a);
 	out->site = s ? s->val : -1;
 	out->local = pol_ranges_find(&t->lists[POL_L_LOCAL], a) != NULL;
@@ -652,6 +716,8 @@ bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
 		      const struct pol_tuple *tp, const struct pol_class *s,
 		      const struct pol_class *d)
 {
+	if (r->expires && tp->time && tp->time >= r->expires)
+		return false;
 	if (!r->from_any && !zone_in(t, r->from, r->nfrom, s))
 		return false;
 	if (!r->to_any && !zone_in(t, r->to, r->nto, d))
@@ -677,13 +743,16 @@ bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
 	return svc_matches(&r->svc, tp);
 }
 
-bool pol_preamble_icmp(uint8_t family, uint8_t proto, int type)
+bool pol_icmp_can_open(uint8_t family, uint8_t proto, int type)
 {
 	if (family == 4 && proto == POL_IP_ICMP)
-		return type == 3 || type == 11 || type == 12;
+		/* echo, timestamp, information and address mask requests */
+		return type == 8 || type == 13 || type == 15 || type == 17;
 	if (family == 6 && proto == POL_IP_ICMPV6)
-		return type >= 1 && type <= 4;
-	return false;
+		/* echo request, node information query (RFC 4620); MLD (130-132, 143) and
+		 * ND without redirect (133-136) are untracked and judged by the rules */
+		return type == 128 || type == 139 || (type >= 130 && type <= 136) || type == 143;
+	return true;
 }
 
 int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol_verdict *out)
@@ -700,10 +769,10 @@ int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol
 		out->passes = true;
 		return 0;
 	}
-	if (pol_preamble_icmp(tp->src.family, tp->proto, tp->icmp_type)) {
-		out->by = POL_BY_PREAMBLE;
-		out->action = POL_ACCEPT;
-		out->passes = true;
+	if (!pol_icmp_can_open(tp->src.family, tp->proto, tp->icmp_type)) {
+		out->by = POL_BY_INVALID;
+		out->action = POL_DROP;
+		out->passes = false;
 		return 0;
 	}
 	out->by = POL_BY_DEFAULT;
@@ -863,6 +932,8 @@ json_t *pol_table_to_json(const struct pol_table *t)
 			add_new(o, "service_names", json_string(r->svc_names));
 		if (r->comment)
 			add_new(o, "comment", json_string(r->comment));
+		if (r->expires)
+			add_new(o, "expires_at", json_integer(r->expires));
 		json_array_append_new(rs, o);
 	}
 	bad |= add_new(j, "rules", rs);
@@ -989,15 +1060,18 @@ static int read_rule(struct jreader *jr, struct pol_table *t, json_t *o)
 	memset(&r, 0, sizeof(r));
 	const char *id = NULL, *action = NULL, *scope = NULL, *comment = NULL, *names = NULL;
 	int log = 0, exc = 0;
+	json_int_t expires = 0;
 	json_t *from = NULL, *to = NULL, *svc = NULL;
 	int rc = -EINVAL;
-	if (json_unpack((json_t *)o, "{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s?s,s?s}", "id", &id,
+	if (json_unpack((json_t *)o, "{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s?s,s?s,s?I}", "id", &id,
 			"action", &action, "scope", &scope, "log", &log, "exception", &exc, "from",
 			&from, "to", &to, "services", &svc, "comment", &comment, "service_names",
-			&names) != 0) {
+			&names, "expires_at", &expires) != 0 ||
+	    expires < 0) {
 		jerr(jr, "%s: a rule lacks a field or has one of the wrong type", "rules");
 		goto out;
 	}
+	r.expires = expires;
 	int a = enum_of(action, pol_action_names, POL_ACTION_COUNT);
 	int s = enum_of(scope, pol_scope_names, POL_SCOPE_COUNT);
 	if (a < 0 || s < 0) {

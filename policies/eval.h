@@ -46,6 +46,8 @@ enum pol_zone_kind {
 	POL_ZONE_INTERNET,   /* outside the city plan */
 	POL_ZONE_DC,	     /* the data-centre networks (an overlay, not a partition zone) */
 	POL_ZONE_OTHER,	     /* zones no rule of this gateway names, merged */
+	POL_ZONE_SPECIAL,    /* outside the city: never-routed special-purpose ranges */
+	POL_ZONE_PRIVEXT,    /* outside the city: RFC 1918, RFC 6598, ULA space (partners) */
 	POL_ZONE_KIND_COUNT
 };
 
@@ -131,6 +133,7 @@ struct pol_trule {
 	struct pol_match svc;
 	char *svc_names; /* the policy's service names joined by ',' (NULL for any) */
 	char *comment;
+	int64_t expires; /* Unix seconds from which the rule no longer matches; 0: never */
 };
 
 /* ------------------------------------------------------------------ */
@@ -202,6 +205,18 @@ struct pol_class {
 	bool dc;       /* in the data-centre networks */
 };
 
+/*
+ * Special-purpose ranges (RFC 6890 and the IANA registries: never routed on
+ * the internet) and private ranges (RFC 1918, RFC 6598 shared space, RFC 4193
+ * unique local addresses). Outside the city plan, an address in the first is
+ * in the pseudo-zone `special`, one in the second in `private-external`, any
+ * other in `internet`. NULL-terminated lists of prefix strings.
+ */
+extern const char *const pol_special_prefixes[];
+extern const char *const pol_private_prefixes[];
+/* Those lists as normalized ranges, for kind POL_ZONE_SPECIAL or POL_ZONE_PRIVEXT. */
+const struct pol_ranges *pol_outside_ranges(enum pol_zone_kind kind);
+
 /* Classifies an address. The table must be sealed. */
 void pol_classify(const struct pol_table *t, const struct ip_addr *a, struct pol_class *out);
 
@@ -210,13 +225,15 @@ struct pol_tuple {
 	uint8_t proto;		 /* IANA protocol number */
 	uint16_t dport;		 /* for protocols with ports */
 	int icmp_type;		 /* for ICMP/ICMPv6; -1 when unknown */
+	int64_t time;		 /* when the connection opened (Unix seconds); 0: ignore expiry */
 };
 
 enum pol_outcome {
-	POL_BY_RULE,	 /* a rule decided */
-	POL_BY_DEFAULT,	 /* no rule matched: default drop */
-	POL_BY_TRANSIT,	 /* neither end is this gateway's: passes */
-	POL_BY_PREAMBLE, /* fixed preamble (ICMP errors for PMTU discovery) */
+	POL_BY_RULE,	/* a rule decided */
+	POL_BY_DEFAULT, /* no rule matched: default drop */
+	POL_BY_TRANSIT, /* neither end is this gateway's: passes */
+	POL_BY_INVALID, /* conntrack calls it invalid: an ICMP message that cannot open
+			   a connection (an unsolicited error, a reply); dropped */
 	POL_OUTCOME_COUNT
 };
 extern const char *const pol_outcome_names[POL_OUTCOME_COUNT];
@@ -235,16 +252,23 @@ bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
 		      const struct pol_class *d);
 
 /*
- * ICMP errors that path MTU discovery and traceroute need (RFC 1191,
- * RFC 8201, RFC 4890 4.3.1): the fixed preamble forwards them whatever the
- * policy says.
+ * Can a packet of this ICMP (family 4) or ICMPv6 (6) type be the first of a
+ * connection? Linux conntrack (nf_conntrack_proto_icmp.c, _icmpv6.c) creates
+ * a connection only for queries (echo, timestamp, information and address
+ * mask requests; ICMPv6 echo and node information queries). An error is
+ * RELATED to the connection it quotes and passes with it; one that quotes no
+ * tracked connection, and every other message that is not part of a
+ * connection, is INVALID and dropped before any rule. ND and MLD messages are
+ * not tracked at all (untracked) and are judged by the rules. True for every
+ * non-ICMP protocol.
  */
-bool pol_preamble_icmp(uint8_t family, uint8_t proto, int type);
+bool pol_icmp_can_open(uint8_t family, uint8_t proto, int type);
 
 /*
  * Decides a new connection at the table's gateway, exactly as the compiled
- * forward chain does: transit, the ICMP error preamble, then the rules in
- * order, then the default drop. 0, or -EINVAL for mixed families.
+ * forward chain does: transit, then what conntrack calls invalid
+ * (pol_icmp_can_open), then the rules in order, then the default drop.
+ * 0, or -EINVAL for mixed families.
  */
 int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol_verdict *out);
 

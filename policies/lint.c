@@ -68,11 +68,11 @@ static unsigned point_proto(uint32_t x, uint32_t *off)
 	return 255;
 }
 
-bool lint_svc_is_preamble(uint8_t family, uint32_t point)
+bool lint_svc_is_fixed(uint8_t family, uint32_t point)
 {
 	uint32_t off;
 	unsigned p = point_proto(point, &off);
-	return is_icmp_proto(p) && pol_preamble_icmp(family, (uint8_t)p, (int)(point - off));
+	return is_icmp_proto(p) && !pol_icmp_can_open(family, (uint8_t)p, (int)(point - off));
 }
 
 /* ------------------------------------------------------------------ */
@@ -249,35 +249,35 @@ static bool iv_meets(const struct lint_ivset *a, const struct lint_ivset *b)
 	return false;
 }
 
-static int preamble_set(uint8_t family, struct lint_ivset *out)
+static int fixed_set(uint8_t family, struct lint_ivset *out)
 {
 	out->n = 0;
 	uint8_t proto = family == 4 ? POL_IP_ICMP : POL_IP_ICMPV6;
 	for (int t = 0; t < 256; t++)
-		if (pol_preamble_icmp(family, proto, t) &&
+		if (!pol_icmp_can_open(family, proto, t) &&
 		    iv_push(out, lint_svc_point(proto, (unsigned)t),
 			    lint_svc_point(proto, (unsigned)t)) < 0)
 			return -ENOMEM;
 	return 0;
 }
 
-int lint_ivset_add_preamble(struct lint_ivset *s, uint8_t family)
+int lint_ivset_add_fixed(struct lint_ivset *s, uint8_t family)
 {
 	struct lint_ivset p = {0};
-	int rc = preamble_set(family, &p);
+	int rc = fixed_set(family, &p);
 	if (rc == 0)
 		rc = lint_ivset_union(s, &p, s);
 	lint_ivset_free(&p);
 	return rc;
 }
 
-/* Every point of the line but the family's preamble: what rules can decide. */
+/* Every point of the line but the family's invalid ICMP points: what rules can decide. */
 static int universe(uint8_t family, struct lint_ivset *out)
 {
 	struct lint_ivset all = {0}, p = {0};
 	int rc = iv_push(&all, 0, line_end());
 	if (rc == 0)
-		rc = preamble_set(family, &p);
+		rc = fixed_set(family, &p);
 	if (rc == 0)
 		rc = lint_ivset_minus(&all, &p, out);
 	lint_ivset_free(&all);
@@ -776,14 +776,13 @@ int lint_box_atom(const struct lint_space *s, size_t atom, const struct lint_ivs
 	out->from = calloc(s->ne + 1, sizeof(bool));
 	out->to = calloc(s->ne + 1, sizeof(bool));
 	/*
-	 * Both families' preamble points join every box: never decided, they
+	 * Both families' invalid ICMP points join every box: never decided, they
 	 * cost nothing, and with them IPv4 and IPv6 boxes of the same services
-	 * compare equal. The other family's preamble types are points of a
+	 * compare equal. The other family's invalid ICMP types are points of a
 	 * protocol matched whole, present only when all of it is.
 	 */
 	if (!out->from || !out->to || iv_copy(&out->svc, svc) < 0 ||
-	    lint_ivset_add_preamble(&out->svc, 4) < 0 ||
-	    lint_ivset_add_preamble(&out->svc, 6) < 0) {
+	    lint_ivset_add_fixed(&out->svc, 4) < 0 || lint_ivset_add_fixed(&out->svc, 6) < 0) {
 		lint_box_free(out);
 		return -ENOMEM;
 	}
@@ -795,13 +794,18 @@ bool lint_box_contains(const struct lint_box *b, const struct lint_point *pt)
 {
 	uint32_t x = pt->svc, off;
 	unsigned p = point_proto(x, &off);
-	/* The other family's ICMP protocol is matched whole (svc_matches): one point stands for it.
-	 */
-	if ((pt->family == 4 && p == POL_IP_ICMPV6) || (pt->family == 6 && p == POL_IP_ICMP))
-		x = off;
-	return (b->fams & (pt->family == 4 ? 1u : 2u)) && (b->rels & (1u << pt->rel)) &&
-	       pt->from >= 0 && pt->to >= 0 && b->from[pt->from] && b->to[pt->to] &&
-	       !lint_svc_is_preamble(pt->family, x) && lint_ivset_contains(&b->svc, x);
+	if (!((b->fams & (pt->family == 4 ? 1u : 2u)) && (b->rels & (1u << pt->rel)) &&
+	      pt->from >= 0 && pt->to >= 0 && b->from[pt->from] && b->to[pt->to]))
+		return false;
+	/* The other family's ICMP protocol is matched whole (svc_matches): the box holds
+	 * it only when it holds every type of it. */
+	if ((pt->family == 4 && p == POL_IP_ICMPV6) || (pt->family == 6 && p == POL_IP_ICMP)) {
+		for (uint32_t t = 0; t < 256; t++)
+			if (!lint_ivset_contains(&b->svc, off + t))
+				return false;
+		return true;
+	}
+	return !lint_svc_is_fixed(pt->family, x) && lint_ivset_contains(&b->svc, x);
 }
 
 /* How many of the five dimensions differ (stops counting at 2). */
@@ -949,7 +953,7 @@ static void service_names(const struct lint_ivset *svc, json_t *a, struct sbuf *
 	size_t k = 0;
 	bool ok = true;
 	for (int f = 0; f < NFAM && ok; f++)
-		ok = lint_ivset_add_preamble(&dont, fam_of[f]) == 0;
+		ok = lint_ivset_add_fixed(&dont, fam_of[f]) == 0;
 	ok = ok && lint_ivset_union(svc, &dont, &whole) == 0;
 	ok = ok && lint_ivset_minus(svc, &dont, &care) == 0;
 	if (!ok)

@@ -49,11 +49,12 @@ bool lint_ivset_contains(const struct lint_ivset *s, uint32_t x);
 void lint_ivset_free(struct lint_ivset *s);
 
 /*
- * The points a gateway's fixed ICMP preamble forwards before any rule
- * (pol_preamble_icmp): no rule decides them, so no finding or change ever
- * concerns them, even where a box's services span them.
+ * The ICMP points that conntrack calls invalid as the first packet of a
+ * connection (!pol_icmp_can_open): dropped before any rule, so no rule decides
+ * them and no finding or change ever concerns them, even where a box's
+ * services span them.
  */
-bool lint_svc_is_preamble(uint8_t family, uint32_t point);
+bool lint_svc_is_fixed(uint8_t family, uint32_t point);
 
 /* ------------------------------------------------------------------ */
 /* Boxes: products of sets, the form findings and changes are reported in */
@@ -74,7 +75,7 @@ struct lint_box {
 	unsigned fams;	       /* bit 0: IPv4, bit 1: IPv6 */
 	unsigned rels;	       /* bit per enum lint_rel */
 	bool *from, *to;       /* per endpoint */
-	struct lint_ivset svc; /* services (preamble points may be included: see above) */
+	struct lint_ivset svc; /* services (invalid ICMP points may be included: see above) */
 };
 
 /* A point of the space, for membership tests. */
@@ -200,7 +201,7 @@ int lint_model_rule(const struct lint_model *m, size_t k);
 
 /*
  * First-match decision inside atom: parts[k] gets the services rule k
- * decides there, *rest what falls through to the default drop (preamble
+ * decides there, *rest what falls through to the default drop (invalid ICMP points
  * points excluded from both). The caller frees the sets.
  */
 int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset *parts,
@@ -214,8 +215,8 @@ int lint_ivset_inter(const struct lint_ivset *a, const struct lint_ivset *b,
 int lint_ivset_minus(const struct lint_ivset *a, const struct lint_ivset *b,
 		     struct lint_ivset *out);
 bool lint_ivset_equal(const struct lint_ivset *a, const struct lint_ivset *b);
-/* Adds the preamble points of family: the canonical form boxes are merged in. */
-int lint_ivset_add_preamble(struct lint_ivset *s, uint8_t family);
+/* Adds the invalid ICMP points of family: the canonical form boxes are merged in. */
+int lint_ivset_add_fixed(struct lint_ivset *s, uint8_t family);
 
 /*
  * Merges boxes (all with endpoint arrays of 2 * nzones) that differ in one

@@ -118,7 +118,9 @@ static int inventory_zones(struct reader *r)
 		}
 	if (add_zone(r, POL_ZONE_NAME_INTERNET, POL_ZONE_INTERNET) < 0 ||
 	    add_zone(r, POL_ZONE_NAME_UNASSIGNED, POL_ZONE_UNASSIGNED) < 0 ||
-	    add_zone(r, POL_ZONE_NAME_DC, POL_ZONE_DC) < 0)
+	    add_zone(r, POL_ZONE_NAME_DC, POL_ZONE_DC) < 0 ||
+	    add_zone(r, POL_ZONE_NAME_SPECIAL, POL_ZONE_SPECIAL) < 0 ||
+	    add_zone(r, POL_ZONE_NAME_PRIVEXT, POL_ZONE_PRIVEXT) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -517,13 +519,16 @@ static int read_rule(struct reader *r, const struct ynode *n, int site)
 		return -ENOMEM;
 	const char *exp = NULL;
 	if (ynode_get_str(r->doc, n, "expires", false, r->dl, &exp) && exp) {
-		long days;
-		if (!policy_parse_date(exp, &days)) {
+		int64_t end;
+		if (!policy_parse_expiry(exp, &end)) {
 			ynode_error(r->doc, ynode_get(n, "expires"), r->dl,
-				    "bad date '%s': expected YYYY-MM-DD, a real day", exp);
+				    "bad date '%s': expected YYYY-MM-DD, a real day, or "
+				    "YYYY-MM-DDTHH:MM:SSZ",
+				    exp);
 		} else {
 			snprintf(ru->expires, sizeof(ru->expires), "%s", exp);
-			ru->expired = days < r->today;
+			ru->expires_at = end;
+			ru->expired = end <= p->now;
 			if (ru->expired)
 				diag_add(r->dl, DIAG_WARNING, ydoc_name(r->doc), ynode_line(n),
 					 ynode_col(n),
@@ -712,6 +717,31 @@ static void read_logging(struct reader *r, const struct ynode *l)
 
 /* ------------------------------------------------------------------ */
 
+bool policy_parse_expiry(const char *s, int64_t *end)
+{
+	char day[11];
+	unsigned hh, mm, ss;
+	char z, tail;
+	long days;
+	size_t n = strlen(s);
+	if (n == 10) {
+		if (!policy_parse_date(s, &days))
+			return false;
+		*end = ((int64_t)days + 1) * 86400;
+		return true;
+	}
+	if (n != 20 || s[10] != 'T')
+		return false;
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!policy_parse_date(day, &days) ||
+	    sscanf(s + 11, "%2u:%2u:%2u%c%c", &hh, &mm, &ss, &z, &tail) != 4 || z != 'Z' ||
+	    hh > 23 || mm > 59 || ss > 59 || s[13] != ':' || s[16] != ':')
+		return false;
+	*end = (int64_t)days * 86400 + hh * 3600 + mm * 60 + ss;
+	return true;
+}
+
 static int today_utc(char *buf, size_t size)
 {
 	time_t now = time(NULL);
@@ -786,6 +816,8 @@ static int load(struct ydoc *doc, const struct inventory *inv, const char *date,
 		rc = -EINVAL;
 		goto out;
 	}
+	/* A given day is judged at its start; without one, at this moment. */
+	r.p->now = date ? (int64_t)r.today * 86400 : (int64_t)time(NULL);
 	rc = read_doc(&r);
 	if (rc == 0 && diag_errors(dl) > errors_before)
 		rc = -EINVAL;

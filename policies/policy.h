@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/diag.h"
 #include "core/prefix.h"
@@ -22,6 +23,8 @@
 #define POL_ZONE_NAME_INTERNET	 "internet"
 #define POL_ZONE_NAME_UNASSIGNED "unassigned"
 #define POL_ZONE_NAME_DC	 "dc"
+#define POL_ZONE_NAME_SPECIAL	 "special"
+#define POL_ZONE_NAME_PRIVEXT	 "private-external"
 
 struct pol_zone {
 	char *name;
@@ -48,9 +51,10 @@ struct pol_rule {
 	enum pol_action action;
 	bool log;
 	char *comment, *owner;
-	char expires[11]; /* YYYY-MM-DD, "" when the rule does not expire */
-	bool expired;	  /* expires before the policy's date: not compiled */
-	int site;	  /* -1 for a city-wide rule, else the site of this exception */
+	char expires[32];   /* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, "" when it does not expire */
+	int64_t expires_at; /* Unix seconds from which it no longer matches; 0: never */
+	bool expired;	    /* ended before the policy's instant (now): not compiled */
+	int site;	    /* -1 for a city-wide rule, else the site of this exception */
 	unsigned line, col;
 };
 
@@ -74,6 +78,7 @@ struct policy {
 	unsigned log_rate;	/* denied packets logged per log_rate_unit */
 	char log_rate_unit[16]; /* second, minute, hour */
 	char date[11];		/* the day expiry is judged against */
+	int64_t now; /* the instant (Unix seconds): that day's start, or the time of loading */
 };
 
 /*
@@ -95,6 +100,12 @@ int policy_find_rule(const struct policy *p, const char *id);
 
 /* Parses YYYY-MM-DD (a real calendar date) into days since 1970-01-01; false when invalid. */
 bool policy_parse_date(const char *s, long *days);
+/*
+ * Parses a rule's end: YYYY-MM-DD (the rule lasts through that day, UTC: it
+ * ends at the next midnight) or an RFC 3339 UTC time YYYY-MM-DDTHH:MM:SSZ.
+ * Unix seconds in *end; false when invalid.
+ */
+bool policy_parse_expiry(const char *s, int64_t *end);
 
 /* The example city's policy (examples/stuttgart/policy.yaml), NUL-terminated. */
 extern const char policy_example_yaml[];

@@ -87,6 +87,27 @@ struct segment {
 	unsigned col_zone, col_v4, col_v6; /* where they stand in segments.csv */
 };
 
+enum iface_role { IFACE_SEGMENT, IFACE_UPLINK, IFACE_TRANSFER, IFACE_ROLE_COUNT };
+extern const char *const iface_role_names[IFACE_ROLE_COUNT];
+
+/* One row of interfaces.csv: an interface of a site's gateway. */
+struct iface {
+	int site;   /* index into inv->sites */
+	char *name; /* Linux interface name */
+	enum iface_role role;
+	int segment; /* index into inv->segments for role segment, else -1 */
+	int vlan;    /* 0 = untagged */
+	bool has_v4, has_v6;
+	struct ip_addr addr4, addr6; /* the gateway's own address on this interface */
+	struct ip_prefix net4, net6; /* the interface's subnet (host bits zero) */
+	bool ospf, vrrp;
+	struct ip_addr *bgp_peers;
+	size_t nbgp_peers;
+	struct ip_addr *vrrp_peers; /* unicast VRRP peers */
+	size_t nvrrp_peers;
+	unsigned line;
+};
+
 /* One row of addressplan.csv: a zone's supernet (zone "city" = the whole plan). */
 struct plan_prefix {
 	char *zone;
@@ -106,6 +127,10 @@ struct inventory {
 	size_t nsegments;
 	struct plan_prefix *plan;
 	size_t nplan;
+	struct iface *ifaces; /* sorted by site, then file order */
+	size_t nifaces;
+	size_t *iface_start; /* nsites + 1: site s has ifaces[iface_start[s] .. iface_start[s+1]) */
+	bool has_ifaces;     /* interfaces.csv was present */
 	int primary_dc, fallback_dc;	    /* site indices, -1 when absent */
 	struct strmap *site_ids, *link_ids; /* id -> index */
 };

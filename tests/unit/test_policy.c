@@ -144,11 +144,30 @@ Test(policy, bad_dates)
 	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
 		     "2026-02-29}\n",
 		     "policy.yaml:6:73: error: bad date '2026-02-29': expected YYYY-MM-DD, a real "
-		     "day");
+		     "day, or YYYY-MM-DDTHH:MM:SSZ");
 	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
 		     "next week}\n",
 		     "policy.yaml:6:73: error: bad date 'next week': expected YYYY-MM-DD, a real "
-		     "day");
+		     "day, or YYYY-MM-DDTHH:MM:SSZ");
+	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
+		     "'2026-01-02T24:00:00Z'}\n",
+		     "policy.yaml:6:73: error: bad date '2026-01-02T24:00:00Z': expected "
+		     "YYYY-MM-DD, a real day, or YYYY-MM-DDTHH:MM:SSZ");
+	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
+		     "'2026-01-02T10:00:00+01:00'}\n",
+		     "policy.yaml:6:73: error: bad date '2026-01-02T10:00:00+01:00': expected "
+		     "YYYY-MM-DD, a real day, or YYYY-MM-DDTHH:MM:SSZ");
+}
+
+Test(policy, expiry_ends_at_the_instant)
+{
+	int64_t end;
+	cr_assert(policy_parse_expiry("2026-01-01", &end));
+	cr_expect_eq(end, 1767312000, "a date lasts through its day (UTC)");
+	cr_assert(policy_parse_expiry("2026-01-01T12:30:05Z", &end));
+	cr_expect_eq(end, 1767270605);
+	cr_expect_not(policy_parse_expiry("2026-01-01T12:30:05", &end));
+	cr_expect_not(policy_parse_expiry("2026-02-30T00:00:00Z", &end));
 }
 
 Test(policy, unknown_site_scope_action_keywords)
@@ -412,10 +431,30 @@ Test(eval, pseudo_zones_classify)
 	struct pol_table *city;
 	cr_assert_eq(pol_build_city(f.b, &city), 0);
 	const char *cases[][2] = {
-	    {"8.8.8.8", "internet"},	       {"10.0.0.1", "unassigned"},
-	    {"10.200.1.2", "vpn-staff"},       {ADMIN_S3, "admin"},
-	    {"fd00:1:0:c800::5", "vpn-staff"}, {"fd00:1:0:2::1", "unassigned"},
-	    {"2001:db8::1", "internet"},       {"fd00:1:0:302::1", "school"},
+	    {"8.8.8.8", "internet"},
+	    {"10.0.0.1", "unassigned"},
+	    {"10.200.1.2", "vpn-staff"},
+	    {ADMIN_S3, "admin"},
+	    {"fd00:1:0:c800::5", "vpn-staff"},
+	    {"fd00:1:0:2::1", "unassigned"},
+	    {"2001:db8::1", "special"},
+	    {"fd00:1:0:302::1", "school"},
+	    {"2a00:1450::1", "internet"},
+	    {"127.0.0.1", "special"},
+	    {"169.254.1.1", "special"},
+	    {"224.0.0.5", "special"},
+	    {"255.255.255.255", "special"},
+	    {"198.18.0.1", "special"},
+	    {"fe80::1", "special"},
+	    {"ff02::1", "special"},
+	    {"::ffff:10.0.0.1", "special"},
+	    {"192.168.1.1", "private-external"},
+	    {"172.16.0.1", "private-external"},
+	    {"100.64.0.1", "private-external"},
+	    {"11.0.0.1", "internet"},
+	    {"fd12:3456::1", "private-external"},
+	    {"172.32.0.1", "internet"},
+	    {"100.128.0.1", "internet"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct ip_addr a;
@@ -463,21 +502,32 @@ Test(eval, port_range_edges)
 	teardown(&f);
 }
 
-Test(eval, icmp_types_and_preamble)
+Test(eval, icmp_types_and_conntrack)
 {
 	struct fixture f;
 	setup(&f, NULL);
 	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_S1, "icmp", 8), "accept:office-web");
-	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_S1, "icmp", 0), "drop:default (stops)");
+	/* Messages that open no connection in conntrack are invalid: an unsolicited
+	 * reply or error is dropped before any rule (related ones pass with their
+	 * connection, which a single tuple cannot be). */
+	cr_expect_str_eq(decide(&f, "S1", ADMIN_S1, SRV_S1, "icmp", 0), "drop:invalid (stops)");
 	cr_expect_str_eq(decide(&f, "S1", "fd00:1:0:1::5", "fd00:1:0:101::5", "icmpv6", 128),
 			 "accept:office-web");
-	/* An ICMPv4 echo request type is not an ICMPv6 one. */
+	cr_expect_str_eq(decide(&f, "S1", "8.8.8.8", ADMIN_S1, "icmp", 3), "drop:invalid (stops)");
+	cr_expect_str_eq(decide(&f, "S1", "2a00:1450::1", "fd00:1:0:1::5", "icmpv6", 2),
+			 "drop:invalid (stops)");
 	cr_expect_str_eq(decide(&f, "S1", "fd00:1:0:1::5", "fd00:1:0:101::5", "icmpv6", 8),
-			 "drop:default (stops)");
-	/* Errors for path MTU discovery pass whatever the rules say. */
-	cr_expect_str_eq(decide(&f, "S1", "8.8.8.8", ADMIN_S1, "icmp", 3), "accept:preamble");
-	cr_expect_str_eq(decide(&f, "S1", "2001:db8::1", "fd00:1:0:1::5", "icmpv6", 2),
-			 "accept:preamble");
+			 "drop:invalid (stops)");
+	/* Queries open connections and go to the rules. */
+	for (int t = 0; t < 256; t++) {
+		bool v4 = t == 8 || t == 13 || t == 15 || t == 17;
+		bool v6 = t == 128 || t == 139 || (t >= 130 && t <= 136) || t == 143;
+		cr_expect_eq(pol_icmp_can_open(4, 1, t), v4, "icmp type %d", t);
+		cr_expect_eq(pol_icmp_can_open(6, 58, t), v6, "icmpv6 type %d", t);
+	}
+	/* Protocol numbers of the other family are not ICMP there. */
+	cr_expect(pol_icmp_can_open(4, 58, 1));
+	cr_expect(pol_icmp_can_open(6, 1, 3));
 	teardown(&f);
 }
 
