@@ -81,6 +81,37 @@ static void expect_error(const char *rules, const char *want)
 	inventory_free(inv);
 }
 
+/* tests/fuzz/corpus/policy/dup-key-zone: a duplicate key is an error of the
+ * YAML reader that still yields a document; the policy must not load, and
+ * the zone's first description must not leak (the ASan build checks). */
+Test(policy, duplicate_key_is_an_error_obeyed)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	struct diag_list *dl = diag_list_new();
+	char *golden = read_file(tu_path(GOLDEN_INV "/policy.yaml"));
+	char *text;
+	cr_assert(golden);
+	cr_assert(asprintf(&text, "%s", golden) > 0);
+	/* The golden text loads; the same with a zone described twice does not. */
+	struct policy *p = load_text(inv, text, dl);
+	cr_assert_not_null(p, "%s", tu_diags(dl));
+	policy_free(p);
+	free(text);
+	cr_assert(asprintf(&text, "%.*s  admin: again\n%s",
+			   (int)(strstr(golden, "  servers:") - golden), golden,
+			   strstr(golden, "  servers:")) > 0);
+	p = load_text(inv, text, dl);
+	cr_expect_null(p, "a policy with a duplicate key must not load");
+	cr_expect(
+	    tu_has_diag(dl, "policy.yaml:13:3: error: duplicate key 'admin' (first at line 12)"),
+	    "%s", tu_diags(dl));
+	policy_free(p);
+	free(text);
+	free(golden);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
 Test(policy, unknown_zone_is_located_with_suggestion)
 {
 	expect_error("  - {id: a, from: [admn], to: any, services: any, action: accept}\n",
