@@ -871,9 +871,11 @@ static json_t *match_json(const struct pol_match *m)
 	return o;
 }
 
-static json_t *opt_string(const char *s)
+/* An optional member is left out when absent: docs/policy-json.md makes each
+ * a string, and the reader refuses a null (a table would not load again). */
+static int add_opt(json_t *o, const char *k, const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? add_new(o, k, json_string(s)) : 0;
 }
 
 json_t *pol_table_to_json(const struct pol_table *t)
@@ -883,12 +885,12 @@ json_t *pol_table_to_json(const struct pol_table *t)
 		return NULL;
 	int bad = 0;
 	bad |= add_new(j, "format", json_integer(POL_TABLE_FORMAT));
-	bad |= add_new(j, "generator", opt_string(t->generator));
-	bad |= add_new(j, "gateway", opt_string(t->gateway));
-	bad |= add_new(j, "district", opt_string(t->district));
+	bad |= add_opt(j, "generator", t->generator);
+	bad |= add_opt(j, "gateway", t->gateway);
+	bad |= add_opt(j, "district", t->district);
 	bad |= add_new(j, "mode", json_string(pol_mode_names[t->mode]));
-	bad |= add_new(j, "policy_hash", opt_string(t->hash));
-	bad |= add_new(j, "date", opt_string(t->date));
+	bad |= add_opt(j, "policy_hash", t->hash);
+	bad |= add_opt(j, "date", t->date);
 	json_t *zs = json_array();
 	for (size_t i = 0; zs && i < t->nzones; i++)
 		json_array_append_new(zs, json_pack("{s:s,s:s}", "name", t->zones[i].name, "kind",

@@ -183,6 +183,9 @@ static void read_zones_section(struct reader *r, const struct ynode *zs)
 			ynode_error(r->doc, v, r->dl, "a zone takes a description");
 		}
 		r->p->zones[z].declared = true;
+		/* A zone named twice (a duplicate key, already an error): the last description. */
+		free(r->p->zones[z].description);
+		r->p->zones[z].description = NULL;
 		if (desc && !(r->p->zones[z].description = strdup(desc)))
 			return;
 	}
@@ -790,11 +793,12 @@ static int read_doc(struct reader *r)
 	return read_sites(r, ynode_get(root, "sites"));
 }
 
+/* errors_before: the errors in dl before doc was loaded (a duplicate key is an
+ * error of the load that still yields a document). */
 static int load(struct ydoc *doc, const struct inventory *inv, const char *date,
-		struct diag_list *dl, struct policy **out)
+		struct diag_list *dl, size_t errors_before, struct policy **out)
 {
 	struct reader r = {.doc = doc, .inv = inv, .dl = dl};
-	size_t errors_before = diag_errors(dl);
 	int rc = -ENOMEM;
 	*out = NULL;
 	r.p = calloc(1, sizeof(*r.p));
@@ -837,10 +841,11 @@ int policy_load(const char *path, const char *display, const struct inventory *i
 {
 	struct ydoc *doc;
 	*out = NULL;
+	size_t before = diag_errors(dl);
 	int rc = ydoc_load(path, display, dl, &doc);
 	if (rc < 0)
 		return rc;
-	rc = load(doc, inv, date, dl, out);
+	rc = load(doc, inv, date, dl, before, out);
 	ydoc_free(doc);
 	return rc;
 }
@@ -850,10 +855,11 @@ int policy_load_buffer(const char *buf, size_t len, const char *name, const stru
 {
 	struct ydoc *doc;
 	*out = NULL;
+	size_t before = diag_errors(dl);
 	int rc = ydoc_load_buffer(buf, len, name, dl, &doc);
 	if (rc < 0)
 		return rc;
-	rc = load(doc, inv, date, dl, out);
+	rc = load(doc, inv, date, dl, before, out);
 	ydoc_free(doc);
 	return rc;
 }

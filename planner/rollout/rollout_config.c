@@ -235,9 +235,11 @@ static int parse(const struct ydoc *d, struct diag_list *dl, struct rollout_conf
 	return 0;
 }
 
-static int finish(struct ydoc *d, struct diag_list *dl, struct rollout_config *c, int r)
+/* before: the errors in dl before the document was loaded (a duplicate key is
+ * an error of the load that still yields a document). */
+static int finish(struct ydoc *d, struct diag_list *dl, struct rollout_config *c, int r,
+		  size_t before)
 {
-	size_t before = diag_errors(dl);
 	if (r == 0) {
 		free(c->file);
 		c->file = strdup(ydoc_name(d));
@@ -253,14 +255,16 @@ int rollout_config_load(const char *path, const char *display, struct diag_list 
 			struct rollout_config *c)
 {
 	struct ydoc *d = NULL;
+	size_t before = diag_errors(dl);
 	int r = ydoc_load(path, display, dl, &d);
-	return finish(d, dl, c, r);
+	return finish(d, dl, c, r, before);
 }
 
 int rollout_config_load_buffer(const char *buf, size_t len, const char *name, struct diag_list *dl,
 			       struct rollout_config *c)
 {
 	struct ydoc *d = NULL;
+	size_t before = diag_errors(dl);
 	int r = ydoc_load_buffer(buf, len, name, dl, &d);
-	return finish(d, dl, c, r);
+	return finish(d, dl, c, r, before);
 }

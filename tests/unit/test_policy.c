@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,37 @@ static void expect_error(const char *rules, const char *want)
 	cr_expect(tu_has_diag(dl, want), "want '%s', got:\n%s", want, tu_diags(dl));
 	policy_free(p);
 	free(text);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+/* tests/fuzz/corpus/policy/dup-key-zone: a duplicate key is an error of the
+ * YAML reader that still yields a document; the policy must not load, and
+ * the zone's first description must not leak (the ASan build checks). */
+Test(policy, duplicate_key_is_an_error_obeyed)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	struct diag_list *dl = diag_list_new();
+	char *golden = read_file(tu_path(GOLDEN_INV "/policy.yaml"));
+	char *text;
+	cr_assert(golden);
+	cr_assert(asprintf(&text, "%s", golden) > 0);
+	/* The golden text loads; the same with a zone described twice does not. */
+	struct policy *p = load_text(inv, text, dl);
+	cr_assert_not_null(p, "%s", tu_diags(dl));
+	policy_free(p);
+	free(text);
+	cr_assert(asprintf(&text, "%.*s  admin: again\n%s",
+			   (int)(strstr(golden, "  servers:") - golden), golden,
+			   strstr(golden, "  servers:")) > 0);
+	p = load_text(inv, text, dl);
+	cr_expect_null(p, "a policy with a duplicate key must not load");
+	cr_expect(
+	    tu_has_diag(dl, "policy.yaml:13:3: error: duplicate key 'admin' (first at line 12)"),
+	    "%s", tu_diags(dl));
+	policy_free(p);
+	free(text);
+	free(golden);
 	diag_list_free(dl);
 	inventory_free(inv);
 }
@@ -348,6 +380,33 @@ static const char *decide(struct fixture *f, const char *site, const char *src, 
 #define SCHOOL_S2 "10.3.2.10"
 #define GUEST_S3  "10.4.3.10"
 #define MGMT_DC1  "10.9.0.10"
+
+/* tests/fuzz/corpus/poltable/no-policy-hash: a table without its optional
+ * members loads; written again it must load again to the same JSON (the
+ * writer once wrote null for them, which the reader refuses). */
+Test(eval, table_without_optional_members_round_trips)
+{
+	struct diag_list *dl = diag_list_new();
+	json_error_t err;
+	json_t *j = json_load_file(tu_path("tests/golden/policy/expected/S1.policy.json"), 0, &err);
+	cr_assert_not_null(j, "%s", err.text);
+	cr_assert_eq(json_object_del(j, "policy_hash"), 0);
+	cr_assert_eq(json_object_del(j, "generator"), 0);
+	struct pol_table *t = NULL, *u = NULL;
+	cr_assert_eq(pol_table_from_json(j, "S1.policy.json", dl, &t), 0, "%s", tu_diags(dl));
+	json_t *w = pol_table_to_json(t);
+	cr_assert_not_null(w);
+	cr_expect_null(json_object_get(w, "policy_hash"), "an absent member is left out");
+	cr_assert_eq(pol_table_from_json(w, "again.policy.json", dl, &u), 0, "%s", tu_diags(dl));
+	json_t *w2 = pol_table_to_json(u);
+	cr_assert(json_equal(w, w2));
+	json_decref(w2);
+	json_decref(w);
+	json_decref(j);
+	pol_table_free(u);
+	pol_table_free(t);
+	diag_list_free(dl);
+}
 
 Test(eval, first_match_wins)
 {

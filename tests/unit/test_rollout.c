@@ -68,6 +68,25 @@ static void assert_consistent(const struct rollout_inst *in, const struct rollou
 	rollout_plan_clear(&q);
 }
 
+/* tests/fuzz/corpus/rollout/dup-key: the YAML reader reports a duplicate key
+ * as an error and still yields the document; the configuration must not load. */
+Test(rollout, duplicate_key_is_an_error_obeyed)
+{
+	struct diag_list *dl = diag_list_new();
+	struct rollout_config c;
+	rollout_config_init(&c);
+	const char *text = "horizon_years: 4\n"
+			   "horizon_years: 6\n";
+	cr_assert_eq(rollout_config_load_buffer(text, strlen(text), "rollout.yaml", dl, &c),
+		     -EINVAL, "%s", tu_diags(dl));
+	cr_assert(tu_has_diag(dl,
+			      "rollout.yaml:2:1: error: duplicate key 'horizon_years' (first at "
+			      "line 1)"),
+		  "%s", tu_diags(dl));
+	rollout_config_clear(&c);
+	diag_list_free(dl);
+}
+
 Test(rollout, golden_instances_need_chains)
 {
 	struct golden g[GOLDEN_MAX];

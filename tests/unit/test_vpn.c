@@ -44,6 +44,22 @@ static double erlang_b_load(long n, double b)
 	return (lo + hi) / 2;
 }
 
+/* tests/fuzz/corpus/vpn/dup-key: the YAML reader reports a duplicate key as an
+ * error and still yields the document; the configuration must not load. */
+Test(vpn, duplicate_key_is_an_error_obeyed)
+{
+	struct diag_list *dl = diag_list_new();
+	struct vpn_config *c = NULL;
+	char *text;
+	cr_assert(asprintf(&text, "%s%s", vpn_example_yaml, vpn_example_yaml) > 0);
+	cr_assert_eq(vpn_load_buffer(text, strlen(text), "vpn.yaml", dl, &c), -EINVAL, "%s",
+		     tu_diags(dl));
+	cr_assert_null(c);
+	cr_assert(tu_diag_contains(dl, "error: duplicate key 'groups'"), "%s", tu_diags(dl));
+	free(text);
+	diag_list_free(dl);
+}
+
 Test(teletraffic, erlang_b_published_values)
 {
 	/* erlang.com calculator manual, "How much traffic can a trunk group handle?":
