@@ -89,14 +89,15 @@ ids=$(grep -o 'data-id="[^"]*"' "$tmp/dom.html" | sort -u | wc -l)
 same "distinct marker ids" "$ids" "$sites"
 
 # The policy's zones: declared, of segments, of the address plan (not "city"), and the
-# pseudo-zones internet and unassigned; the dc overlay is no row of its own.
+# pseudo-zones internet, unassigned, special and private-external; the dc overlay is no
+# row of its own.
 zones=$(
 	{
 		awk '/^zones:/ {z = 1; next} /^[^ #]/ {z = 0} z && /^  [a-z0-9-]+:/ {sub(/:.*/, ""); print $1}' \
 			"$city/policy.yaml"
 		tail -n +2 "$city/segments.csv" | cut -d, -f3
 		tail -n +2 "$city/addressplan.csv" | cut -d, -f1 | grep -vx city
-		printf 'internet\nunassigned\n'
+		printf 'internet\nunassigned\nspecial\nprivate-external\n'
 	} | sort -u | wc -l
 )
 cells=$(grep -o '<td class="cell ' "$tmp/dom.html" | wc -l)

@@ -307,9 +307,9 @@ for fam in 4 6; do
 	e2e_check "IPv$fam: the same from the guest segment is dropped as spoofed" grep -q 'silent$' "$tmp/spoof.out"
 	spoof=$((spoof + 1))
 done
-antispoof=$(e2e_in "$gw" nft -j list chain inet segplan forward |
+antispoof=$(e2e_in "$gw" nft -j list chain inet segplan prerouting |
 	jq '[.nftables[].rule? | select(.comment == "fixed:antispoof") | .expr[].counter?.packets // empty] | add')
-e2e_check "the reverse-path check counted them ($antispoof)" [ "$antispoof" = "$spoof" ]
+e2e_check "the anti-spoofing (raw prerouting) counted them ($antispoof)" [ "$antispoof" = "$spoof" ]
 
 # --- anti-lockout -------------------------------------------------------------
 e2e_bg "$gw" perl "$TOOL" serve :: 22
