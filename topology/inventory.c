@@ -898,7 +898,8 @@ static int iface_check_init(struct iface_check *k, const struct inventory *inv, 
 	return 0;
 }
 
-/* The segment column of a row: its segment index, -1 when none or in error. */
+/* The segment column of a row: its segment index, -1 when none or in error,
+ * -ENOMEM. */
 static int iface_segment(const struct loader *ld, struct iface_check *k, const struct csv_table *t,
 			 size_t r, int col, int site, int role, bool check)
 {
@@ -919,7 +920,7 @@ static int iface_segment(const struct loader *ld, struct iface_check *k, const s
 		return -1;
 	char *key;
 	if (asprintf(&key, "%d\x1f%s", site, name) < 0)
-		return -1;
+		return -ENOMEM;
 	int g = strmap_get(k->segs, key);
 	free(key);
 	if (g < 0) {
@@ -1104,6 +1105,10 @@ static int load_ifaces(struct loader *ld, const struct csv_table *t)
 		int role = csv_get_enum(t, r, c[C_ROLE], iface_role_names, IFACE_ROLE_COUNT, dl);
 		ok &= role >= 0;
 		f->segment = iface_segment(ld, &k, t, r, c[C_SEG], f->site, role, check_segs);
+		if (f->segment == -ENOMEM) {
+			r_ = -ENOMEM;
+			goto out;
+		}
 		if (role == IFACE_SEGMENT && f->segment < 0)
 			ok = false;
 		else if (role != IFACE_SEGMENT && csv_cell_present(t, r, c[C_SEG]))
