@@ -249,9 +249,18 @@ counter_checks() { # $1 judge label
 	done < <(grep '^COUNTER-UNKNOWN ' "$tmp/judge.$1")
 }
 counter_checks enforce
-rejects=$(cut -f2 "$tmp/verdicts.tsv" | grep -c '^reject$')
-e2e_check "$rejects rejects came back as ICMP admin-prohibited" \
-	[ "$(cut -f2 "$tmp/outcomes.tsv" | grep -c '^prohibited:')" -eq "$rejects" ]
+# rejects: TCP gets a reset, the rest ICMP administratively prohibited
+rejected() { # $1 tcp|other, [$2 outcome regex]: rejected tuples of that kind (with that outcome)
+	awk -F'\t' -v k="$1" -v o="${2:-}" 'FILENAME == ARGV[1] { v[$1] = $2; next }
+		FILENAME == ARGV[2] { p[$1] = $3; next }
+		v[$1] == "reject" && ((p[$1] == "tcp") == (k == "tcp")) && (o == "" || $2 ~ o)' \
+		"$tmp/verdicts.tsv" "$tmp/tuples.tsv" "$tmp/outcomes.tsv" | wc -l
+}
+rej_tcp=$(rejected tcp)
+rej_other=$(rejected other)
+e2e_check "$rej_tcp TCP rejects came back as a reset" [ "$(rejected tcp '^refused$')" -eq "$rej_tcp" ]
+e2e_check "$rej_other other rejects came back as ICMP admin-prohibited" \
+	[ "$(rejected other '^prohibited:')" -eq "$rej_other" ]
 ip -n "$gw" -j addr show | jq -r '.[].addr_info[].local' | sort >"$tmp/gw-addrs"
 e2e_check "all of them from the gateway's own addresses" \
 	[ -z "$(sed -n 's/^prohibited://p' <(cut -f2 "$tmp/outcomes.tsv") | sort -u | comm -23 - "$tmp/gw-addrs")" ]

@@ -233,15 +233,30 @@ sub cmd_tuples {
 		push @taken, $p->{prefix};
 	}
 	# unassigned: the first net of each city prefix, if nothing holds it;
-	# internet: the net just past its end (the edge of the plan)
+	# the net just past its end (the edge of the plan): private-external when
+	# it is private space (RFC 1918, RFC 6598, RFC 4193), else internet
+	my @private = ('10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7');
 	for my $c (grep { $_->{zone} eq 'city' } @plan) {
 		my $fam = $c->{prefix} =~ /:/ ? 6 : 4;
 		my $first = edge_net($c->{prefix}, 0);
 		die "$first is not unassigned\n" if grep { overlaps($first, $_) } @taken;
 		push @eps, {zone => 'unassigned', dc => 0, local => 0, ns => 'up', $fam => $first};
-		push @eps, {zone => 'internet', dc => 0, local => 0, ns => 'up',
-			$fam => edge_net($c->{prefix}, 1)};
+		my $edge = edge_net($c->{prefix}, 1);
+		my $zone = (grep { overlaps($edge, $_) } @private) ? 'private-external' : 'internet';
+		my ($ep) = grep { $_->{zone} eq $zone && !$_->{$fam} } @eps;
+		if ($ep) {
+			$ep->{$fam} = $edge;
+		} else {
+			push @eps, {zone => $zone, dc => 0, local => 0, ns => 'up', $fam => $edge};
+		}
 	}
+	# the internet proper and never-routed special-purpose space (docs/policy.md);
+	# these exist only inside the test's namespaces
+	push @eps, {zone => 'internet', dc => 0, local => 0, ns => 'up',
+		4 => '11.22.33.0/24', 6 => '2a0b:11:0:1::/64'}
+	    if !grep { $_->{zone} eq 'internet' && $_->{4} && $_->{6} } @eps;
+	push @eps, {zone => 'special', dc => 0, local => 0, ns => 'up',
+		4 => '198.51.100.0/24', 6 => '2001:db8:0:1::/64'};
 	my @pairs;
 	for my $a (@eps) {
 		for my $b (@eps) {
@@ -581,7 +596,10 @@ sub cmd_judge {
 			$kernel = !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept'
 			    : "delivered-but-$o";
 		} else {
-			$kernel = $o =~ /^prohibited/ ? 'reject' : $o eq 'silent' ? 'drop' : "not-delivered-$o";
+			# a reject answers TCP with a reset (refused), the rest with
+			# ICMP administratively prohibited
+			$kernel = $o =~ /^prohibited/ || ($o eq 'refused' && $t->{proto} eq 'tcp') ? 'reject'
+			    : $o eq 'silent' ? 'drop' : "not-delivered-$o";
 		}
 		my $want = $v->{passes} ? 'accept' : $v->{verdict};
 		my $rule = $v->{by} eq 'rule' ? $v->{rule} : $v->{by};
