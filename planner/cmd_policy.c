@@ -48,7 +48,7 @@ static const char usage_query[] =
     "the deciding rule, the zones and sites of both ends, the scope checks, and the\n"
     "gateway that counts it.\n\n"
     "  --src IP, --dst IP  the initiator and the destination (same family)\n"
-    "  --proto P           tcp, udp, icmp, icmpv6, sctp, a protocol name or number\n"
+    "  --proto P           a protocol name (tcp, udplite, icmpv6, gre, ...) or number\n"
     "  --dport N           destination port (tcp, udp, sctp, dccp, udplite)\n"
     "  --type T            ICMP or ICMPv6 type, name or number\n"
     "  --mode M            enforce (default) or observe\n"
@@ -263,8 +263,15 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 	if (q->tp.src.family != q->tp.dst.family)
 		return out_usage(usage_query, "policy query: --src and --dst differ in family");
 	int pr = proto_parse(proto);
-	if (pr < 0)
+	if (pr < 0) {
+		const char *names[256];
+		const char *sug = diag_suggest(proto, names, proto_names(names, 256));
+		if (sug)
+			return out_usage(usage_query,
+					 "policy query: unknown protocol '%s' (did you mean '%s'?)",
+					 proto, sug);
 		return out_usage(usage_query, "policy query: unknown protocol '%s'", proto);
+	}
 	q->tp.proto = (uint8_t)pr;
 	if (proto_has_ports(q->tp.proto)) {
 		char *end;
