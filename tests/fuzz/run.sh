@@ -25,7 +25,7 @@ mkdir -p "$work/corpus" "$work/artifacts"
 # shellcheck disable=SC2046
 clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I "$src" \
-	"$src/tests/fuzz/fuzz_decode.c" "$src/agent/decode.c" "$src/agent/flow.c" \
+	"$src/tests/fuzz/fuzz_decode.c" "$src/agent/decode.c" "$src/agent/flow.c" "$src/core/proto.c" \
 	$(pkg-config --cflags --libs libpcap) -o "$work/fuzz_decode"
 
 seeds=()
