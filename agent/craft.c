@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/proto.h"
+
 struct wbuf {
 	uint8_t *p;
 	size_t len;
@@ -53,42 +55,35 @@ static size_t l4_size(const struct craft *c)
 {
 	if (c->fragment && c->frag_offset)
 		return 0;
-	switch (c->proto) {
-	case 6:
-		return 20;
-	case 17:
-		return 8;
-	case 132:
-		return 12;
-	case 1:
-	case 58:
-		return 8;
-	default:
-		return 0;
-	}
+	const struct proto *pr = proto_get(c->proto);
+	if (pr && pr->ports)
+		return pr->hdr_len + (c->proto == IPPROTO_DCCP && !c->dccp_short_seq ? 4 : 0);
+	return proto_is_any_icmp(c->proto) ? 8 : 0;
 }
 
 static void write_l4(const struct craft *c, uint8_t *p)
 {
-	switch (c->proto) {
-	case 6:
+	if (proto_has_ports(c->proto)) {
 		be16(p, c->sport);
 		be16(p + 2, c->dport);
+	}
+	switch (c->proto) {
+	case IPPROTO_TCP:
 		p[12] = 5 << 4;
 		p[13] = c->tcp_flags;
 		be16(p + 14, 65535);
 		break;
-	case 17:
-		be16(p, c->sport);
-		be16(p + 2, c->dport);
+	case IPPROTO_UDP:
 		be16(p + 4, (uint16_t)(8 + c->payload));
 		break;
-	case 132:
-		be16(p, c->sport);
-		be16(p + 2, c->dport);
+	case IPPROTO_DCCP:
+		/* RFC 4340 5.1: Data Offset in words, then a DCCP-Data packet
+		 * (type 2) with X = 1 and 48-bit sequence numbers, or X = 0. */
+		p[4] = c->dccp_short_seq ? 3 : 4;
+		p[8] = (uint8_t)(2 << 1 | (c->dccp_short_seq ? 0 : 1));
 		break;
-	case 1:
-	case 58:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
 		p[0] = c->icmp_type;
 		p[1] = c->icmp_code;
 		be16(p + 4, c->icmp_id);

@@ -26,10 +26,11 @@ struct craft {
 	const char *src; /* textual addresses of that family */
 	const char *dst;
 	uint8_t proto;
-	uint16_t sport; /* TCP, UDP, SCTP */
+	uint16_t sport; /* protocols with ports (core/proto.h) */
 	uint16_t dport;
 	uint8_t tcp_flags;
-	uint8_t icmp_type; /* ICMP, ICMPv6: the identifier is written for any type */
+	bool dccp_short_seq; /* DCCP: X = 0, a 12-byte generic header (else 16) */
+	uint8_t icmp_type;   /* ICMP, ICMPv6: the identifier is written for any type */
 	uint8_t icmp_code;
 	uint16_t icmp_id;
 	size_t payload; /* bytes after the transport header */

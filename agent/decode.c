@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/proto.h"
+
 /*
  * The bounds-checked cursor. Every byte taken from a packet goes through
  * these helpers; each returns false (and leaves the cursor alone) when the
@@ -125,23 +127,11 @@ enum {
 	ETH_QINQ2 = 0x9200,
 };
 
+/* IPv6 extension headers (RFC 7045 table) that <netinet/in.h> has no IPPROTO_ for. */
 enum {
-	IPP_HOPOPTS = 0,
-	IPP_ICMP = 1,
-	IPP_TCP = 6,
-	IPP_UDP = 17,
-	IPP_ROUTING = 43,
-	IPP_FRAGMENT = 44,
-	IPP_ESP = 50,
-	IPP_AH = 51,
-	IPP_ICMPV6 = 58,
-	IPP_NONE = 59,
-	IPP_DSTOPTS = 60,
-	IPP_MOBILITY = 135,
-	IPP_SCTP = 132,
-	IPP_HIP = 139,
-	IPP_SHIM6 = 140,
-	IPP_EXP1 = 253,
+	IPP_HIP = 139,	 /* RFC 7401 */
+	IPP_SHIM6 = 140, /* RFC 5533 */
+	IPP_EXP1 = 253,	 /* RFC 3692 */
 	IPP_EXP2 = 254,
 };
 
@@ -387,42 +377,16 @@ static void frag_first(struct dec *d, const struct frag_key *k, struct dec_pkt *
 
 /* ---- transport --------------------------------------------------------- */
 
-/* ICMP (RFC 792) and ICMPv6 (RFC 4443) query messages carry an identifier
- * right after the 4-byte header; the request and its reply share it. */
-static bool icmp_is_query(uint8_t type, bool v6)
-{
-	if (v6)
-		return type == 128 || type == 129; /* echo request/reply */
-	switch (type) {
-	case 0:	 /* echo reply */
-	case 8:	 /* echo */
-	case 13: /* timestamp */
-	case 14: /* timestamp reply */
-	case 15: /* information request */
-	case 16: /* information reply */
-	case 17: /* address mask request (RFC 950) */
-	case 18: /* address mask reply */
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
- * Transport header: TCP (RFC 9293 section 3.1), UDP (RFC 768), SCTP common
- * header (RFC 9260 section 3.1), ICMP (RFC 792) and ICMPv6 (RFC 4443). The
- * fixed header must be captured in full; options and payload need not be.
- * declared is the transport length the IP header announces.
+ * The rest of a header that starts with ports; h holds its fixed part
+ * (core/proto.h's hdr_len) after the two ports, c what follows it.
  */
-static int dec_transport(struct cur *c, size_t declared, struct dec_pkt *out)
+static int dec_after_ports(struct cur *c, struct cur *h, size_t declared, struct dec_pkt *out)
 {
 	switch (out->proto) {
-	case IPP_TCP: {
-		struct cur h;
+	case IPPROTO_TCP: {
 		uint8_t off, flags;
-		if (!cur_sub(c, 20, &h) || !cur_be16(&h, &out->sport) ||
-		    !cur_be16(&h, &out->dport) || !cur_skip(&h, 8) || !cur_u8(&h, &off) ||
-		    !cur_u8(&h, &flags))
+		if (!cur_skip(h, 8) || !cur_u8(h, &off) || !cur_u8(h, &flags))
 			return DEC_R_TRUNC_TRANSPORT;
 		/* Data offset counts 32-bit words; the header has at least 5. */
 		if ((off >> 4) < 5 || (size_t)(off >> 4) * 4 > declared)
@@ -430,21 +394,50 @@ static int dec_transport(struct cur *c, size_t declared, struct dec_pkt *out)
 		out->tcp_flags = flags;
 		return DEC_OK;
 	}
-	case IPP_UDP: {
-		struct cur h;
-		if (!cur_sub(c, 8, &h) || !cur_be16(&h, &out->sport) || !cur_be16(&h, &out->dport))
+	case IPPROTO_DCCP: {
+		/* RFC 4340 5.1: Data Offset (32-bit words), CCVal and CsCov,
+		 * checksum, then Res, Type and X. With X = 1 (extended sequence
+		 * numbers) the generic header is 16 bytes, else 12. A receiver
+		 * ignores a packet whose Data Offset is below the header or past
+		 * the packet. */
+		uint8_t off, type_x;
+		if (!cur_u8(h, &off) || !cur_skip(h, 3) || !cur_u8(h, &type_x))
 			return DEC_R_TRUNC_TRANSPORT;
+		size_t hlen = type_x & 1 ? 16 : 12;
+		if (hlen > 12 && !cur_skip(c, hlen - 12))
+			return DEC_R_TRUNC_TRANSPORT;
+		if ((size_t)off * 4 < hlen || (size_t)off * 4 > declared)
+			return DEC_R_BAD_TRANSPORT;
 		return DEC_OK;
 	}
-	case IPP_SCTP: {
-		struct cur h;
-		if (!cur_sub(c, 12, &h) || !cur_be16(&h, &out->sport) || !cur_be16(&h, &out->dport))
-			return DEC_R_TRUNC_TRANSPORT;
+	default:
+		/* UDP (RFC 768), UDP-Lite (RFC 3828 3.1), SCTP's common header
+		 * (RFC 9260 3.1): nothing a flow needs after the ports. */
 		return DEC_OK;
 	}
-	case IPP_ICMP:
-	case IPP_ICMPV6: {
-		bool v6 = out->proto == IPP_ICMPV6;
+}
+
+/*
+ * Transport header: every protocol with ports in core/proto.h (TCP, RFC 9293
+ * section 3.1; UDP, RFC 768; DCCP, RFC 4340 section 5.1; SCTP, RFC 9260
+ * section 3.1; UDP-Lite, RFC 3828 section 3.1), ICMP (RFC 792) and ICMPv6
+ * (RFC 4443). The fixed header must be captured in full; options and payload
+ * need not be. declared is the transport length the IP header announces.
+ */
+static int dec_transport(struct cur *c, size_t declared, struct dec_pkt *out)
+{
+	const struct proto *pr = proto_get(out->proto);
+	if (pr && pr->ports) {
+		struct cur h;
+		if (!cur_sub(c, pr->hdr_len, &h) || !cur_be16(&h, &out->sport) ||
+		    !cur_be16(&h, &out->dport))
+			return DEC_R_TRUNC_TRANSPORT;
+		return dec_after_ports(c, &h, declared, out);
+	}
+	switch (out->proto) {
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		bool v6 = out->proto == IPPROTO_ICMPV6;
 		if ((out->ip_version == 6) != v6)
 			return DEC_OK; /* ICMP over IPv6 or vice versa: no ports to find */
 		/* Every ICMP message has 8 bytes of header (RFC 792); ICMPv6 has
@@ -455,7 +448,7 @@ static int dec_transport(struct cur *c, size_t declared, struct dec_pkt *out)
 			return DEC_R_TRUNC_TRANSPORT;
 		/* Echo messages: identifier and sequence number complete the
 		 * 8-byte header in both versions. */
-		if (icmp_is_query(out->icmp_type, v6) &&
+		if (proto_icmp_is_query(v6 ? 6 : 4, out->icmp_type) &&
 		    (c->len < 8 || !cur_be16(&h, &out->icmp_id)))
 			return DEC_R_TRUNC_TRANSPORT;
 		return DEC_OK;
@@ -580,10 +573,10 @@ static int dec_ipv6(struct dec *d, struct cur *c, size_t wire, uint64_t ts_ns, s
 		size_t elen;
 		uint8_t next, l;
 		switch (nh) {
-		case IPP_HOPOPTS:
-		case IPP_ROUTING:
-		case IPP_DSTOPTS:
-		case IPP_MOBILITY:
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_MH:
 		case IPP_HIP:
 		case IPP_SHIM6:
 		case IPP_EXP1:
@@ -592,12 +585,12 @@ static int dec_ipv6(struct dec *d, struct cur *c, size_t wire, uint64_t ts_ns, s
 				return DEC_R_TRUNC_IPV6_EXT;
 			elen = ((size_t)l + 1) * 8;
 			break;
-		case IPP_AH:
+		case IPPROTO_AH:
 			if (!cur_peek_u8(&h, 0, &next) || !cur_peek_u8(&h, 1, &l))
 				return DEC_R_TRUNC_IPV6_EXT;
 			elen = ((size_t)l + 2) * 4;
 			break;
-		case IPP_FRAGMENT: {
+		case IPPROTO_FRAGMENT: {
 			struct cur f;
 			uint16_t offm;
 			uint32_t id;

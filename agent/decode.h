@@ -31,8 +31,8 @@ enum dec_reason {
 	DEC_R_BAD_IPV6,	       /* version or payload length invalid */
 	DEC_R_TRUNC_IPV6_EXT,  /* an extension header runs past the data */
 	DEC_R_BAD_IPV6_EXT,    /* extension header chain too long */
-	DEC_R_TRUNC_TRANSPORT, /* TCP/UDP/SCTP/ICMP header cut short */
-	DEC_R_BAD_TRANSPORT,   /* e.g. TCP data offset below 5 */
+	DEC_R_TRUNC_TRANSPORT, /* a port protocol's fixed header or ICMP's cut short */
+	DEC_R_BAD_TRANSPORT,   /* e.g. TCP or DCCP data offset below the header */
 	DEC_R_FRAG_NO_FIRST,   /* non-first fragment whose first fragment never came */
 	DEC_R_COUNT
 };
@@ -49,7 +49,7 @@ const char *dec_reason_name(enum dec_reason r);
 struct dec_pkt {
 	uint8_t src[16];
 	uint8_t dst[16];
-	uint16_t sport; /* TCP/UDP/SCTP ports; 0 otherwise */
+	uint16_t sport; /* protocols with ports (core/proto.h); 0 otherwise */
 	uint16_t dport;
 	uint16_t icmp_id;  /* identifier of ICMP/ICMPv6 query messages, else 0 */
 	uint8_t icmp_type; /* ICMP/ICMPv6 only */

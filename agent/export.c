@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/atomic.h"
+#include "core/proto.h"
 
 static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -72,11 +73,11 @@ json_t *exp_flow_json(const struct flow *f, enum flow_end why)
 	bad |= set(o, "src", json_string(exp_addr(f->src, a, sizeof(a))));
 	bad |= set(o, "dst", json_string(exp_addr(f->dst, b, sizeof(b))));
 	bad |= set(o, "proto", json_integer(f->proto));
-	if (f->proto == 1 || f->proto == 58) {
+	if (proto_is_any_icmp(f->proto)) {
 		bad |= set(o, "icmp_type", json_integer(f->icmp_type));
 		bad |= set(o, "icmp_code", json_integer(f->icmp_code));
 		bad |= set(o, "icmp_id", json_integer(f->icmp_id));
-	} else if (f->proto == 6 || f->proto == 17 || f->proto == 132) {
+	} else if (proto_has_ports(f->proto)) {
 		bad |= set(o, "src_port", json_integer(f->sport));
 		bad |= set(o, "dst_port", json_integer(f->dport));
 	}

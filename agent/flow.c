@@ -8,15 +8,9 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define NS 1000000000ull
+#include "core/proto.h"
 
-enum {
-	IPP_ICMP = 1,
-	IPP_TCP = 6,
-	IPP_UDP = 17,
-	IPP_ICMPV6 = 58,
-	IPP_SCTP = 132,
-};
+#define NS 1000000000ull
 
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
 
@@ -299,7 +293,7 @@ static void emit(struct flow_table *ft, const struct slot *s, enum flow_end why)
 	memcpy(f.src, i ? k->b : k->a, 16);
 	memcpy(f.dst, i ? k->a : k->b, 16);
 	f.proto = k->proto;
-	if (k->proto == IPP_ICMP || k->proto == IPP_ICMPV6) {
+	if (proto_is_any_icmp(k->proto)) {
 		f.icmp_id = k->pa;
 		f.icmp_type = (uint8_t)(k->pb >> 8);
 		f.icmp_code = (uint8_t)k->pb;
@@ -401,35 +395,15 @@ static void evict_one(struct flow_table *ft)
 static uint8_t proto_class(uint8_t proto)
 {
 	switch (proto) {
-	case IPP_TCP:
+	case IPPROTO_TCP:
 		return CL_TCP;
-	case IPP_UDP:
+	case IPPROTO_UDP:
 		return CL_UDP;
-	case IPP_ICMP:
-	case IPP_ICMPV6:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
 		return CL_ICMP;
 	default:
 		return CL_OTHER;
-	}
-}
-
-/* The reply of an ICMP query pair, mapped to its request's type; -1 when
- * type is not a reply. RFC 792, RFC 950, RFC 4443 section 4. */
-static int icmp_request_of(uint8_t proto, uint8_t type)
-{
-	if (proto == IPP_ICMPV6)
-		return type == 129 ? 128 : -1;
-	switch (type) {
-	case 0:
-		return 8;
-	case 14:
-		return 13;
-	case 16:
-		return 15;
-	case 18:
-		return 17;
-	default:
-		return -1;
 	}
 }
 
@@ -445,18 +419,19 @@ static int make_key(const struct flow_table *ft, const struct dec_pkt *p, struct
 		k->vlan = p->vlan;
 	*reply = false;
 	int cmp = memcmp(p->src, p->dst, 16);
-	if (p->proto == IPP_ICMP || p->proto == IPP_ICMPV6) {
-		int req = icmp_request_of(p->proto, p->icmp_type);
+	bool icmp = proto_is_any_icmp(p->proto);
+	if (icmp) {
+		/* A query reply is keyed on its request's type (core/proto.h). */
+		int req = proto_icmp_request_of(p->proto == IPPROTO_ICMPV6 ? 6 : 4, p->icmp_type);
 		*reply = req >= 0;
 		k->pa = p->icmp_id;
 		k->pb = (uint16_t)((req >= 0 ? req : p->icmp_type) << 8 | p->icmp_code);
 	} else {
-		if (p->proto == IPP_TCP)
+		if (p->proto == IPPROTO_TCP)
 			*reply = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
 		if (cmp == 0)
 			cmp = (int)p->sport - (int)p->dport;
 	}
-	bool icmp = p->proto == IPP_ICMP || p->proto == IPP_ICMPV6;
 	if (cmp <= 0) {
 		memcpy(k->a, p->src, 16);
 		memcpy(k->b, p->dst, 16);
@@ -529,7 +504,7 @@ void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_
 	int dir = make_key(ft, p, &k, &reply);
 	size_t h = key_hash(ft, &k);
 	uint32_t i = lookup(ft, &k, h);
-	bool pure_syn = p->proto == IPP_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	bool pure_syn = p->proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 	/*
 	 * A packet older than the flow was read late: live capture on several
 	 * interfaces hands each ring over on its own, so the SYN can come after
@@ -580,7 +555,7 @@ void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_
 	}
 
 	uint8_t cls = s->cls;
-	if (p->proto == IPP_TCP) {
+	if (p->proto == IPPROTO_TCP) {
 		if (p->tcp_flags & TCP_FIN)
 			s->flags |= dir ? F_FIN_B : F_FIN_A;
 		if (p->tcp_flags & TCP_RST)

@@ -38,7 +38,7 @@ const char *flow_end_name(enum flow_end e);
 struct flow {
 	uint8_t src[16]; /* IPv4 as ::ffff:a.b.c.d */
 	uint8_t dst[16];
-	uint16_t sport; /* TCP, UDP, SCTP; 0 otherwise */
+	uint16_t sport; /* protocols with ports (core/proto.h); 0 otherwise */
 	uint16_t dport;
 	uint16_t icmp_id;  /* ICMP/ICMPv6: identifier of query messages */
 	uint8_t icmp_type; /* ICMP/ICMPv6: the request's type for query pairs */

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/proto.h"
+
 /* RFC 7011 section 3.1 (message header) and 3.3.2 (set header). */
 #define MSG_HEADER_LEN	16
 #define SET_HEADER_LEN	4
@@ -165,8 +167,8 @@ static bool put_field(struct wbuf *w, const struct field *fd, const struct flow 
 		      enum flow_end why)
 {
 	int d = fd->reverse ? 1 : 0;
-	bool icmp = f->proto == 1 || f->proto == 58;
-	bool ports = f->proto == 6 || f->proto == 17 || f->proto == 132;
+	bool icmp = proto_is_any_icmp(f->proto);
+	bool ports = proto_has_ports(f->proto);
 	switch (fd->id) {
 	case IE_START_MS:
 		return put_uint(w, f->first_ns / 1000000u, fd->len);

@@ -47,9 +47,8 @@ void sum_classify(const struct pol_table *t, const struct flow *f, struct sum_cl
 	to_ip(f->src, &tp.src);
 	to_ip(f->dst, &tp.dst);
 	tp.proto = f->proto;
-	tp.dport = pol_proto_has_ports(f->proto) ? f->dport : 0;
-	bool icmp = (tp.src.family == 4 && f->proto == POL_IP_ICMP) ||
-		    (tp.src.family == 6 && f->proto == POL_IP_ICMPV6);
+	tp.dport = proto_has_ports(f->proto) ? f->dport : 0;
+	bool icmp = proto_is_icmp(tp.src.family, f->proto);
 	tp.icmp_type = icmp ? f->icmp_type : -1;
 	if (pol_decide(t, &tp, &out->v) != 0)
 		return;
@@ -421,7 +420,7 @@ static struct tuple *tuple_of(struct sum *s, const struct pol_table *t, const st
 	struct tkey k;
 	memset(&k, 0, sizeof(k));
 	bool v4 = memcmp(f->src, v4_mapped, sizeof(v4_mapped)) == 0;
-	bool icmp = f->proto == POL_IP_ICMP || f->proto == POL_IP_ICMPV6;
+	bool icmp = proto_is_any_icmp(f->proto);
 	k.gen = s->gen;
 	k.classified = c->classified;
 	k.szone = (int16_t)(c->classified ? c->v.src.zone : -1);
@@ -432,7 +431,7 @@ static struct tuple *tuple_of(struct sum *s, const struct pol_table *t, const st
 	k.by = (uint8_t)c->v.by;
 	k.action = (uint8_t)c->v.action;
 	k.passes = c->classified ? c->v.passes : 1;
-	k.port = pol_proto_has_ports(f->proto) ? f->dport : icmp ? f->icmp_type : -1;
+	k.port = proto_has_ports(f->proto) ? f->dport : icmp ? f->icmp_type : -1;
 	bool added;
 	long i = bmap_get(&s->tmap, &k, &added);
 	if (i < 0 || grow_array(&s->tuples, &s->tcap, (size_t)i + 1, sizeof(*s->tuples)))
@@ -594,7 +593,7 @@ static json_t *tuple_json(const struct tuple *tu)
 	bad |= set(o, "dst_zone", json_string(tu->dst_zone));
 	bad |= set(o, "ip_version", json_integer(tu->ip_version));
 	bad |= set(o, "proto", json_integer(tu->proto));
-	if (pol_proto_has_ports(tu->proto))
+	if (proto_has_ports(tu->proto))
 		bad |= set(o, "dst_port", json_integer(tu->port));
 	else if (tu->port >= 0)
 		bad |= set(o, "icmp_type", json_integer(tu->port));

@@ -48,7 +48,7 @@ static const char usage_query[] =
     "the deciding rule, the zones and sites of both ends, the scope checks, and the\n"
     "gateway that counts it.\n\n"
     "  --src IP, --dst IP  the initiator and the destination (same family)\n"
-    "  --proto P           tcp, udp, icmp, icmpv6, sctp, a protocol name or number\n"
+    "  --proto P           a protocol name (tcp, udplite, icmpv6, gre, ...) or number\n"
     "  --dport N           destination port (tcp, udp, sctp, dccp, udplite)\n"
     "  --type T            ICMP or ICMPv6 type, name or number\n"
     "  --mode M            enforce (default) or observe\n"
@@ -262,11 +262,18 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 		return out_usage(usage_query, "policy query: --src and --dst take IP addresses");
 	if (q->tp.src.family != q->tp.dst.family)
 		return out_usage(usage_query, "policy query: --src and --dst differ in family");
-	int pr = pol_proto_parse(proto);
-	if (pr < 0)
+	int pr = proto_parse(proto);
+	if (pr < 0) {
+		const char *names[256];
+		const char *sug = diag_suggest(proto, names, proto_names(names, 256));
+		if (sug)
+			return out_usage(usage_query,
+					 "policy query: unknown protocol '%s' (did you mean '%s'?)",
+					 proto, sug);
 		return out_usage(usage_query, "policy query: unknown protocol '%s'", proto);
+	}
 	q->tp.proto = (uint8_t)pr;
-	if (pol_proto_has_ports(q->tp.proto)) {
+	if (proto_has_ports(q->tp.proto)) {
 		char *end;
 		long v = dport ? strtol(dport, &end, 10) : -1;
 		if (!dport || *end || v < 0 || v > 65535)
@@ -276,12 +283,11 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 	} else if (dport) {
 		return out_usage(usage_query, "policy query: %s has no ports", proto);
 	}
-	bool icmp = (q->tp.proto == POL_IP_ICMP && q->tp.src.family == 4) ||
-		    (q->tp.proto == POL_IP_ICMPV6 && q->tp.src.family == 6);
+	bool icmp = proto_is_icmp(q->tp.src.family, q->tp.proto);
 	if (type && !icmp)
 		return out_usage(usage_query,
 				 "policy query: --type is for icmp (IPv4) and icmpv6 (IPv6)");
-	if (type && (q->tp.icmp_type = pol_icmp_parse(q->tp.src.family, type)) < 0)
+	if (type && (q->tp.icmp_type = proto_icmp_parse(q->tp.src.family, type)) < 0)
 		return out_usage(usage_query, "policy query: unknown ICMP type '%s'", type);
 	if (icmp && !type)
 		return out_usage(usage_query, "policy query: %s needs --type", proto);
@@ -350,7 +356,7 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 	json_object_set_new(j, "src", end_json(city, inv, q->src, &r->src));
 	json_object_set_new(j, "dst", end_json(city, inv, q->dst, &r->dst));
 	json_object_set_new(j, "proto", json_integer(q->tp.proto));
-	if (pol_proto_has_ports(q->tp.proto))
+	if (proto_has_ports(q->tp.proto))
 		json_object_set_new(j, "dport", json_integer(q->tp.dport));
 	if (q->tp.icmp_type >= 0)
 		json_object_set_new(j, "type", json_integer(q->tp.icmp_type));
@@ -380,7 +386,7 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 		       const struct pol_table *city, const struct query_result *r)
 {
 	printf("%s -> %s proto %u", q->src, q->dst, q->tp.proto);
-	if (pol_proto_has_ports(q->tp.proto))
+	if (proto_has_ports(q->tp.proto))
 		printf(" dport %u", q->tp.dport);
 	if (q->tp.icmp_type >= 0)
 		printf(" type %d", q->tp.icmp_type);

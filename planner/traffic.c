@@ -11,6 +11,7 @@
 
 #include "agent/craft.h"
 #include "core/atomic.h"
+#include "core/proto.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -70,7 +71,7 @@ struct kind {
 	const char *to; /* zone for PEER_LOCAL */
 	unsigned host;	/* responder's host number; 0: a random client host */
 	enum traffic_shape shape;
-	uint8_t proto;		  /* POL_IP_* numbers; ICMP is chosen per family */
+	uint8_t proto;		  /* IPPROTO_*; ICMP is chosen per family */
 	uint16_t dport, dport_hi; /* a range picks one port per connection */
 	unsigned count;		  /* connections per address family */
 	unsigned rounds;
@@ -383,7 +384,7 @@ static int add_flow(struct planner *pl, const struct kind *k, int family)
 	f->expect_rule = k->rule;
 	f->expect_accept = k->accept;
 	f->shape = k->shape;
-	f->proto = k->proto == 1 && family == 6 ? 58 : k->proto;
+	f->proto = k->proto == IPPROTO_ICMP ? proto_icmp_of(family) : k->proto;
 	f->vlan = (uint16_t)(local->vlan > 0 ? local->vlan : 0);
 	struct ip_addr client = host_in(seg_prefix(local, family), client_host(local->zone, r));
 	switch (k->peer) {

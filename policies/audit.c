@@ -503,8 +503,8 @@ static void read_tuple(struct rd *r, const json_t *t, size_t i, struct sread *s)
 	u->svc.proto = (uint8_t)proto;
 	u->svc.family = (uint8_t)fam;
 	u->svc.port = -1;
-	bool icmp = (fam == 4 && proto == POL_IP_ICMP) || (fam == 6 && proto == POL_IP_ICMPV6);
-	if (pol_proto_has_ports((uint8_t)proto)) {
+	bool icmp = proto_is_icmp((uint8_t)fam, (uint8_t)proto);
+	if (proto_has_ports((uint8_t)proto)) {
 		if (get_u64(r, t, &w, "dst_port", true, 65535, &v))
 			u->svc.port = (int)v;
 	} else if (icmp && json_object_get(t, "icmp_type")) {
@@ -802,10 +802,8 @@ static int group_of(struct audit *a, const struct tup *u, int rule)
 	add_counts(&gr->c, &u->c);
 	/* Whole protocols for what the policy syntax cannot name by port or type. */
 	struct audit_svc sv = u->svc;
-	bool by_port = sv.proto == POL_IP_TCP || sv.proto == POL_IP_UDP || sv.proto == 33 ||
-		       sv.proto == POL_IP_SCTP;
-	bool by_type = (sv.family == 4 && sv.proto == POL_IP_ICMP) ||
-		       (sv.family == 6 && sv.proto == POL_IP_ICMPV6);
+	bool by_port = proto_has_ports(sv.proto);
+	bool by_type = proto_is_icmp(sv.family, sv.proto);
 	if (!by_port && !by_type)
 		sv.port = -1;
 	if (!by_type)
@@ -823,8 +821,7 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 	const char *site = s->site;
 	char key[512];
 	snprintf(key, sizeof(key), "%s|%s|%u|%u|%d", u->from, u->to, u->svc.proto,
-		 u->svc.proto == POL_IP_ICMP || u->svc.proto == POL_IP_ICMPV6 ? u->svc.family : 0,
-		 u->svc.port);
+		 proto_is_any_icmp(u->svc.proto) ? u->svc.family : 0, u->svc.port);
 	bool added;
 	long d = intern_get(&a->dkeys, key, &added);
 	if (d < 0 || grow_array(&a->den, &a->dcap, (size_t)d + 1, sizeof(*a->den)))
@@ -834,7 +831,7 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 		if (dup_str(&dn->from, u->from) || dup_str(&dn->to, u->to))
 			return -ENOMEM;
 		dn->svc = u->svc;
-		if (dn->svc.proto != POL_IP_ICMP && dn->svc.proto != POL_IP_ICMPV6)
+		if (!proto_is_any_icmp(dn->svc.proto))
 			dn->svc.family = 0;
 	}
 	add_counts(&dn->c, &u->c);
@@ -1778,7 +1775,7 @@ static size_t points_to_items(const struct audit_svc *v, size_t n, struct audit_
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct audit_item *last = k ? &out[k - 1] : NULL;
-		bool ports = pol_proto_has_ports(v[i].proto) && v[i].port >= 0;
+		bool ports = proto_has_ports(v[i].proto) && v[i].port >= 0;
 		if (last && ports && last->proto == v[i].proto && last->lo >= 0 &&
 		    last->hi + 1 == v[i].port) {
 			last->hi = v[i].port;
@@ -1807,8 +1804,8 @@ static bool service_within(const struct pol_match *m, const struct audit_svc *v,
 		int type = v6 ? m->icmp6[i - m->nicmp] : m->icmp[i];
 		bool found = false;
 		for (size_t k = 0; k < n && !found; k++)
-			found = v[k].proto == (v6 ? POL_IP_ICMPV6 : POL_IP_ICMP) &&
-				v[k].family == (v6 ? 6 : 4) && v[k].port == type;
+			found = v[k].family == (v6 ? 6 : 4) &&
+				proto_is_icmp(v[k].family, v[k].proto) && v[k].port == type;
 		if (!found)
 			return false;
 	}
@@ -1830,11 +1827,11 @@ static bool service_holds(const struct pol_match *m, const struct audit_svc *x)
 		    x->port <= m->ports[i].hi)
 			return true;
 	for (size_t i = 0;
-	     x->port >= 0 && x->family == 4 && x->proto == POL_IP_ICMP && i < m->nicmp; i++)
+	     x->port >= 0 && x->family == 4 && x->proto == IPPROTO_ICMP && i < m->nicmp; i++)
 		if (m->icmp[i] == x->port)
 			return true;
 	for (size_t i = 0;
-	     x->port >= 0 && x->family == 6 && x->proto == POL_IP_ICMPV6 && i < m->nicmp6; i++)
+	     x->port >= 0 && x->family == 6 && x->proto == IPPROTO_ICMPV6 && i < m->nicmp6; i++)
 		if (m->icmp6[i] == x->port)
 			return true;
 	for (size_t i = 0; x->port < 0 && i < m->nprotos; i++)
@@ -2131,7 +2128,7 @@ bool audit_has_findings(const struct audit_report *r)
 
 static void proto_text(uint8_t proto, char *buf, size_t size)
 {
-	const char *n = pol_proto_name(proto);
+	const char *n = proto_name(proto);
 	if (n)
 		snprintf(buf, size, "%s", n);
 	else
@@ -2148,9 +2145,9 @@ void audit_item_text(const struct audit_item *it, char *buf, size_t size)
 {
 	char p[32];
 	proto_text(it->proto, p, sizeof(p));
-	bool icmp = (it->family == 4 && it->proto == POL_IP_ICMP) ||
-		    (it->family == 6 && it->proto == POL_IP_ICMPV6);
-	const char *type = icmp && it->lo >= 0 ? pol_icmp_name(it->family, (uint8_t)it->lo) : NULL;
+	bool icmp = proto_is_icmp(it->family, it->proto);
+	const char *type =
+	    icmp && it->lo >= 0 ? proto_icmp_name(it->family, (uint8_t)it->lo) : NULL;
 	if (it->lo < 0)
 		snprintf(buf, size, "%s", p);
 	else if (type)
@@ -2421,15 +2418,21 @@ static void put_quoted(struct buf *b, const char *s)
 /* `{tcp: [445, 5000-5002], icmp: [echo-request], protocols: [gre]}` */
 static void put_service(struct buf *b, const struct audit_item *v, size_t n)
 {
-	static const struct {
+	/* policy.yaml's keys: one per protocol with ports, then ICMP types, whole protocols. */
+	struct svc_key {
 		const char *key;
 		uint8_t proto, family;
-	} keys[] = {{"tcp", POL_IP_TCP, 0}, {"udp", POL_IP_UDP, 0},   {"sctp", POL_IP_SCTP, 0},
-		    {"dccp", 33, 0},	    {"icmp", POL_IP_ICMP, 4}, {"icmpv6", POL_IP_ICMPV6, 6},
-		    {"protocols", 0, 0}};
+	} keys[256 + 3];
+	size_t nkeys = 0;
+	for (unsigned p = 0; p < 256; p++)
+		if (proto_has_ports((uint8_t)p))
+			keys[nkeys++] = (struct svc_key){proto_name((uint8_t)p), (uint8_t)p, 0};
+	keys[nkeys++] = (struct svc_key){"icmp", IPPROTO_ICMP, 4};
+	keys[nkeys++] = (struct svc_key){"icmpv6", IPPROTO_ICMPV6, 6};
+	keys[nkeys++] = (struct svc_key){"protocols", 0, 0};
 	bool first_key = true;
 	put(b, "{");
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+	for (size_t k = 0; k < nkeys; k++) {
 		bool whole = keys[k].proto == 0, any = false;
 		for (size_t i = 0; i < n; i++) {
 			const struct audit_item *it = &v[i];
@@ -2445,15 +2448,15 @@ static void put_service(struct buf *b, const struct audit_item *v, size_t n)
 			first_key = false;
 			const char *name = NULL;
 			if (whole) {
-				name = pol_proto_name(it->proto);
-				if (name && pol_proto_parse(name) != it->proto)
+				name = proto_name(it->proto);
+				if (name && proto_parse(name) != it->proto)
 					name = NULL;
 				if (name)
 					put(b, "%s", name);
 				else
 					put(b, "%u", it->proto);
 			} else if (keys[k].family) {
-				name = pol_icmp_name(keys[k].family, (uint8_t)it->lo);
+				name = proto_icmp_name(keys[k].family, (uint8_t)it->lo);
 				if (name)
 					put(b, "%s", name);
 				else

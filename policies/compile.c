@@ -881,10 +881,10 @@ static void port_elems(FILE *f, const struct pol_match *m)
 	for (size_t i = 0; i < m->nports; i++) {
 		const struct pol_ports *p = &m->ports[i];
 		elem_sep(f, i);
-		/* tcp and udp are nft keywords; other protocols by number (no /etc/protocols
-		 * needed). */
-		if (p->proto == POL_IP_TCP || p->proto == POL_IP_UDP)
-			fprintf(f, "%s . ", pol_proto_name(p->proto));
+		/* A name only where nft's grammar has it (no /etc/protocols needed). */
+		const struct proto *pr = proto_get(p->proto);
+		if (pr && pr->nft_keyword)
+			fprintf(f, "%s . ", pr->name);
 		else
 			fprintf(f, "%u . ", p->proto);
 		if (p->lo == p->hi)
@@ -898,7 +898,7 @@ static void port_elems(FILE *f, const struct pol_match *m)
 static void u8_elems(FILE *f, const uint8_t *v, size_t n, int icmp_family)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *nm = icmp_family ? pol_icmp_name((uint8_t)icmp_family, v[i]) : NULL;
+		const char *nm = icmp_family ? proto_icmp_name((uint8_t)icmp_family, v[i]) : NULL;
 		elem_sep(f, i);
 		if (nm)
 			fputs(nm, f);

@@ -66,139 +66,6 @@ const struct pol_ranges *pol_outside_ranges(enum pol_zone_kind kind)
 	return kind == POL_ZONE_SPECIAL ? &special_ranges : &private_ranges;
 }
 
-bool pol_proto_has_ports(uint8_t proto)
-{
-	/* TCP (RFC 9293), UDP (RFC 768), DCCP (RFC 4340), UDP-Lite (RFC 3828), SCTP (RFC 9260). */
-	return proto == POL_IP_TCP || proto == POL_IP_UDP || proto == 33 || proto == 136 ||
-	       proto == POL_IP_SCTP;
-}
-
-/* ------------------------------------------------------------------ */
-/* Names: protocol numbers from the IANA registry, ICMP types as nft spells them */
-
-struct name_num {
-	const char *name;
-	uint8_t num;
-};
-
-static const struct name_num protos[] = {
-    {"icmp", 1},  {"igmp", 2},	{"ipip", 4},   {"tcp", 6},    {"udp", 17},    {"dccp", 33},
-    {"ipv6", 41}, {"gre", 47},	{"esp", 50},   {"ah", 51},    {"icmpv6", 58}, {"eigrp", 88},
-    {"ospf", 89}, {"pim", 103}, {"vrrp", 112}, {"l2tp", 115}, {"sctp", 132},  {"udplite", 136},
-};
-static const char *const proto_name_list[] = {
-    "icmp",   "igmp",  "ipip", "tcp", "udp",  "dccp", "ipv6", "gre",	 "esp", "ah",
-    "icmpv6", "eigrp", "ospf", "pim", "vrrp", "l2tp", "sctp", "udplite", NULL};
-
-static const struct name_num icmp4[] = {
-    {"echo-reply", 0},		 {"destination-unreachable", 3},
-    {"source-quench", 4},	 {"redirect", 5},
-    {"echo-request", 8},	 {"router-advertisement", 9},
-    {"router-solicitation", 10}, {"time-exceeded", 11},
-    {"parameter-problem", 12},	 {"timestamp-request", 13},
-    {"timestamp-reply", 14},	 {"info-request", 15},
-    {"info-reply", 16},		 {"address-mask-request", 17},
-    {"address-mask-reply", 18},
-};
-static const char *const icmp4_name_list[] = {
-    "echo-reply",	 "destination-unreachable", "source-quench",	   "redirect",
-    "echo-request",	 "router-advertisement",    "router-solicitation", "time-exceeded",
-    "parameter-problem", "timestamp-request",	    "timestamp-reply",	   "info-request",
-    "info-reply",	 "address-mask-request",    "address-mask-reply",  NULL};
-
-static const struct name_num icmp6[] = {
-    {"destination-unreachable", 1}, {"packet-too-big", 2},	  {"time-exceeded", 3},
-    {"parameter-problem", 4},	    {"echo-request", 128},	  {"echo-reply", 129},
-    {"mld-listener-query", 130},    {"mld-listener-report", 131}, {"mld-listener-done", 132},
-    {"nd-router-solicit", 133},	    {"nd-router-advert", 134},	  {"nd-neighbor-solicit", 135},
-    {"nd-neighbor-advert", 136},    {"nd-redirect", 137},	  {"router-renumbering", 138},
-    {"mld2-listener-report", 143},
-};
-static const char *const icmp6_name_list[] = {"destination-unreachable",
-					      "packet-too-big",
-					      "time-exceeded",
-					      "parameter-problem",
-					      "echo-request",
-					      "echo-reply",
-					      "mld-listener-query",
-					      "mld-listener-report",
-					      "mld-listener-done",
-					      "nd-router-solicit",
-					      "nd-router-advert",
-					      "nd-neighbor-solicit",
-					      "nd-neighbor-advert",
-					      "nd-redirect",
-					      "router-renumbering",
-					      "mld2-listener-report",
-					      NULL};
-
-static int parse_num(const char *s, long max)
-{
-	char *end;
-	if (!s || !*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (*end || errno || v > max)
-		return -1;
-	return (int)v;
-}
-
-static int lookup(const struct name_num *t, size_t n, const char *s, long max)
-{
-	int v = parse_num(s, max);
-	if (v >= 0)
-		return v;
-	for (size_t i = 0; s && i < n; i++)
-		if (strcmp(t[i].name, s) == 0)
-			return t[i].num;
-	return -1;
-}
-
-static const char *rlookup(const struct name_num *t, size_t n, uint8_t v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (t[i].num == v)
-			return t[i].name;
-	return NULL;
-}
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-int pol_proto_parse(const char *s)
-{
-	return lookup(protos, NELEM(protos), s, 255);
-}
-
-const char *pol_proto_name(uint8_t proto)
-{
-	return rlookup(protos, NELEM(protos), proto);
-}
-
-int pol_icmp_parse(uint8_t family, const char *s)
-{
-	if (family == 6)
-		return lookup(icmp6, NELEM(icmp6), s, 255);
-	return lookup(icmp4, NELEM(icmp4), s, 255);
-}
-
-const char *pol_icmp_name(uint8_t family, uint8_t type)
-{
-	if (family == 6)
-		return rlookup(icmp6, NELEM(icmp6), type);
-	return rlookup(icmp4, NELEM(icmp4), type);
-}
-
-const char *const *pol_proto_names(void)
-{
-	return proto_name_list;
-}
-
-const char *const *pol_icmp_names(uint8_t family)
-{
-	return family == 6 ? icmp6_name_list : icmp4_name_list;
-}
-
 /* ------------------------------------------------------------------ */
 /* Range lists */
 
@@ -700,14 +567,14 @@ static bool svc_matches(const struct pol_match *m, const struct pol_tuple *tp)
 		return true;
 	if (has_u8(m->protos, m->nprotos, tp->proto))
 		return true;
-	if (pol_proto_has_ports(tp->proto))
+	if (proto_has_ports(tp->proto))
 		for (size_t i = 0; i < m->nports; i++)
 			if (m->ports[i].proto == tp->proto && tp->dport >= m->ports[i].lo &&
 			    tp->dport <= m->ports[i].hi)
 				return true;
-	if (tp->src.family == 4 && tp->proto == POL_IP_ICMP)
+	if (tp->src.family == 4 && tp->proto == IPPROTO_ICMP)
 		return tp->icmp_type >= 0 && has_u8(m->icmp, m->nicmp, tp->icmp_type);
-	if (tp->src.family == 6 && tp->proto == POL_IP_ICMPV6)
+	if (tp->src.family == 6 && tp->proto == IPPROTO_ICMPV6)
 		return tp->icmp_type >= 0 && has_u8(m->icmp6, m->nicmp6, tp->icmp_type);
 	return false;
 }
@@ -745,10 +612,10 @@ bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
 
 bool pol_icmp_can_open(uint8_t family, uint8_t proto, int type)
 {
-	if (family == 4 && proto == POL_IP_ICMP)
+	if (family == 4 && proto == IPPROTO_ICMP)
 		/* echo, timestamp, information and address mask requests */
 		return type == 8 || type == 13 || type == 15 || type == 17;
-	if (family == 6 && proto == POL_IP_ICMPV6)
+	if (family == 6 && proto == IPPROTO_ICMPV6)
 		/* echo request, node information query (RFC 4620); MLD (130-132, 143) and
 		 * ND without redirect (133-136) are untracked and judged by the rules */
 		return type == 128 || type == 139 || (type >= 130 && type <= 136) || type == 143;
@@ -1012,7 +879,7 @@ static int read_match(struct jreader *jr, const json_t *j, struct pol_match *m)
 			json_int_t pr = -1, lo = -1, hi = -1;
 			if (json_unpack(json_array_get(p, i), "{s:I,s:I,s:I}", "proto", &pr, "from",
 					&lo, "to", &hi) != 0 ||
-			    pr < 0 || pr > 255 || !pol_proto_has_ports((uint8_t)pr) || lo < 0 ||
+			    pr < 0 || pr > 255 || !proto_has_ports((uint8_t)pr) || lo < 0 ||
 			    hi > 65535 || lo > hi) {
 				jerr(jr, "%s: a port range is malformed", "services");
 				return -EINVAL;

@@ -25,6 +25,7 @@
 
 #include "core/diag.h"
 #include "core/prefix.h"
+#include "core/proto.h"
 
 /* Version of the <site>.policy.json format written and accepted. */
 #define POL_TABLE_FORMAT 1
@@ -55,16 +56,6 @@ extern const char *const pol_action_names[POL_ACTION_COUNT];
 extern const char *const pol_scope_names[POL_SCOPE_COUNT];
 extern const char *const pol_mode_names[POL_MODE_COUNT];
 extern const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT];
-
-/* IANA protocol numbers the evaluator treats specially. */
-#define POL_IP_ICMP   1
-#define POL_IP_TCP    6
-#define POL_IP_UDP    17
-#define POL_IP_ICMPV6 58
-#define POL_IP_SCTP   132
-
-/* True for protocols whose header starts with 16-bit source and destination ports. */
-bool pol_proto_has_ports(uint8_t proto);
 
 /* ------------------------------------------------------------------ */
 /* Address range lists */
@@ -98,7 +89,7 @@ bool pol_range_is_prefix(const struct pol_range *r, struct ip_prefix *p);
 /* What a rule matches besides addresses */
 
 struct pol_ports {
-	uint8_t proto; /* one with ports (pol_proto_has_ports) */
+	uint8_t proto; /* one with ports (proto_has_ports) */
 	uint16_t lo, hi;
 };
 
@@ -281,19 +272,5 @@ json_t *pol_table_to_json(const struct pol_table *t);
 int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
 			struct pol_table **out);
 int pol_table_load(const char *path, struct diag_list *dl, struct pol_table **out);
-
-/* ------------------------------------------------------------------ */
-/* Names of protocols and ICMP types, shared by the policy reader and query */
-
-/* A protocol name (tcp, udp, icmp, icmpv6, gre, esp, ...) or number 0-255; -1 when unknown. */
-int pol_proto_parse(const char *s);
-/* The name of a protocol number, or NULL when it has none here. */
-const char *pol_proto_name(uint8_t proto);
-/* An ICMP (family 4) or ICMPv6 (6) type name or number; -1 when unknown. */
-int pol_icmp_parse(uint8_t family, const char *s);
-const char *pol_icmp_name(uint8_t family, uint8_t type);
-/* The known names, for 'did you mean' (NULL-terminated). */
-const char *const *pol_proto_names(void);
-const char *const *pol_icmp_names(uint8_t family);
 
 #endif

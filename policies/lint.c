@@ -23,12 +23,12 @@ static const uint8_t fam_of[NFAM] = {4, 6};
 
 static bool is_icmp_proto(unsigned p)
 {
-	return p == POL_IP_ICMP || p == POL_IP_ICMPV6;
+	return p < 256 && proto_is_any_icmp((uint8_t)p);
 }
 
 static uint32_t proto_size(unsigned p)
 {
-	if (pol_proto_has_ports((uint8_t)p))
+	if (proto_has_ports((uint8_t)p))
 		return 65536;
 	return is_icmp_proto(p) ? 256 : 1;
 }
@@ -252,7 +252,7 @@ static bool iv_meets(const struct lint_ivset *a, const struct lint_ivset *b)
 static int fixed_set(uint8_t family, struct lint_ivset *out)
 {
 	out->n = 0;
-	uint8_t proto = family == 4 ? POL_IP_ICMP : POL_IP_ICMPV6;
+	uint8_t proto = proto_icmp_of(family);
 	for (int t = 0; t < 256; t++)
 		if (!pol_icmp_can_open(family, proto, t) &&
 		    iv_push(out, lint_svc_point(proto, (unsigned)t),
@@ -297,7 +297,7 @@ static int match_set(const struct pol_match *m, uint8_t family, struct lint_ivse
 			return -ENOMEM;
 	const uint8_t *types = family == 4 ? m->icmp : m->icmp6;
 	size_t ntypes = family == 4 ? m->nicmp : m->nicmp6;
-	uint8_t tproto = family == 4 ? POL_IP_ICMP : POL_IP_ICMPV6;
+	uint8_t tproto = proto_icmp_of(family);
 	for (size_t i = 0; i < ntypes; i++)
 		if (iv_append(out, lint_svc_point(tproto, types[i]),
 			      lint_svc_point(tproto, types[i])) < 0)
@@ -799,7 +799,7 @@ bool lint_box_contains(const struct lint_box *b, const struct lint_point *pt)
 		return false;
 	/* The other family's ICMP protocol is matched whole (svc_matches): the box holds
 	 * it only when it holds every type of it. */
-	if ((pt->family == 4 && p == POL_IP_ICMPV6) || (pt->family == 6 && p == POL_IP_ICMP)) {
+	if ((pt->family == 4 && p == IPPROTO_ICMPV6) || (pt->family == 6 && p == IPPROTO_ICMP)) {
 		for (uint32_t t = 0; t < 256; t++)
 			if (!lint_ivset_contains(&b->svc, off + t))
 				return false;
@@ -939,7 +939,7 @@ static void endpoint_names(const struct lint_names *n, const bool *set, json_t *
 
 static void proto_text(unsigned p, char *buf, size_t size)
 {
-	const char *nm = pol_proto_name((uint8_t)p);
+	const char *nm = proto_name((uint8_t)p);
 	if (nm)
 		snprintf(buf, size, "%s", nm);
 	else
@@ -985,9 +985,10 @@ static void service_names(const struct lint_ivset *svc, json_t *a, struct sbuf *
 		}
 		for (size_t i = 0; i < part.n; i++) {
 			unsigned lo = part.v[i].lo - off, hi = part.v[i].hi - off;
-			const char *tn = is_icmp_proto(p) && lo == hi
-					     ? pol_icmp_name(p == POL_IP_ICMP ? 4 : 6, (uint8_t)lo)
-					     : NULL;
+			const char *tn =
+			    is_icmp_proto(p) && lo == hi
+				? proto_icmp_name(p == IPPROTO_ICMP ? 4 : 6, (uint8_t)lo)
+				: NULL;
 			if (have)
 				break;
 			if (tn)

@@ -26,9 +26,8 @@ static const char *const top_keys[] = {"version", "management", "datacentre", "l
 				       "zones",	  "services",	"rules",      "sites"};
 static const char *const rule_keys[] = {"id",	  "from", "to",	     "services", "scope",
 					"action", "log",  "comment", "owner",	 "expires"};
-static const char *const svc_keys[] = {"tcp",  "udp",	 "sctp",      "dccp",
-				       "icmp", "icmpv6", "protocols", "description"};
-static const uint8_t svc_port_protos[] = {POL_IP_TCP, POL_IP_UDP, POL_IP_SCTP, 33};
+/* A service's keys: the name of every protocol with ports (core/proto.h), then these. */
+static const char *const svc_other_keys[] = {"icmp", "icmpv6", "protocols", "description"};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 bool policy_parse_date(const char *s, long *days)
@@ -263,7 +262,8 @@ static int read_ports(struct reader *r, const struct ynode *n, uint8_t proto, st
 
 static int read_u8_list(struct reader *r, const struct ynode *n,
 			int (*parse)(uint8_t, const char *), uint8_t family, const char *what,
-			const char *const *names, uint8_t **out, size_t *nout)
+			size_t (*names)(uint8_t, const char **, size_t), uint8_t **out,
+			size_t *nout)
 {
 	size_t len;
 	as_list(n, &len);
@@ -272,10 +272,9 @@ static int read_u8_list(struct reader *r, const struct ynode *n,
 		const char *s = ynode_scalar(it);
 		int v = s ? parse(family, s) : -1;
 		if (v < 0) {
-			size_t nn = 0;
-			while (names[nn])
-				nn++;
-			const char *sug = s ? diag_suggest(s, (const char **)names, nn) : NULL;
+			const char *known[256];
+			size_t nn = names(family, known, NELEM(known));
+			const char *sug = s ? diag_suggest(s, known, nn) : NULL;
 			if (sug)
 				ynode_error(r->doc, it, r->dl,
 					    "unknown %s '%s' (did you mean '%s'?)", what, s, sug);
@@ -296,7 +295,24 @@ static int read_u8_list(struct reader *r, const struct ynode *n,
 static int proto_parse_f(uint8_t family, const char *s)
 {
 	(void)family;
-	return pol_proto_parse(s);
+	return proto_parse(s);
+}
+
+static size_t proto_names_f(uint8_t family, const char **out, size_t max)
+{
+	(void)family;
+	return proto_names(out, max);
+}
+
+static size_t svc_keys(const char **out, size_t max)
+{
+	size_t n = 0;
+	for (unsigned p = 0; p < 256 && n < max; p++)
+		if (proto_has_ports((uint8_t)p))
+			out[n++] = proto_name((uint8_t)p);
+	for (size_t i = 0; i < NELEM(svc_other_keys) && n < max; i++)
+		out[n++] = svc_other_keys[i];
+	return n;
 }
 
 static int read_services(struct reader *r, const struct ynode *ss)
@@ -304,6 +320,8 @@ static int read_services(struct reader *r, const struct ynode *ss)
 	struct policy *p = r->p;
 	if (!ss || !ynode_expect(r->doc, ss, YNODE_MAP, "services", r->dl))
 		return 0;
+	const char *keys[256 + NELEM(svc_other_keys)];
+	size_t nkeys = svc_keys(keys, NELEM(keys));
 	p->services = calloc(ynode_len(ss) + 1, sizeof(*p->services));
 	r->svc_names = calloc(ynode_len(ss) + 1, sizeof(*r->svc_names));
 	if (!p->services || !r->svc_names)
@@ -320,7 +338,7 @@ static int read_services(struct reader *r, const struct ynode *ss)
 		}
 		if (!ynode_expect(r->doc, v, YNODE_MAP, "a service", r->dl))
 			continue;
-		ynode_check_keys(r->doc, v, svc_keys, NELEM(svc_keys), r->dl);
+		ynode_check_keys(r->doc, v, keys, nkeys, r->dl);
 		struct pol_service *s = &p->services[p->nservices];
 		if (!(s->name = strdup(name)))
 			return -ENOMEM;
@@ -328,20 +346,22 @@ static int read_services(struct reader *r, const struct ynode *ss)
 		s->col = ynode_col(k);
 		r->svc_names[p->nservices++] = s->name;
 		int rc = 0;
-		for (size_t j = 0; j < NELEM(svc_port_protos) && rc == 0; j++) {
-			const struct ynode *pn = ynode_get(v, svc_keys[j]);
+		for (unsigned j = 0; j < 256 && rc == 0; j++) {
+			const struct ynode *pn = proto_has_ports((uint8_t)j)
+						     ? ynode_get(v, proto_name((uint8_t)j))
+						     : NULL;
 			if (pn)
-				rc = read_ports(r, pn, svc_port_protos[j], &s->match);
+				rc = read_ports(r, pn, (uint8_t)j, &s->match);
 		}
 		const struct ynode *n;
 		if (rc == 0 && (n = ynode_get(v, "icmp")))
-			rc = read_u8_list(r, n, pol_icmp_parse, 4, "ICMP type", pol_icmp_names(4),
+			rc = read_u8_list(r, n, proto_icmp_parse, 4, "ICMP type", proto_icmp_names,
 					  &s->match.icmp, &s->match.nicmp);
 		if (rc == 0 && (n = ynode_get(v, "icmpv6")))
-			rc = read_u8_list(r, n, pol_icmp_parse, 6, "ICMPv6 type", pol_icmp_names(6),
-					  &s->match.icmp6, &s->match.nicmp6);
+			rc = read_u8_list(r, n, proto_icmp_parse, 6, "ICMPv6 type",
+					  proto_icmp_names, &s->match.icmp6, &s->match.nicmp6);
 		if (rc == 0 && (n = ynode_get(v, "protocols")))
-			rc = read_u8_list(r, n, proto_parse_f, 0, "protocol", pol_proto_names(),
+			rc = read_u8_list(r, n, proto_parse_f, 0, "protocol", proto_names_f,
 					  &s->match.protos, &s->match.nprotos);
 		if (rc < 0)
 			return rc;

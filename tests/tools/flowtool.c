@@ -44,6 +44,7 @@
 #include "agent/ipfix.h"
 #include "agent/pseudo.h"
 #include "core/diag.h"
+#include "core/proto.h"
 
 #define SEC   1000000000ull
 #define MSEC  1000000ull
@@ -168,11 +169,11 @@ static void print_sink(void *arg, const struct flow *in, enum flow_end why)
 		pseudo_flow(t->p, in, &ps);
 		f = &ps;
 	}
-	bool ports = f->proto == 6 || f->proto == 17 || f->proto == 132;
+	bool ports = proto_has_ports(f->proto);
 	/* ICMP: type and code where the destination port goes, as
 	 * icmpTypeCodeIPv4/IPv6 carries them and nfdump shows them. */
 	unsigned dport = ports ? f->dport : 0;
-	if (f->proto == 1 || f->proto == 58)
+	if (proto_is_any_icmp(f->proto))
 		dport = (unsigned)f->icmp_type << 8 | f->icmp_code;
 	printf("%u,%s,%u,%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 	       "\n",
@@ -668,7 +669,7 @@ static int compare(const char *agent_path, const char *nfdump_path, const char *
 			fprintf(stderr, "flowtool: %s: record %zu malformed\n", nfdump_path, i + 1);
 			goto out;
 		}
-		if (proto == 6 || proto == 17 || proto == 132) {
+		if (proto_has_ports(proto)) {
 			s.port = (uint16_t)jint(r, "src_port");
 			d.port = (uint16_t)jint(r, "dst_port");
 		}

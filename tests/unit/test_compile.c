@@ -10,12 +10,9 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <nftables/libnftables.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/sha256.h"
@@ -80,62 +77,6 @@ static void free_world(struct world *w)
 	pol_build_free(w->b);
 	policy_free(w->p);
 	inventory_free(w->inv);
-}
-
-/* ------------------------------------------------------------------ */
-/* libnftables dry run, in a child inside its own network namespace */
-
-struct nft_job {
-	const char *const *files; /* checked with nft_run_cmd_from_filename */
-	size_t nfiles;
-	const char *const *bufs; /* or with nft_run_cmd_from_buffer */
-	size_t nbufs;
-};
-
-/* 0 when every ruleset passes; 77 when no namespace can be made; else 1 with msg set. */
-static int nft_dry_run(const struct nft_job *job, char *msg, size_t size)
-{
-	int fd[2];
-	if (pipe(fd) != 0)
-		return 1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fd[0]);
-		if (unshare(CLONE_NEWNET) != 0)
-			_exit(77);
-		struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-		if (!ctx || nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx))
-			_exit(2);
-		nft_ctx_set_dry_run(ctx, true);
-		for (size_t i = 0; i < job->nfiles + job->nbufs; i++) {
-			int r = i < job->nfiles
-				    ? nft_run_cmd_from_filename(ctx, job->files[i])
-				    : nft_run_cmd_from_buffer(ctx, job->bufs[i - job->nfiles]);
-			if (r != 0) {
-				const char *e = nft_ctx_get_error_buffer(ctx);
-				dprintf(fd[1], "ruleset %zu: %.3000s", i, e ? e : "?");
-				_exit(1);
-			}
-		}
-		nft_ctx_free(ctx);
-		_exit(0);
-	}
-	close(fd[1]);
-	ssize_t n = read(fd[0], msg, size - 1);
-	msg[n > 0 ? n : 0] = '\0';
-	close(fd[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-}
-
-static void skip_without_netns(int rc)
-{
-	if (rc != 77)
-		return;
-	const char *ci = getenv("CI");
-	cr_assert(!(ci && strcmp(ci, "true") == 0), "no network namespace in CI (need root)");
-	cr_skip_test("needs root for a network namespace");
 }
 
 /* ------------------------------------------------------------------ */
@@ -204,10 +145,10 @@ Test(compile, golden_rulesets_pass_nft_dry_run)
 	char *paths[5];
 	for (int i = 0; i < 5; i++)
 		cr_assert(asprintf(&paths[i], "%s/%s", tu_path(GOLDEN "/expected"), names[i]) > 0);
-	struct nft_job job = {.files = (const char *const *)paths, .nfiles = 5};
+	struct tu_nft_job job = {.files = (const char *const *)paths, .nfiles = 5};
 	char msg[4096];
-	int rc = nft_dry_run(&job, msg, sizeof(msg));
-	skip_without_netns(rc);
+	int rc = tu_nft_dry_run(&job, msg, sizeof(msg));
+	tu_skip_without_netns(rc);
 	cr_expect_eq(rc, 0, "%s", msg);
 	for (int i = 0; i < 5; i++)
 		free(paths[i]);
@@ -218,10 +159,10 @@ Test(compile, dry_run_catches_a_broken_ruleset)
 	/* The harness itself must be able to fail. */
 	const char *bad = "table inet segplan {\n\tchain forward {\n\t\ttcp dport 70000 "
 			  "accept\n\t}\n}\n";
-	struct nft_job job = {.bufs = &bad, .nbufs = 1};
+	struct tu_nft_job job = {.bufs = &bad, .nbufs = 1};
 	char msg[4096];
-	int rc = nft_dry_run(&job, msg, sizeof(msg));
-	skip_without_netns(rc);
+	int rc = tu_nft_dry_run(&job, msg, sizeof(msg));
+	tu_skip_without_netns(rc);
 	cr_expect_eq(rc, 1);
 	cr_expect(strstr(msg, "out of range") != NULL, "%s", msg);
 }
@@ -241,10 +182,10 @@ Test(compile, every_example_gateway_passes_nft_dry_run, .timeout = 600)
 		cr_assert_eq(pol_nft_render(w.b, t, (int)s, &bufs[s], &len, NULL), 0);
 		pol_table_free(t);
 	}
-	struct nft_job job = {.bufs = (const char *const *)bufs, .nbufs = w.inv->nsites};
+	struct tu_nft_job job = {.bufs = (const char *const *)bufs, .nbufs = w.inv->nsites};
 	char msg[4096];
-	int rc = nft_dry_run(&job, msg, sizeof(msg));
-	skip_without_netns(rc);
+	int rc = tu_nft_dry_run(&job, msg, sizeof(msg));
+	tu_skip_without_netns(rc);
 	cr_expect_eq(rc, 0, "%s", msg);
 	for (size_t s = 0; s < w.inv->nsites; s++)
 		free(bufs[s]);

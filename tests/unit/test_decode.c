@@ -663,6 +663,36 @@ static void check_cuts(int linktype, const struct craft *c, size_t link_len, int
 	dec_free(d);
 }
 
+/* RFC 4340 5.1: the generic header is 16 bytes with X = 1, 12 with X = 0; a Data
+ * Offset below it or past the packet makes the packet one a receiver ignores. */
+Test(decode, dccp_generic_header_by_x_and_data_offset)
+{
+	struct dec *d = dec_new(NULL);
+	struct dec_pkt p;
+	struct craft c = tcp4;
+	c.proto = 33;
+	c.payload = 0;
+	uint8_t buf[256];
+	struct craft_layout lay;
+	for (int shortseq = 0; shortseq < 2; shortseq++) {
+		c.dccp_short_seq = shortseq;
+		size_t n = craft_packet(&c, DLT_EN10MB, buf, sizeof(buf), &lay);
+		cr_assert_eq(lay.payload - lay.l4, shortseq ? 12u : 16u);
+		cr_assert_eq(dec_packet(d, DLT_EN10MB, buf, n, n, 1, &p), DEC_OK);
+		cr_expect(p.sport == 40000 && p.dport == 443);
+		/* Data Offset in words: one below the header, then one past the packet. */
+		buf[lay.l4 + 4] = shortseq ? 2 : 3;
+		cr_expect_eq(dec_packet(d, DLT_EN10MB, buf, n, n, 1, &p), DEC_R_BAD_TRANSPORT);
+		buf[lay.l4 + 4] = shortseq ? 4 : 5;
+		cr_expect_eq(dec_packet(d, DLT_EN10MB, buf, n, n, 1, &p), DEC_R_BAD_TRANSPORT);
+	}
+	/* X = 1 but only the 12 bytes of a short header captured. */
+	c.dccp_short_seq = false;
+	size_t n = craft_packet(&c, DLT_EN10MB, buf, sizeof(buf), &lay);
+	cr_expect_eq(dec_packet(d, DLT_EN10MB, buf, lay.l4 + 12, n, 1, &p), DEC_R_TRUNC_TRANSPORT);
+	dec_free(d);
+}
+
 Test(decode, truncation_at_every_header_boundary)
 {
 	struct craft c = tcp4;
@@ -680,6 +710,14 @@ Test(decode, truncation_at_every_header_boundary)
 	struct craft s = tcp4;
 	s.proto = 132;
 	check_cuts(DLT_EN10MB, &s, 14, DEC_R_TRUNC_LINK);
+	struct craft dc = udp6;
+	dc.proto = 33;
+	check_cuts(DLT_EN10MB, &dc, 14, DEC_R_TRUNC_LINK);
+	dc.dccp_short_seq = true;
+	check_cuts(DLT_EN10MB, &dc, 14, DEC_R_TRUNC_LINK);
+	struct craft ul = tcp4;
+	ul.proto = 136;
+	check_cuts(DLT_EN10MB, &ul, 14, DEC_R_TRUNC_LINK);
 	struct craft i4 = tcp4;
 	i4.proto = 1;
 	i4.icmp_type = 8;

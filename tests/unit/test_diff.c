@@ -345,12 +345,13 @@ static const uint16_t ports[] = {0,    21,   22,    23,	   52,	  53,	 54,	79,   
 
 static void random_service(uint8_t fam, struct pol_tuple *t)
 {
-	static const uint8_t protos[] = {
-	    POL_IP_TCP,	   POL_IP_TCP,	POL_IP_TCP, POL_IP_UDP, POL_IP_UDP, POL_IP_UDP, POL_IP_ICMP,
-	    POL_IP_ICMPV6, POL_IP_SCTP, 47,	    50,		0,	    255};
+	static const uint8_t protos[] = {IPPROTO_TCP,  IPPROTO_TCP, IPPROTO_TCP,  IPPROTO_UDP,
+					 IPPROTO_UDP,  IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6,
+					 IPPROTO_SCTP, 47,	    50,		  0,
+					 255};
 	unsigned k = rndn(sizeof(protos));
 	t->proto = k == sizeof(protos) - 1 ? (uint8_t)rndn(256) : protos[k];
-	if (t->proto == POL_IP_ICMP || t->proto == POL_IP_ICMPV6) {
+	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6) {
 		/* Favour the types rules and the preamble name. */
 		unsigned r = rndn(4);
 		t->icmp_type = r == 0	? (fam == 4 ? 8 : 128)
@@ -370,8 +371,8 @@ static void point_service(uint32_t x, uint8_t fam, struct pol_tuple *t)
 		p++;
 	t->proto = (uint8_t)p;
 	unsigned v = x - lint_svc_point((uint8_t)p, 0);
-	t->dport = pol_proto_has_ports(t->proto) ? (uint16_t)v : 0;
-	t->icmp_type = p == POL_IP_ICMP || p == POL_IP_ICMPV6 ? (int)v : -1;
+	t->dport = proto_has_ports(t->proto) ? (uint16_t)v : 0;
+	t->icmp_type = p == IPPROTO_ICMP || p == IPPROTO_ICMPV6 ? (int)v : -1;
 	(void)fam;
 }
 
@@ -479,9 +480,10 @@ static void point_of(const struct judge_tables *j, const struct inventory *inv,
 		pt->rel = LINT_REL_DISTRICT;
 	else
 		pt->rel = LINT_REL_ELSEWHERE;
-	unsigned x = pol_proto_has_ports(t->proto)			    ? t->dport
-		     : t->proto == POL_IP_ICMP || t->proto == POL_IP_ICMPV6 ? (unsigned)t->icmp_type
-									    : 0;
+	unsigned x = proto_has_ports(t->proto) ? t->dport
+		     : t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6
+			 ? (unsigned)t->icmp_type
+			 : 0;
 	pt->svc = lint_svc_point(t->proto, x);
 }
 

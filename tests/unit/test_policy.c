@@ -345,9 +345,9 @@ static const char *decide_mode(struct fixture *f, const char *site, enum pol_mod
 	memset(&tp, 0, sizeof(tp));
 	cr_assert_eq(ip_addr_parse(src, &tp.src), 0);
 	cr_assert_eq(ip_addr_parse(dst, &tp.dst), 0);
-	tp.proto = (uint8_t)pol_proto_parse(proto);
+	tp.proto = (uint8_t)proto_parse(proto);
 	tp.icmp_type = -1;
-	if (pol_proto_has_ports(tp.proto))
+	if (proto_has_ports(tp.proto))
 		tp.dport = (uint16_t)port;
 	else
 		tp.icmp_type = port;
@@ -667,8 +667,8 @@ Test(eval, json_round_trip_keeps_decisions)
 					struct pol_verdict v1, v2;
 					ip_addr_parse(addrs[a], &tp.src);
 					ip_addr_parse(addrs[b], &tp.dst);
-					tp.proto = (uint8_t)pol_proto_parse(protos[k][0]);
-					if (tp.proto == POL_IP_ICMP)
+					tp.proto = (uint8_t)proto_parse(protos[k][0]);
+					if (tp.proto == IPPROTO_ICMP)
 						tp.icmp_type = atoi(protos[k][1]);
 					else
 						tp.dport = (uint16_t)atoi(protos[k][1]);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "tests/unit/testutil.h"
 
+#include <criterion/criterion.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +114,49 @@ bool tu_file_exists(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0;
+}
+
+int tu_nft_dry_run(const struct tu_nft_job *job, char *msg, size_t size)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		if (unshare(CLONE_NEWNET) != 0)
+			_exit(77);
+		struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!ctx || nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx))
+			_exit(2);
+		nft_ctx_set_dry_run(ctx, true);
+		for (size_t i = 0; i < job->nfiles + job->nbufs; i++) {
+			int r = i < job->nfiles
+				    ? nft_run_cmd_from_filename(ctx, job->files[i])
+				    : nft_run_cmd_from_buffer(ctx, job->bufs[i - job->nfiles]);
+			if (r != 0) {
+				const char *e = nft_ctx_get_error_buffer(ctx);
+				dprintf(fd[1], "ruleset %zu: %.3000s", i, e ? e : "?");
+				_exit(1);
+			}
+		}
+		nft_ctx_free(ctx);
+		_exit(0);
+	}
+	close(fd[1]);
+	ssize_t n = read(fd[0], msg, size - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(fd[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+void tu_skip_without_netns(int rc)
+{
+	if (rc != 77)
+		return;
+	const char *ci = getenv("CI");
+	cr_assert(!(ci && strcmp(ci, "true") == 0), "no network namespace in CI (need root)");
+	cr_skip_test("needs root for a network namespace");
 }

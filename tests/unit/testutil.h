@@ -27,4 +27,17 @@ const char *tu_diags(const struct diag_list *dl);
 int tu_run(const char *cmd);
 bool tu_file_exists(const char *path);
 
+/* Rulesets checked by a libnftables dry run in a child inside its own network namespace. */
+struct tu_nft_job {
+	const char *const *files; /* checked with nft_run_cmd_from_filename */
+	size_t nfiles;
+	const char *const *bufs; /* or with nft_run_cmd_from_buffer */
+	size_t nbufs;
+};
+
+/* 0 when every ruleset passes; 77 when no namespace can be made; else 1 with msg set. */
+int tu_nft_dry_run(const struct tu_nft_job *job, char *msg, size_t size);
+/* Skips the test when tu_nft_dry_run gave 77 (fails instead under CI=true). */
+void tu_skip_without_netns(int rc);
+
 #endif
