@@ -50,6 +50,8 @@ void sum_classify(const struct pol_table *t, const struct flow *f, struct sum_cl
 	tp.dport = proto_has_ports(f->proto) ? f->dport : 0;
 	bool icmp = proto_is_icmp(tp.src.family, f->proto);
 	tp.icmp_type = icmp ? f->icmp_type : -1;
+	/* Expiry is judged at the flow's first packet (the packets' clock is Unix time). */
+	tp.time = (int64_t)(f->first_ns / 1000000000u);
 	if (pol_decide(t, &tp, &out->v) != 0)
 		return;
 	out->classified = true;

@@ -445,10 +445,14 @@ static int run_query(const struct query_args *q, const struct inventory *inv,
 	pol_build_judges(b, &q->tp.src, &q->tp.dst, r.judges, &r.nj, &r.counted);
 	r.passes = true;
 	r.decisive = r.nj ? 0 : -1;
+	/* A connection opened at the policy's instant (now, or --date's start): what
+	 * the kernel's `meta time` sees. */
+	struct pol_tuple tp = q->tp;
+	tp.time = p->now;
 	for (size_t i = 0; i < r.nj; i++) {
 		if ((rc = pol_build_gateway(b, r.judges[i], (enum pol_mode)q->mode, &r.gw[i])) <
 			0 ||
-		    (rc = pol_decide(r.gw[i], &q->tp, &r.v[i])) < 0)
+		    (rc = pol_decide(r.gw[i], &tp, &r.v[i])) < 0)
 			goto out;
 		r.passes &= r.v[i].passes;
 		/* The first gateway that denies decides; otherwise the counting one. */

@@ -638,6 +638,53 @@ Test(eval, expired_rules_do_not_decide)
 	teardown(&f);
 }
 
+/* A rule that ends after the policy's day: compiled, with its end; it decides
+ * connections opened before the end and none after (kernel: meta time). */
+Test(eval, expiry_is_judged_at_the_connections_time)
+{
+	struct fixture f;
+	setup(&f, "version: 1\n"
+		  "services:\n"
+		  "  web: {tcp: [443]}\n"
+		  "rules:\n"
+		  "  - {id: temp, from: [admin], to: [servers], services: [web], action: accept,\n"
+		  "     expires: '2026-01-01T12:00:00Z'}\n");
+	struct pol_table *t = NULL;
+	cr_assert_eq(pol_build_gateway(f.b, inventory_find_site(f.inv, "S1"), POL_MODE_ENFORCE, &t),
+		     0);
+	cr_assert_eq(pol_table_nrules(t), 1);
+	cr_expect_eq(pol_table_rule(t, 0)->expires, 1767268800);
+	struct pol_tuple tp = {.proto = IPPROTO_TCP, .dport = 443, .icmp_type = -1};
+	ip_addr_parse(ADMIN_S1, &tp.src);
+	ip_addr_parse(SRV_S1, &tp.dst);
+	struct pol_verdict v;
+	int64_t when[] = {0, 1767268799, 1767268800, 1767300000};
+	bool want[] = {true, true, false, false};
+	for (size_t i = 0; i < 4; i++) {
+		tp.time = when[i];
+		cr_assert_eq(pol_decide(t, &tp, &v), 0);
+		cr_expect_eq(v.action == POL_ACCEPT, want[i], "time %lld", (long long)when[i]);
+	}
+	/* The end travels in policy.json for the agent. */
+	json_t *j = pol_table_to_json(t);
+	struct pol_table *back = NULL;
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(pol_table_from_json(j, "t.json", dl, &back), 0, "%s", tu_diags(dl));
+	cr_expect_eq(pol_table_rule(back, 0)->expires, 1767268800);
+	/* The ruleset says it in Unix seconds, whatever the loader's time zone. */
+	char *text = NULL;
+	size_t len;
+	cr_assert_eq(pol_nft_render(f.b, t, inventory_find_site(f.inv, "S1"), &text, &len, NULL),
+		     0);
+	cr_expect(strstr(text, "meta time < 1767268800"), "%s", text);
+	free(text);
+	json_decref(j);
+	diag_list_free(dl);
+	pol_table_free(back);
+	pol_table_free(t);
+	teardown(&f);
+}
+
 Test(eval, json_round_trip_keeps_decisions)
 {
 	struct fixture f;
