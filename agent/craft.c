@@ -61,6 +61,12 @@ static size_t l4_size(const struct craft *c)
 	return proto_is_any_icmp(c->proto) ? 8 : 0;
 }
 
+/* Bytes after the transport header: a quote, then the payload. */
+static size_t body_len(const struct craft *c)
+{
+	return c->quote_len + c->payload;
+}
+
 static void write_l4(const struct craft *c, uint8_t *p)
 {
 	if (proto_has_ports(c->proto)) {
@@ -74,7 +80,7 @@ static void write_l4(const struct craft *c, uint8_t *p)
 		be16(p + 14, 65535);
 		break;
 	case IPPROTO_UDP:
-		be16(p + 4, (uint16_t)(8 + c->payload));
+		be16(p + 4, (uint16_t)(8 + body_len(c)));
 		break;
 	case IPPROTO_DCCP:
 		/* RFC 4340 5.1: Data Offset in words, then a DCCP-Data packet
@@ -159,7 +165,7 @@ static bool write_ipv4(const struct craft *c, struct wbuf *w, struct craft_layou
 		return false;
 	size_t hlen = 20 + c->ip_options;
 	size_t l4 = l4_size(c);
-	size_t total = hlen + l4 + c->payload;
+	size_t total = hlen + l4 + body_len(c);
 	if (total > 65535)
 		total = 0;
 	lay->l3 = w->len;
@@ -235,7 +241,7 @@ static bool write_ipv6(const struct craft *c, struct wbuf *w, struct craft_layou
 		nh_at = 0;
 	}
 	nh_base[nh_at] = c->proto;
-	size_t plen = w->len - start + l4_size(c) + c->payload;
+	size_t plen = w->len - start + l4_size(c) + body_len(c);
 	be16(h + 4, c->zero_total_length || plen > 65535 ? 0 : (uint16_t)plen);
 	return true;
 }
@@ -262,6 +268,12 @@ size_t craft_packet(const struct craft *c, int linktype, uint8_t *buf, size_t si
 		return 0;
 	if (n)
 		write_l4(c, p);
+	if (c->quote_len) {
+		uint8_t *q = w_put(&w, c->quote_len);
+		if (!q)
+			return 0;
+		memcpy(q, c->quote, c->quote_len);
+	}
 	lay->payload = w.len;
 	uint8_t *pl = w_put(&w, c->payload);
 	if (!pl && c->payload)

@@ -34,6 +34,11 @@ struct craft {
 	uint8_t icmp_code;
 	uint16_t icmp_id;
 	size_t payload; /* bytes after the transport header */
+	/* ICMP/ICMPv6 errors: the quoted packet (e.g. another crafted DLT_RAW
+	 * packet, or a part of one), written after the 8-byte header and
+	 * before the payload bytes. */
+	const uint8_t *quote;
+	size_t quote_len;
 
 	/* Link layer details. */
 	uint16_t vlans[2]; /* outermost first */

@@ -484,6 +484,157 @@ static bool ipv4_options_ok(struct cur o)
 	return true;
 }
 
+/* What an IPv6 next header value starts (RFC 8200 section 4, the IANA
+ * registry of extension headers): one more extension header, the fragment
+ * header, or the upper layer. ESP (RFC 4303) and No Next Header count as the
+ * upper layer: nothing after them is readable. */
+enum { V6_EXT, V6_FRAGMENT, V6_UPPER };
+
+static int ipv6_header_kind(uint8_t nh)
+{
+	switch (nh) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_MH:
+	case IPP_HIP:
+	case IPP_SHIM6:
+	case IPP_EXP1:
+	case IPP_EXP2:
+	case IPPROTO_AH:
+		return V6_EXT;
+	case IPPROTO_FRAGMENT:
+		return V6_FRAGMENT;
+	default:
+		return V6_UPPER;
+	}
+}
+
+/* Next header and length of an extension header, not consumed: generic ones
+ * are (length + 1) * 8 bytes (RFC 8200 section 4), AH counts 32-bit words
+ * minus 2 (RFC 4302 section 2.2). False when cut short. */
+static bool ipv6_ext_len(const struct cur *h, uint8_t nh, uint8_t *next, size_t *elen)
+{
+	uint8_t l;
+	if (!cur_peek_u8(h, 0, next) || !cur_peek_u8(h, 1, &l))
+		return false;
+	*elen = nh == IPPROTO_AH ? ((size_t)l + 2) * 4 : ((size_t)l + 1) * 8;
+	return true;
+}
+
+/* ---- the packet an ICMP error quotes ----------------------------------- */
+
+/* Error messages: destination unreachable, source quench, redirect, time
+ * exceeded, parameter problem (RFC 792); every ICMPv6 type below 128 (RFC
+ * 4443 section 2.1). The same ones Linux conntrack looks up as RELATED
+ * (icmp_is_err() in nf_conntrack_proto_icmp.c, nf_conntrack_icmpv6_error()). */
+static bool icmp_is_error(uint8_t type, bool v6)
+{
+	if (v6)
+		return type < 128;
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/* The quoted IPv4 header (RFC 791 section 3.1). Its total length is the
+ * original datagram's, not what was quoted; only the header must be there.
+ * A non-first fragment carries no transport header to name a connection. */
+static bool quote_ipv4(struct cur *c, struct dec_quote *q)
+{
+	struct cur h;
+	uint8_t vihl, a[4], b[4];
+	uint16_t frag;
+	if (!cur_peek_u8(c, 0, &vihl) || vihl >> 4 != 4 || (vihl & 0xf) < 5 ||
+	    !cur_sub(c, (size_t)(vihl & 0xf) * 4, &h) || !cur_skip(&h, 6) || !cur_be16(&h, &frag) ||
+	    !cur_skip(&h, 1) || !cur_u8(&h, &q->proto) || !cur_skip(&h, 2) || !cur_copy(&h, a, 4) ||
+	    !cur_copy(&h, b, 4) || (frag & 0x1fff) != 0)
+		return false;
+	map_v4(q->src, a);
+	map_v4(q->dst, b);
+	return true;
+}
+
+/* The quoted IPv6 header and its extension headers (RFC 8200 sections 3, 4). */
+static bool quote_ipv6(struct cur *c, struct dec_quote *q)
+{
+	uint8_t v, nh, next;
+	uint16_t offm;
+	size_t elen;
+	if (!cur_peek_u8(c, 0, &v) || v >> 4 != 6 || !cur_skip(c, 6) || !cur_u8(c, &nh) ||
+	    !cur_skip(c, 1) || !cur_copy(c, q->src, 16) || !cur_copy(c, q->dst, 16))
+		return false;
+	for (int n = 0; n < MAX_EXT_HEADERS; n++, nh = next) {
+		switch (ipv6_header_kind(nh)) {
+		case V6_EXT:
+			if (!ipv6_ext_len(c, nh, &next, &elen) || !cur_skip(c, elen))
+				return false;
+			break;
+		case V6_FRAGMENT:
+			if (!cur_u8(c, &next) || !cur_skip(c, 1) || !cur_be16(c, &offm) ||
+			    !cur_skip(c, 4) || (offm & 0xfff8) != 0)
+				return false;
+			break;
+		default:
+			q->proto = nh;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * An error's quote: after the 8-byte header, the invoking packet's IP header
+ * and at least 8 bytes of its payload (RFC 792; RFC 1812 section 4.3.2.3
+ * allows more), or as much of it as fits (RFC 4443 sections 2.4 and 3).
+ * Those 8 bytes hold the ports of TCP, UDP, DCCP, UDP-Lite and SCTP (RFC
+ * 9293, 768, 4340, 3828, 9260: the first 4 bytes) and the identifier of an
+ * ICMP query. Anything else quoted (another error, the other IP version) names
+ * no connection, as in conntrack, whose lookup needs the quote's tuple.
+ */
+static void dec_quote(struct cur c, struct dec_pkt *out)
+{
+	struct dec_quote q;
+	bool v6 = out->ip_version == 6;
+	memset(&q, 0, sizeof(q));
+	if (!cur_skip(&c, 8) || !(v6 ? quote_ipv6(&c, &q) : quote_ipv4(&c, &q)))
+		return;
+	switch (q.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_DCCP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+		if (!cur_be16(&c, &q.sport) || !cur_be16(&c, &q.dport))
+			return;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if ((q.proto == IPPROTO_ICMPV6) != v6 || !cur_u8(&c, &q.icmp_type) ||
+		    !cur_u8(&c, &q.icmp_code) || !proto_icmp_is_query(v6 ? 6 : 4, q.icmp_type) ||
+		    !cur_skip(&c, 2) || !cur_be16(&c, &q.icmp_id))
+			return;
+		break;
+	default:
+		break;
+	}
+	q.valid = true;
+	out->quote = q;
+}
+
+/* The transport header, and for an ICMP error the packet it quotes: the
+ * quote is read for errors only, so other packets pay one comparison. */
+static int dec_l4(struct cur *c, size_t declared, struct dec_pkt *out)
+{
+	struct cur l4 = *c;
+	int r = dec_transport(c, declared, out);
+	bool v6 = out->ip_version == 6;
+	if (r != DEC_OK || out->proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) ||
+	    !icmp_is_error(out->icmp_type, v6))
+		return r;
+	out->icmp_error = true;
+	dec_quote(l4, out);
+	return r;
+}
+
 /*
  * IPv4 (RFC 791 section 3.1). The byte count is the total length field;
  * Ethernet padding after it is not part of the packet. A total length of 0
@@ -527,12 +678,12 @@ static int dec_ipv4(struct dec *d, struct cur *c, size_t wire, uint64_t ts_ns, s
 	bool more = frag & 0x2000;
 	size_t offset = (size_t)(frag & 0x1fff) * 8;
 	if (!more && offset == 0)
-		return dec_transport(&h, ip_len - hlen, out);
+		return dec_l4(&h, ip_len - hlen, out);
 	out->fragment = true;
 	struct frag_key k = {out->src, out->dst, id, proto};
 	if (offset != 0)
 		return frag_later(d, &k, ts_ns, out);
-	int r = dec_transport(&h, ip_len - hlen, out);
+	int r = dec_l4(&h, ip_len - hlen, out);
 	if (r == DEC_OK)
 		frag_first(d, &k, out);
 	return r;
@@ -571,26 +722,13 @@ static int dec_ipv6(struct dec *d, struct cur *c, size_t wire, uint64_t ts_ns, s
 	struct frag_key k = {out->src, out->dst, 0, 0};
 	for (int n = 0;; n++) {
 		size_t elen;
-		uint8_t next, l;
-		switch (nh) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS:
-		case IPPROTO_MH:
-		case IPP_HIP:
-		case IPP_SHIM6:
-		case IPP_EXP1:
-		case IPP_EXP2:
-			if (!cur_peek_u8(&h, 0, &next) || !cur_peek_u8(&h, 1, &l))
+		uint8_t next;
+		switch (ipv6_header_kind(nh)) {
+		case V6_EXT:
+			if (!ipv6_ext_len(&h, nh, &next, &elen))
 				return DEC_R_TRUNC_IPV6_EXT;
-			elen = ((size_t)l + 1) * 8;
 			break;
-		case IPPROTO_AH:
-			if (!cur_peek_u8(&h, 0, &next) || !cur_peek_u8(&h, 1, &l))
-				return DEC_R_TRUNC_IPV6_EXT;
-			elen = ((size_t)l + 2) * 4;
-			break;
-		case IPPROTO_FRAGMENT: {
+		case V6_FRAGMENT: {
 			struct cur f;
 			uint16_t offm;
 			uint32_t id;
@@ -616,7 +754,7 @@ static int dec_ipv6(struct dec *d, struct cur *c, size_t wire, uint64_t ts_ns, s
 		}
 		default:
 			out->proto = nh;
-			int r = dec_transport(&h, declared, out);
+			int r = dec_l4(&h, declared, out);
 			if (r == DEC_OK && first_frag)
 				frag_first(d, &k, out);
 			return r;

@@ -3,7 +3,8 @@
  * Packet decoding for the agent: link layer (Ethernet with 802.1Q/802.1ad
  * tags, Linux cooked capture v1/v2, raw IP), IPv4 and IPv6 with extension
  * headers and fragments, and the transport fields a flow needs (ports, TCP
- * flags, ICMP type and code).
+ * flags, ICMP type and code; for ICMP errors, the tuple of the packet they
+ * quote).
  *
  * Every packet handed to dec_packet() is accounted for exactly once: either
  * it is decoded into a struct dec_pkt, or it is counted under one named
@@ -44,6 +45,25 @@ const char *dec_reason_name(enum dec_reason r);
 #define DEC_OK	 (-1)
 #define DEC_HELD (-2)
 
+/*
+ * The packet an ICMP or ICMPv6 error quotes (RFC 792, RFC 4443 section 2.1):
+ * sent by the error's receiver, it names the connection the error belongs to.
+ * Not valid when the error's quote is cut short, malformed, of the other IP
+ * version, a non-first fragment, or an ICMP message other than a query (only
+ * those have a tuple, as in Linux conntrack).
+ */
+struct dec_quote {
+	bool valid;
+	uint8_t proto;
+	uint8_t src[16]; /* IPv4-mapped as in struct dec_pkt */
+	uint8_t dst[16];
+	uint16_t sport; /* TCP, UDP, SCTP, DCCP, UDP-Lite: the first 4 bytes */
+	uint16_t dport;
+	uint8_t icmp_type; /* a quoted ICMP/ICMPv6 query: type, code, identifier */
+	uint8_t icmp_code;
+	uint16_t icmp_id;
+};
+
 /* One decoded packet: a plain record. Addresses are 16 bytes; IPv4 ones in
  * the IPv4-mapped form ::ffff:a.b.c.d (RFC 4291 section 2.5.5.2). */
 struct dec_pkt {
@@ -54,6 +74,7 @@ struct dec_pkt {
 	uint16_t icmp_id;  /* identifier of ICMP/ICMPv6 query messages, else 0 */
 	uint8_t icmp_type; /* ICMP/ICMPv6 only */
 	uint8_t icmp_code;
+	bool icmp_error;     /* ICMP types 3, 4, 5, 11, 12; ICMPv6 types below 128 */
 	uint8_t proto;	     /* upper-layer protocol (IANA protocol number) */
 	uint8_t ip_version;  /* 4 or 6 */
 	uint8_t tcp_flags;   /* TCP control bits (FIN 0x01 ... CWR 0x80) */
@@ -68,6 +89,7 @@ struct dec_pkt {
 	uint64_t held_bytes;
 	uint64_t held_first_ns;
 	uint64_t held_last_ns;
+	struct dec_quote quote; /* an ICMP error's quoted packet; else not valid */
 };
 
 struct dec_config {

@@ -20,14 +20,16 @@ enum { CL_TCP, CL_UDP, CL_ICMP, CL_OTHER, CL_CLOSING, CL_COUNT, CL_FREE = 0xff }
 
 /* The canonical key: endpoint a sorts before endpoint b, so both
  * directions find the same entry. For ICMP the "ports" are the identifier
- * (pa) and the request's type and code (pb), and only addresses sort. */
+ * (pa) and the request's type and code (pb), and only addresses sort. ICMP
+ * errors related to a flow of the table and those that are not are kept
+ * apart (rel), so that a record is one or the other. */
 struct fkey {
 	uint8_t a[16];
 	uint8_t b[16];
 	uint16_t pa;
 	uint16_t pb;
 	uint8_t proto;
-	uint8_t zero;
+	uint8_t rel;
 	uint16_t vlan;
 };
 
@@ -65,6 +67,22 @@ struct list {
 	uint32_t tail;
 };
 
+/*
+ * An ICMP error whose quoted flow is not in the table waits this long (by
+ * the packets' clock) before it is judged unsolicited: live capture hands
+ * each interface's ring over on its own, and a gateway captures the packet
+ * that caused an error inbound on one interface and the error inbound on
+ * another, so the error can be read first. At most PENDING_MAX wait; beyond
+ * that the oldest is judged at once.
+ */
+#define REORDER_NS  NS
+#define PENDING_MAX 256
+
+struct pending {
+	struct dec_pkt p;
+	uint64_t ts_ns;
+};
+
 struct flow_table {
 	struct slot *slots; /* cap + 1 entries */
 	uint32_t *buckets;  /* nbuckets heads */
@@ -83,6 +101,8 @@ struct flow_table {
 	void *sink_arg;
 	struct flow_stats st;
 	uint8_t vlan_key[4096 / 8];
+	struct pending *pend; /* a ring of PENDING_MAX, allocated when first needed */
+	unsigned phead, pn;
 };
 
 static const char *const end_names[] = {
@@ -253,6 +273,7 @@ void flow_table_free(struct flow_table *ft)
 		return;
 	free(ft->slots);
 	free(ft->buckets);
+	free(ft->pend);
 	free(ft);
 }
 
@@ -276,7 +297,8 @@ size_t flow_table_count(const struct flow_table *ft)
 
 size_t flow_table_mem(const struct flow_table *ft)
 {
-	return (ft->cap + 1) * sizeof(struct slot) + ft->nbuckets * sizeof(uint32_t);
+	return (ft->cap + 1) * sizeof(struct slot) + ft->nbuckets * sizeof(uint32_t) +
+	       (ft->pend ? PENDING_MAX * sizeof(struct pending) : 0);
 }
 
 /* ---- export ------------------------------------------------------------ */
@@ -302,6 +324,7 @@ static void emit(struct flow_table *ft, const struct slot *s, enum flow_end why)
 		f.dport = i ? k->pa : k->pb;
 	}
 	f.vlan = k->vlan;
+	f.related = k->rel != 0;
 	f.first_ns = s->first_ns;
 	f.last_ns = s->last_ns;
 	for (int d = 0; d < 2; d++) {
@@ -348,10 +371,14 @@ static void end_flow(struct flow_table *ft, uint32_t i, enum flow_end why)
 	release(ft, i);
 }
 
+static void resolve_pending(struct flow_table *ft);
+
 void flow_table_expire(struct flow_table *ft, uint64_t now_ns)
 {
 	if (now_ns > ft->now_ns)
 		ft->now_ns = now_ns;
+	while (ft->pn && ft->now_ns - ft->pend[ft->phead].ts_ns >= REORDER_NS)
+		resolve_pending(ft);
 	/* Most packets find nothing due: one comparison instead of a cache
 	 * miss on every list head. */
 	if (ft->now_ns < ft->next_check_ns)
@@ -370,6 +397,8 @@ void flow_table_expire(struct flow_table *ft, uint64_t now_ns)
 
 void flow_table_flush(struct flow_table *ft)
 {
+	while (ft->pn)
+		resolve_pending(ft);
 	for (int c = 0; c < CL_COUNT; c++) {
 		uint32_t i;
 		while ((i = ft->lists[c].head) != 0)
@@ -496,12 +525,13 @@ static void restart(struct slot *s, uint64_t ts_ns)
 	memset(s->ifindex, 0, sizeof(s->ifindex));
 }
 
-void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_ns)
+/* Counts a packet into its flow; rel: an ICMP error related to a flow. */
+static void account(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_ns, bool rel)
 {
-	flow_table_expire(ft, ts_ns);
 	struct fkey k;
 	bool reply;
 	int dir = make_key(ft, p, &k, &reply);
+	k.rel = rel;
 	size_t h = key_hash(ft, &k);
 	uint32_t i = lookup(ft, &k, h);
 	bool pure_syn = p->proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
@@ -564,4 +594,69 @@ void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_
 			cls = CL_CLOSING;
 	}
 	list_touch(ft, i, cls);
+}
+
+/* Does the table hold the flow of the packet an error quotes, in either
+ * direction? */
+static bool quote_found(const struct flow_table *ft, const struct dec_pkt *p)
+{
+	const struct dec_quote *q = &p->quote;
+	struct dec_pkt in;
+	struct fkey k;
+	bool reply;
+	memset(&in, 0, sizeof(in));
+	memcpy(in.src, q->src, 16);
+	memcpy(in.dst, q->dst, 16);
+	in.proto = q->proto;
+	in.sport = q->sport;
+	in.dport = q->dport;
+	in.icmp_type = q->icmp_type;
+	in.icmp_code = q->icmp_code;
+	in.icmp_id = q->icmp_id;
+	in.vlan = p->vlan;
+	make_key(ft, &in, &k, &reply);
+	return lookup(ft, &k, key_hash(ft, &k)) != 0;
+}
+
+/* Judges the error that has waited longest, with what the table holds now. */
+static void resolve_pending(struct flow_table *ft)
+{
+	const struct pending *e = &ft->pend[ft->phead];
+	ft->phead = (ft->phead + 1) % PENDING_MAX;
+	ft->pn--;
+	account(ft, &e->p, e->ts_ns, quote_found(ft, &e->p));
+}
+
+/* Keeps an error whose quoted flow is not (yet) in the table; false when
+ * there is no memory for it: then it is judged at once. */
+static bool defer(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_ns)
+{
+	if (!ft->pend && !(ft->pend = calloc(PENDING_MAX, sizeof(*ft->pend))))
+		return false;
+	if (ft->pn == PENDING_MAX)
+		resolve_pending(ft);
+	struct pending *e = &ft->pend[(ft->phead + ft->pn) % PENDING_MAX];
+	e->p = *p;
+	e->ts_ns = ts_ns;
+	ft->pn++;
+	return true;
+}
+
+void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_ns)
+{
+	flow_table_expire(ft, ts_ns);
+	/*
+	 * An ICMP error is RELATED, as Linux conntrack has it
+	 * (nf_conntrack_inet_error()), when it goes to the sender of the packet
+	 * it quotes and that packet's flow exists. Only such errors pay for a
+	 * lookup.
+	 */
+	if (p->icmp_error && p->quote.valid && memcmp(p->dst, p->quote.src, 16) == 0) {
+		if (quote_found(ft, p))
+			account(ft, p, ts_ns, true);
+		else if (!defer(ft, p, ts_ns))
+			account(ft, p, ts_ns, false);
+		return;
+	}
+	account(ft, p, ts_ns, false);
 }

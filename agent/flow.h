@@ -9,6 +9,12 @@
  * grace), eviction when the table is full, or a final flush; each ended flow
  * is handed to the sink. Time is whatever clock the packets carry: in
  * offline mode the capture's own, so replays give the same flows.
+ *
+ * An ICMP error is RELATED when the table holds the flow of the packet it
+ * quotes (as conntrack has it); related errors and unsolicited ones with the
+ * same addresses, type and code are separate records. An error whose quoted
+ * flow is missing waits up to a second of the packets' clock for it (the
+ * flow's packet may be read after the error) before it counts as unsolicited.
  */
 #ifndef SEGPLAN_AGENT_FLOW_H
 #define SEGPLAN_AGENT_FLOW_H
@@ -52,6 +58,9 @@ struct flow {
 	uint64_t bytes[2];
 	uint8_t tcp_flags[2];
 	uint32_t ifindex[FLOW_MAX_IFS]; /* interfaces seen; 0 ends the list */
+	/* ICMP errors RELATED to a flow of the table: each quotes a packet of a
+	 * flow the table held when the error was counted (conntrack's view). */
+	bool related;
 };
 
 typedef void (*flow_sink_fn)(void *arg, const struct flow *f, enum flow_end why);
@@ -102,7 +111,8 @@ int flow_table_distinguish_vlan(struct flow_table *ft, unsigned vid);
 
 /* Counts one decoded packet at time ts_ns; first expires what the clock
  * has moved past. Never fails: when the table is full the least recently
- * active flow is evicted. */
+ * active flow is evicted. An ICMP error that quotes a flow the table does not
+ * hold is counted a second later (flow_table_expire(), flow_table_flush()). */
 void flow_table_add(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_ns);
 
 /* Expires flows idle (or closed) as of now_ns; for a clock not driven by

@@ -54,6 +54,15 @@ void sum_classify(const struct pol_table *t, const struct flow *f, struct sum_cl
 	tp.time = (int64_t)(f->first_ns / 1000000000u);
 	if (pol_decide(t, &tp, &out->v) != 0)
 		return;
+	/* pol_decide judges a new connection: an ICMP error is invalid there.
+	 * One related to a connection the flow table held passes with it, as
+	 * conntrack lets it (ct state related), whatever the rules say. */
+	if (f->related && out->v.by != POL_BY_TRANSIT) {
+		out->v.by = POL_BY_RELATED;
+		out->v.action = POL_ACCEPT;
+		out->v.passes = true;
+		out->v.rule = -1;
+	}
 	out->classified = true;
 	const struct pol_class *s = &out->v.src, *d = &out->v.dst;
 	out->ours = s->local || (d->local && !at_site(t, s));
@@ -229,7 +238,7 @@ struct unassigned {
 struct ckey {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport, icmp_id, vlan;
-	uint8_t proto, icmp_type, icmp_code, pad[13];
+	uint8_t proto, icmp_type, icmp_code, related, pad[12];
 };
 
 /* bhash() reads whole 64-bit words. */
@@ -379,6 +388,7 @@ static bool continuation(struct sum *s, const struct flow *f, enum flow_end why)
 	k.proto = f->proto;
 	k.icmp_type = f->icmp_type;
 	k.icmp_code = f->icmp_code;
+	k.related = f->related;
 	long i = bmap_find(&s->cmap, &k);
 	if (i >= 0 && s->clive[i]) {
 		cont = true;

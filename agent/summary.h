@@ -41,7 +41,9 @@ struct sum_class {
  * nothing is classified and every flow counts as ours). The flow counts at
  * this gateway when its initiator is in a local segment, or when the
  * initiator is at no site (internet, a VPN pool, unassigned) and the
- * responder is local (docs/policy.md, "Where it is counted").
+ * responder is local (docs/policy.md, "Where it is counted"). A record of
+ * ICMP errors related to a connection (struct flow's related) passes: outcome
+ * POL_BY_RELATED, accept, no rule.
  */
 void sum_classify(const struct pol_table *t, const struct flow *f, struct sum_class *out);
 

@@ -413,7 +413,14 @@ static void sread_free(struct sread *s)
 }
 
 static const char *const verdicts[] = {"accept", "drop", "reject", "transit", NULL};
-static const char *const outcomes[] = {"rule", "default", "transit", "invalid", NULL};
+static const char *const outcomes[] = {"rule", "default", "transit", "invalid", "related", NULL};
+
+/* ICMP errors that pass with the connection they quote (docs/summary.md):
+ * part of that connection, neither covered, uncovered nor denied. */
+static bool is_related(const struct tup *u)
+{
+	return u->by && strcmp(u->by, "related") == 0;
+}
 
 static bool is_pseudonym(const char *s)
 {
@@ -497,6 +504,10 @@ static void read_tuple(struct rd *r, const json_t *t, size_t i, struct sread *s)
 		bad(r, "%s.by: unknown outcome '%s'", PATH(&w), u->by);
 	if (u->by && strcmp(u->by, "rule") == 0 && !u->rule)
 		bad(r, "%s: decided by a rule, but 'rule' is null", PATH(&w));
+	if (is_related(u) && (!u->verdict || strcmp(u->verdict, "accept") != 0 || u->rule))
+		bad(r,
+		    "%s: a related ICMP error passes with its connection: verdict accept, no rule",
+		    PATH(&w));
 	if ((u->verdict == NULL) != (u->by == NULL))
 		bad(r, "%s: 'verdict' and 'by' must both be null (unclassified) or both set",
 		    PATH(&w));
@@ -941,6 +952,8 @@ static int count_current(struct audit *a, const struct sread *s)
 	st->summaries++;
 	for (size_t i = 0; i < s->ntuples; i++) {
 		const struct tup *u = &s->tuples[i];
+		if (is_related(u))
+			continue;
 		add_counts(&a->total, &u->c);
 		add_counts(&st->total, &u->c);
 		if (u->verdict && strcmp(u->verdict, "accept") == 0 && u->by &&

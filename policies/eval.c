@@ -14,7 +14,8 @@ const char *const pol_scope_names[POL_SCOPE_COUNT] = {"any", "same-site", "same-
 const char *const pol_mode_names[POL_MODE_COUNT] = {"enforce", "observe"};
 const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT] = {
     "segment", "vpn", "unassigned", "internet", "dc", "other", "special", "private-external"};
-const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "invalid"};
+const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "invalid",
+							  "related"};
 
 const char *const pol_special_prefixes[] = {
     "0.0.0.0/8",       /* this network (RFC 791) */

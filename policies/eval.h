@@ -225,6 +225,9 @@ enum pol_outcome {
 	POL_BY_TRANSIT, /* neither end is this gateway's: passes */
 	POL_BY_INVALID, /* conntrack calls it invalid: an ICMP message that cannot open
 			   a connection (an unsolicited error, a reply); dropped */
+	POL_BY_RELATED, /* an ICMP error RELATED to a tracked connection: passes with it.
+			   Only the agent, which sees the connection, says so; pol_decide
+			   never does */
 	POL_OUTCOME_COUNT
 };
 extern const char *const pol_outcome_names[POL_OUTCOME_COUNT];

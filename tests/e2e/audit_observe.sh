@@ -143,6 +143,14 @@ e2e_check "the agent exits 0 on SIGTERM" [ $? -eq 0 ]
 e2e_check "it wrote a summary" [ -s "$tmp/summary.json" ]
 e2e_check "observe mode delivered the SMB the exception denies" \
 	[ "$(seen servers tcp/445)" -gt 0 ]
+# Nothing listens on UDP 5060: voip answers port unreachable, which the kernel
+# passes as RELATED to the datagram's connection, and so must the agent, even
+# though the error comes in on another interface than the datagram.
+e2e_check "the port unreachables for the SIP datagrams are related, not denied" \
+	[ "$(jq '([.tuples[] | select(.proto == 1 and .icmp_type == 3 and .by == "related"
+		and .passes) | .flows] | add // 0) > 0 and
+		([.tuples[] | select(.proto == 1 and .by != "related")] | length) == 0' \
+		"$tmp/summary.json")" = true ]
 
 # --- the audit --------------------------------------------------------------------
 "$SEGPLAN" audit "$INV" "$tmp/summary.json" --date "$DATE" --json \

@@ -348,6 +348,107 @@ Test(agent, allowed_and_denied_connections_per_tuple)
 	fx_free(&fx);
 }
 
+/* The tuple of zones sz -> dz, ICMP type `type`, decided as `by`. */
+static json_t *find_icmp_by(json_t *sum, const char *sz, const char *dz, int type, const char *by)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(sum, "tuples"), i, t)
+	{
+		if (strcmp(json_string_value(json_object_get(t, "src_zone")), sz) == 0 &&
+		    strcmp(json_string_value(json_object_get(t, "dst_zone")), dz) == 0 &&
+		    json_integer_value(json_object_get(t, "proto")) == 1 &&
+		    json_integer_value(json_object_get(t, "icmp_type")) == type &&
+		    strcmp(json_string_value(json_object_get(t, "by")), by) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* A port unreachable from `from` to `to` quoting UDP to -> from. */
+static uint64_t port_unreachable(struct capbuild *b, uint64_t ts, const char *from, const char *to,
+				 uint16_t sport, uint16_t dport)
+{
+	uint8_t q[128];
+	struct craft u = {.ip_version = 4,
+			  .src = to,
+			  .dst = from,
+			  .proto = 17,
+			  .sport = sport,
+			  .dport = dport,
+			  .payload = 20};
+	size_t n = craft_packet(&u, DLT_RAW, q, sizeof(q), NULL);
+	cr_assert_gt(n, 28);
+	return put(b, ts,
+		   &(struct craft){.ip_version = 4,
+				   .src = from,
+				   .dst = to,
+				   .proto = 1,
+				   .icmp_type = 3,
+				   .icmp_code = 3,
+				   .quote = q,
+				   .quote_len = 28});
+}
+
+Test(agent, icmp_errors_related_to_a_flow_pass_with_it)
+{
+	struct fixture fx;
+	fx_init(&fx, "enforce", "related.pcap");
+	/* admin -> servers UDP 5060: the default drops it (this gateway sees
+	 * the attempt); the server answers port unreachable. */
+	put(&fx.b, T0,
+	    &(struct craft){.ip_version = 4,
+			    .src = "10.0.1.10",
+			    .dst = "10.1.1.5",
+			    .proto = 17,
+			    .sport = 5000,
+			    .dport = 5060,
+			    .payload = 20});
+	uint64_t rel_bytes =
+	    port_unreachable(&fx.b, T0 + 1000, "10.1.1.5", "10.0.1.10", 5000, 5060);
+	/* The same error for a datagram never seen: unsolicited. */
+	uint64_t inv_bytes =
+	    port_unreachable(&fx.b, T0 + 2000, "10.1.1.6", "10.0.1.11", 5000, 5060);
+	run(&fx.b, &fx.c, NULL);
+	json_t *j = summary(&fx.c);
+
+	json_t *rel = find_icmp_by(j, "servers", "admin", 3, "related");
+	cr_assert(rel);
+	cr_assert_str_eq(json_string_value(json_object_get(rel, "verdict")), "accept");
+	cr_assert(json_is_true(json_object_get(rel, "passes")));
+	cr_assert(json_is_null(json_object_get(rel, "rule")));
+	cr_assert_eq(geti(rel, "flows"), 1);
+	cr_assert_eq(geti(rel, "bytes"), (json_int_t)rel_bytes, "the error's own bytes");
+	cr_assert_null(json_object_get(rel, "examples"), "not a denial");
+
+	json_t *inv = find_icmp_by(j, "servers", "admin", 3, "invalid");
+	cr_assert(inv);
+	cr_assert_str_eq(json_string_value(json_object_get(inv, "verdict")), "drop");
+	cr_assert(json_is_false(json_object_get(inv, "passes")));
+	cr_assert_eq(geti(inv, "bytes"), (json_int_t)inv_bytes);
+
+	cr_assert_eq(geti(j, "outcomes.related"), 1);
+	cr_assert_eq(geti(j, "outcomes.invalid"), 1);
+	cr_assert_eq(geti(j, "outcomes.default"), 1, "the UDP datagram");
+	cr_assert_eq(geti(j, "denied.flows"), 2, "the datagram and the unsolicited error");
+
+	/* Flow records say so too. */
+	size_t i, nrel = 0;
+	json_t *o;
+	json_array_foreach(fx.c.records, i, o)
+	{
+		if (json_integer_value(json_object_get(o, "proto")) != 1)
+			continue;
+		bool r = json_is_true(json_object_get(o, "related"));
+		nrel += r;
+		cr_assert_str_eq(json_string_value(json_object_get(o, "by")),
+				 r ? "related" : "invalid");
+	}
+	cr_assert_eq(nrel, 1);
+	json_decref(j);
+	fx_free(&fx);
+}
+
 Test(agent, the_initiator_decides_even_when_its_syn_was_missed)
 {
 	struct fixture fx;

@@ -1076,3 +1076,58 @@ Test(audit, command_exit_codes_and_suggest_out)
 	tu_rmdir(dir);
 	free(dir);
 }
+
+/* s3.json with an ICMP error tuple (voip <- internet, type 3) appended. */
+static json_t *s3_plus_error(const char *verdict, const char *by, bool passes, json_int_t flows)
+{
+	json_t *j = json_load_file(tu_path(GOLDEN "s3.json"), 0, NULL);
+	cr_assert(j);
+	json_t *t0 = json_array_get(json_object_get(j, "tuples"), 0);
+	json_t *e = json_pack("{s:O,s:O,s:i,s:i,s:i,s:s,s:b,s:s,s:n,s:I,s:I,s:I}", "src_zone",
+			      json_object_get(t0, "dst_zone"), "dst_zone",
+			      json_object_get(t0, "src_zone"), "ip_version", 4, "proto", 1,
+			      "icmp_type", 3, "verdict", verdict, "passes", passes, "by", by,
+			      "rule", "flows", flows, "packets", flows, "bytes", flows * 56);
+	cr_assert(e);
+	json_array_append_new(json_object_get(j, "tuples"), e);
+	return j;
+}
+
+static struct audit_report *audit_json(struct fx *f, json_t *j, int want_rc)
+{
+	struct audit *a;
+	struct audit_report *r;
+	cr_assert_eq(audit_new(f->p, f->inv, NULL, &a), 0);
+	cr_assert_eq(audit_add_json(a, j, "s3.json", f->dl), want_rc, "%s", tu_diags(f->dl));
+	cr_assert_eq(audit_report(a, &r), 0);
+	audit_free(a);
+	json_decref(j);
+	return r;
+}
+
+Test(audit, related_icmp_errors_are_neither_covered_nor_denied)
+{
+	struct fx f;
+	fx_load(&f);
+	struct audit_report *base = run(&f, (const char *const[]){"s3.json"}, 1);
+	struct audit_report *rel = audit_json(&f, s3_plus_error("accept", "related", true, 5), 0);
+	cr_expect_eq(rel->total.flows, base->total.flows, "related: part of its connection");
+	cr_expect_eq(rel->covered.flows, base->covered.flows);
+	cr_expect_eq(rel->denied.flows, base->denied.flows);
+	cr_expect_eq(rel->ndenials, base->ndenials);
+	/* An unsolicited error is what the kernel drops as invalid: a denial. */
+	struct audit_report *inv = audit_json(&f, s3_plus_error("drop", "invalid", false, 2), 0);
+	cr_expect_eq(inv->total.flows, base->total.flows + 2);
+	cr_expect_eq(inv->denied.flows, base->denied.flows + 2);
+	cr_expect_eq(inv->ndenials, base->ndenials + 1);
+	/* A related error the summary calls dropped breaks the format. */
+	struct audit_report *bad =
+	    audit_json(&f, s3_plus_error("drop", "related", false, 1), -EINVAL);
+	cr_expect(tu_diag_contains(f.dl, "a related ICMP error passes"), "%s", tu_diags(f.dl));
+	cr_expect_eq(bad->skipped, 1);
+	audit_report_free(base);
+	audit_report_free(rel);
+	audit_report_free(inv);
+	audit_report_free(bad);
+	fx_free(&f);
+}

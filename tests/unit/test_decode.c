@@ -472,6 +472,239 @@ Test(decode, transport_fields_sctp_icmp_icmpv6)
 	dec_free(d);
 }
 
+/* An ICMP(v6) error from `from` to `to` quoting the first qlen bytes of the
+ * raw IP packet *inner (all of it for SIZE_MAX). Returns the decode result. */
+static int dec_error(struct dec *d, const char *from, const char *to, uint8_t type, uint8_t code,
+		     const struct craft *inner, size_t qlen, size_t cut, struct dec_pkt *p)
+{
+	uint8_t q[2048];
+	size_t n = craft_packet(inner, DLT_RAW, q, sizeof(q), NULL);
+	cr_assert_gt(n, 0);
+	struct craft e = {
+	    .ip_version = strchr(from, ':') ? 6 : 4,
+	    .src = from,
+	    .dst = to,
+	    .proto = strchr(from, ':') ? 58 : 1,
+	    .icmp_type = type,
+	    .icmp_code = code,
+	    .quote = q,
+	    .quote_len = qlen < n ? qlen : n,
+	};
+	return dec1(d, DLT_EN10MB, &e, cut, p);
+}
+
+static void assert_quote(const struct dec_pkt *p, uint8_t proto, const char *src, uint16_t sport,
+			 const char *dst, uint16_t dport)
+{
+	uint8_t a[16], b[16];
+	if (strchr(src, ':')) {
+		addr6(a, src);
+		addr6(b, dst);
+	} else {
+		addr4(a, src);
+		addr4(b, dst);
+	}
+	cr_assert(p->icmp_error);
+	cr_assert(p->quote.valid);
+	cr_assert_eq(p->quote.proto, proto);
+	cr_assert_arr_eq(p->quote.src, a, 16);
+	cr_assert_arr_eq(p->quote.dst, b, 16);
+	cr_assert_eq(p->quote.sport, sport);
+	cr_assert_eq(p->quote.dport, dport);
+}
+
+Test(decode, icmp_errors_carry_the_quoted_tuple)
+{
+	struct dec *d = dec_new(NULL);
+	struct dec_pkt p;
+	/* Port unreachable for a UDP datagram: IP header + 8 bytes (RFC 792). */
+	struct craft u = tcp4;
+	u.proto = 17;
+	u.sport = 5060;
+	u.dport = 5061;
+	cr_assert_eq(dec_error(d, "10.2.0.2", "10.1.0.1", 3, 3, &u, 28, SIZE_MAX, &p), DEC_OK);
+	cr_assert_eq(p.icmp_type, 3);
+	cr_assert_eq(p.icmp_code, 3);
+	assert_quote(&p, 17, "10.1.0.1", 5060, "10.2.0.2", 5061);
+	/* The whole datagram (RFC 1812 4.3.2.3), IPv4 options, every error type. */
+	struct craft t = tcp4;
+	t.ip_options = 8;
+	static const uint8_t errors4[] = {3, 4, 5, 11, 12};
+	for (size_t i = 0; i < sizeof(errors4); i++) {
+		cr_assert_eq(
+		    dec_error(d, "10.9.0.1", "10.1.0.1", errors4[i], 0, &t, SIZE_MAX, SIZE_MAX, &p),
+		    DEC_OK);
+		assert_quote(&p, 6, "10.1.0.1", 40000, "10.2.0.2", 443);
+	}
+	/* Time exceeded for an echo request: its identifier. */
+	struct craft echo = tcp4;
+	echo.proto = 1;
+	echo.icmp_type = 8;
+	echo.icmp_id = 0x4242;
+	cr_assert_eq(dec_error(d, "10.9.0.1", "10.1.0.1", 11, 0, &echo, 28, SIZE_MAX, &p), DEC_OK);
+	assert_quote(&p, 1, "10.1.0.1", 0, "10.2.0.2", 0);
+	cr_assert_eq(p.quote.icmp_type, 8);
+	cr_assert_eq(p.quote.icmp_id, 0x4242);
+	cr_assert_eq(p.icmp_id, 0, "an error has no identifier of its own");
+	/* Other protocols: addresses and protocol, no ports. */
+	struct craft gre = tcp4;
+	gre.proto = 47;
+	gre.payload = 8;
+	cr_assert_eq(dec_error(d, "10.2.0.2", "10.1.0.1", 3, 2, &gre, 28, SIZE_MAX, &p), DEC_OK);
+	assert_quote(&p, 47, "10.1.0.1", 0, "10.2.0.2", 0);
+
+	/* ICMPv6 errors (types below 128) after extension headers. */
+	struct craft u6 = udp6;
+	u6.next = 3;
+	u6.ext[0] = CRAFT_EXT_HOPOPTS;
+	u6.ext[1] = CRAFT_EXT_AH;
+	u6.ext[2] = CRAFT_EXT_DSTOPTS;
+	cr_assert_eq(
+	    dec_error(d, "2001:db8:1::2", "2001:db8::1", 1, 4, &u6, SIZE_MAX, SIZE_MAX, &p),
+	    DEC_OK);
+	assert_quote(&p, 17, "2001:db8::1", 5353, "2001:db8:1::2", 53);
+	/* A first fragment names its connection. */
+	struct craft f6 = udp6;
+	f6.fragment = true;
+	f6.more_fragments = true;
+	cr_assert_eq(
+	    dec_error(d, "2001:db8:9::1", "2001:db8::1", 2, 0, &f6, SIZE_MAX, SIZE_MAX, &p),
+	    DEC_OK);
+	assert_quote(&p, 17, "2001:db8::1", 5353, "2001:db8:1::2", 53);
+	struct craft e6 = udp6;
+	e6.proto = 58;
+	e6.icmp_type = 128;
+	e6.icmp_id = 7;
+	cr_assert_eq(dec_error(d, "2001:db8:9::1", "2001:db8::1", 3, 0, &e6, 48, SIZE_MAX, &p),
+		     DEC_OK);
+	assert_quote(&p, 58, "2001:db8::1", 0, "2001:db8:1::2", 0);
+	cr_assert_eq(p.quote.icmp_type, 128);
+	cr_assert_eq(p.quote.icmp_id, 7);
+	dec_free(d);
+}
+
+Test(decode, icmp_quotes_that_name_no_connection)
+{
+	struct dec *d = dec_new(NULL);
+	struct dec_pkt p;
+	struct craft u = tcp4;
+	u.proto = 17;
+	struct craft u6 = udp6;
+	/* The other IP version inside: IPv4 in ICMPv6, IPv6 in ICMP. */
+	cr_assert_eq(dec_error(d, "2001:db8:1::2", "2001:db8::1", 1, 4, &u, SIZE_MAX, SIZE_MAX, &p),
+		     DEC_OK);
+	cr_assert(p.icmp_error);
+	cr_assert_not(p.quote.valid);
+	cr_assert_eq(dec_error(d, "10.2.0.2", "10.1.0.1", 3, 3, &u6, SIZE_MAX, SIZE_MAX, &p),
+		     DEC_OK);
+	cr_assert(p.icmp_error);
+	cr_assert_not(p.quote.valid);
+	/* An error quoting an error: no tuple (conntrack cannot invert it). */
+	struct craft err = tcp4;
+	err.proto = 1;
+	err.icmp_type = 3;
+	err.icmp_code = 3;
+	cr_assert_eq(dec_error(d, "10.2.0.2", "10.1.0.1", 3, 1, &err, SIZE_MAX, SIZE_MAX, &p),
+		     DEC_OK);
+	cr_assert_not(p.quote.valid);
+	/* ICMP inside ICMPv6's quote and ICMPv6 inside ICMP's: nonsense. */
+	struct craft i4in6 = udp6;
+	i4in6.proto = 1;
+	i4in6.icmp_type = 8;
+	cr_assert_eq(
+	    dec_error(d, "2001:db8:1::2", "2001:db8::1", 1, 0, &i4in6, SIZE_MAX, SIZE_MAX, &p),
+	    DEC_OK);
+	cr_assert_not(p.quote.valid);
+	/* Non-first fragments carry no ports. */
+	struct craft f4 = u;
+	f4.fragment = true;
+	f4.frag_offset = 8;
+	cr_assert_eq(dec_error(d, "10.2.0.2", "10.1.0.1", 3, 3, &f4, SIZE_MAX, SIZE_MAX, &p),
+		     DEC_OK);
+	cr_assert_not(p.quote.valid);
+	struct craft f6 = u6;
+	f6.fragment = true;
+	f6.frag_offset = 1232;
+	cr_assert_eq(
+	    dec_error(d, "2001:db8:1::2", "2001:db8::1", 1, 4, &f6, SIZE_MAX, SIZE_MAX, &p),
+	    DEC_OK);
+	cr_assert_not(p.quote.valid);
+	/* Not errors: queries and ND carry no quote, whatever follows them. */
+	uint8_t q[128];
+	size_t n = craft_packet(&u, DLT_RAW, q, sizeof(q), NULL);
+	struct craft echo = tcp4;
+	echo.proto = 1;
+	echo.icmp_type = 8;
+	echo.quote = q;
+	echo.quote_len = n;
+	cr_assert_eq(dec1(d, DLT_EN10MB, &echo, SIZE_MAX, &p), DEC_OK);
+	cr_assert_not(p.icmp_error);
+	cr_assert_not(p.quote.valid);
+	struct craft ns = udp6;
+	ns.proto = 58;
+	ns.icmp_type = 135;
+	cr_assert_eq(dec1(d, DLT_EN10MB, &ns, SIZE_MAX, &p), DEC_OK);
+	cr_assert_not(p.icmp_error);
+	/* ICMP over IPv6 (protocol 1): not an ICMPv6 error. */
+	struct craft wrong = udp6;
+	wrong.proto = 1;
+	wrong.icmp_type = 3;
+	cr_assert_eq(dec1(d, DLT_EN10MB, &wrong, SIZE_MAX, &p), DEC_OK);
+	cr_assert_not(p.icmp_error);
+	dec_free(d);
+}
+
+/* A quote cut anywhere, in the error itself or by the capture, leaves the
+ * error decoded, with a tuple only once its ports are there. */
+static void check_quote_cuts(const char *from, const char *to, uint8_t type,
+			     const struct craft *inner, size_t need)
+{
+	uint8_t q[512];
+	size_t n = craft_packet(inner, DLT_RAW, q, sizeof(q), NULL);
+	struct dec *d = dec_new(NULL);
+	struct dec_pkt p;
+	cr_assert_gt(n, need);
+	for (size_t len = 0; len <= n; len++) {
+		cr_assert_eq(dec_error(d, from, to, type, 0, inner, len, SIZE_MAX, &p), DEC_OK);
+		cr_assert(p.icmp_error);
+		cr_assert_eq(p.quote.valid, len >= need, "quote of %zu bytes", len);
+		/* The same cut by the capture: 14 Ethernet, IP header, 8 ICMP. */
+		size_t l3 = strchr(from, ':') ? 40 : 20;
+		cr_assert_eq(
+		    dec_error(d, from, to, type, 0, inner, SIZE_MAX, 14 + l3 + 8 + len, &p),
+		    DEC_OK);
+		cr_assert_eq(p.quote.valid, len >= need, "capture cut after %zu quoted bytes", len);
+	}
+	const struct dec_stats *st = dec_stats(d);
+	cr_assert_eq(st->decoded, st->read);
+	dec_free(d);
+}
+
+Test(decode, truncated_quotes_decode_without_a_tuple)
+{
+	struct craft u = tcp4;
+	u.proto = 17;
+	check_quote_cuts("10.2.0.2", "10.1.0.1", 3, &u, 24);
+	struct craft t = tcp4;
+	t.ip_options = 12;
+	check_quote_cuts("10.2.0.2", "10.1.0.1", 11, &t, 36);
+	struct craft echo = tcp4;
+	echo.proto = 1;
+	echo.icmp_type = 8;
+	check_quote_cuts("10.2.0.2", "10.1.0.1", 3, &echo, 26);
+	struct craft u6 = udp6;
+	u6.next = 2;
+	u6.ext[0] = CRAFT_EXT_HOPOPTS;
+	u6.ext[1] = CRAFT_EXT_AH;
+	check_quote_cuts("2001:db8:1::2", "2001:db8::1", 1, &u6, 40 + 8 + 24 + 4);
+	/* A cut inside the error's own 8-byte header is a truncated error. */
+	struct dec *d = dec_new(NULL);
+	struct dec_pkt p;
+	cr_assert_eq(dec_error(d, "10.2.0.2", "10.1.0.1", 3, 3, &u, SIZE_MAX, 14 + 20 + 7, &p),
+		     DEC_R_TRUNC_TRANSPORT);
+	dec_free(d);
+}
+
 Test(decode, icmp_echo_and_reply_are_one_flow)
 {
 	struct craft req = tcp4, rep = tcp4;

@@ -541,6 +541,166 @@ Test(flow, flood_beyond_max_keeps_memory_flat, .timeout = 120)
 	free(r);
 }
 
+/* An ICMP(v6) error from `from` to `to` quoting the packet *inner (its IP
+ * header and 8 bytes, RFC 792); returns its IP-layer bytes. */
+static size_t icmp_error(uint64_t ts, const char *from, const char *to, uint8_t type, uint8_t code,
+			 const struct craft *inner)
+{
+	uint8_t q[256], buf[512];
+	size_t n = craft_packet(inner, DLT_RAW, q, sizeof(q), NULL);
+	cr_assert_gt(n, 0);
+	bool v6 = strchr(from, ':') != NULL;
+	struct craft c = {
+	    .ip_version = v6 ? 6 : 4,
+	    .src = from,
+	    .dst = to,
+	    .proto = v6 ? 58 : 1,
+	    .icmp_type = type,
+	    .icmp_code = code,
+	    .quote = q,
+	    .quote_len = v6 ? n : (q[0] & 0xf) * 4 + 8u,
+	};
+	size_t m = craft_packet(&c, DLT_EN10MB, buf, sizeof(buf), NULL);
+	cr_assert_gt(m, 0);
+	craft_writer_add(w, ts, buf, m, m);
+	return m - 14;
+}
+
+static struct craft quoted(const char *a, uint16_t sa, const char *b, uint16_t sb, uint8_t proto)
+{
+	return (struct craft){.ip_version = strchr(a, ':') ? 6 : 4,
+			      .src = a,
+			      .dst = b,
+			      .proto = proto,
+			      .sport = sa,
+			      .dport = sb,
+			      .payload = 100};
+}
+
+/* The records of ICMP(v6) errors, in the order they ended. */
+static size_t errors_of(const struct run *r, const struct rec *out[], size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n && n < max; i++)
+		if ((r->recs[i].f.proto == 1 && r->recs[i].f.icmp_type == 3) ||
+		    (r->recs[i].f.proto == 1 && r->recs[i].f.icmp_type == 11) ||
+		    (r->recs[i].f.proto == 58 && r->recs[i].f.icmp_type < 128))
+			out[n++] = &r->recs[i];
+	return n;
+}
+
+Test(flow, port_unreachable_for_a_udp_flow_is_related)
+{
+	struct run r;
+	const struct rec *e[4];
+	begin("related.pcap");
+	pkt(1 * SEC, "10.1.0.1", 5060, "10.2.0.2", 5060, 17, 0, 40);
+	struct craft u = quoted("10.1.0.1", 5060, "10.2.0.2", 5060, 17);
+	size_t bytes = icmp_error(1 * SEC + 500000, "10.2.0.2", "10.1.0.1", 3, 3, &u);
+	finish("related.pcap", NULL, NULL, 0, &r);
+	cr_assert_eq(r.n, 2);
+	cr_assert_eq(errors_of(&r, e, 4), 1);
+	cr_assert(e[0]->f.related);
+	cr_assert_eq(e[0]->f.icmp_code, 3);
+	/* The error keeps its own record: its packet and bytes are counted there. */
+	cr_assert_eq(e[0]->f.packets[0], 1);
+	cr_assert_eq(e[0]->f.bytes[0], bytes);
+	cr_assert(is_addr(e[0]->f.src, "10.2.0.2"));
+	for (size_t i = 0; i < r.n; i++)
+		if (r.recs[i].f.proto == 17)
+			cr_assert_not(r.recs[i].f.related);
+}
+
+Test(flow, unsolicited_errors_are_not_related)
+{
+	struct run r;
+	const struct rec *e[8];
+	begin("unsolicited.pcap");
+	struct craft u = quoted("10.1.0.1", 5060, "10.2.0.2", 5060, 17);
+	/* No such flow. */
+	icmp_error(1 * SEC, "10.2.0.2", "10.1.0.1", 3, 3, &u);
+	/* The flow exists later, but the error went to another host than the
+	 * quoted packet's sender, or quotes other ports. */
+	pkt(5 * SEC, "10.1.0.1", 5060, "10.2.0.2", 5060, 17, 0, 40);
+	icmp_error(5 * SEC + 1000, "10.2.0.2", "10.1.0.9", 3, 3, &u);
+	struct craft other = quoted("10.1.0.1", 5061, "10.2.0.2", 5060, 17);
+	icmp_error(5 * SEC + 2000, "10.2.0.2", "10.1.0.1", 3, 3, &other);
+	finish("unsolicited.pcap", NULL, NULL, 0, &r);
+	size_t n = errors_of(&r, e, 8);
+	cr_assert_eq(n, 2, "the first and third error are one record, the second its own");
+	for (size_t i = 0; i < n; i++)
+		cr_assert_not(e[i]->f.related);
+}
+
+Test(flow, related_and_unsolicited_errors_are_separate_records)
+{
+	struct run r;
+	const struct rec *e[4];
+	begin("mixed.pcap");
+	pkt(1 * SEC, "10.1.0.1", 5060, "10.2.0.2", 5060, 17, 0, 40);
+	struct craft u = quoted("10.1.0.1", 5060, "10.2.0.2", 5060, 17);
+	struct craft other = quoted("10.1.0.1", 7, "10.2.0.2", 7, 17);
+	icmp_error(1 * SEC + 1000, "10.2.0.2", "10.1.0.1", 3, 3, &u);
+	icmp_error(1 * SEC + 2000, "10.2.0.2", "10.1.0.1", 3, 3, &other);
+	icmp_error(1 * SEC + 3000, "10.2.0.2", "10.1.0.1", 3, 3, &u);
+	finish("mixed.pcap", NULL, NULL, 0, &r);
+	cr_assert_eq(errors_of(&r, e, 4), 2);
+	const struct rec *rel = e[0]->f.related ? e[0] : e[1];
+	const struct rec *uns = e[0]->f.related ? e[1] : e[0];
+	cr_assert(rel->f.related);
+	cr_assert_not(uns->f.related);
+	cr_assert_eq(rel->f.packets[0], 2);
+	cr_assert_eq(uns->f.packets[0], 1);
+}
+
+Test(flow, error_quoting_the_other_direction_of_a_tcp_flow)
+{
+	struct run r;
+	const struct rec *e[4];
+	begin("tcp.pcap");
+	pkt(1 * SEC, "10.1.0.1", 40000, "10.2.0.2", 443, 6, 0x02, 0);
+	pkt(1 * SEC + 1000, "10.2.0.2", 443, "10.1.0.1", 40000, 6, 0x12, 0);
+	/* A router on the way back cannot forward the server's segment: the
+	 * error goes to the server, quoting server -> client. */
+	struct craft back = quoted("10.2.0.2", 443, "10.1.0.1", 40000, 6);
+	back.tcp_flags = 0x10;
+	icmp_error(1 * SEC + 2000, "10.9.0.1", "10.2.0.2", 3, 4, &back);
+	/* ICMPv6: packet too big for the client's segment, and time exceeded
+	 * for an echo request. */
+	pkt(2 * SEC, "fd00::1", 40000, "fd00:1::2", 443, 6, 0x02, 0);
+	struct craft fwd6 = quoted("fd00::1", 40000, "fd00:1::2", 443, 6);
+	icmp_error(2 * SEC + 1000, "fd00:9::1", "fd00::1", 2, 0, &fwd6);
+	pkt(3 * SEC, "10.1.0.1", 0, "10.2.0.2", 0, 1, 0, 56);
+	struct craft echo = quoted("10.1.0.1", 0, "10.2.0.2", 0, 1);
+	echo.icmp_type = 8;
+	icmp_error(3 * SEC + 1000, "10.9.0.1", "10.1.0.1", 11, 0, &echo);
+	finish("tcp.pcap", NULL, NULL, 0, &r);
+	size_t n = errors_of(&r, e, 4);
+	cr_assert_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(e[i]->f.related, "error %zu (type %u)", i, e[i]->f.icmp_type);
+}
+
+Test(flow, an_error_read_before_its_flow_waits_for_it)
+{
+	struct run r;
+	const struct rec *e[4];
+	begin("early.pcap");
+	/* Read first, sent second: another interface's ring came later. */
+	struct craft u = quoted("10.1.0.1", 5060, "10.2.0.2", 5060, 17);
+	icmp_error(1 * SEC + 500000, "10.2.0.2", "10.1.0.1", 3, 3, &u);
+	pkt(1 * SEC, "10.1.0.1", 5060, "10.2.0.2", 5060, 17, 0, 40);
+	/* An error whose flow never comes within a second is unsolicited. */
+	struct craft v = quoted("10.1.0.1", 6000, "10.2.0.2", 6000, 17);
+	icmp_error(10 * SEC, "10.2.0.2", "10.1.0.1", 3, 1, &v);
+	pkt(11 * SEC + 1, "10.3.0.3", 1, "10.4.0.4", 1, 17, 0, 0);
+	pkt(11 * SEC + 2, "10.1.0.1", 6000, "10.2.0.2", 6000, 17, 0, 40);
+	finish("early.pcap", NULL, NULL, 0, &r);
+	cr_assert_eq(errors_of(&r, e, 4), 2);
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_eq(e[i]->f.related, e[i]->f.icmp_code == 3, "code %u", e[i]->f.icmp_code);
+}
+
 Test(flow, record_stays_compact)
 {
 	cr_assert_leq(flow_table_record_size(), 128);
