@@ -124,15 +124,11 @@ int cmd_check(int argc, char **argv)
 	int r = inventory_load(dir, dl, &inv);
 	if (r == 0 || r == -EINVAL)
 		r = check_models(dir, inv, dl, &models) < 0 ? -ENOMEM : r;
-	if (r == 0 && diag_errors(dl))
-		r = -EINVAL;
 	out_diags(dl);
-	int code = SEG_EXIT_OK;
-	if (r == -EINVAL) {
-		code = SEG_EXIT_INPUT;
-	} else if (r < 0) {
-		code = out_fail(SEG_EXIT_SYSTEM, "%s: %s", dir, strerror(-r));
-	} else if (json) {
+	int code = out_input_code(dl, r);
+	if (code == SEG_EXIT_SYSTEM) {
+		out_fail(code, "%s: %s", dir, strerror(-r));
+	} else if (code == SEG_EXIT_OK && json) {
 		json_t *j = json_pack(
 		    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:{s:b, s:b, s:b}, s:I}", "inventory", dir,
 		    "valid", 1, "districts", (json_int_t)inv->ndistricts, "sites",
@@ -141,7 +137,7 @@ int cmd_check(int argc, char **argv)
 		    "policy", (models & 2) != 0, "vpn", (models & 1) != 0, "rollout",
 		    (models & 4) != 0, "warnings", (json_int_t)diag_warnings(dl));
 		code = out_json(j);
-	} else {
+	} else if (code == SEG_EXIT_OK) {
 		printf(
 		    "%s: ok: %zu districts, %zu sites, %zu links, %zu segments, %zu address-plan "
 		    "prefixes%s%s%s, %zu warnings\n",

@@ -73,12 +73,9 @@ static int load_all(const char *dir, const char *date, struct inventory **inv, s
 		rc = policy_load(path, NULL, *inv, date, dl, p);
 	}
 	out_diags(dl);
-	if (rc == -EINVAL || rc == -ENOENT)
-		code = SEG_EXIT_INPUT;
-	else if (rc < 0)
-		code = out_fail(SEG_EXIT_SYSTEM, "policy: %s", strerror(-rc));
-	else
-		code = SEG_EXIT_OK;
+	code = out_input_code(dl, rc);
+	if (code == SEG_EXIT_SYSTEM)
+		out_fail(code, "policy: %s", strerror(-rc));
 out:
 	free(path);
 	diag_list_free(dl);

@@ -760,11 +760,12 @@ static int read_doc(struct reader *r)
 	return read_sites(r, ynode_get(root, "sites"));
 }
 
+/* errors_before: counted before the YAML was read, whose own errors (a duplicate
+ * key) leave the tree readable but the policy invalid. */
 static int load(struct ydoc *doc, const struct inventory *inv, const char *date,
-		struct diag_list *dl, struct policy **out)
+		struct diag_list *dl, size_t errors_before, struct policy **out)
 {
 	struct reader r = {.doc = doc, .inv = inv, .dl = dl};
-	size_t errors_before = diag_errors(dl);
 	int rc = -ENOMEM;
 	*out = NULL;
 	r.p = calloc(1, sizeof(*r.p));
@@ -804,11 +805,12 @@ int policy_load(const char *path, const char *display, const struct inventory *i
 		const char *date, struct diag_list *dl, struct policy **out)
 {
 	struct ydoc *doc;
+	size_t errors_before = diag_errors(dl);
 	*out = NULL;
 	int rc = ydoc_load(path, display, dl, &doc);
 	if (rc < 0)
 		return rc;
-	rc = load(doc, inv, date, dl, out);
+	rc = load(doc, inv, date, dl, errors_before, out);
 	ydoc_free(doc);
 	return rc;
 }
@@ -817,11 +819,12 @@ int policy_load_buffer(const char *buf, size_t len, const char *name, const stru
 		       const char *date, struct diag_list *dl, struct policy **out)
 {
 	struct ydoc *doc;
+	size_t errors_before = diag_errors(dl);
 	*out = NULL;
 	int rc = ydoc_load_buffer(buf, len, name, dl, &doc);
 	if (rc < 0)
 		return rc;
-	rc = load(doc, inv, date, dl, out);
+	rc = load(doc, inv, date, dl, errors_before, out);
 	ydoc_free(doc);
 	return rc;
 }

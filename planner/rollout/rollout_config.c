@@ -235,9 +235,11 @@ static int parse(const struct ydoc *d, struct diag_list *dl, struct rollout_conf
 	return 0;
 }
 
-static int finish(struct ydoc *d, struct diag_list *dl, struct rollout_config *c, int r)
+/* before: the count of errors ahead of the YAML's load, whose own errors (a duplicate
+ * key) leave the tree readable but the file invalid. */
+static int finish(struct ydoc *d, struct diag_list *dl, size_t before, struct rollout_config *c,
+		  int r)
 {
-	size_t before = diag_errors(dl);
 	if (r == 0) {
 		free(c->file);
 		c->file = strdup(ydoc_name(d));
@@ -253,14 +255,16 @@ int rollout_config_load(const char *path, const char *display, struct diag_list 
 			struct rollout_config *c)
 {
 	struct ydoc *d = NULL;
+	size_t before = diag_errors(dl);
 	int r = ydoc_load(path, display, dl, &d);
-	return finish(d, dl, c, r);
+	return finish(d, dl, before, c, r);
 }
 
 int rollout_config_load_buffer(const char *buf, size_t len, const char *name, struct diag_list *dl,
 			       struct rollout_config *c)
 {
 	struct ydoc *d = NULL;
+	size_t before = diag_errors(dl);
 	int r = ydoc_load_buffer(buf, len, name, dl, &d);
-	return finish(d, dl, c, r);
+	return finish(d, dl, before, c, r);
 }

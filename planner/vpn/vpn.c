@@ -254,8 +254,10 @@ static bool load_root(const struct ydoc *d, struct vpn_config *c, struct diag_li
 	return ok;
 }
 
-/* The configuration in d (loaded by the caller, r its load's result), then d freed. */
-static int from_doc(struct ydoc *d, int r, struct diag_list *dl, struct vpn_config **out)
+/* The configuration in d (loaded by the caller, r its load's result, before the
+ * count of errors ahead of it: the YAML's own, a duplicate key, count too), then d freed. */
+static int from_doc(struct ydoc *d, int r, size_t before, struct diag_list *dl,
+		    struct vpn_config **out)
 {
 	*out = NULL;
 	if (r < 0)
@@ -269,7 +271,6 @@ static int from_doc(struct ydoc *d, int r, struct diag_list *dl, struct vpn_conf
 	c->percentile = VPN_DEFAULT_PERCENTILE;
 	c->growth = VPN_DEFAULT_GROWTH;
 	c->horizon_years = VPN_DEFAULT_HORIZON;
-	size_t before = diag_errors(dl);
 	bool ok = load_root(d, c, dl);
 	if (!ok || diag_errors(dl) > before)
 		r = diag_errors(dl) > before ? -EINVAL : -ENOMEM;
@@ -287,16 +288,18 @@ int vpn_load_buffer(const char *buf, size_t len, const char *name, struct diag_l
 		    struct vpn_config **out)
 {
 	struct ydoc *d = NULL;
+	size_t before = diag_errors(dl);
 	int r = ydoc_load_buffer(buf, len, name, dl, &d);
-	return from_doc(d, r, dl, out);
+	return from_doc(d, r, before, dl, out);
 }
 
 int vpn_load_file(const char *path, const char *display, struct diag_list *dl,
 		  struct vpn_config **out)
 {
 	struct ydoc *d = NULL;
+	size_t before = diag_errors(dl);
 	int r = ydoc_load(path, display, dl, &d);
-	return from_doc(d, r, dl, out);
+	return from_doc(d, r, before, dl, out);
 }
 
 int vpn_load(const char *dir, struct diag_list *dl, struct vpn_config **out)

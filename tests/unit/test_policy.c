@@ -87,6 +87,14 @@ Test(policy, unknown_zone_is_located_with_suggestion)
 		     "policy.yaml:6:20: error: unknown zone 'admn' (did you mean 'admin'?)");
 }
 
+/* The YAML reader reports it and still returns the tree; the policy must not load. */
+Test(policy, a_duplicate_key_fails_the_load)
+{
+	expect_error("  - {id: a, from: any, to: any, services: [web], action: accept}\n"
+		     "version: 1\n",
+		     "policy.yaml:7:1: error: duplicate key 'version' (first at line 1)");
+}
+
 Test(policy, unknown_service_is_located_with_suggestion)
 {
 	expect_error("  - {id: a, from: any, to: any, services: [wbe], action: accept}\n",
