@@ -634,14 +634,113 @@ Test(eval, ranges_merge_and_find)
 	pol_ranges_free(&r);
 }
 
+/* A copy of the golden inventory in a fresh directory, the zone of "ZONE,VLAN" in
+ * segments.csv and addressplan.csv renamed to: the directory (tu_rmdir). */
+static char *golden_renaming(const char *zone_vlan, const char *to)
+{
+	char *dir = tu_tmpdir(), *cmd, zone[64];
+	snprintf(zone, sizeof(zone), "%.*s", (int)strcspn(zone_vlan, ","), zone_vlan);
+	cr_assert(asprintf(&cmd,
+			   "cp %s/*.csv %s/ && sed -i 's/,%s,/,%s,%s,/' %s/segments.csv && "
+			   "sed -i 's/^%s,/%s,/' %s/addressplan.csv",
+			   tu_path(GOLDEN_INV), dir, zone_vlan, to, zone_vlan + strlen(zone) + 1,
+			   dir, zone, to, dir) > 0);
+	cr_assert_eq(tu_run(cmd), 0);
+	free(cmd);
+	return dir;
+}
+
+/* management: [Z] with one accept rule, against inv. */
+static struct policy *load_management(const struct inventory *inv, const char *zones,
+				      struct diag_list *dl)
+{
+	char *text;
+	cr_assert(asprintf(&text,
+			   "management: %s\n"
+			   "zones:\n"
+			   "  ops: Operators, not yet in the inventory\n"
+			   "rules:\n"
+			   "  - {id: a, from: any, to: any, services: any, action: accept}\n",
+			   zones) > 0);
+	struct policy *p = load_text(inv, text, dl);
+	free(text);
+	return p;
+}
+
+Test(policy, management_names_no_pseudo_zone_and_no_empty_zone)
+{
+	static const struct {
+		const char *zones, *want;
+	} cases[] = {
+	    {"[mgmt, internet]",
+	     "policy.yaml:1:20: error: management zone 'internet' is the pseudo-zone of every "
+	     "address outside the city plan: it would open every gateway to the whole internet"},
+	    {"[unassigned]", "policy.yaml:1:14: error: management zone 'unassigned' is a "
+			     "pseudo-zone, not a network of engineers"},
+	    {"[dc]", "policy.yaml:1:14: error: management zone 'dc' is a pseudo-zone"},
+	    {"ops", "policy.yaml:1:13: error: management zone 'ops' has no addresses (no segment "
+		    "in segments.csv, no VPN pool in addressplan.csv): it adds nothing to the "
+		    "anti-lockout accept"},
+	};
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diag_list *dl = diag_list_new();
+		struct policy *p = load_management(inv, cases[i].zones, dl);
+		cr_expect_null(p, "%s must not load", cases[i].zones);
+		cr_expect(tu_diag_contains(dl, cases[i].want), "want '%s', got:\n%s", cases[i].want,
+			  tu_diags(dl));
+		policy_free(p);
+		diag_list_free(dl);
+	}
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = load_management(inv, "[mgmt]", dl);
+	cr_expect_not_null(p, "%s", tu_diags(dl));
+	cr_expect_eq(diag_errors(dl), 0, "%s", tu_diags(dl));
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(policy, management_in_a_guest_or_school_network_is_a_warning)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	const char *const names[] = {"guest", "school"};
+	for (size_t i = 0; i < 2; i++) {
+		struct diag_list *dl = diag_list_new();
+		char zones[32];
+		snprintf(zones, sizeof(zones), "[mgmt, %s]", names[i]);
+		struct policy *p = load_management(inv, zones, dl);
+		cr_expect_not_null(p, "a warning only: %s", tu_diags(dl));
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "policy.yaml:1:20: warning: management zone '%s' is a guest or school "
+			 "network: every visitor or pupil there reaches the management of every "
+			 "gateway",
+			 names[i]);
+		cr_expect(tu_has_diag(dl, want), "want '%s', got:\n%s", want, tu_diags(dl));
+		policy_free(p);
+		diag_list_free(dl);
+	}
+	inventory_free(inv);
+	/* Not by its name: a zone whose segments are all at schools and nurseries. */
+	char *dir = golden_renaming("school,60", "pupils");
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	struct policy *p = load_management(inv, "[pupils]", dl);
+	cr_expect_not_null(p, "%s", tu_diags(dl));
+	cr_expect(tu_diag_contains(dl, "policy.yaml:1:14: warning: management zone 'pupils' is a "
+				       "guest or school network"),
+		  "%s", tu_diags(dl));
+	policy_free(p);
+	inventory_free(inv);
+	diag_list_free(dl);
+	tu_rmdir(dir);
+	free(dir);
+}
+
 Test(policy, dc_is_reserved_as_a_segment_zone)
 {
-	char *dir = tu_tmpdir(), *cmd;
-	cr_assert(asprintf(&cmd,
-			   "cp %s/*.csv %s/ && sed -i 's/,guest,70,/,dc,70,/' %s/segments.csv && "
-			   "sed -i 's/^guest,/dc,/' %s/addressplan.csv",
-			   tu_path(GOLDEN_INV), dir, dir, dir) > 0);
-	cr_assert_eq(tu_run(cmd), 0);
+	char *dir = golden_renaming("guest,70", "dc");
 	struct diag_list *dl = diag_list_new();
 	struct inventory *inv = NULL;
 	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
@@ -657,7 +756,6 @@ Test(policy, dc_is_reserved_as_a_segment_zone)
 	policy_free(p);
 	inventory_free(inv);
 	diag_list_free(dl);
-	free(cmd);
 	tu_rmdir(dir);
 	free(dir);
 }
