@@ -247,7 +247,7 @@ out:
 static int step_compile(struct demo *d)
 {
 	char *dir = path_in(d->out, "rules");
-	struct pol_compile_opts o = {.site = -1, .mode = POL_MODE_ENFORCE};
+	struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
 	struct pol_compile_stats st;
 	int r = dir ? pol_compile(d->policy, d->inv, dir, &o, &st) : -ENOMEM;
 	if (r < 0) {

@@ -1246,14 +1246,23 @@ out:
 	return rc;
 }
 
+static bool compile_selected(const struct pol_compile_opts *o, size_t s)
+{
+	for (size_t i = 0; i < o->nsites; i++)
+		if ((size_t)o->sites[i] == s)
+			return true;
+	return o->nsites == 0;
+}
+
 int pol_compile(const struct policy *p, const struct inventory *inv, const char *dir,
 		const struct pol_compile_opts *o, struct pol_compile_stats *st)
 {
 	struct pol_build *b = NULL;
 	struct atomic_batch *batch = NULL;
 	memset(st, 0, sizeof(*st));
-	if (o->site >= 0 && (size_t)o->site >= inv->nsites)
-		return -EINVAL;
+	for (size_t i = 0; i < o->nsites; i++)
+		if (o->sites[i] < 0 || (size_t)o->sites[i] >= inv->nsites)
+			return -EINVAL;
 	int rc = pol_build_new(p, inv, &b);
 	if (rc == 0)
 		rc = mkdir_p(dir);
@@ -1261,7 +1270,7 @@ int pol_compile(const struct policy *p, const struct inventory *inv, const char 
 		rc = atomic_batch_new(&batch);
 	/* Every gateway's files appear together, or none of them. */
 	for (size_t s = 0; s < inv->nsites && rc == 0; s++)
-		if (o->site < 0 || (size_t)o->site == s)
+		if (compile_selected(o, s))
 			rc = write_gateway(b, batch, dir, (int)s, o->mode, st);
 	if (rc == 0)
 		rc = atomic_batch_commit(batch);

@@ -144,8 +144,8 @@ static int compile_golden(const char *out, enum pol_mode mode, const char *site)
 {
 	struct world w;
 	load_world(&w, GOLDEN_INV);
-	struct pol_compile_opts o = {.site = site ? inventory_find_site(w.inv, site) : -1,
-				     .mode = mode};
+	int s = site ? inventory_find_site(w.inv, site) : -1;
+	struct pol_compile_opts o = {.sites = &s, .nsites = site ? 1 : 0, .mode = mode};
 	struct pol_compile_stats st;
 	int rc = pol_compile(w.p, w.inv, out, &o, &st);
 	free_world(&w);
