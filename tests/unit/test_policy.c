@@ -604,6 +604,121 @@ Test(eval, table_json_errors_are_reported)
 	diag_list_free(dl);
 }
 
+Test(eval, table_json_refuses_zones_overlapping_beyond_neighbours)
+{
+	/* A /8 of zone a with two /16 of a inside, and a /16 of zone b between them: sorted,
+	 * b's neighbours are both a's /16s, and only the /8 overlaps it. */
+	struct diag_list *dl = diag_list_new();
+	struct pol_table *t = NULL;
+	json_t *j = json_loads(
+	    "{\"format\": 1, \"mode\": \"enforce\", \"zones\": [{\"name\": \"a\", \"kind\": "
+	    "\"segment\"}, {\"name\": \"b\", \"kind\": \"segment\"}], \"sites\": [], \"lists\": "
+	    "{\"zones\": [[\"10.0.0.0/8\", \"a\"], [\"10.1.0.0/16\", \"a\"], [\"10.2.0.0/16\", "
+	    "\"b\"], [\"10.3.0.0/16\", \"a\"]]}, \"rules\": []}",
+	    0, NULL);
+	cr_assert_not_null(j);
+	cr_expect_eq(pol_table_from_json(j, "t.json", dl, &t), -EINVAL, "%s", tu_diags(dl));
+	cr_expect_null(t);
+	cr_expect(tu_diag_contains(dl, "t.json: error: lists.zones: zone ranges overlap"), "%s",
+		  tu_diags(dl));
+	json_decref(j);
+	diag_list_free(dl);
+}
+
+/* Address k of a small space (10.0.0.k), or of IPv6 (fd00::k) when v6. */
+static struct ip_addr small_addr(unsigned k, bool v6)
+{
+	struct ip_addr a = {.family = v6 ? 6 : 4};
+	if (v6) {
+		a.b[0] = 0xfd;
+		a.b[15] = (uint8_t)k;
+	} else {
+		a.b[0] = 10;
+		a.b[3] = (uint8_t)k;
+	}
+	return a;
+}
+
+/*
+ * Against a brute-force oracle on thousands of random lists in a 64-address
+ * space (so that ranges overlap often, nested several deep): -EEXIST exactly
+ * when two ranges of different values share an address; otherwise every
+ * address finds the value of the ranges holding it, and the result is sorted,
+ * disjoint, and merged (no two touching ranges with one value).
+ */
+Test(eval, ranges_normalize_matches_a_brute_force_oracle)
+{
+	enum { SPACE = 64, CASES = 20000 };
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	size_t refused = 0, accepted = 0;
+	for (int c = 0; c < CASES; c++) {
+		struct {
+			unsigned lo, hi;
+			bool v6;
+			int val;
+		} in[12];
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t n = 1 + x % 12;
+		int nvals = 1 + (int)((x >> 8) % 3);
+		struct pol_ranges r = {0};
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			unsigned a = (unsigned)(x % SPACE),
+				 len = (unsigned)((x >> 6) % (SPACE / 2));
+			in[i].lo = a;
+			in[i].hi = a + len < SPACE ? a + len : SPACE - 1;
+			in[i].v6 = (x >> 20) % 8 == 0;
+			in[i].val = (int)((x >> 24) % (uint64_t)nvals);
+			struct ip_addr f = small_addr(in[i].lo, in[i].v6),
+				       l = small_addr(in[i].hi, in[i].v6);
+			cr_assert_eq(pol_ranges_add(&r, &f, &l, in[i].val), 0);
+		}
+		/* The oracle: the value at every address, or a conflict. */
+		int at[2][SPACE];
+		bool conflict = false;
+		for (int f = 0; f < 2; f++)
+			for (unsigned k = 0; k < SPACE; k++)
+				at[f][k] = -1;
+		for (size_t i = 0; i < n; i++)
+			for (unsigned k = in[i].lo; k <= in[i].hi; k++) {
+				int *v = &at[in[i].v6][k];
+				conflict |= *v >= 0 && *v != in[i].val;
+				*v = in[i].val;
+			}
+		int rc = pol_ranges_normalize(&r);
+		if (conflict) {
+			cr_assert_eq(rc, -EEXIST, "case %d: an overlap with two values is refused",
+				     c);
+			refused++;
+			pol_ranges_free(&r);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "case %d", c);
+		accepted++;
+		for (int f = 0; f < 2; f++)
+			for (unsigned k = 0; k < SPACE; k++) {
+				struct ip_addr a = small_addr(k, f);
+				const struct pol_range *g = pol_ranges_find(&r, &a);
+				cr_assert_eq(g ? g->val : -1, at[f][k], "case %d: address %u/%d", c,
+					     k, f);
+			}
+		for (size_t i = 1; i < r.n; i++) {
+			const struct pol_range *p = &r.v[i - 1], *q = &r.v[i];
+			if (p->first.family != q->first.family)
+				continue;
+			cr_assert_lt(ip_addr_cmp(&p->last, &q->first), 0, "case %d: disjoint", c);
+			struct ip_addr next = p->last;
+			cr_assert(ip_addr_add(&next, 1));
+			cr_assert(ip_addr_cmp(&next, &q->first) != 0 || p->val != q->val,
+				  "case %d: touching ranges of one value are merged", c);
+		}
+		pol_ranges_free(&r);
+	}
+	/* Both outcomes are exercised many times. */
+	cr_expect_gt(refused, CASES / 10, "%zu refused", refused);
+	cr_expect_gt(accepted, CASES / 10, "%zu accepted", accepted);
+}
+
 Test(eval, ranges_merge_and_find)
 {
 	struct pol_ranges r = {0};
