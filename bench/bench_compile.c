@@ -157,7 +157,7 @@ static int bench_city(const char *label, const char *dir, bool write)
 		char tmpl[] = "/tmp/bench-compile.XXXXXX";
 		if (!mkdtemp(tmpl))
 			return 1;
-		struct pol_compile_opts o = {.site = -1, .mode = POL_MODE_ENFORCE};
+		struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
 		struct pol_compile_stats st;
 		double t0 = now_s();
 		int rc = pol_compile(l.p, l.inv, tmpl, &o, &st);

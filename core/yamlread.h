@@ -20,7 +20,10 @@ struct ydoc;
  * Loads the first document of a YAML file. Syntax errors, invalid UTF-8 and
  * over-long lines are located errors, after which *out is NULL and -EINVAL
  * is returned; a missing file gives -ENOENT (reported too). Aliases are
- * resolved by libyaml; duplicate keys in a mapping are reported as errors.
+ * resolved by libyaml; duplicate keys in a mapping are reported as errors
+ * but the tree is still returned (0), so that the reader checks the rest:
+ * a reader counts diag_errors() from before this call and fails with
+ * -EINVAL when it grew.
  */
 int ydoc_load(const char *path, const char *display, struct diag_list *dl, struct ydoc **out);
 /* Same, from a buffer (tests, embedded defaults). */

@@ -25,8 +25,8 @@ static const char usage[] =
     "services that really occur (in observe mode: what enforcing would break);\n"
     "rules without hits, with the kernel's counters; suggested accept rules for\n"
     "the denied traffic, for review; traffic of unassigned addresses. Summaries\n"
-    "of another policy are listed and counted apart; malformed ones are errors\n"
-    "and skipped (docs/audit.md).\n"
+    "of another policy are listed and counted apart; a malformed one is an error\n"
+    "(exit 3, nothing reported or written; docs/audit.md).\n"
     "\n"
     "options:\n"
     "  --json              machine-readable output (schema in docs/audit.md)\n"
@@ -38,8 +38,8 @@ static const char usage[] =
     "  -h, --help          show this help\n"
     "\n"
     "exit status: 0 nothing denied and every rule used, 1 findings (denials,\n"
-    "unused rules, skipped summaries, other policies), 2 usage, 3 invalid\n"
-    "inventory or policy, 4 system error\n";
+    "unused rules, duplicate summaries, other policies), 2 usage, 3 invalid\n"
+    "inventory, policy or summary, 4 system error\n";
 
 static const struct option longopts[] = {
     {"json", no_argument, NULL, 'j'},
@@ -133,10 +133,8 @@ static int load(const char *dir, const char *date, struct diag_list *dl, struct 
 		goto out;
 	}
 	rc = policy_load(path, NULL, *inv, date, dl, p);
-	if (rc == -EINVAL || rc == -ENOENT)
-		code = SEG_EXIT_INPUT;
-	else if (rc < 0)
-		code = out_fail(SEG_EXIT_SYSTEM, "%s: %s", path, strerror(-rc));
+	if ((code = out_input_code(dl, rc)) == SEG_EXIT_SYSTEM)
+		out_fail(code, "%s: %s", path, strerror(-rc));
 out:
 	free(path);
 	diag_list_free(idl);
@@ -346,11 +344,12 @@ int cmd_audit(int argc, char **argv)
 	if (rc == 0)
 		rc = audit_add_files(au, (const char *const *)argv + a.first + 1,
 				     (size_t)(argc - a.first - 1), dl);
-	if (rc == -EINVAL)
-		rc = 0;
+	out_diags(dl);
+	/* A summary refused is an error: nothing is reported or written from the others. */
+	if ((code = out_input_code(dl, rc)) == SEG_EXIT_INPUT)
+		goto out;
 	if (rc == 0)
 		rc = audit_report(au, &r);
-	out_diags(dl);
 	if (rc < 0) {
 		code = out_fail(SEG_EXIT_SYSTEM, "audit: %s", strerror(-rc));
 		goto out;

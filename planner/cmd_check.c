@@ -124,15 +124,11 @@ int cmd_check(int argc, char **argv)
 	int r = inventory_load(dir, dl, &inv);
 	if (r == 0 || r == -EINVAL)
 		r = check_models(dir, inv, dl, &models) < 0 ? -ENOMEM : r;
-	if (r == 0 && diag_errors(dl))
-		r = -EINVAL;
 	out_diags(dl);
-	int code = SEG_EXIT_OK;
-	if (r == -EINVAL) {
-		code = SEG_EXIT_INPUT;
-	} else if (r < 0) {
-		code = out_fail(SEG_EXIT_SYSTEM, "%s: %s", dir, strerror(-r));
-	} else if (json) {
+	int code = out_input_code(dl, r);
+	if (code == SEG_EXIT_SYSTEM) {
+		out_fail(code, "%s: %s", dir, strerror(-r));
+	} else if (code == SEG_EXIT_OK && json) {
 		json_t *j = json_pack(
 		    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:{s:b, s:b, s:b}, s:I}", "inventory", dir,
 		    "valid", 1, "districts", (json_int_t)inv->ndistricts, "sites",
@@ -144,7 +140,7 @@ int cmd_check(int argc, char **argv)
 			json_object_set_new(j, "interfaces",
 					    json_integer((json_int_t)inv->nifaces));
 		code = out_json(j);
-	} else {
+	} else if (code == SEG_EXIT_OK) {
 		char ifaces[48] = "";
 		if (inv->has_ifaces)
 			snprintf(ifaces, sizeof(ifaces), ", %zu interfaces", inv->nifaces);

@@ -179,9 +179,8 @@ static int step_check(struct demo *d)
 	int r = inventory_load(d->inv_dir, dl, &d->inv);
 	if (r == 0)
 		r = policy_load(ppath, NULL, d->inv, d->date, dl, &d->policy);
-	if (r < 0) {
+	if ((code = out_input_code(dl, r)) != SEG_EXIT_OK) {
 		out_diags(dl);
-		code = r == -EINVAL || r == -ENOENT ? SEG_EXIT_INPUT : SEG_EXIT_SYSTEM;
 		goto out;
 	}
 	size_t sites = 0, fibre = 0;
@@ -248,7 +247,7 @@ out:
 static int step_compile(struct demo *d)
 {
 	char *dir = path_in(d->out, "rules");
-	struct pol_compile_opts o = {.site = -1, .mode = POL_MODE_ENFORCE};
+	struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
 	struct pol_compile_stats st;
 	int r = dir ? pol_compile(d->policy, d->inv, dir, &o, &st) : -ENOMEM;
 	if (r < 0) {
@@ -536,8 +535,8 @@ static int step_audit(struct demo *d)
 	if (rc == 0)
 		rc = audit_add_files(au, (const char *const *)d->summaries, d->ncaptures, dl);
 	out_diags(dl);
-	if (rc == -EINVAL) {
-		code = out_fail(SEG_EXIT_FINDINGS, "demo: audit: a summary was refused");
+	if (out_input_code(dl, rc) == SEG_EXIT_INPUT) {
+		code = out_fail(SEG_EXIT_INPUT, "demo: audit: a summary was refused");
 		goto out;
 	}
 	if (rc < 0 || (rc = audit_report(au, &r)) < 0)
@@ -583,7 +582,7 @@ static int step_report(struct demo *d)
 				     .nsummaries = d->ncaptures};
 	r = report_data_load(d->inv_dir, &o, dl, &rd);
 	out_diags(dl);
-	if (r == -EINVAL) {
+	if (out_input_code(dl, r) == SEG_EXIT_INPUT) {
 		code = SEG_EXIT_INPUT;
 		goto out;
 	}
@@ -750,9 +749,6 @@ int cmd_demo(int argc, char **argv)
 				"demo: no inventory directory %s (run segplan demo in the source "
 				"tree, or give --inventory DIR)",
 				d.inv_dir);
-	int r = mkdir_p(d.out);
-	if (r < 0)
-		return out_fail(SEG_EXIT_SYSTEM, "demo: cannot create %s: %s", d.out, strerror(-r));
 	if (!(d.sum = json_object()))
 		return out_fail(SEG_EXIT_SYSTEM, "demo: out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &d.t0);
@@ -764,6 +760,11 @@ int cmd_demo(int argc, char **argv)
 			fflush(stdout);
 		}
 		code = steps[i].run(&d);
+		/* The first step checks every input file: DIR is made only for valid input. */
+		int r;
+		if (i == 0 && code == SEG_EXIT_OK && (r = mkdir_p(d.out)) < 0)
+			code = out_fail(SEG_EXIT_SYSTEM, "demo: cannot create %s: %s", d.out,
+					strerror(-r));
 		if (!d.json)
 			printf(" %s (%.2f s)\n", code == SEG_EXIT_OK ? "ok" : "FAILED",
 			       elapsed(&t));

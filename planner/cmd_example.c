@@ -78,8 +78,9 @@ static int write_traffic(const char *dir, size_t n, uint64_t seed)
 		tdir = NULL;
 		goto out;
 	}
-	if ((r = inventory_load(dir, dl, &inv)) < 0) {
+	if ((r = inventory_load(dir, dl, &inv)) < 0 || out_input_code(dl, r) != SEG_EXIT_OK) {
 		out_diags(dl);
+		r = r < 0 ? r : -EINVAL;
 		goto out;
 	}
 	r = remove_old_captures(tdir);

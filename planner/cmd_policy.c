@@ -29,12 +29,12 @@ static const char usage_main[] =
     "`segplan policy <subcommand> --help` describes each.\n";
 
 static const char usage_compile[] =
-    "usage: segplan policy compile INVENTORY --out DIR [--site ID] [--mode enforce|observe]\n"
+    "usage: segplan policy compile INVENTORY --out DIR [--site ID]... [--mode enforce|observe]\n"
     "                              [--date YYYY-MM-DD] [--json]\n\n"
     "Reads INVENTORY and INVENTORY/policy.yaml and writes, for every site gateway (or\n"
     "the one given), DIR/<site>.nft (load with `nft -f`) and DIR/<site>.policy.json.\n\n"
     "  -o, --out DIR     output directory (created if missing)\n"
-    "  -s, --site ID     only this site's gateway\n"
+    "  -s, --site ID     only this site's gateway; again for more sites\n"
     "  -m, --mode MODE   enforce (default) or observe: count and log what would be\n"
     "                    dropped, but let it pass\n"
     "  -d, --date DAY    judge rule expiry on this day instead of today (UTC)\n"
@@ -73,12 +73,9 @@ static int load_all(const char *dir, const char *date, struct inventory **inv, s
 		rc = policy_load(path, NULL, *inv, date, dl, p);
 	}
 	out_diags(dl);
-	if (rc == -EINVAL || rc == -ENOENT)
-		code = SEG_EXIT_INPUT;
-	else if (rc < 0)
-		code = out_fail(SEG_EXIT_SYSTEM, "policy: %s", strerror(-rc));
-	else
-		code = SEG_EXIT_OK;
+	code = out_input_code(dl, rc);
+	if (code == SEG_EXIT_SYSTEM)
+		out_fail(code, "policy: %s", strerror(-rc));
 out:
 	free(path);
 	diag_list_free(dl);
@@ -107,65 +104,22 @@ static int check_date(const char *usage, const char *date)
 	return SEG_EXIT_OK;
 }
 
-static int policy_compile(int argc, char **argv)
+/* Loads, resolves every --site (all unknown ones reported) and compiles; an exit code. */
+static int compile_run(const char *dir, const char *out, const char *date, enum pol_mode mode,
+		       bool json, const char *const *sites, size_t nsites, int *idx)
 {
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"site", required_argument, NULL, 's'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"date", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *out = NULL, *site = NULL, *date = NULL;
-	int mode = POL_MODE_ENFORCE, c;
-	bool json = false;
-	optind = 1;
-	opterr = 0;
-	const char *inexact = out_inexact_option(argc, argv, opts);
-	if (inexact)
-		return out_usage(usage_compile, "policy compile: unknown option '%s'", inexact);
-	while ((c = getopt_long(argc, argv, "o:s:m:d:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 's':
-			site = optarg;
-			break;
-		case 'm':
-			if ((mode = parse_mode(optarg)) < 0)
-				return out_usage(usage_compile, "policy compile: unknown mode '%s'",
-						 optarg);
-			break;
-		case 'd':
-			date = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			return out_help(usage_compile);
-		default:
-			return out_usage(usage_compile, "policy compile: bad option '%s'",
-					 argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1 || !out)
-		return out_usage(usage_compile, "policy compile: need INVENTORY and --out DIR");
-	int code = check_date(usage_compile, date);
-	if (code != SEG_EXIT_OK)
-		return code;
 	struct inventory *inv;
 	struct policy *p;
-	if ((code = load_all(argv[optind], date, &inv, &p)) != SEG_EXIT_OK)
+	int code = load_all(dir, date, &inv, &p);
+	if (code != SEG_EXIT_OK)
 		return code;
-	struct pol_compile_opts o = {.site = -1, .mode = (enum pol_mode)mode};
-	if (site && (o.site = inventory_find_site(inv, site)) < 0) {
-		code = out_fail(SEG_EXIT_INPUT, "policy compile: unknown site '%s'", site);
+	struct pol_compile_opts o = {.sites = idx, .nsites = nsites, .mode = mode};
+	for (size_t i = 0; i < nsites; i++)
+		if ((idx[i] = inventory_find_site(inv, sites[i])) < 0)
+			code =
+			    out_fail(SEG_EXIT_INPUT, "policy compile: unknown site '%s'", sites[i]);
+	if (code != SEG_EXIT_OK)
 		goto out;
-	}
 	struct pol_compile_stats st;
 	int rc = pol_compile(p, inv, out, &o, &st);
 	if (rc < 0) {
@@ -187,6 +141,76 @@ static int policy_compile(int argc, char **argv)
 out:
 	policy_free(p);
 	inventory_free(inv);
+	return code;
+}
+
+static int policy_compile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"site", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"date", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *out = NULL, *date = NULL;
+	int mode = POL_MODE_ENFORCE, c;
+	bool json = false;
+	optind = 1;
+	opterr = 0;
+	const char *inexact = out_inexact_option(argc, argv, opts);
+	if (inexact)
+		return out_usage(usage_compile, "policy compile: unknown option '%s'", inexact);
+	/* Every --site counts (never only the last): argc bounds their number. */
+	const char **sites = calloc((size_t)argc + 1, sizeof(*sites));
+	int *idx = calloc((size_t)argc + 1, sizeof(*idx));
+	size_t nsites = 0;
+	if (!sites || !idx) {
+		free(sites);
+		free(idx);
+		return out_fail(SEG_EXIT_SYSTEM, "out of memory");
+	}
+	int code = SEG_EXIT_OK;
+	while (code == SEG_EXIT_OK &&
+	       (c = getopt_long(argc, argv, "o:s:m:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			sites[nsites++] = optarg;
+			break;
+		case 'm':
+			if ((mode = parse_mode(optarg)) < 0)
+				code = out_usage(usage_compile, "policy compile: unknown mode '%s'",
+						 optarg);
+			break;
+		case 'd':
+			date = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			code = out_help(usage_compile);
+			goto done;
+		default:
+			code = out_usage(usage_compile, "policy compile: bad option '%s'",
+					 argv[optind - 1]);
+		}
+	}
+	if (code == SEG_EXIT_OK && (optind != argc - 1 || !out))
+		code = out_usage(usage_compile, "policy compile: need INVENTORY and --out DIR");
+	if (code == SEG_EXIT_OK)
+		code = check_date(usage_compile, date);
+	if (code == SEG_EXIT_OK)
+		code = compile_run(argv[optind], out, date, (enum pol_mode)mode, json, sites,
+				   nsites, idx);
+done:
+	free(sites);
+	free(idx);
 	return code;
 }
 

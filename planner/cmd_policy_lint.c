@@ -131,11 +131,10 @@ static int load(const char *dir, const char *date, struct diag_list *dl, struct 
 	if (rc < 0)
 		return out_fail(SEG_EXIT_SYSTEM, "%s: %s", dir, strerror(-rc));
 	rc = policy_load(l->path, NULL, l->inv, date, dl, &l->p);
-	if (rc == -EINVAL || rc == -ENOENT)
-		return SEG_EXIT_INPUT;
-	if (rc < 0)
-		return out_fail(SEG_EXIT_SYSTEM, "%s: %s", l->path, strerror(-rc));
-	return 0;
+	int code = out_input_code(dl, rc);
+	if (code == SEG_EXIT_SYSTEM)
+		return out_fail(code, "%s: %s", l->path, strerror(-rc));
+	return code;
 }
 
 static json_t *input_json(const struct diag *d)
@@ -253,8 +252,7 @@ int policy_cmd_diff(int argc, char **argv)
 	int ca = load(argv[a.first], a.date, dl, &la);
 	int cb = load(argv[a.first + 1], a.date, dl, &lb);
 	if (ca || cb) {
-		if (diag_errors(dl))
-			out_diags(dl);
+		out_diags(dl);
 		code = ca == SEG_EXIT_SYSTEM || cb == SEG_EXIT_SYSTEM ? SEG_EXIT_SYSTEM
 								      : SEG_EXIT_INPUT;
 		goto out;

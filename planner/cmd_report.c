@@ -154,7 +154,7 @@ int cmd_report(int argc, char **argv)
 				     .nsummaries = (size_t)a.nsummaries};
 	int r = report_data_load(a.dir, &o, dl, &d);
 	out_diags(dl);
-	if (r == -EINVAL) {
+	if (out_input_code(dl, r) == SEG_EXIT_INPUT) {
 		code = SEG_EXIT_INPUT;
 		goto out;
 	}

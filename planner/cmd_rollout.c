@@ -646,10 +646,8 @@ int cmd_rollout(int argc, char **argv)
 	if ((code = load(&a, dl, &inv, &cfg)) != SEG_EXIT_OK)
 		goto out;
 	int r = rollout_city_build(inv, &cfg, dl, &city);
-	if (r < 0 || diag_errors(dl)) {
-		code = r == -ENOMEM ? SEG_EXIT_SYSTEM : SEG_EXIT_INPUT;
+	if ((code = out_input_code(dl, r)) != SEG_EXIT_OK)
 		goto out;
-	}
 	if (diag_count(dl))
 		out_diags(dl);
 	if (rollout_plan_init(&plan, city->inst) < 0) {

@@ -518,12 +518,9 @@ int cmd_topology(int argc, char **argv)
 	if (e == 0)
 		e = topo_failset_resolve(r.inv, o.fail, o.nfail, dl, &r.fs);
 	out_diags(dl);
-	if (e == -EINVAL) {
-		code = SEG_EXIT_INPUT;
-		goto out;
-	}
-	if (e < 0) {
-		code = out_fail(SEG_EXIT_SYSTEM, "%s: %s", o.dir, strerror(-e));
+	if ((code = out_input_code(dl, e)) != SEG_EXIT_OK) {
+		if (code == SEG_EXIT_SYSTEM)
+			out_fail(code, "%s: %s", o.dir, strerror(-e));
 		goto out;
 	}
 	if ((e = analyse(&o, &r)) < 0) {

@@ -260,10 +260,9 @@ int cmd_vpn(int argc, char **argv)
 	if (!dl)
 		return out_fail(SEG_EXIT_SYSTEM, "vpn: out of memory");
 	int e = vpn_load(argv[optind], dl, &c);
-	if (e < 0) {
-		out_diags(dl);
-		rc = diag_errors(dl) ? SEG_EXIT_INPUT : SEG_EXIT_SYSTEM;
-		if (!diag_errors(dl))
+	out_diags(dl);
+	if ((rc = out_input_code(dl, e)) != SEG_EXIT_OK) {
+		if (rc == SEG_EXIT_SYSTEM)
 			out_fail(rc, "vpn: %s", strerror(-e));
 		goto out;
 	}

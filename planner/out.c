@@ -86,6 +86,13 @@ void out_diags(struct diag_list *dl)
 			w == 1 ? "" : "s");
 }
 
+int out_input_code(const struct diag_list *dl, int rc)
+{
+	if ((dl && diag_errors(dl)) || rc == -EINVAL || rc == -ENOENT)
+		return SEG_EXIT_INPUT;
+	return rc < 0 ? SEG_EXIT_SYSTEM : SEG_EXIT_OK;
+}
+
 int out_usage(const char *usage, const char *fmt, ...)
 {
 	va_list ap;

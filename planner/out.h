@@ -18,6 +18,13 @@ int out_json(json_t *j);
 int out_json_file(const char *path, json_t *j);
 /* Sorts and prints diagnostics to stderr, with a closing count line when errors. */
 void out_diags(struct diag_list *dl);
+/*
+ * An error printed is an error obeyed: the exit code of a step that read input.
+ * SEG_EXIT_INPUT when dl holds an error, whatever rc says, or when rc is -EINVAL
+ * or -ENOENT; SEG_EXIT_SYSTEM for another negative rc; SEG_EXIT_OK otherwise.
+ * Every command decides with it before it writes anything. Prints nothing.
+ */
+int out_input_code(const struct diag_list *dl, int rc);
 /* Prints "segplan CMD: MSG" and the usage to stderr; returns SEG_EXIT_USAGE. */
 int out_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "segplan: MSG" to stderr and returns code. */

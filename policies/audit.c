@@ -16,6 +16,7 @@
 #include "core/intern.h"
 #include "core/jarena.h"
 #include "core/strmap.h"
+#include "core/timefmt.h"
 #include "policies/compile.h"
 
 static void add_counts(struct audit_counts *t, const struct audit_counts *c)
@@ -346,6 +347,65 @@ static bool get_str(struct rd *r, const json_t *o, const struct at *w, const cha
 	return true;
 }
 
+/* A required RFC 3339 time (core/timefmt.h): its text and *t; null when nullable. */
+static bool get_time(struct rd *r, const json_t *o, const struct at *w, const char *key,
+		     bool nullable, const char **out, int64_t *t)
+{
+	if (!get_str(r, o, w, key, true, nullable, out) || !*out)
+		return false;
+	if (rfc3339_parse(*out, t))
+		return true;
+	bad(r, "%s.%s: '%s' is not an RFC 3339 time (like 2026-11-26T08:00:00Z)", PATH(w), key,
+	    *out);
+	return false;
+}
+
+/*
+ * An exact key for the intern tables from n strings: each as its length, ':'
+ * and its bytes. A key cut to a buffer could merge two items that differ
+ * beyond it, and a '|' inside a name could shift a field into the next.
+ * Malloc'ed; NULL when out of memory. key_part reads part i back.
+ */
+static char *key_of(size_t n, ...)
+{
+	va_list ap;
+	size_t len = 1;
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		len += 21 + strlen(va_arg(ap, const char *));
+	va_end(ap);
+	char *k = malloc(len), *o = k;
+	va_start(ap, n);
+	for (size_t i = 0; k && i < n; i++) {
+		const char *part = va_arg(ap, const char *);
+		o += sprintf(o, "%zu:%s", strlen(part), part);
+	}
+	va_end(ap);
+	return k;
+}
+
+static const char *key_part(const char *key, size_t i, size_t *len)
+{
+	for (;; i--) {
+		char *end;
+		*len = (size_t)strtoull(key, &end, 10);
+		key = end + 1;
+		if (i == 0)
+			return key;
+		key += *len;
+	}
+}
+
+/* intern_get of key_of(n, ...), freed after: the index or -ENOMEM. */
+#define INTERN_KEY(table, added, n, ...) intern_key((table), (added), key_of((n), __VA_ARGS__))
+
+static long intern_key(struct intern *t, bool *added, char *key)
+{
+	long i = key ? intern_get(t, key, added) : -ENOMEM;
+	free(key);
+	return i;
+}
+
 static bool one_of(const char *s, const char *const *names)
 {
 	for (; *names; names++)
@@ -538,7 +598,8 @@ static void read_kernel(struct rd *r, const json_t *k, struct sread *s)
 	}
 	if (!json_is_true(present))
 		return;
-	get_str(r, k, AT("kernel"), "applied_at", true, true, &s->applied_at);
+	int64_t t;
+	get_time(r, k, AT("kernel"), "applied_at", true, &s->applied_at, &t);
 	const json_t *rules = json_object_get(k, "rules");
 	if (!json_is_array(rules)) {
 		bad(r, "kernel.rules: expected an array");
@@ -672,11 +733,12 @@ static int read_summary(struct rd *r, const json_t *j, struct sread *s)
 	get_str(r, j, AT("summary"), "site", true, true, &s->site);
 	get_str(r, j, AT("summary"), "host", false, true, &s->host);
 	const json_t *w = json_object_get(j, "window");
+	int64_t t0, t1;
 	if (!json_is_object(w)) {
 		bad(r, "window: expected an object");
-	} else {
-		get_str(r, w, AT("window"), "start", true, false, &s->start);
-		get_str(r, w, AT("window"), "end", true, false, &s->end);
+	} else if (get_time(r, w, AT("window"), "start", false, &s->start, &t0) &&
+		   get_time(r, w, AT("window"), "end", false, &s->end, &t1) && t1 < t0) {
+		bad(r, "window.end: %s is before the start %s", s->end, s->start);
 	}
 	const json_t *pol = json_object_get(j, "policy");
 	if (pol && !json_is_null(pol)) {
@@ -792,11 +854,11 @@ static int str_set_add(char ***v, size_t *n, const char *s)
  * exception of that site denies it) or the city, and its zone pair. */
 static int group_of(struct audit *a, const struct tup *u, int rule)
 {
-	char key[256];
+	char key[64], sk[16];
 	int site = rule >= 0 ? a->p->rules[rule].site : -1;
-	snprintf(key, sizeof(key), "%d|%s|%s", site, u->from, u->to);
+	snprintf(sk, sizeof(sk), "%d", site);
 	bool added;
-	long g = intern_get(&a->gkeys, key, &added);
+	long g = INTERN_KEY(&a->gkeys, &added, 3, sk, u->from, u->to);
 	if (g < 0 || grow_array(&a->grp, &a->gcap, (size_t)g + 1, sizeof(*a->grp)))
 		return -ENOMEM;
 	struct group *gr = &a->grp[g];
@@ -830,11 +892,11 @@ static int group_of(struct audit *a, const struct tup *u, int rule)
 static int count_denial(struct audit *a, const struct sread *s, const struct tup *u)
 {
 	const char *site = s->site;
-	char key[512];
-	snprintf(key, sizeof(key), "%s|%s|%u|%u|%d", u->from, u->to, u->svc.proto,
+	char svc[64], dk[24];
+	snprintf(svc, sizeof(svc), "%u|%u|%d", u->svc.proto,
 		 proto_is_any_icmp(u->svc.proto) ? u->svc.family : 0, u->svc.port);
 	bool added;
-	long d = intern_get(&a->dkeys, key, &added);
+	long d = INTERN_KEY(&a->dkeys, &added, 3, u->from, u->to, svc);
 	if (d < 0 || grow_array(&a->den, &a->dcap, (size_t)d + 1, sizeof(*a->den)))
 		return -ENOMEM;
 	struct den *dn = &a->den[d];
@@ -856,13 +918,12 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 	}
 	if (int_set_add(&dn->rules, &dn->nrules, u->rule && rule < 0 ? -2 : rule))
 		return -ENOMEM;
-	snprintf(key, sizeof(key), "%ld|%s", d, site);
-	if (intern_get(&a->dsites, key, NULL) < 0)
+	snprintf(dk, sizeof(dk), "%ld", d);
+	if (INTERN_KEY(&a->dsites, NULL, 2, dk, site) < 0)
 		return -ENOMEM;
 	for (size_t i = u->ex0; i < u->ex0 + u->nex; i++) {
 		const struct exread *e = &s->ex[i];
-		snprintf(key, sizeof(key), "%ld|%s|%s", d, e->src, e->dst);
-		long x = intern_get(&a->exkeys, key, NULL);
+		long x = INTERN_KEY(&a->exkeys, NULL, 3, dk, e->src, e->dst);
 		if (x < 0 || grow_array(&a->exflows, &a->excap, (size_t)x + 1, sizeof(*a->exflows)))
 			return -ENOMEM;
 		a->exflows[x] += e->flows;
@@ -901,11 +962,9 @@ static int count_foreign(struct audit *a, const struct sread *s, const char *nam
 
 static int keep_period(struct audit *a, const struct sread *s)
 {
-	char key[512];
 	uint64_t weight = 0;
-	snprintf(key, sizeof(key), "%s|%s", s->site, s->applied_at ? s->applied_at : "");
 	bool added;
-	long i = intern_get(&a->pkeys, key, &added);
+	long i = INTERN_KEY(&a->pkeys, &added, 2, s->site, s->applied_at ? s->applied_at : "");
 	if (i < 0 || grow_array(&a->per, &a->pcap, (size_t)i + 1, sizeof(*a->per)))
 		return -ENOMEM;
 	struct kperiod *k = &a->per[i];
@@ -942,7 +1001,6 @@ static int keep_period(struct audit *a, const struct sread *s)
 
 static int count_current(struct audit *a, const struct sread *s)
 {
-	char key[512];
 	long si = intern_get(&a->sites, s->site, NULL);
 	if (si < 0 || grow_array(&a->site_v, &a->sitecap, (size_t)si + 1, sizeof(*a->site_v)))
 		return -ENOMEM;
@@ -975,8 +1033,7 @@ static int count_current(struct audit *a, const struct sread *s)
 		if (r < 0 || grow_array(&a->rhits, &a->rcap, (size_t)r + 1, sizeof(*a->rhits)))
 			return -ENOMEM;
 		add_counts(&a->rhits[r], &s->hits[i].c);
-		snprintf(key, sizeof(key), "%s|%s", s->hits[i].id, s->site);
-		if (intern_get(&a->rsites, key, NULL) < 0)
+		if (INTERN_KEY(&a->rsites, NULL, 2, s->hits[i].id, s->site) < 0)
 			return -ENOMEM;
 	}
 	if (s->kernel && keep_period(a, s))
@@ -991,8 +1048,7 @@ static int count_current(struct audit *a, const struct sread *s)
 		a->un[u].as_dst += ur->as_dst;
 		a->un[u].packets += ur->packets;
 		a->un[u].bytes += ur->bytes;
-		snprintf(key, sizeof(key), "%s|%s", ur->address, s->site);
-		if (intern_get(&a->usites, key, NULL) < 0)
+		if (INTERN_KEY(&a->usites, NULL, 2, ur->address, s->site) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -1068,11 +1124,9 @@ static int count_summary(struct audit *a, const struct sread *s, const char *nam
 	/* A summary without a site or policy decided nothing: apart, like another policy's. */
 	bool classified = s->site && s->hash;
 	bool current = classified && strcmp(s->hash, a->hash) == 0;
-	char key[1024];
-	snprintf(key, sizeof(key), "%s|%s|%s|%s|%s", s->site ? s->site : "", s->host ? s->host : "",
-		 s->start, s->end, s->hash ? s->hash : "");
 	bool added;
-	long w = intern_get(&a->windows, key, &added);
+	long w = INTERN_KEY(&a->windows, &added, 5, s->site ? s->site : "", s->host ? s->host : "",
+			    s->start, s->end, s->hash ? s->hash : "");
 	if (w < 0)
 		return -ENOMEM;
 	if (!added) {
@@ -1519,12 +1573,14 @@ static int cmp_foreign(const void *x, const void *y)
 	return strcmp(a->hash, b->hash);
 }
 
-/* "prefix|rest": the index before the bar, rest after it. */
-static long split_index(const char *key, const char **rest)
+/* The index in part 0 of a key_of key. */
+static long key_index(const char *key)
 {
-	char *end;
-	long v = strtol(key, &end, 10);
-	*rest = *end == '|' ? end + 1 : end;
+	size_t n;
+	const char *p = key_part(key, 0, &n);
+	long v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (p[i] - '0');
 	return v;
 }
 
@@ -1563,8 +1619,11 @@ static int build_denial_sites(const struct audit *a, struct audit_denial *out, l
 	struct pick *v = calloc(a->dsites.n + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < a->dsites.n; i++)
-		v[i].d = split_index(a->dsites.keys[i], &v[i].text);
+	for (size_t i = 0; i < a->dsites.n; i++) {
+		size_t n;
+		v[i].d = key_index(a->dsites.keys[i]);
+		v[i].text = key_part(a->dsites.keys[i], 1, &n);
+	}
 	qsort(v, a->dsites.n, sizeof(*v), cmp_pick);
 	int rc = 0;
 	for (size_t i = 0; i < a->dsites.n && !rc; i++) {
@@ -1602,15 +1661,13 @@ static int build_examples(const struct audit *a, struct audit_denial *out, long 
 	if (!v || !split)
 		goto out;
 	for (size_t i = 0; i < a->exkeys.n; i++) {
-		const char *rest;
-		v[i].d = split_index(a->exkeys.keys[i], &rest);
-		if (!(split[i] = strdup(rest)))
+		size_t n;
+		const char *src = key_part(a->exkeys.keys[i], 1, &n);
+		v[i].d = key_index(a->exkeys.keys[i]);
+		if (!(split[i] = strndup(src, n)))
 			goto out;
-		char *bar = strchr(split[i], '|');
 		v[i].src = split[i];
-		v[i].dst = bar ? bar + 1 : "";
-		if (bar)
-			*bar = '\0';
+		v[i].dst = key_part(a->exkeys.keys[i], 2, &n);
 		v[i].flows = a->exflows[i];
 	}
 	qsort(v, a->exkeys.n, sizeof(*v), cmp_pick_flows);
@@ -1719,10 +1776,13 @@ static int build_rules(const struct audit *a, struct audit_report *r)
 			kc[x].kernel_bytes += a->per[i].bytes[j];
 		}
 	for (size_t i = 0; i < a->rsites.n; i++) {
-		char id[128];
-		snprintf(id, sizeof(id), "%.*s", (int)strcspn(a->rsites.keys[i], "|"),
-			 a->rsites.keys[i]);
+		size_t n;
+		const char *p0 = key_part(a->rsites.keys[i], 0, &n);
+		char *id = strndup(p0, n);
+		if (!id)
+			return -ENOMEM;
 		int k = find_rule(a, id);
+		free(id);
 		if (k >= 0)
 			judged[k]++;
 	}
@@ -2030,13 +2090,15 @@ static int build_unassigned(const struct audit *a, struct audit_report *r)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < a->usites.n; i++) {
-		const char *bar = strrchr(a->usites.keys[i], '|');
-		char addr[256];
-		snprintf(addr, sizeof(addr), "%.*s", (int)(bar - a->usites.keys[i]),
-			 a->usites.keys[i]);
+		size_t len;
+		const char *p0 = key_part(a->usites.keys[i], 0, &len);
+		char *addr = strndup(p0, len);
+		if (!addr)
+			return -ENOMEM;
 		long u = intern_find(&a->ukeys, addr);
-		if (u >= 0 &&
-		    str_set_add(&r->unassigned_top[u].sites, &r->unassigned_top[u].nsites, bar + 1))
+		free(addr);
+		if (u >= 0 && str_set_add(&r->unassigned_top[u].sites, &r->unassigned_top[u].nsites,
+					  key_part(a->usites.keys[i], 1, &len)))
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -809,6 +809,48 @@ static const char *fam_sfx(uint8_t fam)
 static bool list_set(struct render *r, enum pol_list l, const char *base, uint8_t fam, char *name,
 		     size_t size);
 
+/*
+ * The set name of the sorted zones zs (name has NAME_MAX_LEN + 64 bytes) and
+ * *key, exact, for lookup_set (malloc'ed). A union too long for a name is
+ * "zu_", its first zones, and 16 hex digits of the SHA-256 of the whole
+ * name: deterministic, bounded, and distinct for distinct lists.
+ */
+static bool union_name(const struct render *r, const int *zs, size_t n, uint8_t fam, char *name,
+		       size_t size, char **key)
+{
+	size_t len = 1, klen = 8;
+	for (size_t i = 0; i < n; i++) {
+		len += 2 + strlen(pol_table_zone_name(r->t, zs[i]));
+		klen += 12;
+	}
+	char *full = malloc(len + 1);
+	*key = malloc(klen);
+	if (!full || !*key) {
+		free(full);
+		free(*key);
+		*key = NULL;
+		return false;
+	}
+	size_t o = (size_t)sprintf(full, "z"), ko = (size_t)sprintf(*key, "z%u", fam);
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t)sprintf(full + o, "%s%s", i ? "__" : "_",
+				     pol_table_zone_name(r->t, zs[i]));
+		ko += (size_t)sprintf(*key + ko, ",%d", zs[i]);
+	}
+	if (o + 4 < NAME_MAX_LEN) {
+		snprintf(name, size, "%s_%s", full, fam_sfx(fam));
+	} else {
+		uint8_t d[32];
+		char hex[17];
+		sha256(full, o, d);
+		for (int i = 0; i < 8; i++)
+			sprintf(hex + 2 * i, "%02x", d[i]);
+		snprintf(name, size, "zu_%.*s_%s_%s", 64, full + 2, hex, fam_sfx(fam));
+	}
+	free(full);
+	return true;
+}
+
 static bool zone_set(struct render *r, const int *zs, size_t n, uint8_t fam, char *name,
 		     size_t size)
 {
@@ -816,6 +858,7 @@ static bool zone_set(struct render *r, const int *zs, size_t n, uint8_t fam, cha
 	if (n == 1 && pol_table_zone_kind(r->t, zs[0]) == POL_ZONE_DC)
 		return list_set(r, POL_L_DC, "dc", fam, name, size);
 	int *sorted = malloc((n + 1) * sizeof(int));
+	char *key = NULL;
 	struct pol_ranges u = {0};
 	bool ok = false;
 	if (!sorted) {
@@ -829,24 +872,14 @@ static bool zone_set(struct render *r, const int *zs, size_t n, uint8_t fam, cha
 			sorted[j] = sorted[j - 1];
 			sorted[j - 1] = x;
 		}
-	size_t o = (size_t)snprintf(name, size, "z");
-	for (size_t i = 0; i < n && o < size; i++)
-		o += (size_t)snprintf(name + o, size - o, "%s%s", i ? "__" : "_",
-				      pol_table_zone_name(r->t, sorted[i]));
-	if (o + 4 >= NAME_MAX_LEN) {
-		/* Long unions are named by the hash of their name, which stays unique. */
-		uint8_t d[32];
-		sha256(name, o, d);
-		o = (size_t)snprintf(name, size, "zu_%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2],
-				     d[3], d[4], d[5]);
+	if (!union_name(r, sorted, n, fam, name, size, &key)) {
+		free(sorted);
+		r->err = -ENOMEM;
+		return false;
 	}
-	snprintf(name + o, size - o, "_%s", fam_sfx(fam));
-	char key[1024];
-	size_t ko = (size_t)snprintf(key, sizeof(key), "z%u", fam);
-	for (size_t i = 0; i < n && ko < sizeof(key); i++)
-		ko += (size_t)snprintf(key + ko, sizeof(key) - ko, ",%d", sorted[i]);
 	int known = lookup_set(r, name, size, key);
 	if (known >= 0) {
+		free(key);
 		free(sorted);
 		return r->nonempty[known];
 	}
@@ -862,6 +895,7 @@ static bool zone_set(struct render *r, const int *zs, size_t n, uint8_t fam, cha
 		remember(r, name, key, false);
 	}
 	pol_ranges_free(&u);
+	free(key);
 	free(sorted);
 	return ok;
 }
@@ -1519,14 +1553,23 @@ out:
 	return rc;
 }
 
+static bool compile_selected(const struct pol_compile_opts *o, size_t s)
+{
+	for (size_t i = 0; i < o->nsites; i++)
+		if ((size_t)o->sites[i] == s)
+			return true;
+	return o->nsites == 0;
+}
+
 int pol_compile(const struct policy *p, const struct inventory *inv, const char *dir,
 		const struct pol_compile_opts *o, struct pol_compile_stats *st)
 {
 	struct pol_build *b = NULL;
 	struct atomic_batch *batch = NULL;
 	memset(st, 0, sizeof(*st));
-	if (o->site >= 0 && (size_t)o->site >= inv->nsites)
-		return -EINVAL;
+	for (size_t i = 0; i < o->nsites; i++)
+		if (o->sites[i] < 0 || (size_t)o->sites[i] >= inv->nsites)
+			return -EINVAL;
 	int rc = pol_build_new(p, inv, &b);
 	if (rc == 0)
 		rc = mkdir_p(dir);
@@ -1534,7 +1577,7 @@ int pol_compile(const struct policy *p, const struct inventory *inv, const char 
 		rc = atomic_batch_new(&batch);
 	/* Every gateway's files appear together, or none of them. */
 	for (size_t s = 0; s < inv->nsites && rc == 0; s++)
-		if (o->site < 0 || (size_t)o->site == s)
+		if (compile_selected(o, s))
 			rc = write_gateway(b, batch, dir, (int)s, o->mode, st);
 	if (rc == 0)
 		rc = atomic_batch_commit(batch);

@@ -61,7 +61,8 @@ int pol_nft_render(const struct pol_build *b, const struct pol_table *t, int sit
 		   size_t *len, struct pol_nft_stats *st);
 
 struct pol_compile_opts {
-	int site; /* an inventory site index, or -1 for every site */
+	const int *sites; /* inventory site indices (repeats allowed); none: every site */
+	size_t nsites;
 	enum pol_mode mode;
 };
 

@@ -139,11 +139,32 @@ int pol_ranges_normalize(struct pol_ranges *r)
 	if (r->n < 2)
 		return 0;
 	qsort(r->v, r->n, sizeof(*r->v), range_cmp);
-	for (size_t i = 1; i < r->n; i++)
-		if (r->v[i].first.family == r->v[i - 1].first.family &&
-		    ip_addr_cmp(&r->v[i].first, &r->v[i - 1].last) <= 0 &&
-		    r->v[i].val != r->v[i - 1].val)
+	/*
+	 * Sorted by first address, range i overlaps an earlier j exactly when
+	 * j's last reaches i's first; not only the neighbour (a /8 of one zone
+	 * reaches over a /16 of it to another zone's /16). One pass keeps the
+	 * farthest reach (top) and the farthest of another value (other).
+	 */
+	const struct pol_range *top = &r->v[0], *other = NULL;
+	for (size_t i = 1; i < r->n; i++) {
+		const struct pol_range *c = &r->v[i];
+		if (c->first.family != top->first.family) {
+			top = c;
+			other = NULL;
+			continue;
+		}
+		const struct pol_range *far = c->val != top->val ? top : other;
+		if (far && ip_addr_cmp(&c->first, &far->last) <= 0)
 			return -EEXIST;
+		if (ip_addr_cmp(&c->last, &top->last) > 0) {
+			if (c->val != top->val)
+				other = top;
+			top = c;
+		} else if (c->val != top->val &&
+			   (!other || ip_addr_cmp(&c->last, &other->last) > 0)) {
+			other = c;
+		}
+	}
 	size_t o = 0;
 	for (size_t i = 1; i < r->n; i++) {
 		struct pol_range *cur = &r->v[o];
@@ -1084,8 +1105,10 @@ int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
 		if ((rc = read_rule(&jr, t, json_array_get(rules, i))) < 0)
 			goto out;
 	if ((rc = pol_table_seal(t)) < 0) {
-		if (rc == -EEXIST)
+		if (rc == -EEXIST) {
 			jerr(&jr, "%s: zone ranges overlap", "lists.zones");
+			rc = -EINVAL;
+		}
 		goto out;
 	}
 	rc = jr.errors ? -EINVAL : 0;

@@ -75,8 +75,9 @@ int pol_ranges_add(struct pol_ranges *r, const struct ip_addr *first, const stru
 int pol_ranges_add_prefix(struct pol_ranges *r, const struct ip_prefix *p, int val);
 /*
  * Sorts, and merges overlapping or adjacent ranges with the same value.
- * Overlapping ranges with different values are -EEXIST (the list is left
- * sorted but unmerged). 0 or a negative errno.
+ * Any two ranges with different values that share an address (not only
+ * neighbours after sorting) are -EEXIST (the list is left sorted but
+ * unmerged). O(n log n). 0 or a negative errno.
  */
 int pol_ranges_normalize(struct pol_ranges *r);
 /* The range holding a, or NULL (binary search; r must be normalized). */

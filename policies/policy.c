@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "policies/policy.h"
 
+#include "core/timefmt.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -622,6 +624,61 @@ static int read_sites(struct reader *r, const struct ynode *ss)
 /* ------------------------------------------------------------------ */
 /* Management, data centres, logging */
 
+/* True when every segment of zone z is at a school or a nursery. */
+static bool only_at_schools(const struct inventory *inv, const char *zone)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *sg = &inv->segments[i];
+		if (strcmp(sg->zone, zone) != 0)
+			continue;
+		enum site_type t = inv->sites[sg->site].type;
+		if (t != SITE_SCHOOL && t != SITE_NURSERY)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
+/*
+ * The management zones reach every gateway before any rule (the anti-lockout
+ * accept of the input chain): a pseudo-zone there opens the gateways to the
+ * world or to unknown hosts, a zone without addresses locks nobody in, and a
+ * guest or school network lets visitors and pupils at every gateway.
+ */
+static void check_management_zone(struct reader *r, const struct ynode *n)
+{
+	const char *name = ynode_scalar(n);
+	int z = name ? policy_find_zone(r->p, name) : -1;
+	if (z < 0)
+		return; /* reported by zone_ref */
+	const struct pol_zone *zn = &r->p->zones[z];
+	if (zn->kind == POL_ZONE_INTERNET)
+		ynode_error(r->doc, n, r->dl,
+			    "management zone '%s' is the pseudo-zone of every address outside "
+			    "the city plan: it would open every gateway to the whole internet",
+			    name);
+	else if (zn->kind != POL_ZONE_SEGMENT && zn->kind != POL_ZONE_VPN)
+		ynode_error(r->doc, n, r->dl,
+			    "management zone '%s' is a pseudo-zone, not a network of engineers: "
+			    "the anti-lockout accept would open every gateway to every host it "
+			    "stands for (or hold no address at all); name the engineers' segment "
+			    "or VPN zones",
+			    name);
+	else if (zn->kind == POL_ZONE_SEGMENT && zn->nsegments == 0)
+		ynode_error(r->doc, n, r->dl,
+			    "management zone '%s' has no addresses (no segment in segments.csv, no "
+			    "VPN pool in addressplan.csv): it adds nothing to the anti-lockout "
+			    "accept, and a bad ruleset can lock the engineers out of every gateway",
+			    name);
+	else if (strcmp(name, "guest") == 0 || strcmp(name, "school") == 0 ||
+		 only_at_schools(r->inv, name))
+		diag_add(r->dl, DIAG_WARNING, ydoc_name(r->doc), ynode_line(n), ynode_col(n),
+			 "management zone '%s' is a guest or school network: every visitor or "
+			 "pupil there reaches the management of every gateway",
+			 name);
+}
+
 static int read_management(struct reader *r, const struct ynode *m)
 {
 	struct policy *p = r->p;
@@ -638,6 +695,10 @@ static int read_management(struct reader *r, const struct ynode *m)
 	int rc = read_refs(r, m, &any, &p->management, &p->nmanagement, zone_ref);
 	if (any)
 		ynode_error(r->doc, m, r->dl, "management lists zones, not 'any'");
+	size_t len;
+	as_list(m, &len);
+	for (size_t i = 0; rc == 0 && !any && i < len; i++)
+		check_management_zone(r, list_item(m, i));
 	return rc;
 }
 
@@ -742,26 +803,16 @@ static void read_logging(struct reader *r, const struct ynode *l)
 
 bool policy_parse_expiry(const char *s, int64_t *end)
 {
-	char day[11];
-	unsigned hh, mm, ss;
-	char z, tail;
 	long days;
-	size_t n = strlen(s);
-	if (n == 10) {
-		if (!policy_parse_date(s, &days))
-			return false;
+	int64_t ns;
+	if (strlen(s) == 10 && policy_parse_date(s, &days)) {
 		*end = ((int64_t)days + 1) * 86400;
 		return true;
 	}
-	if (n != 20 || s[10] != 'T')
+	if (!rfc3339_parse(s, &ns))
 		return false;
-	memcpy(day, s, 10);
-	day[10] = '\0';
-	if (!policy_parse_date(day, &days) ||
-	    sscanf(s + 11, "%2u:%2u:%2u%c%c", &hh, &mm, &ss, &z, &tail) != 4 || z != 'Z' ||
-	    hh > 23 || mm > 59 || ss > 59 || s[13] != ':' || s[16] != ':')
-		return false;
-	*end = (int64_t)days * 86400 + hh * 3600 + mm * 60 + ss;
+	/* Whole seconds: meta time is compared at nanoseconds, the end rounds up. */
+	*end = ns / 1000000000 + (ns % 1000000000 > 0);
 	return true;
 }
 

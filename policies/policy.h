@@ -102,7 +102,8 @@ int policy_find_rule(const struct policy *p, const char *id);
 bool policy_parse_date(const char *s, long *days);
 /*
  * Parses a rule's end: YYYY-MM-DD (the rule lasts through that day, UTC: it
- * ends at the next midnight) or an RFC 3339 UTC time YYYY-MM-DDTHH:MM:SSZ.
+ * ends at the next midnight) or an RFC 3339 time YYYY-MM-DDTHH:MM:SSZ (or with
+ * an offset, +HH:MM).
  * Unix seconds in *end; false when invalid.
  */
 bool policy_parse_expiry(const char *s, int64_t *end);

@@ -787,6 +787,96 @@ Test(audit, a_summary_breaking_the_format_is_skipped_whole)
 	fx_free(&f);
 }
 
+/* text with the first occurrence of old replaced by new (malloc'ed). */
+static char *replaced(const char *text, const char *old, const char *new)
+{
+	const char *p = strstr(text, old);
+	cr_assert_not_null(p, "%s", old);
+	char *out;
+	cr_assert(asprintf(&out, "%.*s%s%s", (int)(p - text), text, new, p + strlen(old)) > 0);
+	return out;
+}
+
+Test(audit, window_times_are_rfc3339)
+{
+	struct fx f;
+	fx_load(&f);
+	char *good = slurp(tu_path(GOLDEN "s1-am.json"));
+	static const char *const cases[][3] = {
+	    {"\"start\": \"2026-11-26T08:00:00Z\"", "\"start\": \"yesterday\"",
+	     "bad.json: error: window.start: 'yesterday' is not an RFC 3339 time"},
+	    {"\"start\": \"2026-11-26T08:00:00Z\"", "\"start\": \"2026-13-40T08:00:00Z\"",
+	     "bad.json: error: window.start: '2026-13-40T08:00:00Z' is not an RFC 3339 time"},
+	    {"\"end\": \"2026-11-26T12:00:00Z\"", "\"end\": \"2026-11-26 12:00:00\"",
+	     "bad.json: error: window.end: '2026-11-26 12:00:00' is not an RFC 3339 time"},
+	    {"\"end\": \"2026-11-26T12:00:00Z\"", "\"end\": \"2026-11-26T07:00:00Z\"",
+	     "bad.json: error: window.end: 2026-11-26T07:00:00Z is before the start "
+	     "2026-11-26T08:00:00Z"},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *bad = replaced(good, cases[k][0], cases[k][1]);
+		struct audit *a;
+		struct diag_list *dl = diag_list_new();
+		cr_assert_eq(audit_new(f.p, f.inv, NULL, &a), 0);
+		cr_expect_eq(audit_add_buffer(a, bad, strlen(bad), "bad.json", dl), -EINVAL, "%s",
+			     cases[k][1]);
+		cr_expect(tu_diag_contains(dl, cases[k][2]), "want %s, got:\n%s", cases[k][2],
+			  tu_diags(dl));
+		audit_free(a);
+		diag_list_free(dl);
+		free(bad);
+	}
+	/* An offset is as good as Z. */
+	char *ok = replaced(good, "\"end\": \"2026-11-26T12:00:00Z\"",
+			    "\"end\": \"2026-11-26T13:00:00+01:00\"");
+	struct audit *a;
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(audit_new(f.p, f.inv, NULL, &a), 0);
+	cr_expect_eq(audit_add_buffer(a, ok, strlen(ok), "ok.json", dl), 0, "%s", tu_diags(dl));
+	audit_free(a);
+	diag_list_free(dl);
+	free(ok);
+	free(good);
+	fx_free(&f);
+}
+
+/* Two windows of one gateway whose host name is longer than any key buffer: each
+ * counts (a key cut short made the second "the same window" and skipped it). */
+Test(audit, long_names_never_merge_two_windows)
+{
+	struct fx f;
+	fx_load(&f);
+	char *good = slurp(tu_path(GOLDEN "s1-am.json"));
+	char host[2100];
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	char *h, *longhost;
+	cr_assert(asprintf(&h, "\"host\": \"%s\"", host) > 0);
+	longhost = replaced(good, "\"host\": \"gw-s1\"", h);
+	char *later = replaced(longhost, "\"end\": \"2026-11-26T12:00:00Z\"",
+			       "\"end\": \"2026-11-26T12:00:01Z\"");
+	struct audit *a;
+	struct audit_report *r;
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(audit_new(f.p, f.inv, NULL, &a), 0);
+	cr_expect_eq(audit_add_buffer(a, longhost, strlen(longhost), "a.json", dl), 0, "%s",
+		     tu_diags(dl));
+	cr_expect_eq(audit_add_buffer(a, later, strlen(later), "b.json", dl), 0, "%s",
+		     tu_diags(dl));
+	cr_expect_eq(diag_count(dl), 0, "%s", tu_diags(dl));
+	cr_assert_eq(audit_report(a, &r), 0);
+	cr_expect_eq(r->nsummaries, 2);
+	cr_expect_eq(r->skipped, 0);
+	audit_report_free(r);
+	audit_free(a);
+	diag_list_free(dl);
+	free(h);
+	free(longhost);
+	free(later);
+	free(good);
+	fx_free(&f);
+}
+
 /* s3.json with its denied tuple's zones replaced, audited alone. */
 static struct audit_report *s3_with(struct fx *f, const char *from, const char *to)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/atomic.h"
 #include "core/csvread.h"
@@ -16,6 +17,7 @@
 #include "core/jarena.h"
 #include "core/prefix.h"
 #include "core/strmap.h"
+#include "core/timefmt.h"
 #include "core/yamlread.h"
 #include "tests/unit/testutil.h"
 
@@ -513,3 +515,59 @@ Test(jarena, use_after_release_is_reported, .signal = SIGABRT)
 	(void)c;
 }
 #endif
+
+/* RFC 3339 section 5.6 and its examples (section 5.8), against timegm. */
+Test(timefmt, rfc3339_times_and_only_those)
+{
+	static const struct {
+		const char *text;
+		int y, mo, d, h, mi, s;
+		int64_t frac_ns, offset_s;
+	} good[] = {
+	    {"1985-04-12T23:20:50.52Z", 1985, 4, 12, 23, 20, 50, 520000000, 0},
+	    {"1996-12-19T16:39:57-08:00", 1996, 12, 19, 16, 39, 57, 0, -8 * 3600},
+	    {"1990-12-31T23:59:60Z", 1990, 12, 31, 23, 59, 60, 0, 0},
+	    {"1990-12-31T15:59:60-08:00", 1990, 12, 31, 15, 59, 60, 0, -8 * 3600},
+	    {"1937-01-01T12:00:27.87+00:20", 1937, 1, 1, 12, 0, 27, 870000000, 1200},
+	    {"2026-11-26t08:00:00z", 2026, 11, 26, 8, 0, 0, 0, 0},
+	    {"2024-02-29T00:00:00.123456789123Z", 2024, 2, 29, 0, 0, 0, 123456789, 0},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct tm tm = {.tm_year = good[i].y - 1900,
+				.tm_mon = good[i].mo - 1,
+				.tm_mday = good[i].d,
+				.tm_hour = good[i].h,
+				.tm_min = good[i].mi,
+				.tm_sec = good[i].s};
+		int64_t want = ((int64_t)timegm(&tm) - good[i].offset_s) * 1000000000 +
+			       good[i].frac_ns,
+			got = 0;
+		cr_expect(rfc3339_parse(good[i].text, &got), "%s", good[i].text);
+		cr_expect_eq(got, want, "%s: %lld, want %lld", good[i].text, (long long)got,
+			     (long long)want);
+	}
+	static const char *const bad[] = {
+	    "yesterday",
+	    "2026-13-40T08:00:00Z",
+	    "2026-02-29T08:00:00Z",
+	    "2026-04-31T08:00:00Z",
+	    "2026-11-26 08:00:00Z",
+	    "2026-11-26T08:00:00",
+	    "2026-11-26T24:00:00Z",
+	    "2026-11-26T08:60:00Z",
+	    "2026-11-26T08:00:61Z",
+	    "2026-11-26T08:00:00.Z",
+	    "2026-11-26T08:00:00+0100",
+	    "2026-11-26T08:00:00+24:00",
+	    "2026-11-26T08:00:00Z ",
+	    "2026-11-26",
+	    "26-11-26T08:00:00Z",
+	    "",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t t = 42;
+		cr_expect_not(rfc3339_parse(bad[i], &t), "'%s' accepted", bad[i]);
+		cr_expect_eq(t, 42, "untouched");
+	}
+	cr_expect_not(rfc3339_parse(NULL, &(int64_t){0}));
+}

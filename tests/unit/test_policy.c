@@ -119,6 +119,14 @@ Test(policy, unknown_zone_is_located_with_suggestion)
 		     "policy.yaml:6:20: error: unknown zone 'admn' (did you mean 'admin'?)");
 }
 
+/* The YAML reader reports it and still returns the tree; the policy must not load. */
+Test(policy, a_duplicate_key_fails_the_load)
+{
+	expect_error("  - {id: a, from: any, to: any, services: [web], action: accept}\n"
+		     "version: 1\n",
+		     "policy.yaml:7:1: error: duplicate key 'version' (first at line 1)");
+}
+
 Test(policy, unknown_service_is_located_with_suggestion)
 {
 	expect_error("  - {id: a, from: any, to: any, services: [wbe], action: accept}\n",
@@ -186,8 +194,8 @@ Test(policy, bad_dates)
 		     "policy.yaml:6:73: error: bad date '2026-01-02T24:00:00Z': expected "
 		     "YYYY-MM-DD, a real day, or YYYY-MM-DDTHH:MM:SSZ");
 	expect_error("  - {id: a, from: any, to: any, services: any, action: accept, expires: "
-		     "'2026-01-02T10:00:00+01:00'}\n",
-		     "policy.yaml:6:73: error: bad date '2026-01-02T10:00:00+01:00': expected "
+		     "'2026-01-02 10:00:00'}\n",
+		     "policy.yaml:6:73: error: bad date '2026-01-02 10:00:00': expected "
 		     "YYYY-MM-DD, a real day, or YYYY-MM-DDTHH:MM:SSZ");
 }
 
@@ -199,6 +207,8 @@ Test(policy, expiry_ends_at_the_instant)
 	cr_assert(policy_parse_expiry("2026-01-01T12:30:05Z", &end));
 	cr_expect_eq(end, 1767270605);
 	cr_expect_not(policy_parse_expiry("2026-01-01T12:30:05", &end));
+	cr_assert(policy_parse_expiry("2026-01-01T13:30:05+01:00", &end));
+	cr_expect_eq(end, 1767270605, "an offset is the same instant");
 	cr_expect_not(policy_parse_expiry("2026-02-30T00:00:00Z", &end));
 }
 
@@ -752,6 +762,121 @@ Test(eval, table_json_errors_are_reported)
 	diag_list_free(dl);
 }
 
+Test(eval, table_json_refuses_zones_overlapping_beyond_neighbours)
+{
+	/* A /8 of zone a with two /16 of a inside, and a /16 of zone b between them: sorted,
+	 * b's neighbours are both a's /16s, and only the /8 overlaps it. */
+	struct diag_list *dl = diag_list_new();
+	struct pol_table *t = NULL;
+	json_t *j = json_loads(
+	    "{\"format\": 1, \"mode\": \"enforce\", \"zones\": [{\"name\": \"a\", \"kind\": "
+	    "\"segment\"}, {\"name\": \"b\", \"kind\": \"segment\"}], \"sites\": [], \"lists\": "
+	    "{\"zones\": [[\"10.0.0.0/8\", \"a\"], [\"10.1.0.0/16\", \"a\"], [\"10.2.0.0/16\", "
+	    "\"b\"], [\"10.3.0.0/16\", \"a\"]]}, \"rules\": []}",
+	    0, NULL);
+	cr_assert_not_null(j);
+	cr_expect_eq(pol_table_from_json(j, "t.json", dl, &t), -EINVAL, "%s", tu_diags(dl));
+	cr_expect_null(t);
+	cr_expect(tu_diag_contains(dl, "t.json: error: lists.zones: zone ranges overlap"), "%s",
+		  tu_diags(dl));
+	json_decref(j);
+	diag_list_free(dl);
+}
+
+/* Address k of a small space (10.0.0.k), or of IPv6 (fd00::k) when v6. */
+static struct ip_addr small_addr(unsigned k, bool v6)
+{
+	struct ip_addr a = {.family = v6 ? 6 : 4};
+	if (v6) {
+		a.b[0] = 0xfd;
+		a.b[15] = (uint8_t)k;
+	} else {
+		a.b[0] = 10;
+		a.b[3] = (uint8_t)k;
+	}
+	return a;
+}
+
+/*
+ * Against a brute-force oracle on thousands of random lists in a 64-address
+ * space (so that ranges overlap often, nested several deep): -EEXIST exactly
+ * when two ranges of different values share an address; otherwise every
+ * address finds the value of the ranges holding it, and the result is sorted,
+ * disjoint, and merged (no two touching ranges with one value).
+ */
+Test(eval, ranges_normalize_matches_a_brute_force_oracle)
+{
+	enum { SPACE = 64, CASES = 20000 };
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	size_t refused = 0, accepted = 0;
+	for (int c = 0; c < CASES; c++) {
+		struct {
+			unsigned lo, hi;
+			bool v6;
+			int val;
+		} in[12];
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t n = 1 + x % 12;
+		int nvals = 1 + (int)((x >> 8) % 3);
+		struct pol_ranges r = {0};
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			unsigned a = (unsigned)(x % SPACE),
+				 len = (unsigned)((x >> 6) % (SPACE / 2));
+			in[i].lo = a;
+			in[i].hi = a + len < SPACE ? a + len : SPACE - 1;
+			in[i].v6 = (x >> 20) % 8 == 0;
+			in[i].val = (int)((x >> 24) % (uint64_t)nvals);
+			struct ip_addr f = small_addr(in[i].lo, in[i].v6),
+				       l = small_addr(in[i].hi, in[i].v6);
+			cr_assert_eq(pol_ranges_add(&r, &f, &l, in[i].val), 0);
+		}
+		/* The oracle: the value at every address, or a conflict. */
+		int at[2][SPACE];
+		bool conflict = false;
+		for (int f = 0; f < 2; f++)
+			for (unsigned k = 0; k < SPACE; k++)
+				at[f][k] = -1;
+		for (size_t i = 0; i < n; i++)
+			for (unsigned k = in[i].lo; k <= in[i].hi; k++) {
+				int *v = &at[in[i].v6][k];
+				conflict |= *v >= 0 && *v != in[i].val;
+				*v = in[i].val;
+			}
+		int rc = pol_ranges_normalize(&r);
+		if (conflict) {
+			cr_assert_eq(rc, -EEXIST, "case %d: an overlap with two values is refused",
+				     c);
+			refused++;
+			pol_ranges_free(&r);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "case %d", c);
+		accepted++;
+		for (int f = 0; f < 2; f++)
+			for (unsigned k = 0; k < SPACE; k++) {
+				struct ip_addr a = small_addr(k, f);
+				const struct pol_range *g = pol_ranges_find(&r, &a);
+				cr_assert_eq(g ? g->val : -1, at[f][k], "case %d: address %u/%d", c,
+					     k, f);
+			}
+		for (size_t i = 1; i < r.n; i++) {
+			const struct pol_range *p = &r.v[i - 1], *q = &r.v[i];
+			if (p->first.family != q->first.family)
+				continue;
+			cr_assert_lt(ip_addr_cmp(&p->last, &q->first), 0, "case %d: disjoint", c);
+			struct ip_addr next = p->last;
+			cr_assert(ip_addr_add(&next, 1));
+			cr_assert(ip_addr_cmp(&next, &q->first) != 0 || p->val != q->val,
+				  "case %d: touching ranges of one value are merged", c);
+		}
+		pol_ranges_free(&r);
+	}
+	/* Both outcomes are exercised many times. */
+	cr_expect_gt(refused, CASES / 10, "%zu refused", refused);
+	cr_expect_gt(accepted, CASES / 10, "%zu accepted", accepted);
+}
+
 Test(eval, ranges_merge_and_find)
 {
 	struct pol_ranges r = {0};
@@ -782,14 +907,113 @@ Test(eval, ranges_merge_and_find)
 	pol_ranges_free(&r);
 }
 
+/* A copy of the golden inventory in a fresh directory, the zone of "ZONE,VLAN" in
+ * segments.csv and addressplan.csv renamed to: the directory (tu_rmdir). */
+static char *golden_renaming(const char *zone_vlan, const char *to)
+{
+	char *dir = tu_tmpdir(), *cmd, zone[64];
+	snprintf(zone, sizeof(zone), "%.*s", (int)strcspn(zone_vlan, ","), zone_vlan);
+	cr_assert(asprintf(&cmd,
+			   "cp %s/*.csv %s/ && sed -i 's/,%s,/,%s,%s,/' %s/segments.csv && "
+			   "sed -i 's/^%s,/%s,/' %s/addressplan.csv",
+			   tu_path(GOLDEN_INV), dir, zone_vlan, to, zone_vlan + strlen(zone) + 1,
+			   dir, zone, to, dir) > 0);
+	cr_assert_eq(tu_run(cmd), 0);
+	free(cmd);
+	return dir;
+}
+
+/* management: [Z] with one accept rule, against inv. */
+static struct policy *load_management(const struct inventory *inv, const char *zones,
+				      struct diag_list *dl)
+{
+	char *text;
+	cr_assert(asprintf(&text,
+			   "management: %s\n"
+			   "zones:\n"
+			   "  ops: Operators, not yet in the inventory\n"
+			   "rules:\n"
+			   "  - {id: a, from: any, to: any, services: any, action: accept}\n",
+			   zones) > 0);
+	struct policy *p = load_text(inv, text, dl);
+	free(text);
+	return p;
+}
+
+Test(policy, management_names_no_pseudo_zone_and_no_empty_zone)
+{
+	static const struct {
+		const char *zones, *want;
+	} cases[] = {
+	    {"[mgmt, internet]",
+	     "policy.yaml:1:20: error: management zone 'internet' is the pseudo-zone of every "
+	     "address outside the city plan: it would open every gateway to the whole internet"},
+	    {"[unassigned]", "policy.yaml:1:14: error: management zone 'unassigned' is a "
+			     "pseudo-zone, not a network of engineers"},
+	    {"[dc]", "policy.yaml:1:14: error: management zone 'dc' is a pseudo-zone"},
+	    {"ops", "policy.yaml:1:13: error: management zone 'ops' has no addresses (no segment "
+		    "in segments.csv, no VPN pool in addressplan.csv): it adds nothing to the "
+		    "anti-lockout accept"},
+	};
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diag_list *dl = diag_list_new();
+		struct policy *p = load_management(inv, cases[i].zones, dl);
+		cr_expect_null(p, "%s must not load", cases[i].zones);
+		cr_expect(tu_diag_contains(dl, cases[i].want), "want '%s', got:\n%s", cases[i].want,
+			  tu_diags(dl));
+		policy_free(p);
+		diag_list_free(dl);
+	}
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = load_management(inv, "[mgmt]", dl);
+	cr_expect_not_null(p, "%s", tu_diags(dl));
+	cr_expect_eq(diag_errors(dl), 0, "%s", tu_diags(dl));
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(policy, management_in_a_guest_or_school_network_is_a_warning)
+{
+	struct inventory *inv = load_inv(GOLDEN_INV);
+	const char *const names[] = {"guest", "school"};
+	for (size_t i = 0; i < 2; i++) {
+		struct diag_list *dl = diag_list_new();
+		char zones[32];
+		snprintf(zones, sizeof(zones), "[mgmt, %s]", names[i]);
+		struct policy *p = load_management(inv, zones, dl);
+		cr_expect_not_null(p, "a warning only: %s", tu_diags(dl));
+		char want[256];
+		snprintf(want, sizeof(want),
+			 "policy.yaml:1:20: warning: management zone '%s' is a guest or school "
+			 "network: every visitor or pupil there reaches the management of every "
+			 "gateway",
+			 names[i]);
+		cr_expect(tu_has_diag(dl, want), "want '%s', got:\n%s", want, tu_diags(dl));
+		policy_free(p);
+		diag_list_free(dl);
+	}
+	inventory_free(inv);
+	/* Not by its name: a zone whose segments are all at schools and nurseries. */
+	char *dir = golden_renaming("school,60", "pupils");
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	struct policy *p = load_management(inv, "[pupils]", dl);
+	cr_expect_not_null(p, "%s", tu_diags(dl));
+	cr_expect(tu_diag_contains(dl, "policy.yaml:1:14: warning: management zone 'pupils' is a "
+				       "guest or school network"),
+		  "%s", tu_diags(dl));
+	policy_free(p);
+	inventory_free(inv);
+	diag_list_free(dl);
+	tu_rmdir(dir);
+	free(dir);
+}
+
 Test(policy, dc_is_reserved_as_a_segment_zone)
 {
-	char *dir = tu_tmpdir(), *cmd;
-	cr_assert(asprintf(&cmd,
-			   "cp %s/*.csv %s/ && sed -i 's/,guest,70,/,dc,70,/' %s/segments.csv && "
-			   "sed -i 's/^guest,/dc,/' %s/addressplan.csv",
-			   tu_path(GOLDEN_INV), dir, dir, dir) > 0);
-	cr_assert_eq(tu_run(cmd), 0);
+	char *dir = golden_renaming("guest,70", "dc");
 	struct diag_list *dl = diag_list_new();
 	struct inventory *inv = NULL;
 	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
@@ -805,7 +1029,6 @@ Test(policy, dc_is_reserved_as_a_segment_zone)
 	policy_free(p);
 	inventory_free(inv);
 	diag_list_free(dl);
-	free(cmd);
 	tu_rmdir(dir);
 	free(dir);
 }

@@ -454,6 +454,22 @@ Test(rollout, years_by_number_or_calendar)
 	diag_list_free(dl);
 }
 
+Test(rollout, a_duplicate_key_fails_the_load)
+{
+	struct diag_list *dl = diag_list_new();
+	struct rollout_config c;
+	rollout_config_init(&c);
+	const char *text = "start_year: 2030\n"
+			   "horizon_years: 4\n"
+			   "start_year: 2031\n";
+	cr_assert_eq(rollout_config_load_buffer(text, strlen(text), "r.yaml", dl, &c), -EINVAL);
+	cr_assert(
+	    tu_has_diag(dl, "r.yaml:3:1: error: duplicate key 'start_year' (first at line 1)"),
+	    "%s", tu_diags(dl));
+	rollout_config_clear(&c);
+	diag_list_free(dl);
+}
+
 Test(rollout, pins_naming_unknown_or_fibre_sites_are_located_errors)
 {
 	struct city x;

@@ -433,6 +433,19 @@ static void expect_group_error(const char *group, const char *want)
 	expect_error(buf, want);
 }
 
+Test(vpn, a_duplicate_key_fails_the_load)
+{
+	char buf[8192];
+	snprintf(buf, sizeof(buf), "%sgateways:\n  count: 3\n", vpn_example_yaml);
+	struct diag_list *dl = diag_list_new();
+	struct vpn_config *c = (struct vpn_config *)1;
+	cr_assert_eq(vpn_load_buffer(buf, strlen(buf), "vpn.yaml", dl, &c), -EINVAL);
+	cr_assert_null(c);
+	cr_assert(tu_diag_contains(dl, "error: duplicate key 'gateways' (first at line 35)"), "%s",
+		  tu_diags(dl));
+	diag_list_free(dl);
+}
+
 Test(vpn, bad_yaml_gives_located_errors)
 {
 	expect_group_error("  - name: staff\n"
