@@ -732,8 +732,9 @@ static bool mrule_hits(const struct mrule *k, int from, int to, enum lint_rel re
 	return false;
 }
 
-int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset *parts,
-		      struct lint_ivset *rest)
+/* lint_model_decide over the rules alive (all when alive is NULL). */
+static int model_decide(const struct lint_model *m, size_t atom, const bool *alive,
+			struct lint_ivset *parts, struct lint_ivset *rest)
 {
 	uint8_t fam;
 	int from, to;
@@ -743,13 +744,19 @@ int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset
 	int rc = iv_copy(rest, &m->uni[f]);
 	for (size_t k = 0; k < m->n && rc == 0; k++) {
 		parts[k].n = 0;
-		if (!rest->n || !mrule_hits(&m->v[k], from, to, rel))
+		if (!rest->n || (alive && !alive[k]) || !mrule_hits(&m->v[k], from, to, rel))
 			continue;
 		rc = lint_ivset_inter(rest, &m->v[k].svc[f], &parts[k]);
 		if (rc == 0 && parts[k].n)
 			rc = lint_ivset_minus(rest, &m->v[k].svc[f], rest);
 	}
 	return rc;
+}
+
+int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset *parts,
+		      struct lint_ivset *rest)
+{
+	return model_decide(m, atom, NULL, parts, rest);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1179,8 +1186,14 @@ static int redundancy(const struct lint_model *m, const struct policy *p, struct
 	return rc;
 }
 
+/*
+ * One pass over the atoms of a view, with the rules alive (all when alive is
+ * NULL; the others are taken out of the list). Overlap boxes are collected
+ * only when boxes is set; natoms, when not NULL, counts the atoms.
+ */
 static int analyse(const struct lint_space *s, const struct lint_model *m, const bool *real,
-		   const struct policy *p, struct acc *a, size_t *natoms)
+		   const struct policy *p, const bool *alive, bool boxes, struct acc *a,
+		   size_t *natoms)
 {
 	size_t nr = m->n;
 	struct lint_ivset *parts = calloc(nr + 1, sizeof(*parts)), rest = {0}, o = {0};
@@ -1192,16 +1205,18 @@ static int analyse(const struct lint_space *s, const struct lint_model *m, const
 	for (size_t at = 0; at < s->natoms && rc == 0; at++) {
 		if (!real[at])
 			continue;
-		(*natoms)++;
+		if (natoms)
+			(*natoms)++;
 		uint8_t fam;
 		int from, to;
 		enum lint_rel rel;
 		lint_atom_parts(s, at, &fam, &from, &to, &rel);
 		int f = fam == 4 ? 0 : 1;
-		if ((rc = lint_model_decide(m, at, parts, &rest)) < 0)
+		if ((rc = model_decide(m, at, alive, parts, &rest)) < 0)
 			break;
 		for (size_t k = 0; k < nr; k++)
-			hit[k] = m->v[k].svc[f].n && mrule_hits(&m->v[k], from, to, rel);
+			hit[k] = (!alive || alive[k]) && m->v[k].svc[f].n &&
+				 mrule_hits(&m->v[k], from, to, rel);
 		for (size_t k = 0; k < nr && rc == 0; k++) {
 			if (!hit[k])
 				continue;
@@ -1214,7 +1229,7 @@ static int analyse(const struct lint_space *s, const struct lint_model *m, const
 				if (!parts[j].n || !iv_meets(&parts[j], mk))
 					continue;
 				a->contrib[k * nr + j] = true;
-				if (!opposite(m->v[j].r->action, m->v[k].r->action))
+				if (!boxes || !opposite(m->v[j].r->action, m->v[k].r->action))
 					continue;
 				rc = lint_ivset_inter(&parts[j], mk, &o);
 				if (rc == 0)
@@ -1324,8 +1339,13 @@ static char *view_prefix(const struct linter *L, int site)
 	return s;
 }
 
+/*
+ * alive: the rules no finding advises removing. A shadowed rule is named
+ * shadowed by a single rule that covers it and stays (else one that at
+ * least decides something), never by one that is itself to go.
+ */
 static int report_rule(struct linter *L, const struct lint_model *m, const struct acc *a, size_t k,
-		       int site)
+		       int site, const bool *alive)
 {
 	const struct policy *p = L->p;
 	const struct pol_rule *rk = m->v[k].r;
@@ -1344,9 +1364,11 @@ static int report_rule(struct linter *L, const struct lint_model *m, const struc
 				 pre, rk->id);
 	} else if (!a->decided[k]) {
 		int single = -1;
-		for (size_t j = 0; j < k && single < 0; j++)
-			if (!a->cover_fail[k * nr + j])
-				single = (int)j;
+		for (int pass = 0; pass < 2 && single < 0; pass++)
+			for (size_t j = 0; j < k && single < 0; j++)
+				if (!a->cover_fail[k * nr + j] && a->decided[j] &&
+				    (pass == 1 || alive[j]))
+					single = (int)j;
 		if (single >= 0) {
 			row[single] = true;
 			rc = add_finding(L, LINT_SHADOWED, DIAG_WARNING, rk->line, rk->col,
@@ -1446,6 +1468,62 @@ out:
 	return rc;
 }
 
+/*
+ * Which rules can go together without changing a decision. Rules that decide
+ * nothing go first: taking them out changes nothing. Then redundant rules
+ * one at a time, in policy order, each judged without the ones already
+ * taken out, so that two rules never each rely on the other (two identical
+ * rules: the second is shadowed by the first, and the first is then not
+ * redundant). Only the view's own rules are taken out (a site's view judges
+ * its exceptions). a's redundancy results are replaced by the settled ones;
+ * alive gets the rules that stay.
+ */
+static int settle_redundancy(const struct lint_space *s, const struct lint_model *m,
+			     const bool *real, const struct policy *p, int site, struct acc *a,
+			     bool *alive)
+{
+	size_t nr = m->n;
+	bool dead = false;
+	int rc = 0;
+	for (size_t k = 0; k < nr; k++) {
+		bool mine = (m->v[k].r->site >= 0) == (site >= 0);
+		alive[k] = !mine || (a->matched[k] && a->decided[k]);
+		dead |= !alive[k];
+	}
+	bool *red = calloc(nr + 1, 1);
+	if (!red)
+		return -ENOMEM;
+	for (bool fresh = dead; rc == 0;) {
+		struct acc b, *cur = a;
+		if (fresh) {
+			if ((rc = acc_init(&b, nr)) < 0)
+				break;
+			rc = analyse(s, m, real, p, alive, false, &b, NULL);
+			cur = &b;
+		}
+		int pick = -1;
+		for (size_t k = 0; k < nr && rc == 0 && pick < 0; k++)
+			if (alive[k] && (m->v[k].r->site >= 0) == (site >= 0) && cur->decided[k] &&
+			    !cur->not_red[k])
+				pick = (int)k;
+		if (pick >= 0 && cur != a) {
+			memcpy(&a->takers[(size_t)pick * nr], &cur->takers[(size_t)pick * nr], nr);
+			a->by_default[pick] = cur->by_default[pick];
+		}
+		if (cur != a)
+			acc_free(&b);
+		if (pick < 0)
+			break;
+		red[pick] = true;
+		alive[pick] = false;
+		fresh = true;
+	}
+	for (size_t k = 0; k < nr && rc == 0; k++)
+		a->not_red[k] = !red[k];
+	free(red);
+	return rc;
+}
+
 static bool same_site(const char *site, void *ctx)
 {
 	return strcmp(site, ctx) == 0;
@@ -1460,11 +1538,15 @@ static int lint_view(struct linter *L, int site)
 	const struct lint_space *s = L->s;
 	struct lint_model *m = NULL;
 	struct acc a;
-	bool *real = calloc(s->natoms + 1, 1);
+	bool *real = calloc(s->natoms + 1, 1), *alive = NULL;
 	int rc = real ? lint_model_new(s, 0, site, &m) : -ENOMEM;
 	if (rc < 0) {
 		free(real);
 		return rc;
+	}
+	if (!(alive = calloc(m->n + 1, 1))) {
+		rc = -ENOMEM;
+		goto out_model;
 	}
 	if ((rc = acc_init(&a, m->n)) < 0)
 		goto out_model;
@@ -1472,12 +1554,14 @@ static int lint_view(struct linter *L, int site)
 		lint_space_realise(s, 0, same_site, (void *)L->inv->sites[site].id, real);
 	else
 		lint_space_realise(s, 0, NULL, NULL, real);
-	rc = analyse(s, m, real, L->p, &a, &L->r->atoms);
+	rc = analyse(s, m, real, L->p, NULL, true, &a, &L->r->atoms);
 	L->r->views++;
+	if (rc == 0)
+		rc = settle_redundancy(s, m, real, L->p, site, &a, alive);
 	for (size_t k = 0; k < m->n && rc == 0; k++) {
 		bool mine = (m->v[k].r->site >= 0) == (site >= 0);
 		if (mine)
-			rc = report_rule(L, m, &a, k, site);
+			rc = report_rule(L, m, &a, k, site, alive);
 		for (size_t j = 0; j < k && rc == 0; j++) {
 			if (!a.ovl[k * a.nr + j].n || !a.decided[k])
 				continue;
@@ -1490,6 +1574,7 @@ static int lint_view(struct linter *L, int site)
 	acc_free(&a);
 out_model:
 	lint_model_free(m);
+	free(alive);
 	free(real);
 	return rc;
 }

@@ -256,15 +256,29 @@ Test(lint, redundant)
 	cr_assert(names_rule(x.p, f, "web"));
 	run_free(&x);
 	free(pol);
-	/* A drop in between that overlaps makes it necessary. */
+	/* A drop in between that overlaps (and decides something) makes it necessary. */
+	pol = with_rules(
+	    "  - {id: tls, from: [admin], to: [servers], services: [https], action: accept}\n"
+	    "  - {id: no-tls, from: [admin], to: [servers], services: [https, dns], scope: "
+	    "dc-only, action: reject}\n"
+	    "  - {id: web, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	for (size_t i = 0; i < x.r->n; i++)
+		cr_assert_neq(x.r->v[i].kind, LINT_REDUNDANT, "%s", report_text(x.r));
+	run_free(&x);
+	free(pol);
+	/* One that decides nothing is shadowed; without it the first is redundant. */
 	pol = with_rules(
 	    "  - {id: tls, from: [admin], to: [servers], services: [https], action: accept}\n"
 	    "  - {id: no-tls, from: [admin], to: [servers], services: [https], scope: dc-only, "
 	    "action: reject}\n"
 	    "  - {id: web, from: [admin], to: [servers], services: [web], action: accept}\n");
 	lint_run(&x, pol, NULL);
-	for (size_t i = 0; i < x.r->n; i++)
-		cr_assert_neq(x.r->v[i].kind, LINT_REDUNDANT, "%s", report_text(x.r));
+	f = only(x.r, LINT_SHADOWED);
+	cr_assert_str_eq(x.p->rules[f->rule].id, "no-tls");
+	f = only(x.r, LINT_REDUNDANT);
+	cr_assert_str_eq(x.p->rules[f->rule].id, "tls");
+	cr_assert(names_rule(x.p, f, "web"));
 	run_free(&x);
 	free(pol);
 }
@@ -525,4 +539,147 @@ Test(lint, example_policy, .timeout = 120)
 	policy_free(p);
 	inventory_free(inv);
 	diag_list_free(dl);
+}
+
+/* The findings about rules that advise removing one (shadowed, redundant), as "kind:rule". */
+static size_t removals(const struct lint_report *r, const struct policy *p, const char *rule,
+		       const struct lint_finding **out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lint_finding *f = &r->v[i];
+		if ((f->kind != LINT_SHADOWED && f->kind != LINT_REDUNDANT) || f->rule < 0)
+			continue;
+		if (rule && strcmp(p->rules[f->rule].id, rule) != 0)
+			continue;
+		if (out)
+			*out = f;
+		n++;
+	}
+	return n;
+}
+
+/* Removing every rule lint advises removing must change no decision: no circular advice. */
+static void expect_removable_together(const struct run *x)
+{
+	for (size_t i = 0; i < x->r->n; i++) {
+		const struct lint_finding *f = &x->r->v[i];
+		if (f->kind != LINT_SHADOWED && f->kind != LINT_REDUNDANT)
+			continue;
+		/* The rules a finding relies on are not themselves to be removed. */
+		for (size_t k = 0; k < f->nothers; k++)
+			cr_assert_eq(removals(x->r, x->p, x->p->rules[f->others[k]].id, NULL), 0,
+				     "'%s' relies on a rule lint also removes:\n%s",
+				     x->p->rules[f->rule].id, report_text(x->r));
+	}
+}
+
+/* rule has one removal finding, shadowed by exactly the rule by. */
+static void expect_shadowed_by(const struct run *x, const char *rule, const char *by)
+{
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x->r, x->p, rule, &f), 1, "%s", report_text(x->r));
+	cr_assert(f->kind == LINT_SHADOWED && f->nothers == 1 && names_rule(x->p, f, by), "%s",
+		  report_text(x->r));
+}
+
+Test(lint, two_identical_rules_one_finding)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: a, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 1, "%s", report_text(x.r));
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x.r, x.p, "b", &f), 1, "%s", report_text(x.r));
+	cr_assert_eq(f->kind, LINT_SHADOWED);
+	cr_assert(names_rule(x.p, f, "a"));
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+	/* The same with drop rules, where the default drop could be named as well. */
+	pol = with_rules(
+	    "  - {id: a, from: [school], to: [servers], services: [web], action: reject}\n"
+	    "  - {id: b, from: [school], to: [servers], services: [web], action: reject}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 1, "%s", report_text(x.r));
+	cr_assert_eq(removals(x.r, x.p, "b", NULL), 1, "%s", report_text(x.r));
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, three_identical_rules)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: a, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	cr_assert_eq(removals(x.r, x.p, "a", NULL), 0, "%s", report_text(x.r));
+	expect_shadowed_by(&x, "b", "a");
+	expect_shadowed_by(&x, "c", "a");
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, covered_by_a_broader_rule_and_a_copy)
+{
+	struct run x;
+	/* The broader rule first: both copies are shadowed by it, not by each other. */
+	char *pol = with_rules(
+	    "  - {id: wide, from: [admin], to: [servers], services: any, action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	expect_shadowed_by(&x, "b", "wide");
+	expect_shadowed_by(&x, "c", "wide");
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+	/* The broader rule between the copies: the first is redundant (the broader one takes
+	 * over), and the copy is shadowed by the broader rule, not by the one to remove. */
+	pol = with_rules(
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: wide, from: [admin], to: [servers], services: any, action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x.r, x.p, "b", &f), 1, "%s", report_text(x.r));
+	cr_assert_eq(f->kind, LINT_REDUNDANT);
+	cr_assert(names_rule(x.p, f, "wide"));
+	expect_shadowed_by(&x, "c", "wide");
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, redundant_chain_is_not_removed_whole)
+{
+	struct run x;
+	/* a is redundant (b takes tcp/80 over); c is shadowed by b. Without a and c, b is
+	 * needed, so it is not redundant as well, although c would take its part over. */
+	char *pol = with_rules(
+	    "  - {id: a, from: [admin], to: [servers], services: [http], action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [https], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	cr_assert_eq(removals(x.r, x.p, "b", NULL), 0, "%s", report_text(x.r));
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x.r, x.p, "a", &f), 1, "%s", report_text(x.r));
+	cr_assert_eq(f->kind, LINT_REDUNDANT);
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
 }
