@@ -12,8 +12,9 @@
 
 const char *const lint_rel_names[LINT_REL_COUNT] = {"same-site", "same-district", "elsewhere"};
 const char *const lint_kind_names[LINT_KIND_COUNT] = {
-    "shadowed", "unmatchable",	"redundant",  "overlap", "override", "any-to-any",
-    "broad",	"internet-any", "empty-zone", "expired", "expiring"};
+    "shadowed",	  "unmatchable",     "redundant",     "overlap",    "override",
+    "any-to-any", "broad",	     "internet-any",  "empty-zone", "expired",
+    "expiring",	  "accepts-nothing", "unused-service"};
 
 #define NFAM 2
 static const uint8_t fam_of[NFAM] = {4, 6};
@@ -1285,6 +1286,7 @@ static int add_finding(struct linter *L, enum lint_kind kind, enum diag_severity
 	f->col = col;
 	f->rule = rule;
 	f->zone = zone;
+	f->service = -1;
 	f->site = site;
 	r->n++;
 	diag_add(L->dl, sev, L->p->file, line, col, "%s", f->msg);
@@ -1579,6 +1581,26 @@ out_model:
 	return rc;
 }
 
+/* Where the key name stands in the top-level mapping section (the top level itself when
+ * section is NULL); 0:0 when nowhere. */
+static void key_position(const struct ydoc *doc, const char *section, const char *name,
+			 unsigned *line, unsigned *col)
+{
+	const struct ynode *root = doc ? ydoc_root(doc) : NULL;
+	const struct ynode *m = root && ynode_kind(root) == YNODE_MAP
+				    ? (section ? ynode_get(root, section) : root)
+				    : NULL;
+	*line = *col = 0;
+	for (size_t i = 0; m && ynode_kind(m) == YNODE_MAP && i < ynode_len(m); i++) {
+		const char *k = ynode_scalar(ynode_key(m, i));
+		if (k && strcmp(k, name) == 0) {
+			*line = ynode_line(ynode_key(m, i));
+			*col = ynode_col(ynode_key(m, i));
+			return;
+		}
+	}
+}
+
 static bool names_internet(const struct policy *p, const int *zs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1588,7 +1610,7 @@ static bool names_internet(const struct policy *p, const int *zs, size_t n)
 }
 
 /* Findings about a rule as written: breadth and expiry. */
-static int static_rule(struct linter *L, size_t i, long today)
+static int static_rule(struct linter *L, size_t i)
 {
 	const struct policy *p = L->p;
 	const struct pol_rule *r = &p->rules[i];
@@ -1608,36 +1630,54 @@ static int static_rule(struct linter *L, size_t i, long today)
 		rc = add_finding(L, LINT_INTERNET_ANY, DIAG_WARNING, r->line, r->col, ri, -1,
 				 r->site, "rule '%s' accepts every service %s the internet", r->id,
 				 names_internet(p, r->from, r->nfrom) ? "from" : "to");
-	if (rc < 0 || !r->expires[0])
+	if (rc < 0 || !r->expires[0] || !r->expires_at)
 		return rc;
-	long days;
-	if (!policy_parse_date(r->expires, &days))
-		return 0;
 	if (r->expired)
 		return add_finding(L, LINT_EXPIRED, DIAG_WARNING, r->line, r->col, ri, -1, r->site,
 				   "rule '%s' expired on %s (the date is %s): it is not compiled",
 				   r->id, r->expires, p->date);
-	if (days - today <= LINT_EXPIRY_WARN_DAYS)
+	/* Whole days left: a date ends at the next midnight, so on the date itself 0. */
+	int64_t days = (r->expires_at - p->now - 1) / 86400;
+	bool instant = strchr(r->expires, 'T') != NULL;
+	if (days <= LINT_EXPIRY_WARN_DAYS)
 		return add_finding(L, LINT_EXPIRING, DIAG_WARNING, r->line, r->col, ri, -1, r->site,
-				   "rule '%s' expires on %s, in %ld day%s", r->id, r->expires,
-				   days - today, days - today == 1 ? "" : "s");
+				   "rule '%s' expires %s %s, in %lld day%s", r->id,
+				   instant ? "at" : "on", r->expires, (long long)days,
+				   days == 1 ? "" : "s");
 	return 0;
 }
 
-static void zone_position(const struct ydoc *doc, const char *name, unsigned *line, unsigned *col)
+/* Findings about the policy as a whole: nothing accepted, services no rule uses. */
+static int static_policy(struct linter *L, const struct ydoc *doc)
 {
-	const struct ynode *root = doc ? ydoc_root(doc) : NULL;
-	const struct ynode *zs =
-	    root && ynode_kind(root) == YNODE_MAP ? ynode_get(root, "zones") : NULL;
-	*line = *col = 0;
-	for (size_t i = 0; zs && ynode_kind(zs) == YNODE_MAP && i < ynode_len(zs); i++) {
-		const char *k = ynode_scalar(ynode_key(zs, i));
-		if (k && strcmp(k, name) == 0) {
-			*line = ynode_line(ynode_key(zs, i));
-			*col = ynode_col(ynode_key(zs, i));
-			return;
-		}
+	const struct policy *p = L->p;
+	bool accepts = false;
+	int rc = 0;
+	for (size_t i = 0; i < p->nrules; i++)
+		accepts |= !p->rules[i].expired && p->rules[i].action == POL_ACCEPT;
+	if (!accepts) {
+		unsigned line, col;
+		key_position(doc, NULL, "rules", &line, &col);
+		rc =
+		    add_finding(L, LINT_ACCEPTS_NOTHING, DIAG_WARNING, line, col, -1, -1, -1,
+				"no rule accepts anything%s: every connection between segments is "
+				"dropped by default (only the management zones reach the gateways)",
+				p->nrules ? " (every rule drops, rejects or has expired)" : "");
 	}
+	for (size_t sv = 0; sv < p->nservices && rc == 0; sv++) {
+		bool used = false;
+		for (size_t i = 0; i < p->nrules && !used; i++)
+			for (size_t k = 0; k < p->rules[i].nservices && !used; k++)
+				used = p->rules[i].services[k] == (int)sv;
+		if (used)
+			continue;
+		const struct pol_service *s = &p->services[sv];
+		rc = add_finding(L, LINT_UNUSED_SERVICE, DIAG_WARNING, s->line, s->col, -1, -1, -1,
+				 "service '%s' (line %u) is used by no rule", s->name, s->line);
+		if (rc == 0)
+			L->r->v[L->r->n - 1].service = (int)sv;
+	}
+	return rc;
 }
 
 static int finding_cmp(const void *x, const void *y)
@@ -1680,14 +1720,12 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 	*out = NULL;
 	if (!r || !viewed)
 		goto out;
-	long today = 0;
-	policy_parse_date(p->date, &today);
 	for (size_t z = 0; z < p->nzones; z++) {
 		const struct pol_zone *pz = &p->zones[z];
 		if (pz->kind != POL_ZONE_SEGMENT || pz->nsegments)
 			continue;
 		unsigned line, col;
-		zone_position(doc, pz->name, &line, &col);
+		key_position(doc, "zones", pz->name, &line, &col);
 		if ((rc = add_finding(&L, LINT_EMPTY_ZONE, DIAG_WARNING, line, col, -1, (int)z, -1,
 				      "zone '%s' has no segment in the inventory: rules naming it "
 				      "match nothing",
@@ -1695,8 +1733,10 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 			goto out;
 	}
 	for (size_t i = 0; i < p->nrules; i++)
-		if ((rc = static_rule(&L, i, today)) < 0)
+		if ((rc = static_rule(&L, i)) < 0)
 			goto out;
+	if ((rc = static_policy(&L, doc)) < 0)
+		goto out;
 	const struct policy *pols[1] = {p};
 	const struct inventory *invs[1] = {inv};
 	if ((rc = lint_space_new(pols, invs, 1, &s)) < 0)
@@ -1746,6 +1786,9 @@ json_t *lint_finding_json(const struct policy *p, const struct inventory *inv,
 			    f->rule >= 0 ? json_string(p->rules[f->rule].id) : json_null());
 	json_object_set_new(o, "zone",
 			    f->zone >= 0 ? json_string(p->zones[f->zone].name) : json_null());
+	json_object_set_new(o, "service",
+			    f->service >= 0 ? json_string(p->services[f->service].name)
+					    : json_null());
 	json_object_set_new(o, "site",
 			    f->site >= 0 ? json_string(inv->sites[f->site].id) : json_null());
 	for (size_t i = 0; i < f->nothers; i++)
