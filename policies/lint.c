@@ -9,6 +9,7 @@
 
 #include "policies/compile.h"
 #include "policies/eval.h"
+#include "policies/gateway.h"
 
 const char *const lint_rel_names[LINT_REL_COUNT] = {"same-site", "same-district", "elsewhere"};
 const char *const lint_kind_names[LINT_KIND_COUNT] = {
@@ -1256,6 +1257,7 @@ struct linter {
 	const struct lint_space *s;
 	struct diag_list *dl;
 	struct lint_report *r;
+	const char *file; /* the file findings point into, when not the policy (sites.csv) */
 };
 
 static int add_finding(struct linter *L, enum lint_kind kind, enum diag_severity sev, unsigned line,
@@ -1288,8 +1290,12 @@ static int add_finding(struct linter *L, enum lint_kind kind, enum diag_severity
 	f->zone = zone;
 	f->service = -1;
 	f->site = site;
+	if (L->file && !(f->file = strdup(L->file))) {
+		free(f->msg);
+		return -ENOMEM;
+	}
 	r->n++;
-	diag_add(L->dl, sev, L->p->file, line, col, "%s", f->msg);
+	diag_add(L->dl, sev, L->file ? L->file : L->p->file, line, col, "%s", f->msg);
 	return 0;
 }
 
@@ -1647,6 +1653,98 @@ static int static_rule(struct linter *L, size_t i)
 	return 0;
 }
 
+/* Words of a zone's name or description that mark hosts nobody vouches for. */
+static const char *const untrusted_words[] = {"guest",	 "school", "pupil",
+					      "student", "public", "visitor"};
+
+static const char *untrusted_word(const struct pol_zone *z)
+{
+	for (size_t i = 0; i < sizeof(untrusted_words) / sizeof(untrusted_words[0]); i++)
+		if (strcasestr(z->name, untrusted_words[i]) ||
+		    (z->description && strcasestr(z->description, untrusted_words[i])))
+			return untrusted_words[i];
+	return NULL;
+}
+
+/*
+ * The input chain: who reaches every gateway itself (the management zones,
+ * before any other rule) and which gateways accept BGP from anyone.
+ */
+static int gateway_access(struct linter *L, const struct ydoc *doc)
+{
+	const struct policy *p = L->p;
+	const struct inventory *inv = L->inv;
+	unsigned line, col;
+	size_t hosts = 0;
+	int rc = 0;
+	key_position(doc, NULL, "management", &line, &col);
+	for (size_t i = 0; i < p->nmanagement && rc == 0; i++) {
+		const struct pol_zone *z = &p->zones[p->management[i]];
+		struct ip_prefix *v = NULL;
+		size_t n = 0;
+		if ((rc = gw_zone_prefixes(inv, z->name, &v, &n)) < 0)
+			break;
+		free(v);
+		hosts += n;
+		const char *w = untrusted_word(z);
+		if (z->kind == POL_ZONE_VPN)
+			rc = add_finding(
+			    L, LINT_MGMT_RISK, DIAG_WARNING, line, col, -1, p->management[i], -1,
+			    "management zone '%s' is a VPN pool: whoever logs in to that "
+			    "VPN from the internet reaches every gateway itself",
+			    z->name);
+		else if (z->kind != POL_ZONE_SEGMENT)
+			rc = add_finding(L, LINT_MGMT_RISK, DIAG_WARNING, line, col, -1,
+					 p->management[i], -1,
+					 "management zone '%s' is not a network of the city: its "
+					 "addresses reach every gateway itself",
+					 z->name);
+		else if (w)
+			rc = add_finding(L, LINT_MGMT_RISK, DIAG_WARNING, line, col, -1,
+					 p->management[i], -1,
+					 "management zone '%s' looks like a %s network: its hosts "
+					 "reach every gateway itself",
+					 z->name, w);
+	}
+	if (rc == 0 && hosts == 0)
+		rc = add_finding(L, LINT_NO_MGMT, DIAG_WARNING, line, col, -1, -1, -1,
+				 "%s: the gateways exempt no host from their input chain, and a "
+				 "faulty ruleset locks everyone out",
+				 p->nmanagement ? "the management zones have no hosts"
+						: "no management zone");
+	size_t open = 0;
+	int first = -1;
+	for (size_t s = 0; s < inv->nsites && rc == 0; s++) {
+		struct gw_access *v = NULL;
+		size_t n = 0;
+		if ((rc = gw_access_list(inv, (int)s, &v, &n)) < 0)
+			break;
+		bool any = false;
+		for (size_t k = 0; k < n; k++)
+			any |= strcmp(v[k].proto, "bgp") == 0 && strcmp(v[k].from, "any") == 0;
+		free(v);
+		if (any && open++ == 0)
+			first = (int)s;
+	}
+	char *path = NULL;
+	if (rc == 0 && open && asprintf(&path, "%s/sites.csv", inv->dir) < 0)
+		return -ENOMEM;
+	if (rc == 0 && open) {
+		const struct site *st = &inv->sites[first];
+		char more[48] = "";
+		if (open > 1)
+			snprintf(more, sizeof(more), " (and %zu more)", open - 1);
+		L->file = path;
+		rc = add_finding(L, LINT_OPEN_BGP, DIAG_WARNING, st->line, 0, -1, -1, first,
+				 "gateway %s%s accepts BGP (tcp/179) from any address: flag bgp "
+				 "without its BGP peers in interfaces.csv",
+				 st->id, more);
+		L->file = NULL;
+	}
+	free(path);
+	return rc;
+}
+
 /* Findings about the policy as a whole: nothing accepted, services no rule uses. */
 static int static_policy(struct linter *L, const struct ydoc *doc)
 {
@@ -1699,6 +1797,7 @@ void lint_report_free(struct lint_report *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct lint_finding *f = &r->v[i];
 		free(f->msg);
+		free(f->file);
 		free(f->others);
 		for (size_t b = 0; b < f->nboxes; b++)
 			lint_box_free(&f->boxes[b]);
@@ -1715,7 +1814,7 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 	struct lint_space *s = NULL;
 	struct lint_report *r = calloc(1, sizeof(*r));
 	bool *viewed = calloc(inv->nsites + 1, sizeof(bool));
-	struct linter L = {p, inv, NULL, dl, r};
+	struct linter L = {p, inv, NULL, dl, r, NULL};
 	int rc = -ENOMEM;
 	*out = NULL;
 	if (!r || !viewed)
@@ -1735,7 +1834,7 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 	for (size_t i = 0; i < p->nrules; i++)
 		if ((rc = static_rule(&L, i)) < 0)
 			goto out;
-	if ((rc = static_policy(&L, doc)) < 0)
+	if ((rc = static_policy(&L, doc)) < 0 || (rc = gateway_access(&L, doc)) < 0)
 		goto out;
 	const struct policy *pols[1] = {p};
 	const struct inventory *invs[1] = {inv};
@@ -1779,7 +1878,7 @@ json_t *lint_finding_json(const struct policy *p, const struct inventory *inv,
 	}
 	json_object_set_new(o, "kind", json_string(lint_kind_names[f->kind]));
 	json_object_set_new(o, "severity", json_string(sev[f->severity]));
-	json_object_set_new(o, "file", json_string(p->file));
+	json_object_set_new(o, "file", json_string(f->file ? f->file : p->file));
 	json_object_set_new(o, "line", json_integer(f->line));
 	json_object_set_new(o, "col", json_integer(f->col));
 	json_object_set_new(o, "rule",

@@ -125,6 +125,9 @@ enum lint_kind {
 	LINT_EXPIRING,	      /* expires within LINT_EXPIRY_WARN_DAYS */
 	LINT_ACCEPTS_NOTHING, /* no compiled rule accepts anything (rules: []) */
 	LINT_UNUSED_SERVICE,  /* a service that no rule names */
+	LINT_MGMT_RISK,	      /* a management zone open to guests, pupils or the internet */
+	LINT_NO_MGMT,	      /* no management zone with hosts: nothing prevents a lockout */
+	LINT_OPEN_BGP,	      /* gateways that accept BGP from any address */
 	LINT_KIND_COUNT
 };
 extern const char *const lint_kind_names[LINT_KIND_COUNT];
@@ -144,6 +147,7 @@ struct lint_finding {
 	struct lint_box *boxes; /* LINT_OVERLAP, LINT_OVERRIDE: the packets concerned */
 	size_t nboxes;
 	char *msg;
+	char *file; /* where line:col point: NULL for the policy file, else (sites.csv) */
 };
 
 struct lint_report {

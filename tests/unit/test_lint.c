@@ -789,3 +789,51 @@ Test(lint, expiry_at_an_instant)
 	run_free(&x);
 	free(pol);
 }
+
+Test(lint, risky_management_zones)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: web, from: [admin], to: [servers], services: [web, http, https, dns, "
+	    "printing], action: accept}\n");
+	/* Lines 1-15 of head stay; management goes in after version (line 2). */
+	char *risky = NULL;
+	cr_assert(asprintf(&risky, "version: 1\nmanagement: [mgmt, school, vpn-staff]\n%s",
+			   pol + strlen("version: 1\n")) > 0);
+	lint_run(&x, risky, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	size_t n = 0;
+	for (size_t i = 0; i < x.r->n; i++) {
+		const struct lint_finding *f = &x.r->v[i];
+		if (f->kind != LINT_MGMT_RISK)
+			continue;
+		n++;
+		cr_assert_eq(f->line, 2);
+		const char *z = x.p->zones[f->zone].name;
+		cr_assert(strcmp(z, "school") == 0 || strcmp(z, "vpn-staff") == 0, "%s",
+			  report_text(x.r));
+		cr_assert(strstr(f->msg, strcmp(z, "school") == 0 ? "looks like a school network"
+								  : "is a VPN pool"),
+			  "%s", f->msg);
+	}
+	cr_assert_eq(n, 2, "%s", report_text(x.r));
+	cr_assert_eq(nfindings(x.r), 2, "%s", report_text(x.r));
+	run_free(&x);
+	free(risky);
+	/* A management zone without hosts: nothing prevents a lockout. */
+	cr_assert(asprintf(&risky, "version: 1\nmanagement: [ghost]\n%s",
+			   pol + strlen("version: 1\n")) > 0);
+	memcpy(strstr(risky, "  mgmt: Management"), "  ghost: Nothing!!", 18);
+	lint_run(&x, risky, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	const struct lint_finding *f = only(x.r, LINT_NO_MGMT);
+	cr_assert_eq(f->line, 2);
+	cr_assert(strstr(f->msg, "the management zones have no hosts"), "%s", f->msg);
+	run_free(&x);
+	free(risky);
+	/* The default ([mgmt]) is fine. */
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.r->n, 0, "%s", report_text(x.r));
+	run_free(&x);
+	free(pol);
+}
