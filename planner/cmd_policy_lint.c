@@ -37,7 +37,10 @@ static const char diff_usage[] =
     "The semantic difference between the policies of two inventory directories:\n"
     "the packets (family, zones, relation of the ends, services) whose verdict\n"
     "changes, with the deciding rule before and after. Reordering rules without\n"
-    "effect, renaming services or splitting rules gives no change.\n"
+    "effect, renaming services or splitting rules gives no change. Then what\n"
+    "reaches the gateways themselves and what they log: management zones added\n"
+    "or removed (with their hosts and the gateways), logging, rule expiry, and\n"
+    "each gateway's routing-protocol access (OSPF, VRRP, BGP).\n"
     "\n"
     "options:\n"
     "  --json       machine-readable output (schema in docs/policy-lint.md)\n"
@@ -262,28 +265,54 @@ int policy_cmd_diff(int argc, char **argv)
 		code = out_fail(SEG_EXIT_SYSTEM, "diff: %s", strerror(-rc));
 		goto out;
 	}
-	code = d->n ? SEG_EXIT_FINDINGS : SEG_EXIT_OK;
+	code = diff_count(d) ? SEG_EXIT_FINDINGS : SEG_EXIT_OK;
 	if (a.json) {
-		json_t *ch = json_array(), *views = json_array();
+		json_t *ch = json_array(), *views = json_array(), *mg = json_array(),
+		       *lg = json_array(), *ex = json_array(), *gw = json_array();
 		for (size_t i = 0; ch && i < d->n; i++)
 			json_array_append_new(ch, diff_change_json(d, la.p, lb.p, &d->v[i]));
 		for (size_t i = 0; views && i < d->nsites; i++)
 			json_array_append_new(views, json_string(d->sites[i]));
-		json_t *j = ch && views ? json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "old", la.p->file,
-						    "new", lb.p->file, "date", la.p->date, "atoms",
-						    (json_int_t)d->atoms, "exception_sites", views,
-						    "changes", ch)
-					: NULL;
+		for (size_t i = 0; mg && i < d->nmgmt; i++)
+			json_array_append_new(mg, diff_mgmt_json(&d->mgmt[i]));
+		for (size_t i = 0; lg && i < d->nlogging; i++)
+			json_array_append_new(lg, diff_setting_json(&d->logging[i]));
+		for (size_t i = 0; ex && i < d->nexpiry; i++)
+			json_array_append_new(ex, diff_setting_json(&d->expiry[i]));
+		for (size_t i = 0; gw && i < d->ngateways; i++)
+			json_array_append_new(gw, diff_gateway_json(&d->gateways[i]));
+		json_t *j = ch && views && mg && lg && ex && gw
+				? json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "old",
+					    la.p->file, "new", lb.p->file, "date", la.p->date,
+					    "atoms", (json_int_t)d->atoms, "exception_sites", views,
+					    "changes", ch, "management", mg, "logging", lg,
+					    "expiry", ex, "gateway_access", gw)
+				: NULL;
 		if (!j) {
 			json_decref(ch);
 			json_decref(views);
+			json_decref(mg);
+			json_decref(lg);
+			json_decref(ex);
+			json_decref(gw);
 		}
 		int jc = j ? out_json(j) : out_fail(SEG_EXIT_SYSTEM, "out of memory");
 		code = jc ? jc : code;
 		goto out;
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		char *t = diff_change_text(d, la.p, lb.p, &d->v[i]);
+	for (size_t i = 0; i < diff_count(d); i++) {
+		size_t k = i;
+		char *t;
+		if (k < d->n)
+			t = diff_change_text(d, la.p, lb.p, &d->v[k]);
+		else if ((k -= d->n) < d->nmgmt)
+			t = diff_mgmt_text(&d->mgmt[k]);
+		else if ((k -= d->nmgmt) < d->nlogging)
+			t = diff_setting_text("logging", &d->logging[k]);
+		else if ((k -= d->nlogging) < d->nexpiry)
+			t = diff_setting_text("expiry", &d->expiry[k]);
+		else
+			t = diff_gateway_text(&d->gateways[k - d->nexpiry]);
 		if (!t) {
 			code = out_fail(SEG_EXIT_SYSTEM, "out of memory");
 			goto out;
@@ -291,8 +320,9 @@ int policy_cmd_diff(int argc, char **argv)
 		printf("%s\n", t);
 		free(t);
 	}
-	printf("%zu change%s (%zu atoms compared, date %s)\n", d->n, d->n == 1 ? "" : "s", d->atoms,
-	       la.p->date);
+	printf("%zu change%s, %zu other difference%s (%zu atoms compared, date %s)\n", d->n,
+	       d->n == 1 ? "" : "s", diff_count(d) - d->n, diff_count(d) - d->n == 1 ? "" : "s",
+	       d->atoms, la.p->date);
 out:
 	diff_report_free(d);
 	loaded_free(&la);

@@ -170,10 +170,202 @@ static int one_view(struct differ *D, const struct inventory *ia, const struct i
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Beyond the forward chain: management, logging, expiry, gateway protocols */
+
+static bool in_mgmt(const struct policy *p, const char *zone)
+{
+	for (size_t i = 0; i < p->nmanagement; i++)
+		if (strcmp(p->zones[p->management[i]].name, zone) == 0)
+			return true;
+	return false;
+}
+
+/* The zones of x's management that y's lacks, with their hosts in inv. */
+static int mgmt_side(struct diff_report *d, const struct policy *x, const struct inventory *inv,
+		     const struct policy *y, bool added)
+{
+	for (size_t i = 0; i < x->nmanagement; i++) {
+		const char *zone = x->zones[x->management[i]].name;
+		if (in_mgmt(y, zone))
+			continue;
+		struct diff_mgmt *v = realloc(d->mgmt, (d->nmgmt + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->mgmt = v;
+		struct diff_mgmt *m = &v[d->nmgmt++];
+		memset(m, 0, sizeof(*m));
+		m->added = added;
+		if (!(m->zone = strdup(zone)) ||
+		    !(m->gateways = calloc(inv->nsites + 1, sizeof(char *))))
+			return -ENOMEM;
+		for (; m->ngateways < inv->nsites; m->ngateways++)
+			if (!(m->gateways[m->ngateways] = strdup(inv->sites[m->ngateways].id)))
+				return -ENOMEM;
+		int rc = gw_zone_prefixes(inv, zone, &m->hosts, &m->nhosts);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int setting_add(struct diff_setting **v, size_t *n, const char *key, const char *rule,
+		       const char *before, const char *after)
+{
+	if ((before && after && strcmp(before, after) == 0) || (!before && !after))
+		return 0;
+	struct diff_setting *w = realloc(*v, (*n + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*v = w;
+	struct diff_setting *s = &w[(*n)++];
+	memset(s, 0, sizeof(*s));
+	s->key = key;
+	if ((rule && !(s->rule = strdup(rule))) || (before && !(s->before = strdup(before))) ||
+	    (after && !(s->after = strdup(after))))
+		return -ENOMEM;
+	return 0;
+}
+
+static void log_values(const struct policy *p, char *group, char *rate, size_t size)
+{
+	if (p->log_group >= 0)
+		snprintf(group, size, "%d", p->log_group);
+	else
+		group[0] = '\0';
+	snprintf(rate, size, "%u/%s", p->log_rate, p->log_rate_unit);
+}
+
+/* Logging settings, each rule's `log` and `expires` (rules in both policies, by id). */
+static int diff_settings(struct diff_report *d, const struct policy *a, const struct policy *b)
+{
+	char ga[32], gb[32], ra[48], rb[48];
+	log_values(a, ga, ra, sizeof(ga));
+	log_values(b, gb, rb, sizeof(gb));
+	int rc = setting_add(&d->logging, &d->nlogging, "denied", NULL,
+			     a->log_denied ? "true" : "false", b->log_denied ? "true" : "false");
+	if (rc == 0)
+		rc = setting_add(&d->logging, &d->nlogging, "group", NULL, ga[0] ? ga : NULL,
+				 gb[0] ? gb : NULL);
+	if (rc == 0)
+		rc = setting_add(&d->logging, &d->nlogging, "rate", NULL, ra, rb);
+	for (size_t i = 0; i < b->nrules && rc == 0; i++) {
+		const struct pol_rule *rn = &b->rules[i];
+		int j = policy_find_rule(a, rn->id);
+		if (j < 0)
+			continue;
+		const struct pol_rule *ro = &a->rules[j];
+		rc = setting_add(&d->logging, &d->nlogging, "log", rn->id,
+				 ro->log ? "true" : "false", rn->log ? "true" : "false");
+		if (rc == 0)
+			rc = setting_add(&d->expiry, &d->nexpiry, "expires", rn->id,
+					 ro->expires[0] ? ro->expires : NULL,
+					 rn->expires[0] ? rn->expires : NULL);
+	}
+	return rc;
+}
+
+static int access_add(struct gw_access **v, size_t *n, const struct gw_access *a)
+{
+	struct gw_access *w = realloc(*v, (*n + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*v = w;
+	w[(*n)++] = *a;
+	return 0;
+}
+
+static bool access_in(const struct gw_access *v, size_t n, const struct gw_access *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (gw_access_equal(&v[i], a))
+			return true;
+	return false;
+}
+
+/* One gateway's protocol access before (site sa of ia, -1: absent) and after. */
+static int diff_gateway_one(struct diff_report *d, const char *id, const struct inventory *ia,
+			    int sa, const struct inventory *ib, int sb)
+{
+	struct gw_access *va = NULL, *vb = NULL;
+	size_t na = 0, nb = 0;
+	struct diff_gateway g = {0};
+	int rc = sa >= 0 ? gw_access_list(ia, sa, &va, &na) : 0;
+	if (rc == 0 && sb >= 0)
+		rc = gw_access_list(ib, sb, &vb, &nb);
+	for (size_t i = 0; i < nb && rc == 0; i++)
+		if (!access_in(va, na, &vb[i]))
+			rc = access_add(&g.added, &g.nadded, &vb[i]);
+	for (size_t i = 0; i < na && rc == 0; i++)
+		if (!access_in(vb, nb, &va[i]))
+			rc = access_add(&g.removed, &g.nremoved, &va[i]);
+	if (rc == 0 && (g.nadded || g.nremoved)) {
+		struct diff_gateway *w = realloc(d->gateways, (d->ngateways + 1) * sizeof(*w));
+		if (!w || !(g.site = strdup(id))) {
+			if (w)
+				d->gateways = w;
+			rc = -ENOMEM;
+		} else {
+			d->gateways = w;
+			w[d->ngateways++] = g;
+			memset(&g, 0, sizeof(g));
+		}
+	}
+	free(g.added);
+	free(g.removed);
+	free(va);
+	free(vb);
+	return rc;
+}
+
+static int diff_gateways(struct diff_report *d, const struct inventory *ia,
+			 const struct inventory *ib)
+{
+	int rc = 0;
+	for (size_t s = 0; s < ib->nsites && rc == 0; s++)
+		rc = diff_gateway_one(d, ib->sites[s].id, ia,
+				      inventory_find_site(ia, ib->sites[s].id), ib, (int)s);
+	for (size_t s = 0; s < ia->nsites && rc == 0; s++)
+		if (inventory_find_site(ib, ia->sites[s].id) < 0)
+			rc = diff_gateway_one(d, ia->sites[s].id, ia, (int)s, ib, -1);
+	return rc;
+}
+
+size_t diff_count(const struct diff_report *d)
+{
+	return d->n + d->nmgmt + d->nlogging + d->nexpiry + d->ngateways;
+}
+
+static void settings_free(struct diff_setting *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].rule);
+		free(v[i].before);
+		free(v[i].after);
+	}
+	free(v);
+}
+
 void diff_report_free(struct diff_report *d)
 {
 	if (!d)
 		return;
+	for (size_t i = 0; i < d->nmgmt; i++) {
+		free(d->mgmt[i].zone);
+		free(d->mgmt[i].hosts);
+		for (size_t k = 0; k < d->mgmt[i].ngateways; k++)
+			free(d->mgmt[i].gateways[k]);
+		free(d->mgmt[i].gateways);
+	}
+	free(d->mgmt);
+	settings_free(d->logging, d->nlogging);
+	settings_free(d->expiry, d->nexpiry);
+	for (size_t i = 0; i < d->ngateways; i++) {
+		free(d->gateways[i].site);
+		free(d->gateways[i].added);
+		free(d->gateways[i].removed);
+	}
+	free(d->gateways);
 	for (size_t i = 0; i < d->n; i++)
 		lint_box_free(&d->v[i].box);
 	free(d->v);
@@ -231,6 +423,14 @@ int diff_policies(const struct policy *a, const struct inventory *ia, const stru
 		rc = one_view(&D, ia, ib, view, &d->atoms);
 	if (rc == 0)
 		rc = collect(&D, d, 2 * d->names.nzones);
+	if (rc == 0)
+		rc = mgmt_side(d, b, ib, a, true);
+	if (rc == 0)
+		rc = mgmt_side(d, a, ia, b, false);
+	if (rc == 0)
+		rc = diff_settings(d, a, b);
+	if (rc == 0)
+		rc = diff_gateways(d, ia, ib);
 out:
 	for (size_t i = 0; i < D.ng; i++) {
 		for (size_t k = 0; k < D.g[i].n; k++)
@@ -295,5 +495,107 @@ char *diff_change_text(const struct diff_report *d, const struct policy *a, cons
 		     y) < 0)
 		s = NULL;
 	free(box);
+	return s;
+}
+
+json_t *diff_mgmt_json(const struct diff_mgmt *m)
+{
+	json_t *hosts = json_array(), *gws = json_array();
+	char buf[IP_PREFIX_STRLEN];
+	for (size_t i = 0; hosts && i < m->nhosts; i++) {
+		ip_prefix_format(&m->hosts[i], buf, sizeof(buf));
+		json_array_append_new(hosts, json_string(buf));
+	}
+	for (size_t i = 0; gws && i < m->ngateways; i++)
+		json_array_append_new(gws, json_string(m->gateways[i]));
+	if (!hosts || !gws) {
+		json_decref(hosts);
+		json_decref(gws);
+		return NULL;
+	}
+	return json_pack("{s:s,s:s,s:o,s:o}", "zone", m->zone, "change",
+			 m->added ? "added" : "removed", "hosts", hosts, "gateways", gws);
+}
+
+char *diff_mgmt_text(const struct diff_mgmt *m)
+{
+	char *s = NULL, buf[IP_PREFIX_STRLEN];
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "management: zone '%s' %s: ", m->zone, m->added ? "added" : "removed");
+	for (size_t i = 0; i < m->nhosts; i++) {
+		ip_prefix_format(&m->hosts[i], buf, sizeof(buf));
+		fprintf(f, "%s%s", i ? ", " : "", buf);
+	}
+	fprintf(f, "%s %s all %zu gateway%s:", m->nhosts ? "" : "(no hosts)",
+		m->added ? "newly reach" : "no longer reach", m->ngateways,
+		m->ngateways == 1 ? "" : "s");
+	for (size_t i = 0; i < m->ngateways; i++)
+		fprintf(f, "%s %s", i ? "," : "", m->gateways[i]);
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+json_t *diff_setting_json(const struct diff_setting *s)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "setting", json_string(s->key));
+	if (s->rule)
+		json_object_set_new(o, "rule", json_string(s->rule));
+	json_object_set_new(o, "before", s->before ? json_string(s->before) : json_null());
+	json_object_set_new(o, "after", s->after ? json_string(s->after) : json_null());
+	return o;
+}
+
+char *diff_setting_text(const char *section, const struct diff_setting *s)
+{
+	char *t = NULL;
+	const char *none = strcmp(s->key, "group") == 0 ? "kernel log" : "none";
+	if (asprintf(&t, "%s: %s%s%s%s %s -> %s", section, s->rule ? "rule '" : "",
+		     s->rule ? s->rule : "", s->rule ? "' " : "", s->key,
+		     s->before ? s->before : none, s->after ? s->after : none) < 0)
+		return NULL;
+	return t;
+}
+
+json_t *diff_gateway_json(const struct diff_gateway *g)
+{
+	json_t *add = json_array(), *rem = json_array();
+	for (size_t i = 0; add && i < g->nadded; i++)
+		json_array_append_new(add, gw_access_json(&g->added[i]));
+	for (size_t i = 0; rem && i < g->nremoved; i++)
+		json_array_append_new(rem, gw_access_json(&g->removed[i]));
+	if (!add || !rem) {
+		json_decref(add);
+		json_decref(rem);
+		return NULL;
+	}
+	return json_pack("{s:s,s:o,s:o}", "site", g->site, "added", add, "removed", rem);
+}
+
+char *diff_gateway_text(const struct diff_gateway *g)
+{
+	char *s = NULL, buf[160];
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < g->nremoved + g->nadded; i++) {
+		bool rem = i < g->nremoved;
+		gw_access_text(rem ? &g->removed[i] : &g->added[i - g->nremoved], buf, sizeof(buf));
+		fprintf(f, "%sgateway %s: %s %s", i ? "\n" : "", g->site,
+			rem ? "no longer accepts" : "newly accepts", buf);
+	}
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }

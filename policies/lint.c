@@ -9,11 +9,13 @@
 
 #include "policies/compile.h"
 #include "policies/eval.h"
+#include "policies/gateway.h"
 
 const char *const lint_rel_names[LINT_REL_COUNT] = {"same-site", "same-district", "elsewhere"};
 const char *const lint_kind_names[LINT_KIND_COUNT] = {
-    "shadowed", "unmatchable",	"redundant",  "overlap", "override", "any-to-any",
-    "broad",	"internet-any", "empty-zone", "expired", "expiring"};
+    "shadowed",	  "unmatchable",     "redundant",     "overlap",    "override",
+    "any-to-any", "broad",	     "internet-any",  "empty-zone", "expired",
+    "expiring",	  "accepts-nothing", "unused-service"};
 
 #define NFAM 2
 static const uint8_t fam_of[NFAM] = {4, 6};
@@ -732,8 +734,9 @@ static bool mrule_hits(const struct mrule *k, int from, int to, enum lint_rel re
 	return false;
 }
 
-int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset *parts,
-		      struct lint_ivset *rest)
+/* lint_model_decide over the rules alive (all when alive is NULL). */
+static int model_decide(const struct lint_model *m, size_t atom, const bool *alive,
+			struct lint_ivset *parts, struct lint_ivset *rest)
 {
 	uint8_t fam;
 	int from, to;
@@ -743,13 +746,19 @@ int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset
 	int rc = iv_copy(rest, &m->uni[f]);
 	for (size_t k = 0; k < m->n && rc == 0; k++) {
 		parts[k].n = 0;
-		if (!rest->n || !mrule_hits(&m->v[k], from, to, rel))
+		if (!rest->n || (alive && !alive[k]) || !mrule_hits(&m->v[k], from, to, rel))
 			continue;
 		rc = lint_ivset_inter(rest, &m->v[k].svc[f], &parts[k]);
 		if (rc == 0 && parts[k].n)
 			rc = lint_ivset_minus(rest, &m->v[k].svc[f], rest);
 	}
 	return rc;
+}
+
+int lint_model_decide(const struct lint_model *m, size_t atom, struct lint_ivset *parts,
+		      struct lint_ivset *rest)
+{
+	return model_decide(m, atom, NULL, parts, rest);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1180,8 +1189,14 @@ static int redundancy(const struct lint_model *m, const struct policy *p, struct
 	return rc;
 }
 
+/*
+ * One pass over the atoms of a view, with the rules alive (all when alive is
+ * NULL; the others are taken out of the list). Overlap boxes are collected
+ * only when boxes is set; natoms, when not NULL, counts the atoms.
+ */
 static int analyse(const struct lint_space *s, const struct lint_model *m, const bool *real,
-		   const struct policy *p, struct acc *a, size_t *natoms)
+		   const struct policy *p, const bool *alive, bool boxes, struct acc *a,
+		   size_t *natoms)
 {
 	size_t nr = m->n;
 	struct lint_ivset *parts = calloc(nr + 1, sizeof(*parts)), rest = {0}, o = {0};
@@ -1193,16 +1208,18 @@ static int analyse(const struct lint_space *s, const struct lint_model *m, const
 	for (size_t at = 0; at < s->natoms && rc == 0; at++) {
 		if (!real[at])
 			continue;
-		(*natoms)++;
+		if (natoms)
+			(*natoms)++;
 		uint8_t fam;
 		int from, to;
 		enum lint_rel rel;
 		lint_atom_parts(s, at, &fam, &from, &to, &rel);
 		int f = fam == 4 ? 0 : 1;
-		if ((rc = lint_model_decide(m, at, parts, &rest)) < 0)
+		if ((rc = model_decide(m, at, alive, parts, &rest)) < 0)
 			break;
 		for (size_t k = 0; k < nr; k++)
-			hit[k] = m->v[k].svc[f].n && mrule_hits(&m->v[k], from, to, rel);
+			hit[k] = (!alive || alive[k]) && m->v[k].svc[f].n &&
+				 mrule_hits(&m->v[k], from, to, rel);
 		for (size_t k = 0; k < nr && rc == 0; k++) {
 			if (!hit[k])
 				continue;
@@ -1215,7 +1232,7 @@ static int analyse(const struct lint_space *s, const struct lint_model *m, const
 				if (!parts[j].n || !iv_meets(&parts[j], mk))
 					continue;
 				a->contrib[k * nr + j] = true;
-				if (!opposite(m->v[j].r->action, m->v[k].r->action))
+				if (!boxes || !opposite(m->v[j].r->action, m->v[k].r->action))
 					continue;
 				rc = lint_ivset_inter(&parts[j], mk, &o);
 				if (rc == 0)
@@ -1241,6 +1258,7 @@ struct linter {
 	const struct lint_space *s;
 	struct diag_list *dl;
 	struct lint_report *r;
+	const char *file; /* the file findings point into, when not the policy (sites.csv) */
 };
 
 static int add_finding(struct linter *L, enum lint_kind kind, enum diag_severity sev, unsigned line,
@@ -1271,9 +1289,14 @@ static int add_finding(struct linter *L, enum lint_kind kind, enum diag_severity
 	f->col = col;
 	f->rule = rule;
 	f->zone = zone;
+	f->service = -1;
 	f->site = site;
+	if (L->file && !(f->file = strdup(L->file))) {
+		free(f->msg);
+		return -ENOMEM;
+	}
 	r->n++;
-	diag_add(L->dl, sev, L->p->file, line, col, "%s", f->msg);
+	diag_add(L->dl, sev, L->file ? L->file : L->p->file, line, col, "%s", f->msg);
 	return 0;
 }
 
@@ -1325,8 +1348,13 @@ static char *view_prefix(const struct linter *L, int site)
 	return s;
 }
 
+/*
+ * alive: the rules no finding advises removing. A shadowed rule is named
+ * shadowed by a single rule that covers it and stays (else one that at
+ * least decides something), never by one that is itself to go.
+ */
 static int report_rule(struct linter *L, const struct lint_model *m, const struct acc *a, size_t k,
-		       int site)
+		       int site, const bool *alive)
 {
 	const struct policy *p = L->p;
 	const struct pol_rule *rk = m->v[k].r;
@@ -1345,9 +1373,11 @@ static int report_rule(struct linter *L, const struct lint_model *m, const struc
 				 pre, rk->id);
 	} else if (!a->decided[k]) {
 		int single = -1;
-		for (size_t j = 0; j < k && single < 0; j++)
-			if (!a->cover_fail[k * nr + j])
-				single = (int)j;
+		for (int pass = 0; pass < 2 && single < 0; pass++)
+			for (size_t j = 0; j < k && single < 0; j++)
+				if (!a->cover_fail[k * nr + j] && a->decided[j] &&
+				    (pass == 1 || alive[j]))
+					single = (int)j;
 		if (single >= 0) {
 			row[single] = true;
 			rc = add_finding(L, LINT_SHADOWED, DIAG_WARNING, rk->line, rk->col,
@@ -1447,6 +1477,62 @@ out:
 	return rc;
 }
 
+/*
+ * Which rules can go together without changing a decision. Rules that decide
+ * nothing go first: taking them out changes nothing. Then redundant rules
+ * one at a time, in policy order, each judged without the ones already
+ * taken out, so that two rules never each rely on the other (two identical
+ * rules: the second is shadowed by the first, and the first is then not
+ * redundant). Only the view's own rules are taken out (a site's view judges
+ * its exceptions). a's redundancy results are replaced by the settled ones;
+ * alive gets the rules that stay.
+ */
+static int settle_redundancy(const struct lint_space *s, const struct lint_model *m,
+			     const bool *real, const struct policy *p, int site, struct acc *a,
+			     bool *alive)
+{
+	size_t nr = m->n;
+	bool dead = false;
+	int rc = 0;
+	for (size_t k = 0; k < nr; k++) {
+		bool mine = (m->v[k].r->site >= 0) == (site >= 0);
+		alive[k] = !mine || (a->matched[k] && a->decided[k]);
+		dead |= !alive[k];
+	}
+	bool *red = calloc(nr + 1, 1);
+	if (!red)
+		return -ENOMEM;
+	for (bool fresh = dead; rc == 0;) {
+		struct acc b, *cur = a;
+		if (fresh) {
+			if ((rc = acc_init(&b, nr)) < 0)
+				break;
+			rc = analyse(s, m, real, p, alive, false, &b, NULL);
+			cur = &b;
+		}
+		int pick = -1;
+		for (size_t k = 0; k < nr && rc == 0 && pick < 0; k++)
+			if (alive[k] && (m->v[k].r->site >= 0) == (site >= 0) && cur->decided[k] &&
+			    !cur->not_red[k])
+				pick = (int)k;
+		if (pick >= 0 && cur != a) {
+			memcpy(&a->takers[(size_t)pick * nr], &cur->takers[(size_t)pick * nr], nr);
+			a->by_default[pick] = cur->by_default[pick];
+		}
+		if (cur != a)
+			acc_free(&b);
+		if (pick < 0)
+			break;
+		red[pick] = true;
+		alive[pick] = false;
+		fresh = true;
+	}
+	for (size_t k = 0; k < nr && rc == 0; k++)
+		a->not_red[k] = !red[k];
+	free(red);
+	return rc;
+}
+
 static bool same_site(const char *site, void *ctx)
 {
 	return strcmp(site, ctx) == 0;
@@ -1461,11 +1547,15 @@ static int lint_view(struct linter *L, int site)
 	const struct lint_space *s = L->s;
 	struct lint_model *m = NULL;
 	struct acc a;
-	bool *real = calloc(s->natoms + 1, 1);
+	bool *real = calloc(s->natoms + 1, 1), *alive = NULL;
 	int rc = real ? lint_model_new(s, 0, site, &m) : -ENOMEM;
 	if (rc < 0) {
 		free(real);
 		return rc;
+	}
+	if (!(alive = calloc(m->n + 1, 1))) {
+		rc = -ENOMEM;
+		goto out_model;
 	}
 	if ((rc = acc_init(&a, m->n)) < 0)
 		goto out_model;
@@ -1473,12 +1563,14 @@ static int lint_view(struct linter *L, int site)
 		lint_space_realise(s, 0, same_site, (void *)L->inv->sites[site].id, real);
 	else
 		lint_space_realise(s, 0, NULL, NULL, real);
-	rc = analyse(s, m, real, L->p, &a, &L->r->atoms);
+	rc = analyse(s, m, real, L->p, NULL, true, &a, &L->r->atoms);
 	L->r->views++;
+	if (rc == 0)
+		rc = settle_redundancy(s, m, real, L->p, site, &a, alive);
 	for (size_t k = 0; k < m->n && rc == 0; k++) {
 		bool mine = (m->v[k].r->site >= 0) == (site >= 0);
 		if (mine)
-			rc = report_rule(L, m, &a, k, site);
+			rc = report_rule(L, m, &a, k, site, alive);
 		for (size_t j = 0; j < k && rc == 0; j++) {
 			if (!a.ovl[k * a.nr + j].n || !a.decided[k])
 				continue;
@@ -1491,8 +1583,29 @@ static int lint_view(struct linter *L, int site)
 	acc_free(&a);
 out_model:
 	lint_model_free(m);
+	free(alive);
 	free(real);
 	return rc;
+}
+
+/* Where the key name stands in the top-level mapping section (the top level itself when
+ * section is NULL); 0:0 when nowhere. */
+static void key_position(const struct ydoc *doc, const char *section, const char *name,
+			 unsigned *line, unsigned *col)
+{
+	const struct ynode *root = doc ? ydoc_root(doc) : NULL;
+	const struct ynode *m = root && ynode_kind(root) == YNODE_MAP
+				    ? (section ? ynode_get(root, section) : root)
+				    : NULL;
+	*line = *col = 0;
+	for (size_t i = 0; m && ynode_kind(m) == YNODE_MAP && i < ynode_len(m); i++) {
+		const char *k = ynode_scalar(ynode_key(m, i));
+		if (k && strcmp(k, name) == 0) {
+			*line = ynode_line(ynode_key(m, i));
+			*col = ynode_col(ynode_key(m, i));
+			return;
+		}
+	}
 }
 
 static bool names_internet(const struct policy *p, const int *zs, size_t n)
@@ -1504,7 +1617,7 @@ static bool names_internet(const struct policy *p, const int *zs, size_t n)
 }
 
 /* Findings about a rule as written: breadth and expiry. */
-static int static_rule(struct linter *L, size_t i, long today)
+static int static_rule(struct linter *L, size_t i)
 {
 	const struct policy *p = L->p;
 	const struct pol_rule *r = &p->rules[i];
@@ -1524,36 +1637,146 @@ static int static_rule(struct linter *L, size_t i, long today)
 		rc = add_finding(L, LINT_INTERNET_ANY, DIAG_WARNING, r->line, r->col, ri, -1,
 				 r->site, "rule '%s' accepts every service %s the internet", r->id,
 				 names_internet(p, r->from, r->nfrom) ? "from" : "to");
-	if (rc < 0 || !r->expires[0])
+	if (rc < 0 || !r->expires[0] || !r->expires_at)
 		return rc;
-	long days;
-	if (!policy_parse_date(r->expires, &days))
-		return 0;
 	if (r->expired)
 		return add_finding(L, LINT_EXPIRED, DIAG_WARNING, r->line, r->col, ri, -1, r->site,
 				   "rule '%s' expired on %s (the date is %s): it is not compiled",
 				   r->id, r->expires, p->date);
-	if (days - today <= LINT_EXPIRY_WARN_DAYS)
+	/* Whole days left: a date ends at the next midnight, so on the date itself 0. */
+	int64_t days = (r->expires_at - p->now - 1) / 86400;
+	bool instant = strchr(r->expires, 'T') != NULL;
+	if (days <= LINT_EXPIRY_WARN_DAYS)
 		return add_finding(L, LINT_EXPIRING, DIAG_WARNING, r->line, r->col, ri, -1, r->site,
-				   "rule '%s' expires on %s, in %ld day%s", r->id, r->expires,
-				   days - today, days - today == 1 ? "" : "s");
+				   "rule '%s' expires %s %s, in %lld day%s", r->id,
+				   instant ? "at" : "on", r->expires, (long long)days,
+				   days == 1 ? "" : "s");
 	return 0;
 }
 
-static void zone_position(const struct ydoc *doc, const char *name, unsigned *line, unsigned *col)
+/* Words of a zone's name or description that mark hosts nobody vouches for. */
+static const char *const untrusted_words[] = {"guest",	 "school", "pupil",
+					      "student", "public", "visitor"};
+
+static const char *untrusted_word(const struct pol_zone *z)
 {
-	const struct ynode *root = doc ? ydoc_root(doc) : NULL;
-	const struct ynode *zs =
-	    root && ynode_kind(root) == YNODE_MAP ? ynode_get(root, "zones") : NULL;
-	*line = *col = 0;
-	for (size_t i = 0; zs && ynode_kind(zs) == YNODE_MAP && i < ynode_len(zs); i++) {
-		const char *k = ynode_scalar(ynode_key(zs, i));
-		if (k && strcmp(k, name) == 0) {
-			*line = ynode_line(ynode_key(zs, i));
-			*col = ynode_col(ynode_key(zs, i));
-			return;
-		}
+	for (size_t i = 0; i < sizeof(untrusted_words) / sizeof(untrusted_words[0]); i++)
+		if (strcasestr(z->name, untrusted_words[i]) ||
+		    (z->description && strcasestr(z->description, untrusted_words[i])))
+			return untrusted_words[i];
+	return NULL;
+}
+
+/*
+ * The input chain: who reaches every gateway itself (the management zones,
+ * before any other rule) and which gateways accept BGP from anyone.
+ */
+static int gateway_access(struct linter *L, const struct ydoc *doc)
+{
+	const struct policy *p = L->p;
+	const struct inventory *inv = L->inv;
+	unsigned line, col;
+	size_t hosts = 0;
+	int rc = 0;
+	key_position(doc, NULL, "management", &line, &col);
+	for (size_t i = 0; i < p->nmanagement && rc == 0; i++) {
+		const struct pol_zone *z = &p->zones[p->management[i]];
+		struct ip_prefix *v = NULL;
+		size_t n = 0;
+		if ((rc = gw_zone_prefixes(inv, z->name, &v, &n)) < 0)
+			break;
+		free(v);
+		hosts += n;
+		const char *w = untrusted_word(z);
+		if (z->kind == POL_ZONE_VPN)
+			rc = add_finding(
+			    L, LINT_MGMT_RISK, DIAG_WARNING, line, col, -1, p->management[i], -1,
+			    "management zone '%s' is a VPN pool: whoever logs in to that "
+			    "VPN from the internet reaches every gateway itself",
+			    z->name);
+		else if (z->kind != POL_ZONE_SEGMENT)
+			rc = add_finding(L, LINT_MGMT_RISK, DIAG_WARNING, line, col, -1,
+					 p->management[i], -1,
+					 "management zone '%s' is not a network of the city: its "
+					 "addresses reach every gateway itself",
+					 z->name);
+		else if (w)
+			rc = add_finding(L, LINT_MGMT_RISK, DIAG_WARNING, line, col, -1,
+					 p->management[i], -1,
+					 "management zone '%s' looks like a %s network: its hosts "
+					 "reach every gateway itself",
+					 z->name, w);
 	}
+	if (rc == 0 && hosts == 0)
+		rc = add_finding(L, LINT_NO_MGMT, DIAG_WARNING, line, col, -1, -1, -1,
+				 "%s: the gateways exempt no host from their input chain, and a "
+				 "faulty ruleset locks everyone out",
+				 p->nmanagement ? "the management zones have no hosts"
+						: "no management zone");
+	size_t open = 0;
+	int first = -1;
+	for (size_t s = 0; s < inv->nsites && rc == 0; s++) {
+		struct gw_access *v = NULL;
+		size_t n = 0;
+		if ((rc = gw_access_list(inv, (int)s, &v, &n)) < 0)
+			break;
+		bool any = false;
+		for (size_t k = 0; k < n; k++)
+			any |= strcmp(v[k].proto, "bgp") == 0 && strcmp(v[k].from, "any") == 0;
+		free(v);
+		if (any && open++ == 0)
+			first = (int)s;
+	}
+	char *path = NULL;
+	if (rc == 0 && open && asprintf(&path, "%s/sites.csv", inv->dir) < 0)
+		return -ENOMEM;
+	if (rc == 0 && open) {
+		const struct site *st = &inv->sites[first];
+		char more[48] = "";
+		if (open > 1)
+			snprintf(more, sizeof(more), " (and %zu more)", open - 1);
+		L->file = path;
+		rc = add_finding(L, LINT_OPEN_BGP, DIAG_WARNING, st->line, 0, -1, -1, first,
+				 "gateway %s%s accepts BGP (tcp/179) from any address: flag bgp "
+				 "without its BGP peers in interfaces.csv",
+				 st->id, more);
+		L->file = NULL;
+	}
+	free(path);
+	return rc;
+}
+
+/* Findings about the policy as a whole: nothing accepted, services no rule uses. */
+static int static_policy(struct linter *L, const struct ydoc *doc)
+{
+	const struct policy *p = L->p;
+	bool accepts = false;
+	int rc = 0;
+	for (size_t i = 0; i < p->nrules; i++)
+		accepts |= !p->rules[i].expired && p->rules[i].action == POL_ACCEPT;
+	if (!accepts) {
+		unsigned line, col;
+		key_position(doc, NULL, "rules", &line, &col);
+		rc =
+		    add_finding(L, LINT_ACCEPTS_NOTHING, DIAG_WARNING, line, col, -1, -1, -1,
+				"no rule accepts anything%s: every connection between segments is "
+				"dropped by default (only the management zones reach the gateways)",
+				p->nrules ? " (every rule drops, rejects or has expired)" : "");
+	}
+	for (size_t sv = 0; sv < p->nservices && rc == 0; sv++) {
+		bool used = false;
+		for (size_t i = 0; i < p->nrules && !used; i++)
+			for (size_t k = 0; k < p->rules[i].nservices && !used; k++)
+				used = p->rules[i].services[k] == (int)sv;
+		if (used)
+			continue;
+		const struct pol_service *s = &p->services[sv];
+		rc = add_finding(L, LINT_UNUSED_SERVICE, DIAG_WARNING, s->line, s->col, -1, -1, -1,
+				 "service '%s' (line %u) is used by no rule", s->name, s->line);
+		if (rc == 0)
+			L->r->v[L->r->n - 1].service = (int)sv;
+	}
+	return rc;
 }
 
 static int finding_cmp(const void *x, const void *y)
@@ -1575,6 +1798,7 @@ void lint_report_free(struct lint_report *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct lint_finding *f = &r->v[i];
 		free(f->msg);
+		free(f->file);
 		free(f->others);
 		for (size_t b = 0; b < f->nboxes; b++)
 			lint_box_free(&f->boxes[b]);
@@ -1591,19 +1815,17 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 	struct lint_space *s = NULL;
 	struct lint_report *r = calloc(1, sizeof(*r));
 	bool *viewed = calloc(inv->nsites + 1, sizeof(bool));
-	struct linter L = {p, inv, NULL, dl, r};
+	struct linter L = {p, inv, NULL, dl, r, NULL};
 	int rc = -ENOMEM;
 	*out = NULL;
 	if (!r || !viewed)
 		goto out;
-	long today = 0;
-	policy_parse_date(p->date, &today);
 	for (size_t z = 0; z < p->nzones; z++) {
 		const struct pol_zone *pz = &p->zones[z];
 		if (pz->kind != POL_ZONE_SEGMENT || pz->nsegments)
 			continue;
 		unsigned line, col;
-		zone_position(doc, pz->name, &line, &col);
+		key_position(doc, "zones", pz->name, &line, &col);
 		if ((rc = add_finding(&L, LINT_EMPTY_ZONE, DIAG_WARNING, line, col, -1, (int)z, -1,
 				      "zone '%s' has no segment in the inventory: rules naming it "
 				      "match nothing",
@@ -1611,8 +1833,10 @@ int lint_policy(const struct policy *p, const struct inventory *inv, const struc
 			goto out;
 	}
 	for (size_t i = 0; i < p->nrules; i++)
-		if ((rc = static_rule(&L, i, today)) < 0)
+		if ((rc = static_rule(&L, i)) < 0)
 			goto out;
+	if ((rc = static_policy(&L, doc)) < 0 || (rc = gateway_access(&L, doc)) < 0)
+		goto out;
 	const struct policy *pols[1] = {p};
 	const struct inventory *invs[1] = {inv};
 	if ((rc = lint_space_new(pols, invs, 1, &s)) < 0)
@@ -1655,13 +1879,16 @@ json_t *lint_finding_json(const struct policy *p, const struct inventory *inv,
 	}
 	json_object_set_new(o, "kind", json_string(lint_kind_names[f->kind]));
 	json_object_set_new(o, "severity", json_string(sev[f->severity]));
-	json_object_set_new(o, "file", json_string(p->file));
+	json_object_set_new(o, "file", json_string(f->file ? f->file : p->file));
 	json_object_set_new(o, "line", json_integer(f->line));
 	json_object_set_new(o, "col", json_integer(f->col));
 	json_object_set_new(o, "rule",
 			    f->rule >= 0 ? json_string(p->rules[f->rule].id) : json_null());
 	json_object_set_new(o, "zone",
 			    f->zone >= 0 ? json_string(p->zones[f->zone].name) : json_null());
+	json_object_set_new(o, "service",
+			    f->service >= 0 ? json_string(p->services[f->service].name)
+					    : json_null());
 	json_object_set_new(o, "site",
 			    f->site >= 0 ? json_string(inv->sites[f->site].id) : json_null());
 	for (size_t i = 0; i < f->nothers; i++)

@@ -112,17 +112,22 @@ char *lint_box_text(const struct lint_names *n, const struct lint_box *b);
 /* Lint */
 
 enum lint_kind {
-	LINT_SHADOWED,	   /* earlier rules decide everything it matches */
-	LINT_UNMATCHABLE,  /* no gateway ever judges a packet it matches */
-	LINT_REDUNDANT,	   /* removing it changes no decision */
-	LINT_OVERLAP,	   /* an earlier rule with the opposite action takes part of it */
-	LINT_OVERRIDE,	   /* a site exception overrides a city-wide rule (a note) */
-	LINT_ANY_ANY,	   /* accepts anything from anywhere to anywhere */
-	LINT_BROAD,	   /* accepts any service from any source or to any destination */
-	LINT_INTERNET_ANY, /* accepts any service from or to the internet */
-	LINT_EMPTY_ZONE,   /* a declared zone with no segment */
-	LINT_EXPIRED,	   /* past its expiry date: not compiled */
-	LINT_EXPIRING,	   /* expires within LINT_EXPIRY_WARN_DAYS */
+	LINT_SHADOWED,	      /* earlier rules decide everything it matches */
+	LINT_UNMATCHABLE,     /* no gateway ever judges a packet it matches */
+	LINT_REDUNDANT,	      /* removing it changes no decision */
+	LINT_OVERLAP,	      /* an earlier rule with the opposite action takes part of it */
+	LINT_OVERRIDE,	      /* a site exception overrides a city-wide rule (a note) */
+	LINT_ANY_ANY,	      /* accepts anything from anywhere to anywhere */
+	LINT_BROAD,	      /* accepts any service from any source or to any destination */
+	LINT_INTERNET_ANY,    /* accepts any service from or to the internet */
+	LINT_EMPTY_ZONE,      /* a declared zone with no segment */
+	LINT_EXPIRED,	      /* past its expiry date: not compiled */
+	LINT_EXPIRING,	      /* expires within LINT_EXPIRY_WARN_DAYS */
+	LINT_ACCEPTS_NOTHING, /* no compiled rule accepts anything (rules: []) */
+	LINT_UNUSED_SERVICE,  /* a service that no rule names */
+	LINT_MGMT_RISK,	      /* a management zone open to guests, pupils or the internet */
+	LINT_NO_MGMT,	      /* no management zone with hosts: nothing prevents a lockout */
+	LINT_OPEN_BGP,	      /* gateways that accept BGP from any address */
 	LINT_KIND_COUNT
 };
 extern const char *const lint_kind_names[LINT_KIND_COUNT];
@@ -135,12 +140,14 @@ struct lint_finding {
 	unsigned line, col; /* in the policy file */
 	int rule;	    /* index into policy->rules, or -1 */
 	int zone;	    /* index into policy->zones (LINT_EMPTY_ZONE), or -1 */
+	int service;	    /* index into policy->services (LINT_UNUSED_SERVICE), or -1 */
 	int site;	    /* the site whose view found it (exceptions), or -1 */
 	int *others;	    /* the rules it names (covering, overlapping, taking over) */
 	size_t nothers;
 	struct lint_box *boxes; /* LINT_OVERLAP, LINT_OVERRIDE: the packets concerned */
 	size_t nboxes;
 	char *msg;
+	char *file; /* where line:col point: NULL for the policy file, else (sites.csv) */
 };
 
 struct lint_report {

@@ -180,16 +180,25 @@ static void env_free(struct env *e)
 	free(e->dir);
 }
 
-static struct policy *load(const struct env *e, const struct tpol *t, const char *name)
+/* render(t) with extra top-level lines after "version: 1". */
+static struct policy *load_with(const struct env *e, const struct tpol *t, const char *extra,
+				const char *name)
 {
-	char *text = render(t);
+	char *text = render(t), *full = NULL;
+	cr_assert(asprintf(&full, "version: 1\n%s%s", extra, text + strlen("version: 1\n")) > 0);
 	struct diag_list *dl = diag_list_new();
 	struct policy *p = NULL;
-	cr_assert_eq(policy_load_buffer(text, strlen(text), name, e->inv, "2025-06-01", dl, &p), 0,
-		     "%s\n%s", tu_diags(dl), text);
+	cr_assert_eq(policy_load_buffer(full, strlen(full), name, e->inv, "2025-06-01", dl, &p), 0,
+		     "%s\n%s", tu_diags(dl), full);
 	diag_list_free(dl);
 	free(text);
+	free(full);
 	return p;
+}
+
+static struct policy *load(const struct env *e, const struct tpol *t, const char *name)
+{
+	return load_with(e, t, "", name);
 }
 
 static const char *changes_text(const struct diff_report *d, const struct policy *a,
@@ -699,5 +708,158 @@ Test(diff, an_exception_set_in_both)
 	diff_report_free(d);
 	policy_free(pa);
 	policy_free(pb);
+	env_free(&e);
+}
+
+Test(diff, management_zone_added_shows_hosts_and_gateways)
+{
+	struct env e;
+	env_init(&e);
+	struct policy *a = load_with(&e, &base, "management: [mgmt]\n", "old.yaml");
+	struct policy *b = load_with(&e, &base, "management: [mgmt, admin]\n", "new.yaml");
+	struct diff_report *d = diff_of(&e, a, b);
+	cr_assert_eq(d->n, 0, "%s", changes_text(d, a, b));
+	cr_assert_eq(d->nmgmt, 1);
+	cr_assert_eq(diff_count(d), 1);
+	const struct diff_mgmt *m = &d->mgmt[0];
+	cr_assert_str_eq(m->zone, "admin");
+	cr_assert(m->added);
+	/* The oracle: every prefix of an admin segment in segments.csv, and nothing else. */
+	char want[16][IP_PREFIX_STRLEN];
+	size_t nwant = 0;
+	for (size_t i = 0; i < e.inv->nsegments; i++) {
+		const struct segment *s = &e.inv->segments[i];
+		if (strcmp(s->zone, "admin") != 0)
+			continue;
+		if (s->has_v4)
+			ip_prefix_format(&s->v4, want[nwant++], IP_PREFIX_STRLEN);
+		if (s->has_v6)
+			ip_prefix_format(&s->v6, want[nwant++], IP_PREFIX_STRLEN);
+	}
+	cr_assert_eq(nwant, 6);
+	json_t *j = diff_mgmt_json(m);
+	char *text = diff_mgmt_text(m);
+	cr_assert(j && text);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "change")), "added");
+	json_t *hosts = json_object_get(j, "hosts");
+	cr_assert_eq(json_array_size(hosts), nwant, "%s", text);
+	for (size_t i = 0; i < nwant; i++) {
+		bool found = false;
+		for (size_t k = 0; k < json_array_size(hosts); k++)
+			found |= strcmp(json_string_value(json_array_get(hosts, k)), want[i]) == 0;
+		cr_assert(found, "%s missing from %s", want[i], text);
+		char needle[sizeof(want) + 2];
+		snprintf(needle, sizeof(needle), " %s", want[i]);
+		cr_assert(strstr(text, needle), "%s missing from %s", want[i], text);
+	}
+	/* Anti-lockout applies at every gateway: all of them, each named. */
+	json_t *gws = json_object_get(j, "gateways");
+	cr_assert_eq(json_array_size(gws), NSITES);
+	for (size_t i = 0; i < NSITES; i++) {
+		cr_assert_str_eq(json_string_value(json_array_get(gws, i)), site_ids[i]);
+		cr_assert(strstr(text, site_ids[i]), "%s", text);
+	}
+	cr_assert(strstr(text, "management: zone 'admin' added: ") == text, "%s", text);
+	cr_assert(strstr(text, "newly reach all 5 gateways"), "%s", text);
+	free(text);
+	json_decref(j);
+	diff_report_free(d);
+	/* The other way round it is a removal, with the same hosts. */
+	d = diff_of(&e, b, a);
+	cr_assert_eq(d->nmgmt, 1);
+	cr_assert_not(d->mgmt[0].added);
+	cr_assert_eq(d->mgmt[0].nhosts, nwant);
+	diff_report_free(d);
+	policy_free(a);
+	policy_free(b);
+	env_free(&e);
+}
+
+Test(diff, logging_expiry_and_routing_access)
+{
+	struct env e;
+	env_init(&e);
+	struct tpol tb = base;
+	struct policy *a =
+	    load_with(&e, &base, "logging: {denied: true, rate: 10/minute}\n", "old.yaml");
+	struct policy *b =
+	    load_with(&e, &tb, "logging: {denied: false, group: 5, rate: 1/second}\n", "new.yaml");
+	struct diff_report *d = diff_of(&e, a, b);
+	cr_assert_eq(d->nlogging, 3);
+	const char *want[] = {"logging: denied true -> false", "logging: group kernel log -> 5",
+			      "logging: rate 10/minute -> 1/second"};
+	for (size_t i = 0; i < 3; i++) {
+		char *t = diff_setting_text("logging", &d->logging[i]);
+		cr_assert_str_eq(t, want[i]);
+		free(t);
+	}
+	cr_assert_eq(d->nexpiry, 0);
+	cr_assert_eq(d->ngateways, 0);
+	diff_report_free(d);
+	policy_free(b);
+	/* A rule's log and expiry (a date, then an instant). */
+	const char *pa = "version: 1\nrules:\n  - {id: r, from: [admin], to: [servers], services: "
+			 "any, action: accept, expires: 2026-01-31}\n";
+	const char *pb = "version: 1\nrules:\n  - {id: r, from: [admin], to: [servers], services: "
+			 "any, action: accept, log: true, expires: 2026-03-01T06:00:00Z}\n";
+	struct diag_list *dl = diag_list_new();
+	struct policy *ra = NULL, *rb = NULL;
+	cr_assert_eq(policy_load_buffer(pa, strlen(pa), "a", e.inv, "2025-06-01", dl, &ra), 0, "%s",
+		     tu_diags(dl));
+	cr_assert_eq(policy_load_buffer(pb, strlen(pb), "b", e.inv, "2025-06-01", dl, &rb), 0, "%s",
+		     tu_diags(dl));
+	d = diff_of(&e, ra, rb);
+	cr_assert_eq(d->nlogging, 1);
+	char *t = diff_setting_text("logging", &d->logging[0]);
+	cr_assert_str_eq(t, "logging: rule 'r' log false -> true");
+	free(t);
+	cr_assert_eq(d->nexpiry, 1);
+	json_t *j = diff_setting_json(&d->expiry[0]);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "rule")), "r");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "before")), "2026-01-31");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "after")), "2026-03-01T06:00:00Z");
+	json_decref(j);
+	diff_report_free(d);
+	/* Routing-protocol access: the same policy, a gateway that now runs BGP (no interface
+	 * table: open to any peer), and one with an interface table naming its peer. */
+	struct env e2;
+	env_init(&e2);
+	e2.inv->sites[1].flags |= SITE_F_BGP;
+	struct iface ifc = {.site = 3, .name = (char *)"wan0", .role = IFACE_UPLINK, .segment = -1};
+	struct ip_addr peer;
+	cr_assert_eq(ip_addr_parse("192.0.2.1", &peer), 0);
+	ifc.bgp_peers = &peer;
+	ifc.nbgp_peers = 1;
+	size_t start[NSITES + 1] = {0, 0, 0, 0, 1, 1};
+	e2.inv->ifaces = &ifc;
+	e2.inv->nifaces = 1;
+	e2.inv->iface_start = start;
+	struct policy *a2 = load(&e2, &base, "new.yaml");
+	d = NULL;
+	cr_assert_eq(diff_policies(a, e.inv, a2, e2.inv, &d), 0);
+	cr_assert_eq(d->n, 0);
+	cr_assert_eq(d->ngateways, 2);
+	char *g1 = diff_gateway_text(&d->gateways[0]), *g2 = diff_gateway_text(&d->gateways[1]);
+	cr_assert_str_eq(g1, "gateway S000001: newly accepts bgp ipv4 from any on any interface\n"
+			     "gateway S000001: newly accepts bgp ipv6 from any on any interface");
+	cr_assert_str_eq(g2, "gateway S000003: newly accepts bgp ipv4 from 192.0.2.1 on wan0");
+	free(g1);
+	free(g2);
+	j = diff_gateway_json(&d->gateways[1]);
+	json_t *x = json_array_get(json_object_get(j, "added"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(x, "protocol")), "bgp");
+	cr_assert_str_eq(json_string_value(json_object_get(x, "interface")), "wan0");
+	cr_assert_str_eq(json_string_value(json_object_get(x, "from")), "192.0.2.1");
+	json_decref(j);
+	diff_report_free(d);
+	e2.inv->ifaces = NULL;
+	e2.inv->nifaces = 0;
+	e2.inv->iface_start = NULL;
+	policy_free(a2);
+	policy_free(ra);
+	policy_free(rb);
+	policy_free(a);
+	diag_list_free(dl);
+	env_free(&e2);
 	env_free(&e);
 }

@@ -152,6 +152,15 @@ static const struct lint_finding *only(const struct lint_report *r, enum lint_ki
 	return f;
 }
 
+/* Findings other than unused services (the head declares more services than most tests use). */
+static size_t nfindings(const struct lint_report *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += r->v[i].kind != LINT_UNUSED_SERVICE;
+	return n;
+}
+
 static bool names_rule(const struct policy *p, const struct lint_finding *f, const char *id)
 {
 	for (size_t i = 0; i < f->nothers; i++)
@@ -178,7 +187,7 @@ Test(lint, shadowed_by_one_rule)
 	cr_assert(tu_diag_contains(x.dl, "policy.yaml:17:5: warning: rule 'tls' is shadowed by "
 					 "rule 'web' (line 16)"),
 		  "%s", tu_diags(x.dl));
-	cr_assert_eq(x.r->n, 1, "%s", report_text(x.r));
+	cr_assert_eq(nfindings(x.r), 1, "%s", report_text(x.r));
 	run_free(&x);
 	free(pol);
 }
@@ -256,15 +265,29 @@ Test(lint, redundant)
 	cr_assert(names_rule(x.p, f, "web"));
 	run_free(&x);
 	free(pol);
-	/* A drop in between that overlaps makes it necessary. */
+	/* A drop in between that overlaps (and decides something) makes it necessary. */
+	pol = with_rules(
+	    "  - {id: tls, from: [admin], to: [servers], services: [https], action: accept}\n"
+	    "  - {id: no-tls, from: [admin], to: [servers], services: [https, dns], scope: "
+	    "dc-only, action: reject}\n"
+	    "  - {id: web, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	for (size_t i = 0; i < x.r->n; i++)
+		cr_assert_neq(x.r->v[i].kind, LINT_REDUNDANT, "%s", report_text(x.r));
+	run_free(&x);
+	free(pol);
+	/* One that decides nothing is shadowed; without it the first is redundant. */
 	pol = with_rules(
 	    "  - {id: tls, from: [admin], to: [servers], services: [https], action: accept}\n"
 	    "  - {id: no-tls, from: [admin], to: [servers], services: [https], scope: dc-only, "
 	    "action: reject}\n"
 	    "  - {id: web, from: [admin], to: [servers], services: [web], action: accept}\n");
 	lint_run(&x, pol, NULL);
-	for (size_t i = 0; i < x.r->n; i++)
-		cr_assert_neq(x.r->v[i].kind, LINT_REDUNDANT, "%s", report_text(x.r));
+	f = only(x.r, LINT_SHADOWED);
+	cr_assert_str_eq(x.p->rules[f->rule].id, "no-tls");
+	f = only(x.r, LINT_REDUNDANT);
+	cr_assert_str_eq(x.p->rules[f->rule].id, "tls");
+	cr_assert(names_rule(x.p, f, "web"));
 	run_free(&x);
 	free(pol);
 }
@@ -402,7 +425,7 @@ Test(lint, expired_and_expiring)
 	f = only(x.r, LINT_EXPIRING);
 	cr_assert_eq(f->line, 17);
 	cr_assert(strstr(f->msg, "expires on 2025-06-20, in 19 days"), "%s", f->msg);
-	cr_assert_eq(x.r->n, 2, "%s", report_text(x.r));
+	cr_assert_eq(nfindings(x.r), 2, "%s", report_text(x.r));
 	run_free(&x);
 	/* A month later the second has expired too and the third is due. */
 	lint_run(&x, pol, "2025-12-15");
@@ -432,6 +455,8 @@ Test(lint, unmatchable)
 	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
 	size_t n = 0;
 	for (size_t i = 0; i < x.r->n; i++) {
+		if (x.r->v[i].kind == LINT_UNUSED_SERVICE)
+			continue;
 		cr_assert_eq(x.r->v[i].kind, LINT_UNMATCHABLE, "%s", report_text(x.r));
 		cr_assert_neq(x.r->v[i].line, 18);
 		n++;
@@ -461,7 +486,7 @@ Test(lint, site_exceptions)
 	lint_run(&x, pol, NULL);
 	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
 	cr_assert_eq(x.r->views, 3);
-	cr_assert_eq(x.r->n, 2, "%s", report_text(x.r));
+	cr_assert_eq(nfindings(x.r), 2, "%s", report_text(x.r));
 	const struct lint_finding *f = only(x.r, LINT_OVERRIDE);
 	cr_assert_str_eq(x.p->rules[f->rule].id, "lab-print");
 	cr_assert_eq(f->severity, DIAG_NOTE);
@@ -490,7 +515,7 @@ Test(lint, clean_policy)
 	    "  - {id: school-out, from: [school], to: [internet], services: [web, dns], action: "
 	    "accept}\n"
 	    "  - {id: ops, from: [mgmt], to: [admin, servers, voip, printers, school], services: "
-	    "[https], action: accept}\n");
+	    "[https, http], action: accept}\n");
 	lint_run(&x, pol, NULL);
 	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
 	cr_assert_eq(x.r->n, 0, "%s", report_text(x.r));
@@ -525,4 +550,290 @@ Test(lint, example_policy, .timeout = 120)
 	policy_free(p);
 	inventory_free(inv);
 	diag_list_free(dl);
+}
+
+/* The findings about rules that advise removing one (shadowed, redundant), as "kind:rule". */
+static size_t removals(const struct lint_report *r, const struct policy *p, const char *rule,
+		       const struct lint_finding **out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lint_finding *f = &r->v[i];
+		if ((f->kind != LINT_SHADOWED && f->kind != LINT_REDUNDANT) || f->rule < 0)
+			continue;
+		if (rule && strcmp(p->rules[f->rule].id, rule) != 0)
+			continue;
+		if (out)
+			*out = f;
+		n++;
+	}
+	return n;
+}
+
+/* Removing every rule lint advises removing must change no decision: no circular advice. */
+static void expect_removable_together(const struct run *x)
+{
+	for (size_t i = 0; i < x->r->n; i++) {
+		const struct lint_finding *f = &x->r->v[i];
+		if (f->kind != LINT_SHADOWED && f->kind != LINT_REDUNDANT)
+			continue;
+		/* The rules a finding relies on are not themselves to be removed. */
+		for (size_t k = 0; k < f->nothers; k++)
+			cr_assert_eq(removals(x->r, x->p, x->p->rules[f->others[k]].id, NULL), 0,
+				     "'%s' relies on a rule lint also removes:\n%s",
+				     x->p->rules[f->rule].id, report_text(x->r));
+	}
+}
+
+/* rule has one removal finding, shadowed by exactly the rule by. */
+static void expect_shadowed_by(const struct run *x, const char *rule, const char *by)
+{
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x->r, x->p, rule, &f), 1, "%s", report_text(x->r));
+	cr_assert(f->kind == LINT_SHADOWED && f->nothers == 1 && names_rule(x->p, f, by), "%s",
+		  report_text(x->r));
+}
+
+Test(lint, two_identical_rules_one_finding)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: a, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 1, "%s", report_text(x.r));
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x.r, x.p, "b", &f), 1, "%s", report_text(x.r));
+	cr_assert_eq(f->kind, LINT_SHADOWED);
+	cr_assert(names_rule(x.p, f, "a"));
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+	/* The same with drop rules, where the default drop could be named as well. */
+	pol = with_rules(
+	    "  - {id: a, from: [school], to: [servers], services: [web], action: reject}\n"
+	    "  - {id: b, from: [school], to: [servers], services: [web], action: reject}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 1, "%s", report_text(x.r));
+	cr_assert_eq(removals(x.r, x.p, "b", NULL), 1, "%s", report_text(x.r));
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, three_identical_rules)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: a, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	cr_assert_eq(removals(x.r, x.p, "a", NULL), 0, "%s", report_text(x.r));
+	expect_shadowed_by(&x, "b", "a");
+	expect_shadowed_by(&x, "c", "a");
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, covered_by_a_broader_rule_and_a_copy)
+{
+	struct run x;
+	/* The broader rule first: both copies are shadowed by it, not by each other. */
+	char *pol = with_rules(
+	    "  - {id: wide, from: [admin], to: [servers], services: any, action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	expect_shadowed_by(&x, "b", "wide");
+	expect_shadowed_by(&x, "c", "wide");
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+	/* The broader rule between the copies: the first is redundant (the broader one takes
+	 * over), and the copy is shadowed by the broader rule, not by the one to remove. */
+	pol = with_rules(
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: wide, from: [admin], to: [servers], services: any, action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [web], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x.r, x.p, "b", &f), 1, "%s", report_text(x.r));
+	cr_assert_eq(f->kind, LINT_REDUNDANT);
+	cr_assert(names_rule(x.p, f, "wide"));
+	expect_shadowed_by(&x, "c", "wide");
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, redundant_chain_is_not_removed_whole)
+{
+	struct run x;
+	/* a is redundant (b takes tcp/80 over); c is shadowed by b. Without a and c, b is
+	 * needed, so it is not redundant as well, although c would take its part over. */
+	char *pol = with_rules(
+	    "  - {id: a, from: [admin], to: [servers], services: [http], action: accept}\n"
+	    "  - {id: b, from: [admin], to: [servers], services: [web], action: accept}\n"
+	    "  - {id: c, from: [admin], to: [servers], services: [https], action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	cr_assert_eq(removals(x.r, x.p, NULL, NULL), 2, "%s", report_text(x.r));
+	cr_assert_eq(removals(x.r, x.p, "b", NULL), 0, "%s", report_text(x.r));
+	const struct lint_finding *f = NULL;
+	cr_assert_eq(removals(x.r, x.p, "a", &f), 1, "%s", report_text(x.r));
+	cr_assert_eq(f->kind, LINT_REDUNDANT);
+	expect_removable_together(&x);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, no_rules_accepts_nothing)
+{
+	struct run x;
+	/* head ends in "rules:\n": make it an empty list. */
+	char *pol = NULL;
+	cr_assert(asprintf(&pol, "%.*s []\n", (int)strlen(head) - 1, head) > 0);
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	const struct lint_finding *f = only(x.r, LINT_ACCEPTS_NOTHING);
+	cr_assert_eq(f->severity, DIAG_WARNING);
+	cr_assert_eq(f->line, 15);
+	cr_assert_eq(f->col, 1);
+	cr_assert(tu_diag_contains(x.dl, "policy.yaml:15:1: warning: no rule accepts anything"),
+		  "%s", tu_diags(x.dl));
+	run_free(&x);
+	/* Rules that only drop and reject accept nothing either. */
+	free(pol);
+	pol = with_rules(
+	    "  - {id: no, from: [school], to: any, services: [web, http, https, dns, printing], "
+	    "action: reject}\n");
+	lint_run(&x, pol, NULL);
+	f = only(x.r, LINT_ACCEPTS_NOTHING);
+	cr_assert_eq(f->line, 15);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, unused_service)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: web, from: [admin], to: [servers], services: [web, dns], action: accept}\n"
+	    "sites:\n"
+	    "  S000002:\n"
+	    "    rules:\n"
+	    "      - {id: lab, from: [school], to: [printers], services: [printing], scope: "
+	    "same-site, action: accept}\n");
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	size_t n = 0;
+	for (size_t i = 0; i < x.r->n; i++) {
+		const struct lint_finding *f = &x.r->v[i];
+		if (f->kind != LINT_UNUSED_SERVICE)
+			continue;
+		n++;
+		cr_assert_eq(f->severity, DIAG_WARNING);
+		cr_assert_eq(f->col, 3);
+		cr_assert_geq(f->service, 0);
+		const char *name = x.p->services[f->service].name;
+		/* https (line 11) and http (line 12): web, dns and printing are used. */
+		cr_assert(strcmp(name, "https") == 0 || strcmp(name, "http") == 0, "%s",
+			  report_text(x.r));
+		cr_assert_eq(f->line, strcmp(name, "https") == 0 ? 11u : 12u);
+	}
+	cr_assert_eq(n, 2, "%s", report_text(x.r));
+	cr_assert(tu_diag_contains(x.dl, "policy.yaml:12:3: warning: service 'http' (line 12) is "
+					 "used by no rule"),
+		  "%s", tu_diags(x.dl));
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, expiry_at_an_instant)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: gone, from: [admin], to: [servers], services: [http], action: accept, "
+	    "expires: 2025-05-31T23:59:59Z}\n"
+	    "  - {id: noon, from: [admin], to: [servers], services: [https], action: accept, "
+	    "expires: 2025-06-10T12:00:00Z}\n"
+	    "  - {id: today, from: [admin], to: [servers], services: [dns], action: accept, "
+	    "expires: 2025-06-01T08:00:00Z}\n");
+	lint_run(&x, pol, "2025-06-01");
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	const struct lint_finding *f = only(x.r, LINT_EXPIRED);
+	cr_assert_str_eq(x.p->rules[f->rule].id, "gone");
+	cr_assert(strstr(f->msg, "expired on 2025-05-31T23:59:59Z"), "%s", f->msg);
+	size_t n = 0;
+	for (size_t i = 0; i < x.r->n; i++) {
+		f = &x.r->v[i];
+		if (f->kind != LINT_EXPIRING)
+			continue;
+		n++;
+		if (strcmp(x.p->rules[f->rule].id, "noon") == 0)
+			cr_assert(strstr(f->msg, "expires at 2025-06-10T12:00:00Z, in 9 days"),
+				  "%s", f->msg);
+		else
+			cr_assert(strstr(f->msg, "expires at 2025-06-01T08:00:00Z, in 0 days"),
+				  "%s", f->msg);
+	}
+	cr_assert_eq(n, 2, "%s", report_text(x.r));
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint, risky_management_zones)
+{
+	struct run x;
+	char *pol = with_rules(
+	    "  - {id: web, from: [admin], to: [servers], services: [web, http, https, dns, "
+	    "printing], action: accept}\n");
+	/* Lines 1-15 of head stay; management goes in after version (line 2). */
+	char *risky = NULL;
+	cr_assert(asprintf(&risky, "version: 1\nmanagement: [mgmt, school, vpn-staff]\n%s",
+			   pol + strlen("version: 1\n")) > 0);
+	lint_run(&x, risky, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	size_t n = 0;
+	for (size_t i = 0; i < x.r->n; i++) {
+		const struct lint_finding *f = &x.r->v[i];
+		if (f->kind != LINT_MGMT_RISK)
+			continue;
+		n++;
+		cr_assert_eq(f->line, 2);
+		const char *z = x.p->zones[f->zone].name;
+		cr_assert(strcmp(z, "school") == 0 || strcmp(z, "vpn-staff") == 0, "%s",
+			  report_text(x.r));
+		cr_assert(strstr(f->msg, strcmp(z, "school") == 0 ? "looks like a school network"
+								  : "is a VPN pool"),
+			  "%s", f->msg);
+	}
+	cr_assert_eq(n, 2, "%s", report_text(x.r));
+	cr_assert_eq(nfindings(x.r), 2, "%s", report_text(x.r));
+	run_free(&x);
+	free(risky);
+	/* A management zone without hosts: nothing prevents a lockout. */
+	cr_assert(asprintf(&risky, "version: 1\nmanagement: [ghost]\n%s",
+			   pol + strlen("version: 1\n")) > 0);
+	memcpy(strstr(risky, "  mgmt: Management"), "  ghost: Nothing!!", 18);
+	lint_run(&x, risky, NULL);
+	cr_assert_eq(x.rc, 0, "%s", tu_diags(x.dl));
+	const struct lint_finding *f = only(x.r, LINT_NO_MGMT);
+	cr_assert_eq(f->line, 2);
+	cr_assert(strstr(f->msg, "the management zones have no hosts"), "%s", f->msg);
+	run_free(&x);
+	free(risky);
+	/* The default ([mgmt]) is fine. */
+	lint_run(&x, pol, NULL);
+	cr_assert_eq(x.r->n, 0, "%s", report_text(x.r));
+	run_free(&x);
+	free(pol);
 }
