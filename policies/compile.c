@@ -8,6 +8,7 @@
 
 #include "core/atomic.h"
 #include "core/sha256.h"
+#include "policies/gateway.h"
 
 #ifndef SEGPLAN_VERSION
 #define SEGPLAN_VERSION "0.1.0"
@@ -1260,80 +1261,97 @@ static void render_prerouting(struct render *r, int site)
 	fputs("\t}\n", f);
 }
 
-/* Routing and redundancy protocols, as they really work, on the interfaces that run them. */
-static void render_protocols(FILE *f, const struct iface *v, size_t n)
+/* The interface called name among v, or NULL. */
+static const struct iface *iface_named(const struct iface *v, size_t n, const char *name)
 {
-	char a[IP_PREFIX_STRLEN], nb[IP_PREFIX_STRLEN];
-	for (size_t i = 0; i < n; i++) {
-		const struct iface *x = &v[i];
-		if (x->ospf && x->has_v4) {
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * Routing and redundancy protocols, as they really work, on the interfaces
+ * that run them: one rule per access of gw_access_list (policies/gateway.h),
+ * the list lint and diff compare, so the two cannot drift apart.
+ */
+static void render_protocols(struct render *r, int site, const struct iface *v, size_t n)
+{
+	struct gw_access *acc = NULL;
+	size_t na = 0;
+	FILE *f = r->in;
+	char own[IP_PREFIX_STRLEN], on[64] = "";
+	if (gw_access_list(r->b->inv, site, &acc, &na) < 0) {
+		r->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < na; i++) {
+		const struct gw_access *a = &acc[i];
+		const struct iface *x = a->iface[0] ? iface_named(v, n, a->iface) : NULL;
+		bool any = strcmp(a->from, "any") == 0, v4 = a->family == 4;
+		const char *ip = v4 ? "ip" : "ip6";
+		snprintf(on, sizeof(on), x ? "iifname \"%s\" " : "%s", x ? x->name : "");
+		if (x)
+			fmt_addr(v4 ? &x->addr4 : &x->addr6, own, sizeof(own));
+		if (strcmp(a->proto, "ospf") == 0 && v4) {
 			/* OSPFv2 (RFC 2328 A.1): TTL 1, from the link's subnet, to AllSPFRouters,
 			 * AllDRouters or this interface (database exchange is unicast). */
-			fmt_prefix(&x->net4, nb, sizeof(nb));
-			fmt_addr(&x->addr4, a, sizeof(a));
-			fprintf(
-			    f,
-			    "\t\tiifname \"%s\" ip protocol ospf ip ttl 1 ip saddr %s ip daddr { "
-			    "224.0.0.5, 224.0.0.6, %s } accept comment \"fixed:ospf\"\n",
-			    x->name, nb, a);
-		}
-		if (x->ospf && x->has_v6)
+			fprintf(f, "\t\t%sip protocol ospf ip ttl 1", on);
+			if (x)
+				fprintf(f, " ip saddr %s ip daddr { 224.0.0.5, 224.0.0.6, %s }",
+					a->from, own);
+			fputs(" accept comment \"fixed:ospf\"\n", f);
+		} else if (strcmp(a->proto, "ospf") == 0) {
 			/* OSPFv3 (RFC 5340 A.1): link-local source, hop limit 1. */
 			fprintf(
 			    f,
-			    "\t\tiifname \"%s\" meta nfproto ipv6 meta l4proto ospf ip6 "
-			    "hoplimit 1 ip6 saddr fe80::/10 ip6 daddr { ff02::5, ff02::6 } accept "
-			    "comment \"fixed:ospf\"\n"
-			    "\t\tiifname \"%s\" meta nfproto ipv6 meta l4proto ospf ip6 "
-			    "hoplimit 1 ip6 saddr fe80::/10 ip6 daddr fe80::/10 fib daddr . iif "
-			    "type local accept comment \"fixed:ospf\"\n",
-			    x->name, x->name);
-		if (x->vrrp) {
-			/* VRRP (RFC 9568 5.1.1.3, 5.1.2.3): TTL / hop limit 255. */
-			if (x->has_v4)
-				fprintf(f,
-					"\t\tiifname \"%s\" ip protocol vrrp ip ttl 255 ip daddr "
-					"224.0.0.18 accept comment \"fixed:vrrp\"\n",
-					x->name);
-			if (x->has_v6)
+			    "\t\t%smeta nfproto ipv6 meta l4proto ospf ip6 hoplimit 1 ip6 saddr "
+			    "%s%s accept comment \"fixed:ospf\"\n",
+			    on, a->from, x ? " ip6 daddr { ff02::5, ff02::6 }" : "");
+			if (x)
 				fprintf(
 				    f,
-				    "\t\tiifname \"%s\" meta nfproto ipv6 meta l4proto vrrp ip6 "
-				    "hoplimit 255 ip6 saddr fe80::/10 ip6 daddr ff02::12 accept "
-				    "comment \"fixed:vrrp\"\n",
-				    x->name);
-		}
-		for (size_t k = 0; k < x->nvrrp_peers; k++) {
-			const struct ip_addr *pe = &x->vrrp_peers[k];
-			const struct ip_addr *own = pe->family == 4 ? &x->addr4 : &x->addr6;
-			if (!(pe->family == 4 ? x->has_v4 : x->has_v6))
-				continue;
-			fmt_addr(pe, nb, sizeof(nb));
-			fmt_addr(own, a, sizeof(a));
-			fprintf(
-			    f,
-			    "\t\tiifname \"%s\" %s saddr %s %s daddr %s meta l4proto vrrp %s 255 "
-			    "accept comment \"fixed:vrrp\"\n",
-			    x->name, pe->family == 4 ? "ip" : "ip6", nb,
-			    pe->family == 4 ? "ip" : "ip6", a,
-			    pe->family == 4 ? "ip ttl" : "ip6 hoplimit");
-		}
-		for (size_t k = 0; k < x->nbgp_peers; k++) {
-			/* BGP (RFC 4271 8.2.1): the configured peers only. */
-			const struct ip_addr *pe = &x->bgp_peers[k];
-			fmt_addr(pe, nb, sizeof(nb));
+				    "\t\t%smeta nfproto ipv6 meta l4proto ospf ip6 hoplimit 1 ip6 "
+				    "saddr %s ip6 daddr fe80::/10 fib daddr . iif type local "
+				    "accept "
+				    "comment \"fixed:ospf\"\n",
+				    on, a->from);
+		} else if (strcmp(a->proto, "vrrp") == 0 && (any || !x || strchr(a->from, '/'))) {
+			/* VRRP (RFC 9568 5.1.1.3, 5.1.2.3): TTL / hop limit 255 to the group. */
+			char from[IP_PREFIX_STRLEN + 16] = "";
+			if (!any)
+				snprintf(from, sizeof(from), " %s saddr %s", ip, a->from);
+			fprintf(f, "\t\t%s%s 255%s %s daddr %s accept comment \"fixed:vrrp\"\n", on,
+				v4 ? "ip protocol vrrp ip ttl"
+				   : "meta nfproto ipv6 meta l4proto vrrp ip6 hoplimit",
+				from, ip, v4 ? "224.0.0.18" : "ff02::12");
+		} else if (strcmp(a->proto, "vrrp") == 0) {
+			/* A unicast VRRP peer, to this interface's address. */
 			fprintf(f,
-				"\t\tiifname \"%s\" %s saddr %s tcp dport 179 accept comment "
-				"\"fixed:bgp\"\n",
-				x->name, pe->family == 4 ? "ip" : "ip6", nb);
+				"\t\t%s%s saddr %s %s daddr %s meta l4proto vrrp %s 255 accept "
+				"comment \"fixed:vrrp\"\n",
+				on, ip, a->from, ip, own, v4 ? "ip ttl" : "ip6 hoplimit");
+		} else if (strcmp(a->proto, "bgp") == 0) {
+			/* BGP (RFC 4271 8.2.1): the configured peers only, or (no interface
+			 * table: the behaviour `segplan check` warns of) anyone. */
+			if (any)
+				fprintf(f,
+					"\t\t%smeta nfproto %s tcp dport 179 accept comment "
+					"\"fixed:bgp\"\n",
+					on, v4 ? "ipv4" : "ipv6");
+			else
+				fprintf(f,
+					"\t\t%s%s saddr %s tcp dport 179 accept comment "
+					"\"fixed:bgp\"\n",
+					on, ip, a->from);
 		}
 	}
+	free(acc);
 }
 
 static void render_input(struct render *r, int site)
 {
 	const struct inventory *inv = r->b->inv;
-	const struct site *s = &inv->sites[site];
 	const struct iface *v;
 	size_t n = site_ifaces(inv, site, &v);
 	FILE *f = r->in;
@@ -1376,25 +1394,8 @@ static void render_input(struct render *r, int site)
 				"\"fixed:dhcp\"\n",
 				names);
 		free(names);
-		render_protocols(f, v, n);
-	} else {
-		/* Without an interface table: the site's protocol flags, as before. */
-		if (s->flags & SITE_F_VRRP)
-			fputs("\t\tip protocol vrrp ip ttl 255 ip daddr 224.0.0.18 accept comment "
-			      "\"fixed:vrrp\"\n"
-			      "\t\tmeta nfproto ipv6 meta l4proto vrrp ip6 hoplimit 255 ip6 daddr "
-			      "ff02::12 accept comment \"fixed:vrrp\"\n",
-			      f);
-		if (s->flags & SITE_F_OSPF)
-			fputs("\t\tip protocol ospf ip ttl 1 accept comment \"fixed:ospf\"\n"
-			      "\t\tmeta nfproto ipv6 meta l4proto ospf ip6 hoplimit 1 ip6 saddr "
-			      "fe80::/10 accept comment \"fixed:ospf\"\n",
-			      f);
-		/* No peers are known: BGP from anyone, the behaviour the warning of
-		 * `segplan check` names. interfaces.csv closes it. */
-		if (s->flags & SITE_F_BGP)
-			fputs("\t\ttcp dport 179 accept comment \"fixed:bgp\"\n", f);
 	}
+	render_protocols(r, site, v, n);
 	default_rules(r, f, "input");
 	fputs("\t}\n", f);
 }
