@@ -22,7 +22,8 @@
 #define RUNS 3
 
 static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
-				    "segments.csv",  "addressplan.csv", "README.md"};
+				    "segments.csv",  "addressplan.csv", "interfaces.csv",
+				    "README.md"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
 static double now(void)

@@ -140,14 +140,20 @@ int cmd_check(int argc, char **argv)
 		    (json_int_t)inv->nsegments, "plan_prefixes", (json_int_t)inv->nplan, "models",
 		    "policy", (models & 2) != 0, "vpn", (models & 1) != 0, "rollout",
 		    (models & 4) != 0, "warnings", (json_int_t)diag_warnings(dl));
+		if (j && inv->has_ifaces)
+			json_object_set_new(j, "interfaces",
+					    json_integer((json_int_t)inv->nifaces));
 		code = out_json(j);
 	} else {
-		printf(
-		    "%s: ok: %zu districts, %zu sites, %zu links, %zu segments, %zu address-plan "
-		    "prefixes%s%s%s, %zu warnings\n",
-		    dir, inv->ndistricts, inv->nsites, inv->nlinks, inv->nsegments, inv->nplan,
-		    models & 2 ? ", policy.yaml" : "", models & 1 ? ", vpn.yaml" : "",
-		    models & 4 ? ", rollout.yaml" : "", diag_warnings(dl));
+		char ifaces[48] = "";
+		if (inv->has_ifaces)
+			snprintf(ifaces, sizeof(ifaces), ", %zu interfaces", inv->nifaces);
+		printf("%s: ok: %zu districts, %zu sites, %zu links, %zu segments%s, %zu "
+		       "address-plan prefixes%s%s%s, %zu warnings\n",
+		       dir, inv->ndistricts, inv->nsites, inv->nlinks, inv->nsegments, ifaces,
+		       inv->nplan, models & 2 ? ", policy.yaml" : "",
+		       models & 1 ? ", vpn.yaml" : "", models & 4 ? ", rollout.yaml" : "",
+		       diag_warnings(dl));
 	}
 	inventory_free(inv);
 	diag_list_free(dl);

@@ -147,6 +147,21 @@ static const struct {
 };
 #define NVPN (sizeof(vpn_pools) / sizeof(vpn_pools[0]))
 
+/*
+ * Transfer networks of the gateways' interfaces (docs/addressplan.md): one
+ * per existing link, an IPv4 /31 (RFC 3021) from 10.248.0.0/13, which the
+ * plan leaves to no zone and no pool, and an IPv6 /127 (RFC 6164) from the
+ * city prefix's last /64, one of the V6_VPN_RESERVED that segments never get
+ * and that is not a pool. Both count from 1: the all-zeros address of the
+ * /64 is its Subnet-Router anycast address (RFC 6164 section 5.1). The providers of the data
+ * centres' Internet uplinks hand out /31s from the shared address space 100.64.0.0/10 (RFC 6598).
+ */
+#define V4_TRANSFER	 0x0af80000u /* 10.248.0.0/13 */
+#define V4_TRANSFER_NETS ((uint64_t)1 << (32 - 13 - 1))
+#define V6_TRANSFER_SLOT 1	     /* the last /64 */
+#define V4_PROVIDER	 0x64400000u /* 100.64.0.0 */
+#define TRUNK_IFACE	 "eth1"
+
 #define CORE_MBPS	  100000 /* 100G on the core ring */
 #define DC_MBPS		  100000
 #define ACCESS_FIBRE_MBPS 10000 /* 10G optics on the city's own dark fibre */
@@ -1325,6 +1340,120 @@ static size_t write_plan(const struct city *c, FILE *f)
 	return rows;
 }
 
+/* One address of an interface, "ADDR/LEN", or nothing when absent. */
+static void ifaddr_text(FILE *f, const struct ip_prefix *net, uint64_t host, bool present)
+{
+	char buf[IP_PREFIX_STRLEN];
+	struct ip_addr a;
+	if (!present)
+		return;
+	ip_prefix_first(net, &a);
+	ip_addr_add(&a, host);
+	ip_addr_format(&a, buf, sizeof(buf));
+	fprintf(f, "%s/%u", buf, net->len);
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/*
+ * interfaces.csv (docs/inventory.md): per site, a VLAN sub-interface on the
+ * trunk for each segment with the segment's first host as the gateway, then
+ * one interface per existing link in links.csv order, both ends on the
+ * link's transfer networks (a the first address, b the second), then for the
+ * BGP sites the provider uplink with the provider as BGP peer.
+ */
+static int write_ifaces(const struct city *c, FILE *f)
+{
+	size_t *start = calloc(c->ns + 2, sizeof(*start));
+	size_t *by_site = malloc((2 * c->nl + 1) * sizeof(*by_site));
+	uint64_t *tnet = malloc((c->nl + 1) * sizeof(*tnet));
+	if (!start || !by_site || !tnet) {
+		free(start);
+		free(by_site);
+		free(tnet);
+		return -ENOMEM;
+	}
+	/* The links at each site, in links.csv order (a counting sort). */
+	uint64_t nt = 0;
+	for (size_t i = 0; i < c->nl; i++) {
+		const struct glink *l = &c->l[i];
+		if (l->kind == LINK_PLANNED)
+			continue;
+		tnet[i] = ++nt;
+		start[l->a + 2]++;
+		start[l->b + 2]++;
+	}
+	for (size_t s = 0; s < c->ns; s++)
+		start[s + 2] += start[s + 1];
+	for (size_t i = 0; i < c->nl; i++) {
+		const struct glink *l = &c->l[i];
+		if (l->kind == LINK_PLANNED)
+			continue;
+		by_site[start[l->a + 1]++] = i;
+		by_site[start[l->b + 1]++] = i;
+	}
+	bool v4_transfer = c->v4 && nt < V4_TRANSFER_NETS;
+	struct ip_prefix p4, p6, v6net;
+	uint64_t slots = (uint64_t)1 << (64 - c->ula_len);
+	city_prefix(c, slots - V6_TRANSFER_SLOT, 64, &v6net);
+	size_t g = 0, isp = 0;
+	fputs("site,name,role,segment,vlan,ipv4,ipv6,ospf,vrrp,bgp_peers,vrrp_peers\n", f);
+	for (size_t s = 0; s < c->ns; s++) {
+		const struct gsite *st = &c->s[s];
+		bool vrrp = st->flags & SITE_F_VRRP;
+		for (; g < c->ng && c->g[g].site == (int)s; g++) {
+			const struct gseg *sg = &c->g[g];
+			int vlan = zone_vlan[sg->zone];
+			if (vlan)
+				fprintf(f, "%s,%s.%d,segment,%s,%d,", st->id, TRUNK_IFACE, vlan,
+					zone_names[sg->zone], vlan);
+			else
+				fprintf(f, "%s,%s,segment,%s,0,", st->id, TRUNK_IFACE,
+					zone_names[sg->zone]);
+			v4_prefix(V4_CITY + sg->v4, sg->v4len, &p4);
+			ifaddr_text(f, &p4, 1, c->v4);
+			fputc(',', f);
+			city_prefix(c, sg->v6, 64, &p6);
+			ifaddr_text(f, &p6, 1, true);
+			fprintf(f, ",no,%s,,\n", yes_no(vrrp));
+		}
+		for (size_t k = start[s]; k < start[s + 1]; k++) {
+			const struct glink *l = &c->l[by_site[k]];
+			bool fibre = l->kind == LINK_FIBRE || l->kind == LINK_RADIO;
+			bool ospf = fibre && (c->s[l->a].flags & c->s[l->b].flags & SITE_F_OSPF);
+			uint64_t end = l->a == (int)s ? 0 : 1, t = tnet[by_site[k]];
+			fprintf(f, "%s,wan%zu,%s,,0,", st->id, k - start[s],
+				fibre ? "transfer" : "uplink");
+			v4_prefix(V4_TRANSFER + (uint32_t)(2 * t), 31, &p4);
+			ifaddr_text(f, &p4, end, v4_transfer);
+			fputc(',', f);
+			p6 = v6net;
+			p6.len = 127;
+			for (int i = 0; i < 8; i++)
+				p6.b[15 - i] = (uint8_t)((2 * t) >> (8 * i));
+			ifaddr_text(f, &p6, end, true);
+			fprintf(f, ",%s,no,,\n", yes_no(ospf));
+		}
+		if (st->flags & SITE_F_BGP) {
+			char peer[IP_PREFIX_STRLEN];
+			struct ip_addr a;
+			v4_prefix(V4_PROVIDER + (uint32_t)(2 * isp++), 31, &p4);
+			ip_prefix_first(&p4, &a);
+			ip_addr_format(&a, peer, sizeof(peer));
+			fprintf(f, "%s,isp0,uplink,,0,", st->id);
+			ifaddr_text(f, &p4, 1, true);
+			fprintf(f, ",,no,no,%s,\n", peer);
+		}
+	}
+	free(start);
+	free(by_site);
+	free(tnet);
+	return 0;
+}
+
 static void write_readme(const struct city *c, FILE *f, uint64_t seed)
 {
 	size_t dn[NDIST] = {0}, df[NDIST] = {0}, tn[SITE_TYPE_COUNT] = {0},
@@ -1399,6 +1528,7 @@ enum out_file {
 	OUT_LINKS,
 	OUT_SEGMENTS,
 	OUT_PLAN,
+	OUT_IFACES,
 	OUT_README,
 	OUT_POLICY,
 	OUT_VPN,
@@ -1406,8 +1536,8 @@ enum out_file {
 	OUT_N
 };
 static const char *const out_names[OUT_N] = {
-    "districts.csv", "sites.csv",   "links.csv", "segments.csv", "addressplan.csv",
-    "README.md",     "policy.yaml", "vpn.yaml",	 "rollout.yaml",
+    "districts.csv",  "sites.csv", "links.csv",	  "segments.csv", "addressplan.csv",
+    "interfaces.csv", "README.md", "policy.yaml", "vpn.yaml",	  "rollout.yaml",
 };
 
 /* Every file of the city appears together (core/atomic.h batch), or none. */
@@ -1442,6 +1572,9 @@ static int write_all(const struct city *c, const char *dir, uint64_t seed, size_
 		case OUT_PLAN:
 			*plan_rows = write_plan(c, f);
 			break;
+		case OUT_IFACES:
+			r = write_ifaces(c, f);
+			break;
 		case OUT_README:
 			write_readme(c, f, seed);
 			break;
@@ -1456,7 +1589,10 @@ static int write_all(const struct city *c, const char *dir, uint64_t seed, size_
 			fputs(rollout_example_yaml, f);
 			break;
 		}
-		r = fclose(f) == 0 ? atomic_batch_add(batch, path, buf, len) : -ENOMEM;
+		if (fclose(f) != 0 && r == 0)
+			r = -ENOMEM;
+		if (r == 0)
+			r = atomic_batch_add(batch, path, buf, len);
 		free(path);
 		free(buf);
 	}

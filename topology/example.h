@@ -49,7 +49,7 @@ void example_opts_default(struct example_opts *o);
 
 /*
  * Writes districts.csv, sites.csv, links.csv, segments.csv, addressplan.csv,
- * README.md and the example policy.yaml, vpn.yaml and rollout.yaml into dir
+ * interfaces.csv, README.md and the example policy.yaml, vpn.yaml and rollout.yaml into dir
  * (created when missing), all in one atomic batch. Returns 0,
  * -EINVAL for options out of range, -ENOTEMPTY when dir holds files and
  * o->force is not set, or another negative errno. sum may be NULL.

@@ -17,6 +17,7 @@ const char *const broadband_names[BB_COUNT] = {"fibre", "interim", "dsl", "none"
 const char *const link_kind_names[LINK_KIND_COUNT] = {"fibre", "rented", "dsl", "radio", "planned"};
 const char *const site_flag_names[SITE_FLAG_COUNT] = {"critical", "hub",  "primary", "fallback",
 						      "vrrp",	  "ospf", "bgp"};
+const char *const iface_role_names[IFACE_ROLE_COUNT] = {"segment", "uplink", "transfer"};
 
 double geo_distance_m(double lat1, double lon1, double lat2, double lon2)
 {
@@ -35,7 +36,7 @@ struct loader {
 	/* The table had its columns: references into it are checked. When it
 	 * could not be read, every reference would be an error of its own, so
 	 * one note says they were not checked. */
-	bool districts_read, sites_read;
+	bool districts_read, sites_read, segments_read;
 };
 
 static bool refs_checked(struct loader *ld, bool read, const struct csv_table *t, const char *what,
@@ -58,16 +59,25 @@ static char *join(const char *dir, const char *file)
 	return p;
 }
 
-static bool id_ok(const char *s)
+/* 1 to max characters of A-Z a-z 0-9 _ . - */
+static bool name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > 32)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
-			return false;
-	return true;
+	return n && n <= max &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static bool id_ok(const char *s)
+{
+	return name_ok(s, 32);
+}
+
+/* Linux interface names: at most IFNAMSIZ - 1 = 15 bytes; the kernel refuses
+ * '.', '..', '/', ':' and whitespace (dev_valid_name); 'lo' is the loopback. */
+static bool ifname_ok(const char *s)
+{
+	return name_ok(s, 15) && strcmp(s, "lo") != 0 && strcmp(s, ".") != 0 &&
+	       strcmp(s, "..") != 0;
 }
 
 static bool zone_ok(const char *s)
@@ -450,6 +460,7 @@ static int load_segments(struct loader *ld, const struct csv_table *t)
 	struct diag_list *dl = ld->dl;
 	if (!csv_bind_columns(t, req, 6, NULL, 0, c, dl))
 		return 0;
+	ld->segments_read = true;
 	bool check_sites = refs_checked(ld, ld->sites_read, t, "site", "sites.csv");
 	size_t n = csv_table_nrows(t);
 	int r_ = 0;
@@ -695,6 +706,520 @@ static void check_segments_in_plan(struct inventory *inv, struct diag_list *dl, 
 	free(zones);
 }
 
+/* --- interfaces.csv --- */
+
+/* The column of a byte offset inside a cell (for errors at one value of a list). */
+static unsigned cell_col_at(const struct csv_table *t, size_t r, int col, size_t off)
+{
+	return csv_cell_col(t, r, col) + (unsigned)utf8_count(csv_cell(t, r, col), off);
+}
+
+/*
+ * "ADDR/LEN" of one family with host bits allowed: the gateway's address and
+ * its subnet. Empty is fine (*present false).
+ */
+static bool get_ifaddr(const struct csv_table *t, size_t r, int col, uint8_t family,
+		       struct diag_list *dl, struct ip_addr *addr, struct ip_prefix *net,
+		       bool *present)
+{
+	const char *s = csv_cell(t, r, col), *slash = strchr(s, '/');
+	char a[IP_PREFIX_STRLEN];
+	size_t n = slash ? (size_t)(slash - s) : 0;
+	int e = -EINVAL;
+	*present = *s != '\0';
+	if (!*present)
+		return true;
+	if (slash && n < sizeof(a)) {
+		memcpy(a, s, n);
+		a[n] = '\0';
+		e = ip_addr_parse(a, addr);
+		if (e == 0)
+			e = ip_prefix_parse(s, false, net);
+	}
+	if ((e < 0 && e != -EDOM) || addr->family != family) {
+		csv_cell_error(t, r, col, dl,
+			       "'%s' is not an IPv%d address with a prefix length (like %s)", s,
+			       family, family == 4 ? "10.0.0.1/24" : "fd00::1/64");
+		return false;
+	}
+	return true;
+}
+
+/* "yes", "no" or empty (= no). */
+static bool get_yesno(const struct csv_table *t, size_t r, int col, struct diag_list *dl, bool *out)
+{
+	static const char *const yn[] = {"no", "yes"};
+	const char *s = csv_cell(t, r, col);
+	*out = strcmp(s, "yes") == 0;
+	if (!*s || *out || strcmp(s, "no") == 0)
+		return true;
+	const char *sug = diag_suggest(s, yn, 2);
+	csv_cell_error(t, r, col, dl, "'%s' is not 'yes' or 'no' (column '%s')%s%s%s", s,
+		       csv_table_header(t, (size_t)col), sug ? " (did you mean '" : "",
+		       sug ? sug : "", sug ? "'?)" : "");
+	return false;
+}
+
+/*
+ * ';'-separated host addresses, each bad one an error at its value. Returns
+ * 0, -EINVAL (reported) or -ENOMEM; *out is NULL when there are none.
+ */
+static int get_addr_list(const struct csv_table *t, size_t r, int col, struct diag_list *dl,
+			 struct ip_addr **out, size_t *nout)
+{
+	const char *cell = csv_cell(t, r, col);
+	size_t cap = 1;
+	int ret = 0;
+	*out = NULL;
+	*nout = 0;
+	if (!*cell)
+		return 0;
+	for (const char *p = cell; *p; p++)
+		cap += *p == ';';
+	if (!(*out = calloc(cap, sizeof(**out))))
+		return -ENOMEM;
+	for (const char *s = cell; *s;) {
+		size_t n = strcspn(s, ";");
+		char word[IP_PREFIX_STRLEN];
+		bool ok = n < sizeof(word);
+		if (ok) {
+			memcpy(word, s, n);
+			word[n] = '\0';
+			ok = ip_addr_parse(word, &(*out)[*nout]) == 0;
+		}
+		if (ok)
+			(*nout)++;
+		else if (n) {
+			diag_add(dl, DIAG_ERROR, csv_table_name(t), csv_cell_line(t, r, col),
+				 cell_col_at(t, r, col, (size_t)(s - cell)),
+				 "'%.*s' is not an IP address (column '%s')", (int)n, s,
+				 csv_table_header(t, (size_t)col));
+			ret = -EINVAL;
+		}
+		s += n;
+		if (*s == ';')
+			s++;
+	}
+	return ret;
+}
+
+/* A segment prefix and its segment, sorted for the overlap lookups of uplink nets. */
+struct seg_net {
+	struct ip_prefix p;
+	int seg;
+};
+
+static int seg_net_cmp(const void *a, const void *b)
+{
+	const struct seg_net *x = a, *y = b;
+	int c = ip_prefix_cmp(&x->p, &y->p);
+	return c ? c : x->seg - y->seg;
+}
+
+/*
+ * A segment that net overlaps, or -1. Segments do not overlap each other
+ * (load_segments), so only the neighbours of net's place in the sorted
+ * array can: the one before may cover it, the one after may lie inside it.
+ */
+static int seg_overlapping(const struct seg_net *v, size_t n, const struct ip_prefix *net)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ip_prefix_cmp(&v[mid].p, net) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < n && ip_prefix_overlaps(&v[lo].p, net))
+		return v[lo].seg;
+	if (lo > 0 && ip_prefix_overlaps(&v[lo - 1].p, net))
+		return v[lo - 1].seg;
+	return -1;
+}
+
+/* What load_ifaces learns per site and per segment for the checks across rows. */
+struct iface_check {
+	size_t *site_row;      /* first row of the site, SIZE_MAX: none */
+	bool *site_wan;	       /* has an uplink or transfer interface */
+	unsigned *site_warned; /* SITE_F_OSPF, _VRRP, _BGP: disagreement already reported */
+	size_t *seg_row;       /* the row of the segment's interface, SIZE_MAX: none */
+	struct seg_net *nets;
+	size_t nnets;
+	struct strmap *segs, *names; /* "site\x1fname" -> segment; -> row */
+	char **keys;
+	size_t nkeys;
+};
+
+static void iface_check_free(struct iface_check *k)
+{
+	free(k->site_row);
+	free(k->site_wan);
+	free(k->site_warned);
+	free(k->seg_row);
+	free(k->nets);
+	strmap_free(k->segs);
+	strmap_free(k->names);
+	for (size_t i = 0; k->keys && i < k->nkeys; i++)
+		free(k->keys[i]);
+	free(k->keys);
+}
+
+static int iface_check_init(struct iface_check *k, const struct inventory *inv, size_t nrows)
+{
+	size_t ns = inv->nsites, ng = inv->nsegments;
+	memset(k, 0, sizeof(*k));
+	k->site_row = malloc((ns + 1) * sizeof(*k->site_row));
+	k->site_wan = calloc(ns + 1, sizeof(*k->site_wan));
+	k->site_warned = calloc(ns + 1, sizeof(*k->site_warned));
+	k->seg_row = malloc((ng + 1) * sizeof(*k->seg_row));
+	k->nets = malloc((2 * ng + 1) * sizeof(*k->nets));
+	k->segs = strmap_new(ng);
+	k->names = strmap_new(nrows);
+	k->keys = calloc(ng + nrows + 1, sizeof(*k->keys));
+	if (!k->site_row || !k->site_wan || !k->site_warned || !k->seg_row || !k->nets ||
+	    !k->segs || !k->names || !k->keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < ns; i++)
+		k->site_row[i] = SIZE_MAX;
+	for (size_t i = 0; i < ng; i++) {
+		const struct segment *g = &inv->segments[i];
+		k->seg_row[i] = SIZE_MAX;
+		if (g->has_v4)
+			k->nets[k->nnets++] = (struct seg_net){g->v4, (int)i};
+		if (g->has_v6)
+			k->nets[k->nnets++] = (struct seg_net){g->v6, (int)i};
+		if (asprintf(&k->keys[k->nkeys], "%d\x1f%s", g->site, g->name) < 0)
+			return -ENOMEM;
+		if (strmap_put(k->segs, k->keys[k->nkeys++], (int)i) == -2)
+			return -ENOMEM;
+	}
+	qsort(k->nets, k->nnets, sizeof(*k->nets), seg_net_cmp);
+	return 0;
+}
+
+/* The segment column of a row: its segment index, -1 when none or in error,
+ * -ENOMEM. */
+static int iface_segment(const struct loader *ld, struct iface_check *k, const struct csv_table *t,
+			 size_t r, int col, int site, int role, bool check)
+{
+	const struct inventory *inv = ld->inv;
+	const char *name = csv_cell(t, r, col);
+	if (role != IFACE_SEGMENT) {
+		if (*name && role >= 0)
+			csv_cell_error(t, r, col, ld->dl, "'segment' must be empty for role '%s'",
+				       iface_role_names[role]);
+		return -1;
+	}
+	if (!*name) {
+		csv_cell_error(t, r, col, ld->dl,
+			       "missing value for 'segment' (required for role 'segment')");
+		return -1;
+	}
+	if (site < 0 || !check)
+		return -1;
+	char *key;
+	if (asprintf(&key, "%d\x1f%s", site, name) < 0)
+		return -ENOMEM;
+	int g = strmap_get(k->segs, key);
+	free(key);
+	if (g < 0) {
+		const char **names = calloc(inv->nsegments + 1, sizeof(*names));
+		size_t n = 0;
+		for (size_t i = 0; names && i < inv->nsegments; i++)
+			if (inv->segments[i].site == site)
+				names[n++] = inv->segments[i].name;
+		const char *s = names ? diag_suggest(name, names, n) : NULL;
+		csv_cell_error(t, r, col, ld->dl, "site '%s' has no segment '%s'%s%s%s",
+			       inv->sites[site].id, name, s ? " (did you mean '" : "", s ? s : "",
+			       s ? "'?)" : "");
+		free(names);
+		return -1;
+	}
+	if (k->seg_row[g] != SIZE_MAX) {
+		csv_cell_error(
+		    t, r, col, ld->dl,
+		    "segment '%s' of site '%s' has a second interface (first on line %u)", name,
+		    inv->sites[site].id, csv_row_line(t, k->seg_row[g]));
+		return -1;
+	}
+	k->seg_row[g] = r;
+	return g;
+}
+
+/* A segment interface's address: in the segment's prefix, with its length. */
+static bool iface_addr_in_segment(const struct csv_table *t, size_t r, int col,
+				  struct diag_list *dl, const struct segment *g, int family,
+				  bool present, const struct ip_addr *a,
+				  const struct ip_prefix *net)
+{
+	bool has = family == 4 ? g->has_v4 : g->has_v6;
+	const struct ip_prefix *p = family == 4 ? &g->v4 : &g->v6;
+	char ps[IP_PREFIX_STRLEN];
+	if (!has && !present)
+		return true;
+	if (!has) {
+		csv_cell_error(t, r, col, dl,
+			       "segment '%s' has no IPv%d prefix: leave 'ipv%d' empty", g->name,
+			       family, family);
+		return false;
+	}
+	ip_prefix_format(p, ps, sizeof(ps));
+	if (!present) {
+		csv_cell_error(t, r, col, dl, "missing IPv%d address: segment '%s' has %s", family,
+			       g->name, ps);
+		return false;
+	}
+	if (!ip_prefix_contains(p, a) || net->len != p->len) {
+		csv_cell_error(t, r, col, dl, "'%s' is not an address of segment '%s' (%s)",
+			       csv_cell(t, r, col), g->name, ps);
+		return false;
+	}
+	return true;
+}
+
+/* Warns once per site and kind when a row and the site's flags disagree. */
+static void iface_flag(const struct loader *ld, struct iface_check *k, const struct csv_table *t,
+		       size_t r, int col, int site, const char *ifname, unsigned flag,
+		       const char *flag_name, const char *what)
+{
+	const struct site *s = &ld->inv->sites[site];
+	if ((s->flags & flag) || (k->site_warned[site] & flag))
+		return;
+	k->site_warned[site] |= flag;
+	diag_add(ld->dl, DIAG_WARNING, csv_table_name(t), csv_cell_line(t, r, col),
+		 csv_cell_col(t, r, col),
+		 "interface '%s' %s but site '%s' has no '%s' flag (sites.csv line %u)", ifname,
+		 what, s->id, flag_name, s->line);
+}
+
+/* The checks across rows: every segment of a site with rows has its interface. */
+static void iface_check_sites(const struct loader *ld, const struct iface_check *k,
+			      const struct csv_table *t)
+{
+	const struct inventory *inv = ld->inv;
+	const char *file = csv_table_name(t);
+	size_t without = 0;
+	char list[200] = "";
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		size_t r = k->site_row[g->site];
+		if (r != SIZE_MAX && k->seg_row[i] == SIZE_MAX)
+			diag_add(ld->dl, DIAG_ERROR, file, csv_row_line(t, r), 1,
+				 "site '%s' has no interface for segment '%s' (segments.csv line "
+				 "%u)",
+				 inv->sites[g->site].id, g->name, g->line);
+	}
+	for (size_t s = 0; s < inv->nsites; s++) {
+		size_t r = k->site_row[s];
+		if (r == SIZE_MAX) {
+			size_t n = strlen(list);
+			if (without < 5)
+				snprintf(list + n, sizeof(list) - n, "%s%s", without ? ", " : "",
+					 inv->sites[s].id);
+			else if (without == 5)
+				snprintf(list + n, sizeof(list) - n, ", ...");
+			without++;
+		} else if (!k->site_wan[s]) {
+			diag_add(ld->dl, DIAG_WARNING, file, csv_row_line(t, r), 1,
+				 "site '%s' has no uplink or transfer interface", inv->sites[s].id);
+		}
+	}
+	if (without == 1)
+		diag_add(ld->dl, DIAG_WARNING, file, 0, 0,
+			 "1 site has no interfaces (%s): its gateway keeps the plain reverse-path "
+			 "check",
+			 list);
+	else if (without)
+		diag_add(ld->dl, DIAG_WARNING, file, 0, 0,
+			 "%zu sites have no interfaces (%s): their gateways keep the plain "
+			 "reverse-path check",
+			 without, list);
+}
+
+static int load_ifaces(struct loader *ld, const struct csv_table *t)
+{
+	static const char *const req[] = {"site", "name", "role", "segment",   "vlan",	    "ipv4",
+					  "ipv6", "ospf", "vrrp", "bgp_peers", "vrrp_peers"};
+	enum { C_SITE, C_NAME, C_ROLE, C_SEG, C_VLAN, C_V4, C_V6, C_OSPF, C_VRRP, C_BGP, C_VRRPP };
+	int c[11];
+	struct inventory *inv = ld->inv;
+	struct diag_list *dl = ld->dl;
+	struct iface_check k;
+	int r_ = 0;
+	inv->has_ifaces = true;
+	memset(&k, 0, sizeof(k));
+	if (!csv_bind_columns(t, req, 11, NULL, 0, c, dl))
+		return 0;
+	bool check_sites = refs_checked(ld, ld->sites_read, t, "site", "sites.csv");
+	bool check_segs =
+	    check_sites && refs_checked(ld, ld->segments_read, t, "segment", "segments.csv");
+	size_t n = csv_table_nrows(t);
+	const char **ids = site_id_list(inv);
+	inv->ifaces = calloc(n + 1, sizeof(*inv->ifaces));
+	if (!ids || !inv->ifaces || iface_check_init(&k, inv, n) < 0) {
+		r_ = -ENOMEM;
+		goto out;
+	}
+	for (size_t r = 0; r < n; r++) {
+		struct iface *f = &inv->ifaces[inv->nifaces];
+		const char *sid = csv_cell(t, r, c[C_SITE]), *name = csv_cell(t, r, c[C_NAME]);
+		bool ok = true;
+		long vlan = 0;
+		memset(f, 0, sizeof(*f));
+		f->site = inventory_find_site(inv, sid);
+		if (f->site < 0) {
+			if (!*sid)
+				csv_cell_error(t, r, c[C_SITE], dl, "missing value for 'site'");
+			else if (check_sites)
+				unknown_ref(t, r, c[C_SITE], dl, "site", sid, ids, inv->nsites);
+			ok = false;
+		} else if (k.site_row[f->site] == SIZE_MAX) {
+			k.site_row[f->site] = r;
+		}
+		if (!ifname_ok(name)) {
+			csv_cell_error(t, r, c[C_NAME], dl,
+				       *name ? "invalid interface name '%s' (1-15 of A-Z a-z 0-9 _ "
+					       ". -, not 'lo', '.' or '..')"
+					     : "missing value for 'name'%s",
+				       name);
+			ok = false;
+		} else if (f->site >= 0) {
+			if (asprintf(&k.keys[k.nkeys], "%d\x1f%s", f->site, name) < 0) {
+				r_ = -ENOMEM;
+				goto out;
+			}
+			int prev = strmap_put(k.names, k.keys[k.nkeys++], (int)r);
+			if (prev == -2) {
+				r_ = -ENOMEM;
+				goto out;
+			}
+			if (prev >= 0) {
+				csv_cell_error(t, r, c[C_NAME], dl,
+					       "duplicate interface '%s' at site '%s' (first on "
+					       "line %u)",
+					       name, sid, csv_row_line(t, (size_t)prev));
+				ok = false;
+			}
+		}
+		int role = csv_get_enum(t, r, c[C_ROLE], iface_role_names, IFACE_ROLE_COUNT, dl);
+		ok &= role >= 0;
+		f->segment = iface_segment(ld, &k, t, r, c[C_SEG], f->site, role, check_segs);
+		if (f->segment == -ENOMEM) {
+			r_ = -ENOMEM;
+			goto out;
+		}
+		if (role == IFACE_SEGMENT && f->segment < 0)
+			ok = false;
+		else if (role != IFACE_SEGMENT && csv_cell_present(t, r, c[C_SEG]))
+			ok = false;
+		bool vlan_ok = csv_get_long(t, r, c[C_VLAN], false, 0, 4094, dl, &vlan);
+		bool a4 = get_ifaddr(t, r, c[C_V4], 4, dl, &f->addr4, &f->net4, &f->has_v4);
+		bool a6 = get_ifaddr(t, r, c[C_V6], 6, dl, &f->addr6, &f->net6, &f->has_v6);
+		ok &= vlan_ok && a4 && a6;
+		if (f->segment >= 0) {
+			const struct segment *g = &inv->segments[f->segment];
+			if (vlan_ok && vlan != g->vlan) {
+				csv_cell_error(t, r, c[C_VLAN], dl,
+					       "VLAN %ld differs from VLAN %d of segment '%s'",
+					       vlan, g->vlan, g->name);
+				ok = false;
+			}
+			if (a4)
+				ok &= iface_addr_in_segment(t, r, c[C_V4], dl, g, 4, f->has_v4,
+							    &f->addr4, &f->net4);
+			if (a6)
+				ok &= iface_addr_in_segment(t, r, c[C_V6], dl, g, 6, f->has_v6,
+							    &f->addr6, &f->net6);
+		}
+		if (role == IFACE_UPLINK || role == IFACE_TRANSFER) {
+			if (f->site >= 0)
+				k.site_wan[f->site] = true;
+			for (int fam = 0; fam < 2; fam++) {
+				const struct ip_prefix *p = fam ? &f->net6 : &f->net4;
+				bool valid = fam ? a6 && f->has_v6 : a4 && f->has_v4;
+				int g = valid ? seg_overlapping(k.nets, k.nnets, p) : -1;
+				if (g < 0)
+					continue;
+				const struct segment *sg = &inv->segments[g];
+				char ps[IP_PREFIX_STRLEN];
+				ip_prefix_format(fam ? &sg->v6 : &sg->v4, ps, sizeof(ps));
+				csv_cell_error(t, r, c[fam ? C_V6 : C_V4], dl,
+					       "'%s' overlaps %s of segment '%s' at site '%s' "
+					       "(segments.csv line %u)",
+					       csv_cell(t, r, c[fam ? C_V6 : C_V4]), ps, sg->name,
+					       inv->sites[sg->site].id, sg->line);
+				ok = false;
+			}
+		}
+		ok &= get_yesno(t, r, c[C_OSPF], dl, &f->ospf);
+		ok &= get_yesno(t, r, c[C_VRRP], dl, &f->vrrp);
+		int e = get_addr_list(t, r, c[C_BGP], dl, &f->bgp_peers, &f->nbgp_peers);
+		int e2 = get_addr_list(t, r, c[C_VRRPP], dl, &f->vrrp_peers, &f->nvrrp_peers);
+		if (e == -ENOMEM || e2 == -ENOMEM) {
+			r_ = -ENOMEM;
+			free(f->bgp_peers);
+			free(f->vrrp_peers);
+			goto out;
+		}
+		ok &= e == 0 && e2 == 0;
+		if (f->site >= 0) {
+			if (f->ospf)
+				iface_flag(ld, &k, t, r, c[C_OSPF], f->site, name, SITE_F_OSPF,
+					   "ospf", "runs OSPF");
+			if (f->vrrp)
+				iface_flag(ld, &k, t, r, c[C_VRRP], f->site, name, SITE_F_VRRP,
+					   "vrrp", "runs VRRP");
+			if (f->nbgp_peers)
+				iface_flag(ld, &k, t, r, c[C_BGP], f->site, name, SITE_F_BGP, "bgp",
+					   "has BGP peers");
+		}
+		if (!ok || !(f->name = strdup(name))) {
+			free(f->bgp_peers);
+			free(f->vrrp_peers);
+			memset(f, 0, sizeof(*f));
+			if (ok) {
+				r_ = -ENOMEM;
+				goto out;
+			}
+			continue;
+		}
+		f->role = (enum iface_role)role;
+		f->vlan = (int)vlan;
+		f->line = csv_row_line(t, r);
+		inv->nifaces++;
+	}
+	if (check_segs)
+		iface_check_sites(ld, &k, t);
+out:
+	iface_check_free(&k);
+	free(ids);
+	return r_;
+}
+
+/* Orders the interfaces by site (stable: file order within a site) and
+ * indexes them; without interfaces.csv every site has none. */
+static int index_ifaces(struct inventory *inv)
+{
+	size_t *start = calloc(inv->nsites + 2, sizeof(*start));
+	struct iface *v = calloc(inv->nifaces + 1, sizeof(*v));
+	if (!start || !v) {
+		free(start);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < inv->nifaces; i++)
+		start[inv->ifaces[i].site + 2]++;
+	for (size_t s = 0; s < inv->nsites; s++)
+		start[s + 2] += start[s + 1];
+	for (size_t i = 0; i < inv->nifaces; i++)
+		v[start[inv->ifaces[i].site + 1]++] = inv->ifaces[i];
+	free(inv->ifaces);
+	inv->ifaces = v;
+	inv->iface_start = start;
+	return 0;
+}
+
 int inventory_find_site(const struct inventory *inv, const char *id)
 {
 	return inv->site_ids ? strmap_get(inv->site_ids, id) : -1;
@@ -723,6 +1248,13 @@ void inventory_free(struct inventory *inv)
 	}
 	for (size_t i = 0; i < inv->nplan; i++)
 		free(inv->plan[i].zone);
+	for (size_t i = 0; i < inv->nifaces; i++) {
+		free(inv->ifaces[i].name);
+		free(inv->ifaces[i].bgp_peers);
+		free(inv->ifaces[i].vrrp_peers);
+	}
+	free(inv->ifaces);
+	free(inv->iface_start);
 	free(inv->districts);
 	free(inv->sites);
 	free(inv->links);
@@ -745,7 +1277,7 @@ int inventory_load(const char *dir, struct diag_list *dl, struct inventory **out
 	} files[] = {
 	    {"districts.csv", load_districts, true}, {"sites.csv", load_sites, true},
 	    {"links.csv", load_links, true},	     {"addressplan.csv", load_plan, false},
-	    {"segments.csv", load_segments, true},
+	    {"segments.csv", load_segments, true},   {"interfaces.csv", load_ifaces, false},
 	};
 	*out = NULL;
 	struct inventory *inv = calloc(1, sizeof(*inv));
@@ -783,6 +1315,8 @@ int inventory_load(const char *dir, struct diag_list *dl, struct inventory **out
 	}
 	if (diag_errors(dl) > errors_before)
 		r = -EINVAL;
+	else
+		r = index_ifaces(inv);
 out:
 	strmap_free(ld.districts);
 	if (r < 0) {

@@ -87,10 +87,12 @@ struct segment {
 	unsigned col_zone, col_v4, col_v6; /* where they stand in segments.csv */
 };
 
+/*
+ * A site gateway's interface (interfaces.csv, optional): what the policy
+ * compiler needs for per-interface anti-spoofing and routing-protocol rules.
+ */
 enum iface_role { IFACE_SEGMENT, IFACE_UPLINK, IFACE_TRANSFER, IFACE_ROLE_COUNT };
-extern const char *const iface_role_names[IFACE_ROLE_COUNT];
 
-/* One row of interfaces.csv: an interface of a site's gateway. */
 struct iface {
 	int site;   /* index into inv->sites */
 	char *name; /* Linux interface name */
@@ -129,8 +131,10 @@ struct inventory {
 	size_t nplan;
 	struct iface *ifaces; /* sorted by site, then file order */
 	size_t nifaces;
-	size_t *iface_start; /* nsites + 1: site s has ifaces[iface_start[s] .. iface_start[s+1]) */
-	bool has_ifaces;     /* interfaces.csv was present */
+	/* nsites + 1 entries, always allocated (all zero without interfaces.csv):
+	 * site s has ifaces[iface_start[s] .. iface_start[s + 1]). */
+	size_t *iface_start;
+	bool has_ifaces;		    /* interfaces.csv was present */
 	int primary_dc, fallback_dc;	    /* site indices, -1 when absent */
 	struct strmap *site_ids, *link_ids; /* id -> index */
 };
@@ -139,12 +143,13 @@ extern const char *const site_type_names[SITE_TYPE_COUNT];
 extern const char *const broadband_names[BB_COUNT];
 extern const char *const link_kind_names[LINK_KIND_COUNT];
 extern const char *const site_flag_names[SITE_FLAG_COUNT];
+extern const char *const iface_role_names[IFACE_ROLE_COUNT]; /* "segment", "uplink", "transfer" */
 
 /*
- * Loads and validates DIR/{districts,sites,links,segments,addressplan}.csv
- * (addressplan.csv is optional). Every problem in every file is added to dl.
- * Returns 0 with *out set when there were no errors (warnings allowed),
- * -EINVAL when errors were reported (*out NULL), or another negative errno.
+ * Loads and validates DIR/{districts,sites,links,segments,addressplan,
+ * interfaces}.csv (addressplan.csv and interfaces.csv are optional). Every problem in every file is
+ * added to dl. Returns 0 with *out set when there were no errors (warnings allowed), -EINVAL when
+ * errors were reported (*out NULL), or another negative errno.
  */
 int inventory_load(const char *dir, struct diag_list *dl, struct inventory **out);
 void inventory_free(struct inventory *inv);

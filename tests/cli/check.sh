@@ -34,6 +34,19 @@ if [[ -d "$src/examples/stuttgart" ]]; then
 	grep_in "$tmp/out" "ok:" "check summary"
 	expect 0 "check --json" -- "$bin" check --json "$src/examples/stuttgart"
 	grep_in "$tmp/out" '"valid": true' "json summary"
+	nif=$(($(wc -l <"$src/examples/stuttgart/interfaces.csv") - 1))
+	grep_in "$tmp/out" "\"interfaces\": $nif" "interfaces in the json summary"
+	# interfaces.csv is optional: an inventory without it is checked as before, quietly.
+	cp -r "$src/examples/stuttgart" "$tmp/noif"
+	rm "$tmp/noif/interfaces.csv"
+	expect 0 "check without interfaces.csv" -- "$bin" check "$tmp/noif"
+	grep_in "$tmp/out" "4968 segments, 46 address-plan prefixes" "no interface count"
+	grep_in "$tmp/out" ", 0 warnings" "no warning"
+	# A wrong row is a located error like any other: exit 3.
+	cp "$src/examples/stuttgart/interfaces.csv" "$tmp/noif/"
+	sed -i '2s/,segment,admin,/,segment,admn,/' "$tmp/noif/interfaces.csv"
+	expect 3 "check with a broken interfaces.csv" -- "$bin" check "$tmp/noif"
+	grep_in "$tmp/err" "$tmp/noif/interfaces.csv:2:21: error: site 'DC1' has no segment 'admn' (did you mean 'admin'?)" "located interface error"
 fi
 
 # A broken inventory: exit 3, every error at once, nothing on stdout.

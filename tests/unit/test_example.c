@@ -17,9 +17,9 @@
 #include "topology/example.h"
 #include "topology/inventory.h"
 
-static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
-				    "segments.csv",  "addressplan.csv", "README.md",
-				    "policy.yaml",   "vpn.yaml",	"rollout.yaml"};
+static const char *const files[] = {
+    "districts.csv",  "sites.csv", "links.csv",	  "segments.csv", "addressplan.csv",
+    "interfaces.csv", "README.md", "policy.yaml", "vpn.yaml",	  "rollout.yaml"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
 /* A fresh city in a new temporary directory. */
@@ -293,6 +293,179 @@ static void check_vlans(const struct inventory *inv)
 	}
 }
 
+static bool overlaps_plan_row(const struct inventory *inv, const struct ip_prefix *p)
+{
+	for (size_t k = 0; k < inv->nplan; k++)
+		if (strcmp(inv->plan[k].zone, "city") != 0 &&
+		    ip_prefix_overlaps(&inv->plan[k].prefix, p))
+			return true;
+	return false;
+}
+
+/* The transfer nets of one interface: inside the city, in no zone and no pool. */
+static void check_transfer_net(const struct inventory *inv, const struct iface *f)
+{
+	for (int fam = 0; fam < 2; fam++) {
+		if (!(fam ? f->has_v6 : f->has_v4))
+			continue;
+		const struct ip_prefix *p = fam ? &f->net6 : &f->net4;
+		cr_assert_eq(p->len, fam ? 127 : 31, "%s %s: /%u", inv->sites[f->site].id, f->name,
+			     p->len);
+		cr_assert(in_zone(inv, "city", p), "%s %s: transfer net outside the city",
+			  inv->sites[f->site].id, f->name);
+		cr_assert_not(overlaps_plan_row(inv, p), "%s %s: transfer net in a zone or pool",
+			      inv->sites[f->site].id, f->name);
+	}
+}
+
+/* A /31 whose two addresses are not the same: the two ends of one link. */
+static void check_link_ends(const struct iface *a, const struct iface *b, const char *link)
+{
+	cr_assert_eq(a->has_v4, b->has_v4, "%s: one end without IPv4", link);
+	cr_assert_eq(a->has_v6, b->has_v6, "%s: one end without IPv6", link);
+	cr_assert(a->has_v6, "%s: no IPv6 transfer net", link);
+	if (a->has_v4) {
+		cr_assert_eq(ip_prefix_cmp(&a->net4, &b->net4), 0, "%s: different IPv4 nets", link);
+		cr_assert_neq(ip_addr_cmp(&a->addr4, &b->addr4), 0, "%s: same IPv4 address", link);
+	}
+	cr_assert_eq(ip_prefix_cmp(&a->net6, &b->net6), 0, "%s: different IPv6 nets", link);
+	cr_assert_neq(ip_addr_cmp(&a->addr6, &b->addr6), 0, "%s: same IPv6 address", link);
+	cr_assert_eq(a->ospf, b->ospf, "%s: OSPF at one end only", link);
+}
+
+/* Overlaps among segment prefixes (the first nseg) and transfer nets. */
+struct net_pairs {
+	const struct ip_prefix *v;
+	size_t nseg;
+	size_t with_segment, twins, unequal;
+};
+
+static void on_net_pair(size_t i, size_t j, void *ctx)
+{
+	struct net_pairs *p = ctx;
+	bool si = i < p->nseg, sj = j < p->nseg;
+	if (si && sj)
+		return; /* check_plan's business */
+	if (si || sj)
+		p->with_segment++;
+	else if (ip_prefix_cmp(&p->v[i], &p->v[j]) == 0)
+		p->twins++;
+	else
+		p->unequal++;
+}
+
+/*
+ * interfaces.csv: every segment has its interface with the first host, every
+ * existing link an interface at both ends on one transfer net of its own,
+ * outside every segment, zone and pool; the BGP sites a provider uplink.
+ */
+static void check_ifaces(const struct inventory *inv)
+{
+	struct ip_prefix isp;
+	cr_assert(inv->has_ifaces);
+	cr_assert_eq(ip_prefix_parse("100.64.0.0/10", false, &isp), 0);
+	size_t *seen = calloc(inv->nsegments + 1, sizeof(*seen));
+	size_t *wan = calloc(inv->nsites + 1, sizeof(*wan)); /* the next wanN per site */
+	struct ip_prefix *nets =
+	    malloc((inv->nsegments * 2 + inv->nifaces * 2 + 1) * sizeof(*nets));
+	size_t nn = 0, nseg_nets;
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		if (g->has_v4)
+			nets[nn++] = g->v4;
+		if (g->has_v6)
+			nets[nn++] = g->v6;
+	}
+	nseg_nets = nn;
+	for (size_t s = 0; s < inv->nsites; s++) {
+		const struct site *st = &inv->sites[s];
+		size_t outs = 0, isps = 0;
+		cr_assert_lt(inv->iface_start[s], inv->iface_start[s + 1], "%s has no interfaces",
+			     st->id);
+		for (size_t i = inv->iface_start[s]; i < inv->iface_start[s + 1]; i++) {
+			const struct iface *f = &inv->ifaces[i];
+			cr_assert_eq(f->site, (int)s);
+			if (f->role == IFACE_SEGMENT) {
+				const struct segment *g = &inv->segments[f->segment];
+				char want[32];
+				struct ip_addr gw;
+				snprintf(want, sizeof(want), "eth1.%d", g->vlan);
+				cr_assert_str_eq(f->name, want);
+				seen[f->segment]++;
+				cr_assert_eq(f->vrrp, (st->flags & SITE_F_VRRP) != 0);
+				cr_assert_eq(f->has_v4, g->has_v4);
+				if (g->has_v4) {
+					ip_prefix_first(&g->v4, &gw);
+					ip_addr_add(&gw, 1);
+					cr_assert_eq(ip_addr_cmp(&gw, &f->addr4), 0,
+						     "%s %s: not the first host", st->id, f->name);
+				}
+				ip_prefix_first(&g->v6, &gw);
+				ip_addr_add(&gw, 1);
+				cr_assert_eq(ip_addr_cmp(&gw, &f->addr6), 0);
+				continue;
+			}
+			outs++;
+			if (strcmp(f->name, "isp0") == 0) {
+				isps++;
+				cr_assert(st->flags & SITE_F_BGP, "%s: isp0 without bgp", st->id);
+				cr_assert(ip_prefix_covers(&isp, &f->net4));
+				cr_assert_eq(f->nbgp_peers, 1);
+				cr_assert(ip_prefix_contains(&f->net4, &f->bgp_peers[0]));
+				cr_assert_neq(ip_addr_cmp(&f->bgp_peers[0], &f->addr4), 0);
+				continue;
+			}
+			cr_assert_eq(f->nbgp_peers, 0);
+			check_transfer_net(inv, f);
+			for (int fam = 0; fam < 2; fam++)
+				if (fam ? f->has_v6 : f->has_v4)
+					nets[nn++] = fam ? f->net6 : f->net4;
+		}
+		cr_assert_gt(outs, 0, "%s has no uplink or transfer interface", st->id);
+		cr_assert_eq(isps, (st->flags & SITE_F_BGP) != 0, "%s: %zu isp0", st->id, isps);
+	}
+	for (size_t i = 0; i < inv->nsegments; i++)
+		cr_assert_eq(seen[i], 1, "segment %s/%s has %zu interfaces",
+			     inv->sites[inv->segments[i].site].id, inv->segments[i].name, seen[i]);
+	/* The k-th existing link of a site is its wan<k>; both ends share the net. */
+	for (size_t l = 0; l < inv->nlinks; l++) {
+		const struct link *lk = &inv->links[l];
+		if (lk->kind == LINK_PLANNED)
+			continue;
+		const struct iface *end[2] = {NULL, NULL};
+		int sites[2] = {lk->a, lk->b};
+		for (int e = 0; e < 2; e++) {
+			char name[32];
+			snprintf(name, sizeof(name), "wan%zu", wan[sites[e]]++);
+			for (size_t i = inv->iface_start[sites[e]];
+			     i < inv->iface_start[sites[e] + 1]; i++)
+				if (strcmp(inv->ifaces[i].name, name) == 0)
+					end[e] = &inv->ifaces[i];
+			cr_assert_not_null(end[e], "%s: no %s at %s", lk->id, name,
+					   inv->sites[sites[e]].id);
+			bool fibre = lk->kind == LINK_FIBRE || lk->kind == LINK_RADIO;
+			cr_assert_eq(end[e]->role, fibre ? IFACE_TRANSFER : IFACE_UPLINK, "%s",
+				     lk->id);
+		}
+		check_link_ends(end[0], end[1], lk->id);
+		bool ospf = (inv->sites[lk->a].flags & inv->sites[lk->b].flags & SITE_F_OSPF) &&
+			    end[0]->role == IFACE_TRANSFER;
+		cr_assert_eq(end[0]->ospf, ospf, "%s: ospf", lk->id);
+	}
+	/* No transfer net overlaps a segment, and no two links share one: every
+	 * net overlaps exactly its twin at the link's other end, so the pairs are
+	 * half the nets. */
+	struct net_pairs np = {nets, nseg_nets, 0, 0, 0};
+	cr_assert_eq(ip_prefix_find_overlaps(nets, nn, on_net_pair, &np), 0);
+	cr_assert_eq(np.with_segment, 0, "%zu transfer nets overlap a segment", np.with_segment);
+	cr_assert_eq(np.unequal, 0, "%zu transfer nets overlap another one", np.unequal);
+	cr_assert_eq(np.twins, (nn - nseg_nets) / 2, "%zu twins for %zu transfer nets", np.twins,
+		     nn - nseg_nets);
+	free(seen);
+	free(wan);
+	free(nets);
+}
+
 static void check_city(const struct inventory *inv, size_t want_sites)
 {
 	cr_assert_eq(inv->nsites, want_sites);
@@ -304,6 +477,7 @@ static void check_city(const struct inventory *inv, size_t want_sites)
 	check_links(inv);
 	check_plan(inv);
 	check_vlans(inv);
+	check_ifaces(inv);
 }
 
 Test(example, fresh_city_is_real)
@@ -384,6 +558,7 @@ Test(example, small_cities)
 	check_core_ring(inv);
 	check_links(inv);
 	check_plan(inv);
+	check_ifaces(inv);
 	cr_assert_eq(sum.underserved_schools, 3);
 	inventory_free(inv);
 	tu_rmdir(dir);
@@ -394,6 +569,7 @@ Test(example, small_cities)
 	cr_assert_eq(inv->nsites, 25);
 	check_core_ring(inv);
 	check_plan(inv);
+	check_ifaces(inv);
 	cr_assert_eq(sum.fibre_sites, sum.other_sites, "only town halls: all on fibre");
 	inventory_free(inv);
 	tu_rmdir(dir);
@@ -430,6 +606,7 @@ Test(example, ten_thousand_sites_fit_10_8_and_a_48, .timeout = 300)
 		cr_assert(ip_prefix_covers(&ula, &g->v6));
 	}
 	check_plan(inv);
+	check_ifaces(inv);
 	check_broadband(inv, 19);
 	inventory_free(inv);
 	tu_rmdir(dir);

@@ -39,6 +39,7 @@ static const char plan[] = "zone,prefix\n"
 
 struct fixture {
 	const char *districts, *sites, *links, *segments, *plan;
+	const char *ifaces; /* NULL: no interfaces.csv */
 };
 
 /* Writes an inventory (NULL members get the valid defaults; "" omits the plan). */
@@ -51,6 +52,8 @@ static char *make_inv(struct fixture f)
 	free(tu_write(dir, "segments.csv", f.segments ? f.segments : segments));
 	if (!f.plan || *f.plan)
 		free(tu_write(dir, "addressplan.csv", f.plan ? f.plan : plan));
+	if (f.ifaces)
+		free(tu_write(dir, "interfaces.csv", f.ifaces));
 	return dir;
 }
 
@@ -105,6 +108,11 @@ Test(inventory, valid_city_loads)
 	cr_assert_eq(inv->segments[1].has_v6, false);
 	cr_assert_eq(inv->segments[0].vlan, 10);
 	cr_assert_eq(inventory_find_site(inv, "S9"), -1);
+	/* Without interfaces.csv: no interfaces, an index all the same, no warning. */
+	cr_assert_not(inv->has_ifaces);
+	cr_assert_eq(inv->nifaces, 0);
+	cr_assert_not_null(inv->iface_start);
+	cr_assert_eq(inv->iface_start[inv->nsites], 0);
 	inventory_free(inv);
 	inventory_free(NULL);
 	diag_list_free(dl);
@@ -333,5 +341,257 @@ Test(inventory, every_file_reported_at_once)
 	expect(dl, dir, "links.csv:2:8: error: unknown site 'S2' (did you mean 'S1'?)");
 	expect(dl, dir, "segments.csv:2:6: error: zone name 'internet' is reserved");
 	cr_assert_eq(diag_errors(dl), 3, "%s", tu_diags(dl));
+	done(dl, dir);
+}
+
+/* --- interfaces.csv --- */
+
+#define IFHDR "site,name,role,segment,vlan,ipv4,ipv6,ospf,vrrp,bgp_peers,vrrp_peers\n"
+
+/* The fixture's sites with the flags the interface tables below agree with. */
+static const char ifsites[] =
+    "id,name,district,type,lat,lon,staff,broadband,current_mbps,required_mbps,flags\n"
+    "DC1,Rechenzentrum,Mitte,data_centre,48.7760,9.1830,12,fibre,10000,10000,"
+    "primary;critical;bgp;ospf\n"
+    "DC2,Ausweich-RZ,Möhringen,data_centre,48.7240,9.1490,4,fibre,10000,10000,fallback\n"
+    "S000001,Rathaus,Möhringen,town_hall,48.7260,9.1510,120,fibre,1000,500,hub;vrrp;ospf\n"
+    "S000002,Grundschule Mitte 1,Mitte,school,48.7770,9.1800,40,dsl,50,500,\n";
+
+static void addr_is(const struct ip_addr *a, const char *want)
+{
+	char buf[IP_PREFIX_STRLEN];
+	ip_addr_format(a, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want);
+}
+
+static void net_is(const struct ip_prefix *p, const char *want)
+{
+	char buf[IP_PREFIX_STRLEN];
+	ip_prefix_format(p, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want);
+}
+
+Test(inventory, interfaces_load_sorted_by_site)
+{
+	char *dir = make_inv((struct fixture){
+	    .sites = ifsites,
+	    .ifaces = IFHDR
+	    "S000001,eth1.10,segment,admin,10,10.0.0.1/25,fd5e::1/64,,yes,,10.0.0.2;fd5e::2\n"
+	    "DC1,eth1.100,segment,servers,100,10.32.0.1/22,fd5e:0:0:100::1/64,no,no,,\n"
+	    "S000001,wan0,transfer,,0,192.168.255.0/31,fd5e:ffff::/127,yes,no,,\n"
+	    "DC1,isp0,uplink,,,100.64.0.1/31,,no,no,100.64.0.0,\n"
+	    "S000001,eth1.20,segment,voip,20,10.16.0.1/26,,no,yes,,\n"
+	    "DC1,wan0,transfer,,,192.168.255.1/31,fd5e:ffff::1/127,yes,,,\n"
+	    "DC2,wan0,transfer,,,192.168.255.3/31,,,,,\n"
+	    "S000002,eth1.10,segment,admin,10,10.0.0.129/26,fd5e:0:0:1::1/64,,,,\n"
+	    "S000002,wan0,uplink,,,192.0.2.2/30,2001:db8::2/64,,,,\n"});
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	cr_assert_eq(diag_count(dl), 0, "%s", tu_diags(dl));
+	cr_assert(inv->has_ifaces);
+	cr_assert_eq(inv->nifaces, 9);
+	const size_t start[] = {0, 3, 4, 7, 9};
+	for (size_t s = 0; s <= inv->nsites; s++)
+		cr_assert_eq(inv->iface_start[s], start[s], "iface_start[%zu] = %zu", s,
+			     inv->iface_start[s]);
+	const char *names[] = {"eth1.100", "isp0",    "wan0",	 "wan0", "eth1.10",
+			       "wan0",	   "eth1.20", "eth1.10", "wan0"};
+	for (size_t i = 0; i < 9; i++)
+		cr_assert_str_eq(inv->ifaces[i].name, names[i]);
+	const struct iface *f = &inv->ifaces[0];
+	cr_assert_eq(f->site, 0);
+	cr_assert_eq(f->role, IFACE_SEGMENT);
+	cr_assert_eq(f->segment, 3);
+	cr_assert_eq(f->vlan, 100);
+	cr_assert_eq(f->line, 3);
+	cr_assert(f->has_v4 && f->has_v6);
+	addr_is(&f->addr4, "10.32.0.1");
+	net_is(&f->net4, "10.32.0.0/22");
+	addr_is(&f->addr6, "fd5e:0:0:100::1");
+	net_is(&f->net6, "fd5e:0:0:100::/64");
+	f = &inv->ifaces[1];
+	cr_assert_eq(f->role, IFACE_UPLINK);
+	cr_assert_eq(f->segment, -1);
+	cr_assert_eq(f->vlan, 0);
+	cr_assert(f->has_v4 && !f->has_v6);
+	addr_is(&f->addr4, "100.64.0.1");
+	net_is(&f->net4, "100.64.0.0/31");
+	cr_assert_eq(f->nbgp_peers, 1);
+	addr_is(&f->bgp_peers[0], "100.64.0.0");
+	cr_assert_eq(f->nvrrp_peers, 0);
+	f = &inv->ifaces[4];
+	cr_assert_eq(f->site, 2);
+	cr_assert_eq(f->segment, 0);
+	cr_assert(f->vrrp && !f->ospf);
+	cr_assert_eq(f->nvrrp_peers, 2);
+	addr_is(&f->vrrp_peers[0], "10.0.0.2");
+	addr_is(&f->vrrp_peers[1], "fd5e::2");
+	f = &inv->ifaces[5];
+	cr_assert_eq(f->role, IFACE_TRANSFER);
+	cr_assert(f->ospf && !f->vrrp);
+	addr_is(&f->addr6, "fd5e:ffff::");
+	net_is(&f->net6, "fd5e:ffff::/127");
+	addr_is(&f->addr4, "192.168.255.0");
+	net_is(&f->net4, "192.168.255.0/31");
+	f = &inv->ifaces[6];
+	cr_assert_eq(f->segment, 1);
+	cr_assert_not(f->has_v6);
+	cr_assert_eq(inv->ifaces[7].segment, 2);
+	cr_assert_eq(inv->ifaces[8].site, 3);
+	inventory_free(inv);
+	done(dl, dir);
+}
+
+Test(inventory, interface_errors_located)
+{
+	char *dir;
+	struct diag_list *dl = load_bad(
+	    (struct fixture){.ifaces = IFHDR
+			     "S00001,wan0,uplink,,,192.168.1.1/30,,,,,\n"
+			     "S000001,lo,uplink,,,,,,,,\n"
+			     "S000001,averyveryverylong,uplink,,,,,,,,\n"
+			     "S000001,wan0,transfr,,,,,,,,\n"
+			     "S000001,wan1,uplink,admin,,,,,,,\n"
+			     "S000001,wan1,uplink,,4095,10.0.0.9/25,,ja,Yes,10.0.0.1;10.0.0.300,"
+			     "fd5e::1;zz\n"
+			     "S000001,eth1.10,segment,,10,,,,,,\n"
+			     "S000001,eth1.11,segment,admn,10,,,,,,\n"
+			     "S000001,eth1.12,segment,admin,11,10.0.1.1/25,,,,,\n"
+			     "S000001,eth1.13,segment,admin,10,10.0.0.1/25,fd5e::1/64,,,,\n"
+			     "S000001,eth1.20,segment,voip,20,10.16.0.1/24,fd5e:1::1/64,,,,\n"
+			     "S000002,eth1.10,segment,admin,10,10.0.0.129/26,,,,,\n"
+			     "S000002,wan0,uplink,,,10.0.0.1,fd5e:0:0:1::9/126,,,,\n"},
+	    &dir);
+	expect(dl, dir,
+	       "interfaces.csv:2:1: error: unknown site 'S00001' (did you mean 'S000001'?)");
+	expect(dl, dir,
+	       "interfaces.csv:3:9: error: invalid interface name 'lo' (1-15 of A-Z a-z 0-9 _ . "
+	       "-, not 'lo', '.' or '..')");
+	expect(dl, dir,
+	       "interfaces.csv:4:9: error: invalid interface name 'averyveryverylong' (1-15 of "
+	       "A-Z a-z 0-9 _ . -, not 'lo', '.' or '..')");
+	expect(dl, dir,
+	       "interfaces.csv:5:14: error: unknown role 'transfr' (did you mean 'transfer'?)");
+	expect(dl, dir, "interfaces.csv:6:21: error: 'segment' must be empty for role 'uplink'");
+	expect(dl, dir,
+	       "interfaces.csv:7:9: error: duplicate interface 'wan1' at site 'S000001' (first "
+	       "on line 6)");
+	expect(dl, dir, "interfaces.csv:7:22: error: vlan '4095' out of range [0, 4094]");
+	expect(dl, dir,
+	       "interfaces.csv:7:27: error: '10.0.0.9/25' overlaps 10.0.0.0/25 of segment 'admin' "
+	       "at site 'S000001' (segments.csv line 2)");
+	expect(dl, dir, "interfaces.csv:7:40: error: 'ja' is not 'yes' or 'no' (column 'ospf')");
+	expect(dl, dir,
+	       "interfaces.csv:7:43: error: 'Yes' is not 'yes' or 'no' (column 'vrrp') (did you "
+	       "mean 'yes'?)");
+	expect(dl, dir,
+	       "interfaces.csv:7:56: error: '10.0.0.300' is not an IP address (column "
+	       "'bgp_peers')");
+	expect(dl, dir,
+	       "interfaces.csv:7:75: error: 'zz' is not an IP address (column 'vrrp_peers')");
+	expect(dl, dir,
+	       "interfaces.csv:8:25: error: missing value for 'segment' (required for role "
+	       "'segment')");
+	expect(dl, dir,
+	       "interfaces.csv:9:25: error: site 'S000001' has no segment 'admn' (did you mean "
+	       "'admin'?)");
+	expect(dl, dir,
+	       "interfaces.csv:10:31: error: VLAN 11 differs from VLAN 10 of segment 'admin'");
+	expect(dl, dir,
+	       "interfaces.csv:10:34: error: '10.0.1.1/25' is not an address of segment 'admin' "
+	       "(10.0.0.0/25)");
+	expect(dl, dir,
+	       "interfaces.csv:10:46: error: missing IPv6 address: segment 'admin' has fd5e::/64");
+	expect(dl, dir,
+	       "interfaces.csv:11:25: error: segment 'admin' of site 'S000001' has a second "
+	       "interface (first on line 10)");
+	expect(dl, dir,
+	       "interfaces.csv:12:33: error: '10.16.0.1/24' is not an address of segment 'voip' "
+	       "(10.16.0.0/26)");
+	expect(dl, dir,
+	       "interfaces.csv:12:46: error: segment 'voip' has no IPv6 prefix: leave 'ipv6' "
+	       "empty");
+	expect(dl, dir,
+	       "interfaces.csv:13:48: error: missing IPv6 address: segment 'admin' has "
+	       "fd5e:0:0:1::/64");
+	expect(dl, dir,
+	       "interfaces.csv:14:23: error: '10.0.0.1' is not an IPv4 address with a prefix "
+	       "length (like 10.0.0.1/24)");
+	expect(dl, dir,
+	       "interfaces.csv:14:32: error: 'fd5e:0:0:1::9/126' overlaps fd5e:0:0:1::/64 of "
+	       "segment 'admin' at site 'S000002' (segments.csv line 4)");
+	/* Nothing else: every segment that a row names counts as covered, so a
+	 * wrong row does not also make its segment 'missing'. */
+	cr_assert_eq(diag_errors(dl), 23, "%s", tu_diags(dl));
+	done(dl, dir);
+}
+
+/* Across rows: a site with rows has every segment's interface and a way out;
+ * rows and the site flags agree; sites without rows are one warning. */
+Test(inventory, interface_table_against_sites)
+{
+	char *dir;
+	struct diag_list *dl = load_bad(
+	    (struct fixture){.ifaces = IFHDR
+			     "S000001,eth1.10,segment,admin,10,10.0.0.1/25,fd5e::1/64,yes,"
+			     "yes,,\n"
+			     "S000002,eth1.10,segment,admin,10,10.0.0.129/26,fd5e:0:0:1::1/"
+			     "64,no,yes,,\n"
+			     "S000002,wan0,uplink,,,192.168.0.1/30,,yes,,192.168.0.2,\n"},
+	    &dir);
+	expect(dl, dir,
+	       "interfaces.csv:2:1: error: site 'S000001' has no interface for segment 'voip' "
+	       "(segments.csv line 3)");
+	cr_assert_eq(diag_errors(dl), 1, "%s", tu_diags(dl));
+	expect(dl, dir,
+	       "interfaces.csv:2:1: warning: site 'S000001' has no uplink or transfer interface");
+	expect(dl, dir,
+	       "interfaces.csv:2:57: warning: interface 'eth1.10' runs OSPF but site 'S000001' "
+	       "has no 'ospf' flag (sites.csv line 4)");
+	expect(dl, dir,
+	       "interfaces.csv:3:68: warning: interface 'eth1.10' runs VRRP but site 'S000002' "
+	       "has no 'vrrp' flag (sites.csv line 5)");
+	expect(dl, dir,
+	       "interfaces.csv:4:39: warning: interface 'wan0' runs OSPF but site 'S000002' has "
+	       "no 'ospf' flag (sites.csv line 5)");
+	expect(dl, dir,
+	       "interfaces.csv:4:44: warning: interface 'wan0' has BGP peers but site 'S000002' "
+	       "has no 'bgp' flag (sites.csv line 5)");
+	expect(dl, dir,
+	       "interfaces.csv: warning: 2 sites have no interfaces (DC1, DC2): their gateways "
+	       "keep the plain reverse-path check");
+	cr_assert_eq(diag_warnings(dl), 6, "%s", tu_diags(dl));
+	done(dl, dir);
+}
+
+/* Sites without rows keep today's behaviour: one warning naming at most five. */
+Test(inventory, sites_without_interfaces_are_one_warning)
+{
+	char sitesv[2048] = "id,name,district,type,lat,lon,staff,broadband,current_mbps,"
+			    "required_mbps,flags\n"
+			    "DC1,RZ,Mitte,data_centre,48.776,9.183,1,fibre,1,1,primary\n";
+	for (int i = 1; i <= 7; i++) {
+		size_t n = strlen(sitesv);
+		snprintf(sitesv + n, sizeof(sitesv) - n,
+			 "S%d,A,Mitte,office,48.77,9.18,1,fibre,1,1,\n", i);
+	}
+	char *dir = make_inv((struct fixture){
+	    .sites = sitesv,
+	    .links = "id,a,b,kind,capacity_mbps,length_m,cost_eur\nL1,DC1,S1,fibre,1,1,\n",
+	    .segments = "site,name,zone,vlan,ipv4,ipv6\nS1,a,admin,10,10.1.0.0/24,\n",
+	    .plan = "",
+	    .ifaces = IFHDR "DC1,wan0,uplink,,,192.0.2.1/30,,,,,\n"});
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	expect(dl, dir,
+	       "interfaces.csv: warning: 7 sites have no interfaces (S1, S2, S3, S4, S5, ...): "
+	       "their gateways keep the plain reverse-path check");
+	cr_assert_eq(diag_count(dl), 1, "%s", tu_diags(dl));
+	cr_assert_eq(inv->nifaces, 1);
+	cr_assert_eq(inv->iface_start[1], 1);
+	cr_assert_eq(inv->iface_start[8], 1);
+	inventory_free(inv);
 	done(dl, dir);
 }
