@@ -1155,14 +1155,20 @@ static bool strict_rpf(const struct inventory *inv, int site, const struct iface
 	return paths <= 1 && links <= 1;
 }
 
-static void fmt_addr(const struct ip_addr *a, char *buf, size_t size)
+/* On a segment interface only that segment's prefixes (and, for IPv6, link-local
+ * addresses) are sources; a family the segment lacks sends nothing. */
+static void segment_antispoof(FILE *f, const char *ifname, uint8_t fam, bool has,
+			      const struct ip_prefix *p)
 {
-	ip_addr_format(a, buf, size);
-}
-
-static void fmt_prefix(const struct ip_prefix *p, char *buf, size_t size)
-{
-	ip_prefix_format(p, buf, size);
+	char a[IP_PREFIX_STRLEN] = "";
+	fprintf(f, "\t\tiifname \"%s\" ", ifname);
+	if (has)
+		ip_prefix_format(p, a, sizeof(a));
+	if (fam == 4)
+		fprintf(f, has ? "ip saddr != %s" : "meta nfproto ipv4", a);
+	else
+		fprintf(f, has ? "ip6 saddr != { %s, fe80::/10 }" : "ip6 saddr != fe80::/10", a);
+	fputs(" counter drop comment \"fixed:antispoof\"\n", f);
 }
 
 /* `iifname { "a", "b" }` of the interfaces with the given role (or every non-segment one). */
@@ -1188,7 +1194,7 @@ static void render_prerouting(struct render *r, int site)
 	const struct iface *v;
 	size_t n = site_ifaces(inv, site, &v);
 	FILE *f = r->pre;
-	char a[IP_PREFIX_STRLEN], l4[32], l6[32];
+	char l4[32], l6[32];
 	fputs(
 	    "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n",
 	    f);
@@ -1207,30 +1213,8 @@ static void render_prerouting(struct render *r, int site)
 			"nd-neighbor-solicit, mld-listener-report, mld2-listener-report } accept "
 			"comment \"fixed:dad\"\n",
 			x->name, x->name);
-		if (sg->has_v4) {
-			fmt_prefix(&sg->v4, a, sizeof(a));
-			fprintf(f,
-				"\t\tiifname \"%s\" ip saddr != %s counter drop comment "
-				"\"fixed:antispoof\"\n",
-				x->name, a);
-		} else {
-			fprintf(f,
-				"\t\tiifname \"%s\" meta nfproto ipv4 counter drop comment "
-				"\"fixed:antispoof\"\n",
-				x->name);
-		}
-		if (sg->has_v6) {
-			fmt_prefix(&sg->v6, a, sizeof(a));
-			fprintf(f,
-				"\t\tiifname \"%s\" ip6 saddr != { %s, fe80::/10 } counter drop "
-				"comment \"fixed:antispoof\"\n",
-				x->name, a);
-		} else {
-			fprintf(f,
-				"\t\tiifname \"%s\" ip6 saddr != fe80::/10 counter drop comment "
-				"\"fixed:antispoof\"\n",
-				x->name);
-		}
+		segment_antispoof(f, x->name, 4, sg->has_v4, &sg->v4);
+		segment_antispoof(f, x->name, 6, sg->has_v6, &sg->v6);
 	}
 	list_set(r, POL_L_LOCAL, "local", 4, l4, sizeof(l4));
 	list_set(r, POL_L_LOCAL, "local", 6, l6, sizeof(l6));
@@ -1292,7 +1276,7 @@ static void render_protocols(struct render *r, int site, const struct iface *v, 
 		const char *ip = v4 ? "ip" : "ip6";
 		snprintf(on, sizeof(on), x ? "iifname \"%s\" " : "%s", x ? x->name : "");
 		if (x)
-			fmt_addr(v4 ? &x->addr4 : &x->addr6, own, sizeof(own));
+			ip_addr_format(v4 ? &x->addr4 : &x->addr6, own, sizeof(own));
 		if (strcmp(a->proto, "ospf") == 0 && v4) {
 			/* OSPFv2 (RFC 2328 A.1): TTL 1, from the link's subnet, to AllSPFRouters,
 			 * AllDRouters or this interface (database exchange is unicast). */
