@@ -428,6 +428,15 @@ sub cmd_tuples {
 			$emit->(@$pair, $probe, '-', 'random');
 		}
 	}
+	# every far end at no site (VPN pools, unassigned nets, outside the plan)
+	# in a few tuples of its own, in both directions
+	my @local = grep { $_->{local} } @eps;
+	for my $ep (grep { !$_->{site} } @eps) {
+		for my $i (1 .. 3) {
+			my $l = $local[rng(scalar @local)];
+			$emit->($i % 2 ? ($l, $ep) : ($ep, $l), $pool[rng(scalar @pool)], '-', 'random');
+		}
+	}
 	# fill up with random pairs and services
 	my $tries = 0;
 	while (@out < $target && $tries++ < 100 * $target) {
