@@ -10,7 +10,7 @@
 #   gwns_seen SEEN                     what the receivers saw
 #   gwns_teardown                      removes this gateway's namespaces
 #
-# The gateway namespace "gw" gets one veth link per segment of the site, to a
+# The gateway namespace "gw" (names start with $GWNS_TAG) gets one veth link per segment of the site, to a
 # namespace "s-<segment>" each, and a transfer link to "up", which holds every
 # other address (other sites, data centres, VPN pools, unassigned addresses,
 # the pseudo-zones outside the plan) on its loopback and routes back through
@@ -23,6 +23,7 @@
 # lengths) and GWNS_ADDRS (namespace-name address, every test address).
 
 declare -A GWNS GW4 GW6
+GWNS_TAG=${GWNS_TAG:-} # namespace names: <prefix><tag>gw, so that gateways may run side by side
 GWNS_SEGS=()
 GWNS_LINKS=""
 GWNS_ADDRS=""
@@ -64,10 +65,10 @@ gwns_build() {
 	GWNS_LINKS=$tmp/links.$site
 	GWNS_ADDRS=$tmp/addrs.$site
 	: >"$GWNS_LINKS"
-	e2e_ns_add gw
-	e2e_ns_add up
-	gw=$(e2e_ns_name gw)
-	up=$(e2e_ns_name up)
+	e2e_ns_add "${GWNS_TAG}gw"
+	e2e_ns_add "${GWNS_TAG}up"
+	gw=$(e2e_ns_name "${GWNS_TAG}gw")
+	up=$(e2e_ns_name "${GWNS_TAG}up")
 	GWNS[gw]=$gw
 	GWNS[up]=$up
 	gwns_sysctls "$gw"
@@ -86,22 +87,31 @@ gwns_build() {
 			IF6[$seg]=$i6
 		done < <(tail -n +2 "$inv/interfaces.csv")
 	fi
-	# one namespace per segment of the site: the gateway is its first host
-	while IFS=, read -r s name _zone _vlan v4 v6p; do
-		[ "$s" = "$site" ] || continue
-		v6p=${v6p%$'\r'}
+	# one namespace per segment of the site: the gateway is its first host,
+	# the segment namespace's own address host 9 (polprobe.pl host, any prefix)
+	awk -F, -v s="$site" 'FNR > 1 && $1 == s { sub(/\r$/, ""); print $2, ($5 == "" ? "-" : $5), ($6 == "" ? "-" : $6) }' \
+		"$inv/segments.csv" >"$tmp/segs.$site"
+	local -A H
+	local k v
+	while read -r k v; do
+		H[$k]=$v
+	done < <(awk '{ for (i = 2; i <= 3; i++) if ($i != "-") print $1 "|" i, $i, 1, $1 "|" i "|9", $i, 9 }' "$tmp/segs.$site" |
+		xargs -r perl "$TOOL" host)
+	while read -r name v4 v6p; do
+		[ "$v4" != - ] || v4=
+		[ "$v6p" != - ] || v6p=
 		GWNS_SEGS+=("$name")
-		e2e_ns_add "s-$name"
-		ns=$(e2e_ns_name "s-$name")
+		e2e_ns_add "${GWNS_TAG}s-$name"
+		ns=$(e2e_ns_name "${GWNS_TAG}s-$name")
 		GWNS[$name]=$ns
 		gwns_sysctls "$ns"
 		a4=() a6=()
 		if [ -n "$v4" ]; then
-			a4=("$(perl "$TOOL" host "$v4" 9)" "${IF4[$name]:-$(perl "$TOOL" host "$v4" 1)}")
+			a4=("${H[$name|2|9]}" "${IF4[$name]:-${H[$name|2]}}")
 			GW4[$name]=${a4[1]%/*}
 		fi
 		if [ -n "$v6p" ]; then
-			a6=("$(perl "$TOOL" host "$v6p" 9)" "${IF6[$name]:-$(perl "$TOOL" host "$v6p" 1)}")
+			a6=("${H[$name|3|9]}" "${IF6[$name]:-${H[$name|3]}}")
 			GW6[$name]=${a6[1]%/*}
 		fi
 		E2E_VETH=$((E2E_VETH + 1))
@@ -118,7 +128,7 @@ gwns_build() {
 		else
 			ip -n "$ns" -6 route add default via "${GW6[$name]}" || exit 1
 		fi
-	done < <(tail -n +2 "$inv/segments.csv")
+	done <"$tmp/segs.$site"
 
 	# every address a tuple uses, in the namespace that holds it
 	awk -F'\t' '{ print $7, $5; print $8, $6 }' "$tuples" | sort -u >"$GWNS_ADDRS"
@@ -126,12 +136,12 @@ gwns_build() {
 	while read -r name dev len4 len6; do
 		awk -v n="$name" -v d="$dev" -v l4="$len4" -v l6="$len6" '$1 == n {
 			if ($2 ~ /:/) print "addr add " $2 "/" l6 " dev " d " nodad"
-			else print "addr add " $2 "/" l4 " dev " d }' "$GWNS_ADDRS" >"$tmp/batch"
-		ip -n "${GWNS[$name]}" -force -batch "$tmp/batch" 2>/dev/null
+			else print "addr add " $2 "/" l4 " dev " d }' "$GWNS_ADDRS" >"$tmp/batch${GWNS_TAG:+.$GWNS_TAG}"
+		ip -n "${GWNS[$name]}" -force -batch "$tmp/batch${GWNS_TAG:+.$GWNS_TAG}" 2>/dev/null
 	done <"$GWNS_LINKS"
 	awk '$1 == "up" { print ($2 ~ /:/ ? "addr add " $2 "/128 dev lo nodad" : "addr add " $2 "/32 dev lo") }' \
-		"$GWNS_ADDRS" >"$tmp/batch"
-	ip -n "$up" -force -batch "$tmp/batch" 2>/dev/null
+		"$GWNS_ADDRS" >"$tmp/batch${GWNS_TAG:+.$GWNS_TAG}"
+	ip -n "$up" -force -batch "$tmp/batch${GWNS_TAG:+.$GWNS_TAG}" 2>/dev/null
 	gwns_unseen
 }
 
@@ -153,14 +163,14 @@ gwns_warm() {
 	local n
 	for n in "${GWNS_SEGS[@]}"; do
 		printf '%s\t%s\t%s\n' "$n" "${GW4[$n]:--}" "${GW6[$n]:--}"
-	done >"$tmp/gwaddrs"
+	done >"$tmp/gwaddrs${GWNS_TAG:+.$GWNS_TAG}"
 	awk -F'[\t ]' -v OFS='\t' 'NR == FNR { gw4[$1] = $2; gw6[$1] = $3; next }
 		{ fam = ($2 ~ /:/) ? 6 : 4
 		  src = ($1 == "up") ? (fam == 6 ? "fd99:ffff::1" : "10.99.254.1") : (fam == 6 ? gw6[$1] : gw4[$1])
 		  print 60000 + FNR, fam, (fam == 6 ? "icmpv6" : "icmp"), (fam == 6 ? 128 : 8), src, $2, "gw", $1, "-", "warm" }' \
-		"$tmp/gwaddrs" "$GWNS_ADDRS" >"$tmp/warm.tsv"
-	e2e_in "${GWNS[gw]}" perl "$TOOL" send 2000 <"$tmp/warm.tsv" >"$tmp/warm.out"
-	grep -vc 'answered$' "$tmp/warm.out"
+		"$tmp/gwaddrs${GWNS_TAG:+.$GWNS_TAG}" "$GWNS_ADDRS" >"$tmp/warm.tsv${GWNS_TAG:+.$GWNS_TAG}"
+	e2e_in "${GWNS[gw]}" perl "$TOOL" send 2000 <"$tmp/warm.tsv${GWNS_TAG:+.$GWNS_TAG}" >"$tmp/warm.out${GWNS_TAG:+.$GWNS_TAG}"
+	grep -vc 'answered$' "$tmp/warm.out${GWNS_TAG:+.$GWNS_TAG}"
 }
 
 # gwns_send TUPLES OUTCOMES WAIT_MS: every source namespace at once
@@ -191,9 +201,9 @@ gwns_seen() {
 gwns_teardown() {
 	local name
 	for name in "${GWNS_SEGS[@]}"; do
-		e2e_ns_del "s-$name"
+		e2e_ns_del "${GWNS_TAG}s-$name"
 	done
-	e2e_ns_del gw
-	e2e_ns_del up
+	e2e_ns_del "${GWNS_TAG}gw"
+	e2e_ns_del "${GWNS_TAG}up"
 	GWNS=() GW4=() GW6=() GWNS_SEGS=()
 }

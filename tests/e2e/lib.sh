@@ -59,6 +59,13 @@ e2e_cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
+	# and any namespace of ours that a subshell made (same prefix: $$ is ours)
+	for ns in $(ip netns list 2>/dev/null | awk -v p="$E2E_PREFIX" 'index($1, p) == 1 { print $1 }'); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
 	for pid in "${E2E_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done

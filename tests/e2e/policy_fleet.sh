@@ -10,7 +10,8 @@
 # tuple the kernel must do what `segplan policy query` says.
 #
 # POLICY_FLEET_SITES (25: every one of the 23 districts), POLICY_FLEET_TUPLES
-# (400 a gateway), POLICY_FLEET_SEED, POLICY_FLEET_INVENTORY (the example).
+# (400 a gateway), POLICY_FLEET_SEED, POLICY_FLEET_JOBS (2 gateways side by
+# side), POLICY_FLEET_INVENTORY (the example).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gateway_ns.sh"
 e2e_require_root
@@ -101,16 +102,20 @@ for kind in segment vpn unassigned internet private-external special; do
 done
 
 # --- every gateway in the kernel ---------------------------------------------------
-: >"$tmp/summary"
-for site in "${gateways[@]}"; do
-	t0=$SECONDS
+# Each gateway in a subshell of its own (its namespaces tagged g<N>-), up to
+# POLICY_FLEET_JOBS side by side; each writes its line of the summary and its
+# result ("site passed failed counters-ok") for the totals.
+gateway_run() { # $1 site, $2 index
+	local site=$1 t0=$SECONDS gw unanswered p f n n6 bad_counters
+	GWNS_TAG=g$2-
 	gwns_build "$INV" "$site" "$tmp/tuples.$site"
 	gw=${GWNS[gw]}
-	if ! e2e_in "$gw" nft -f "$tmp/rules/$site.nft" >"$tmp/load.out" 2>&1; then
-		cat "$tmp/load.out" >&2
-		e2e_check "$site: the ruleset loads" false
+	if ! e2e_in "$gw" nft -f "$tmp/rules/$site.nft" >"$tmp/load.$site" 2>&1; then
+		cat "$tmp/load.$site" >&2
+		e2e_log "FAIL: $site: the ruleset does not load"
+		echo "$site 0 $(wc -l <"$tmp/tuples.$site") 0" >"$tmp/result.$site"
 		gwns_teardown
-		continue
+		return
 	fi
 	unanswered=$(gwns_warm)
 	[ "$unanswered" -eq 0 ] || e2e_log "$site: $unanswered test addresses did not answer the gateway"
@@ -119,6 +124,7 @@ for site in "${gateways[@]}"; do
 	sleep 0.2
 	gwns_seen "$tmp/seen.$site"
 	e2e_in "$gw" nft -j list chain inet segplan forward | perl "$TOOL" counters >"$tmp/counters.$site"
+	gwns_teardown
 	perl "$TOOL" judge "$tmp/rules/$site.policy.json" "$tmp/tuples.$site" "$tmp/verdicts.$site" \
 		"$tmp/outcomes.$site" "$tmp/seen.$site" "$tmp/counters.$site" >"$tmp/judge.$site" || exit 1
 	grep '^MISMATCH ' "$tmp/judge.$site" | sed "s/^MISMATCH /MISMATCH $site /" >&2
@@ -126,17 +132,34 @@ for site in "${gateways[@]}"; do
 	n=$(wc -l <"$tmp/tuples.$site")
 	n6=$(awk -F'\t' '$2 == 6' "$tmp/tuples.$site" | wc -l)
 	bad_counters=$(awk '$1 == "COUNTER" && $3 != $4 { printf "%s%s %s/%s", sep, $2, $4, $3; sep = ", " }' "$tmp/judge.$site")
+	[ -z "$bad_counters" ] || e2e_log "FAIL: $site: rule counters differ from the tuples each rule decided (packets/tuples): $bad_counters"
+	echo "$site $p $f $([ -z "$bad_counters" ] && echo 1 || echo 0)" >"$tmp/result.$site"
+	printf '%-8s %5d tuples %4d IPv6 %5d as query said %3d not %3d s\n' "$site" "$n" "$n6" "$p" "$f" \
+		$((SECONDS - t0)) >&2
+}
+JOBS=${POLICY_FLEET_JOBS:-2}
+i=0
+for site in "${gateways[@]}"; do
+	i=$((i + 1))
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+		wait -n
+	done
+	gateway_run "$site" "$i" &
+done
+wait
+for site in "${gateways[@]}"; do
+	if [ ! -s "$tmp/result.$site" ]; then
+		e2e_check "$site: the gateway's run finished" false
+		continue
+	fi
+	read -r _ p f c <"$tmp/result.$site"
 	E2E_PASS=$((E2E_PASS + p))
 	E2E_FAIL=$((E2E_FAIL + f))
-	e2e_check "$site: rule counters count the tuples each rule decided${bad_counters:+ (packets/tuples: $bad_counters)}" \
-		[ -z "$bad_counters" ]
-	printf '%-8s %5d tuples %4d IPv6 %5d as query said %3d not %3d s\n' "$site" "$n" "$n6" "$p" "$f" \
-		$((SECONDS - t0)) | tee -a "$tmp/summary" >&2
-	gwns_teardown
+	e2e_check "$site: rule counters count the tuples each rule decided" [ "$c" = 1 ]
 done
 
 # --- totals ------------------------------------------------------------------------
-failed=$(awk '$10 > 0' "$tmp/summary" | wc -l)
-agreed=$(awk '{ s += $6 } END { print s + 0 }' "$tmp/summary")
+failed=$(cat "$tmp"/result.* 2>/dev/null | awk '$3 > 0' | wc -l)
+agreed=$(cat "$tmp"/result.* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
 e2e_log "FLEET: ${#gateways[@]} gateways, $total tuples, $v6 IPv6 ($((v6 * 100 / total))%), $agreed as query said, $((total - agreed)) not; $failed gateways with disagreements; $((SECONDS - started)) s"
 e2e_done

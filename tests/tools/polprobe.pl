@@ -5,7 +5,7 @@
 # `segplan policy query` for each, sends them as real packets from inside a
 # network namespace, and compares what the kernel did with what query said.
 #
-#   polprobe.pl host PREFIX N                      host N of PREFIX, as ADDR/LEN
+#   polprobe.pl host PREFIX N | KEY PREFIX N...    host N of PREFIX, as ADDR/LEN
 #   polprobe.pl pick INVENTORY COUNT SEED          > site ids, spread over the city
 #   polprobe.pl tuples INVENTORY TABLE.json SEED TARGET   > tuples.tsv
 #   polprobe.pl query SEGPLAN INVENTORY GATEWAY DATE MODE < tuples > verdicts
@@ -411,12 +411,8 @@ sub cmd_tuples {
 			$emit->(@$pair, $pin->[rng(scalar @$pin)], $rule->{id}, 'out-zone') if $pair;
 		}
 	}
-	# more drawn for the rules than wanted (a policy of many rules): a random
-	# part of them, in their order
-	if (@out > $target) {
-		my @keep = (shuffled(0 .. $#out))[0 .. $target - 1];
-		@out = @out[sort { $a <=> $b } @keep];
-	}
+	my @drawn = @out;
+	@out = ();
 	# ICMP messages that open no connection (replies and errors): invalid
 	# when unsolicited, whatever the rules say; a few of each type
 	my @none = ([4, 'icmp', 0, 'in'], [4, 'icmp', 3, 'in'], [4, 'icmp', 11, 'in'],
@@ -437,6 +433,15 @@ sub cmd_tuples {
 			$emit->($i % 2 ? ($l, $ep) : ($ep, $l), $pool[rng(scalar @pool)], '-', 'random');
 		}
 	}
+	# more drawn for the rules than room left (a policy of many rules): a
+	# random part of them, in their order
+	my $room = $target - @out;
+	$room = 0 if $room < 0;
+	if (@drawn > $room) {
+		my @keep = (shuffled(0 .. $#drawn))[0 .. $room - 1];
+		@drawn = @drawn[sort { $a <=> $b } @keep];
+	}
+	@out = (@drawn, @out);
 	# fill up with random pairs and services
 	my $tries = 0;
 	while (@out < $target && $tries++ < 100 * $target) {
@@ -590,6 +595,7 @@ sub cmd_send {
 	my ($timeout_ms) = @_;
 	my @tuples = read_tsv(\*STDIN);
 	my (%by_key, %by_fd, %outcome, %reply_id, %tcp_start);
+	my $answered = 0; # echo replies only: the warm-up's early end
 	my $sel_r = IO::Select->new;
 	my $sel_w = IO::Select->new;
 	socket(my $raw4, PF_INET, SOCK_RAW, IPPROTO_ICMP) or die "raw icmp: $!\n";
@@ -671,6 +677,8 @@ sub cmd_send {
 			$sel_w->remove($s);
 			close $s;
 		}
+		# all answered (the gateway's warm-up pings): nothing more to wait for
+		last if $answered >= @tuples;
 		$left = 0.05 if $left > 0.05;
 		my ($rd, $wr) = IO::Select->select($sel_r, $sel_w, undef, $left);
 		for my $s (@{$wr // []}) {
@@ -700,7 +708,10 @@ sub cmd_send {
 				    : ($type >= 1 && $type <= 4);
 				if (!$is_err) {
 					my $t = $reply_id{"$fam|$peer|$ident"};
-					$outcome{$t->{id}} //= 'answered' if $t && ($type == 0 || $type == 14 || $type == 129);
+					if ($t && ($type == 0 || $type == 14 || $type == 129) && !defined $outcome{$t->{id}}) {
+						$outcome{$t->{id}} = 'answered';
+						$answered++;
+					}
 					next;
 				}
 				my $q = substr($icmp, 8);
@@ -914,9 +925,16 @@ sub cmd_talk {
 
 my $cmd = shift // '';
 if ($cmd eq 'host') {
-	# host N of PREFIX, with the prefix length: "host 10.5.38.192/27 1" is 10.5.38.193/27
-	my ($prefix, $n) = @ARGV;
-	print host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
+	# host N of PREFIX, with the prefix length: "host 10.5.38.192/27 1" is
+	# 10.5.38.193/27; with KEY PREFIX N triples, "KEY ADDR/LEN" lines
+	if (@ARGV == 2) {
+		my ($prefix, $n) = @ARGV;
+		print host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
+	} else {
+		while (my ($key, $prefix, $n) = splice(@ARGV, 0, 3)) {
+			print "$key ", host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
+		}
+	}
 } elsif ($cmd eq 'pick') {
 	cmd_pick(@ARGV);
 } elsif ($cmd eq 'tuples') {
