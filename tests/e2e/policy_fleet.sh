@@ -145,6 +145,7 @@ for site in "${gateways[@]}"; do
 		wait -n
 	done
 	gateway_run "$site" "$i" &
+	E2E_PIDS+=("$!") # killed at exit (then lib.sh removes the namespaces)
 done
 wait
 for site in "${gateways[@]}"; do
