@@ -211,11 +211,16 @@ static int parse_tuple(struct query_args *q, const char *proto, const char *dpor
 static int parse_query(int argc, char **argv, struct query_args *q, const char **dir)
 {
 	static const struct option opts[] = {
-	    {"src", required_argument, NULL, 's'},   {"dst", required_argument, NULL, 'd'},
-	    {"proto", required_argument, NULL, 'p'}, {"dport", required_argument, NULL, 'P'},
-	    {"type", required_argument, NULL, 't'},  {"mode", required_argument, NULL, 'm'},
-	    {"date", required_argument, NULL, 'D'},  {"json", no_argument, NULL, 'j'},
-	    {"batch", no_argument, NULL, 'b'},	     {"help", no_argument, NULL, 'h'},
+	    {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"proto", required_argument, NULL, 'p'},
+	    {"dport", required_argument, NULL, 'P'},
+	    {"type", required_argument, NULL, 't'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"date", required_argument, NULL, 'D'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"batch", no_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *proto = NULL, *dport = NULL, *type = NULL;
@@ -284,8 +289,7 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 }
 
 /* The connection of q->src, q->dst and the strings given; an exit code. */
-static int parse_tuple(struct query_args *q, const char *proto, const char *dport,
-		       const char *type)
+static int parse_tuple(struct query_args *q, const char *proto, const char *dport, const char *type)
 {
 	q->tp.icmp_type = -1;
 	q->tp.dport = 0;
@@ -501,8 +505,8 @@ out:
 }
 
 /* --batch: "SRC DST PROTO [DPORT|TYPE]" per line of standard input. */
-static int query_batch(struct query_args *q, const struct inventory *inv,
-		       const struct pol_build *b, const struct pol_table *city)
+static int query_batch(struct query_args *q, const struct inventory *inv, const struct pol_build *b,
+		       const struct pol_table *city)
 {
 	size_t nslots = inv->nsites * 2;
 	struct pol_table **cache = calloc(nslots ? nslots : 1, sizeof(*cache));
