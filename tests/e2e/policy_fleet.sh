@@ -62,7 +62,7 @@ e2e_log "inventory $INV ($iface_note)"
 
 # --- the tuples and what query says of them, every gateway --------------------
 for site in "${gateways[@]}"; do
-	# a seed of its own per gateway, from the run's seed and the site's place
+	# a seed of its own per gateway: the run's seed and a checksum of the site id
 	perl "$TOOL" tuples "$INV" "$tmp/rules/$site.policy.json" "$((SEED + ${#site} * 7919 + $(cksum <<<"$site" | cut -d' ' -f1) % 100000))" \
 		"$COUNT" >"$tmp/tuples.$site" || exit 1
 	if ! perl "$TOOL" query "$SEGPLAN" "$INV" "$site" "$DATE" enforce <"$tmp/tuples.$site" \
