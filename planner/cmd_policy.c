@@ -43,7 +43,8 @@ static const char usage_compile[] =
 
 static const char usage_query[] =
     "usage: segplan policy query INVENTORY --src IP --dst IP --proto P\n"
-    "                            [--dport N] [--type T] [--mode M] [--date DAY] [--json]\n\n"
+    "                            [--dport N] [--type T] [--mode M] [--date DAY] [--json]\n"
+    "       segplan policy query INVENTORY --batch [--mode M] [--date DAY]\n\n"
     "Decides one new connection as every gateway that judges it would: the verdict,\n"
     "the deciding rule, the zones and sites of both ends, the scope checks, and the\n"
     "gateway that counts it.\n\n"
@@ -54,6 +55,9 @@ static const char usage_query[] =
     "  --mode M            enforce (default) or observe\n"
     "  --date DAY          judge rule expiry on this day (YYYY-MM-DD)\n"
     "  --json              machine output (docs/policy.md)\n"
+    "  --batch             many connections: one line 'SRC DST PROTO [DPORT|TYPE]' each\n"
+    "                      on standard input, one line of JSON each on standard output\n"
+    "                      (the object of --json); the inventory is loaded once\n"
     "  -h, --help          this text\n";
 
 /* Inventory and policy, loaded with diagnostics printed; returns an exit code. */
@@ -220,19 +224,28 @@ struct query_args {
 	struct pol_tuple tp;
 	int mode;
 	const char *date;
-	bool json;
+	bool json, batch;
 	const char *src, *dst;
 };
+
+static int parse_tuple(struct query_args *q, const char *proto, const char *dport,
+		       const char *type);
 
 /* Returns an exit code, or -1 for --help. */
 static int parse_query(int argc, char **argv, struct query_args *q, const char **dir)
 {
 	static const struct option opts[] = {
-	    {"src", required_argument, NULL, 's'},   {"dst", required_argument, NULL, 'd'},
-	    {"proto", required_argument, NULL, 'p'}, {"dport", required_argument, NULL, 'P'},
-	    {"type", required_argument, NULL, 't'},  {"mode", required_argument, NULL, 'm'},
-	    {"date", required_argument, NULL, 'D'},  {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	    {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"proto", required_argument, NULL, 'p'},
+	    {"dport", required_argument, NULL, 'P'},
+	    {"type", required_argument, NULL, 't'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"date", required_argument, NULL, 'D'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"batch", no_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *proto = NULL, *dport = NULL, *type = NULL;
 	int c;
@@ -271,6 +284,9 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 		case 'j':
 			q->json = true;
 			break;
+		case 'b':
+			q->batch = true;
+			break;
 		case 'h':
 			return -1;
 		default:
@@ -278,10 +294,29 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 					 argv[optind - 1]);
 		}
 	}
+	if (q->batch) {
+		if (optind != argc - 1 || q->src || q->dst || proto || dport || type)
+			return out_usage(usage_query, "policy query: --batch takes INVENTORY and "
+						      "the connections on standard input");
+		*dir = argv[optind];
+		q->json = true;
+		return check_date(usage_query, q->date);
+	}
 	if (optind != argc - 1 || !q->src || !q->dst || !proto)
 		return out_usage(usage_query,
 				 "policy query: need INVENTORY, --src, --dst, --proto");
 	*dir = argv[optind];
+	int code = parse_tuple(q, proto, dport, type);
+	if (code != SEG_EXIT_OK)
+		return code;
+	return check_date(usage_query, q->date);
+}
+
+/* The connection of q->src, q->dst and the strings given; an exit code. */
+static int parse_tuple(struct query_args *q, const char *proto, const char *dport, const char *type)
+{
+	q->tp.icmp_type = -1;
+	q->tp.dport = 0;
 	if (ip_addr_parse(q->src, &q->tp.src) != 0 || ip_addr_parse(q->dst, &q->tp.dst) != 0)
 		return out_usage(usage_query, "policy query: --src and --dst take IP addresses");
 	if (q->tp.src.family != q->tp.dst.family)
@@ -315,7 +350,7 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 		return out_usage(usage_query, "policy query: unknown ICMP type '%s'", type);
 	if (icmp && !type)
 		return out_usage(usage_query, "policy query: %s needs --type", proto);
-	return check_date(usage_query, q->date);
+	return SEG_EXIT_OK;
 }
 
 static json_t *end_json(const struct pol_table *city, const struct inventory *inv, const char *ip,
@@ -403,7 +438,15 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 	json_object_set_new(j, "gateways", ga);
 	json_object_set_new(j, "counted_at",
 			    r->counted >= 0 ? json_string(inv->sites[r->counted].id) : json_null());
-	*code = out_json(j);
+	if (!q->batch) {
+		*code = out_json(j);
+		return;
+	}
+	/* one line each, flushed: a reader may answer line by line */
+	if (json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+		*code = SEG_EXIT_SYSTEM;
+	json_decref(j);
 }
 
 static void print_text(const struct query_args *q, const struct inventory *inv,
@@ -450,19 +493,15 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 	}
 }
 
-static int run_query(const struct query_args *q, const struct inventory *inv,
-		     const struct policy *p)
+/* One connection, judged with the city's build; gateway tables come from
+ * cache[site * 2 + mode] when a cache is given (batch) and are kept there. */
+static int query_one(const struct query_args *q, const struct inventory *inv,
+		     const struct pol_build *b, const struct pol_table *city,
+		     struct pol_table **cache)
 {
-	struct pol_build *b = NULL;
-	struct pol_table *city = NULL;
 	struct query_result r;
-	int code = SEG_EXIT_OK;
+	int code = SEG_EXIT_OK, rc = 0;
 	memset(&r, 0, sizeof(r));
-	int rc = pol_build_new(p, inv, &b);
-	if (rc == 0)
-		rc = pol_build_city(b, &city);
-	if (rc < 0)
-		goto out;
 	pol_classify(city, &q->tp.src, &r.src);
 	pol_classify(city, &q->tp.dst, &r.dst);
 	scope_checks(city, inv, &r.src, &r.dst, &r.ck);
@@ -474,9 +513,12 @@ static int run_query(const struct query_args *q, const struct inventory *inv,
 	struct pol_tuple tp = q->tp;
 	tp.time = p->now;
 	for (size_t i = 0; i < r.nj; i++) {
-		if ((rc = pol_build_gateway(b, r.judges[i], (enum pol_mode)q->mode, &r.gw[i])) <
-			0 ||
-		    (rc = pol_decide(r.gw[i], &tp, &r.v[i])) < 0)
+		struct pol_table **slot = cache ? &cache[r.judges[i] * 2 + q->mode] : &r.gw[i];
+		if (!*slot &&
+		    (rc = pol_build_gateway(b, r.judges[i], (enum pol_mode)q->mode, slot)) < 0)
+			goto out;
+		r.gw[i] = *slot;
+		if ((rc = pol_decide(r.gw[i], &tp, &r.v[i])) < 0)
 			goto out;
 		r.passes &= r.v[i].passes;
 		/* The first gateway that denies decides; otherwise the counting one. */
@@ -490,8 +532,78 @@ static int run_query(const struct query_args *q, const struct inventory *inv,
 out:
 	if (rc < 0)
 		code = out_fail(SEG_EXIT_SYSTEM, "policy query: %s", strerror(-rc));
-	for (int i = 0; i < 2; i++)
-		pol_table_free(r.gw[i]);
+	if (!cache)
+		for (int i = 0; i < 2; i++)
+			pol_table_free(r.gw[i]);
+	return code;
+}
+
+/* --batch: "SRC DST PROTO [DPORT|TYPE]" per line of standard input. */
+static int query_batch(struct query_args *q, const struct inventory *inv, const struct pol_build *b,
+		       const struct pol_table *city)
+{
+	size_t nslots = inv->nsites * 2;
+	struct pol_table **cache = calloc(nslots ? nslots : 1, sizeof(*cache));
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	int code = SEG_EXIT_OK;
+	if (!cache)
+		return out_fail(SEG_EXIT_SYSTEM, "policy query: %s", strerror(ENOMEM));
+	while (code == SEG_EXIT_OK && getline(&line, &cap, stdin) >= 0) {
+		char *f[5], *save = NULL;
+		int n = 0;
+		lineno++;
+		for (char *t = strtok_r(line, " \t\r\n", &save); t && n < 5;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			f[n++] = t;
+		if (n == 0 || f[0][0] == '#')
+			continue;
+		if (n < 3 || n > 4) {
+			code = out_fail(SEG_EXIT_USAGE,
+					"policy query: line %zu: want SRC DST PROTO [DPORT|TYPE]",
+					lineno);
+			break;
+		}
+		q->src = f[0];
+		q->dst = f[1];
+		if (ip_addr_parse(q->src, &q->tp.src) != 0 ||
+		    ip_addr_parse(q->dst, &q->tp.dst) != 0 ||
+		    q->tp.src.family != q->tp.dst.family) {
+			code = out_fail(SEG_EXIT_USAGE,
+					"policy query: line %zu: two IP addresses of one family",
+					lineno);
+			break;
+		}
+		int pr = pol_proto_parse(f[2]);
+		bool icmp = pr >= 0 && ((pr == POL_IP_ICMP && q->tp.src.family == 4) ||
+					(pr == POL_IP_ICMPV6 && q->tp.src.family == 6));
+		const char *arg = n == 4 && strcmp(f[3], "-") != 0 ? f[3] : NULL;
+		code = parse_tuple(q, f[2], icmp ? NULL : arg, icmp ? arg : NULL);
+		if (code != SEG_EXIT_OK)
+			break;
+		code = query_one(q, inv, b, city, cache);
+	}
+	free(line);
+	for (size_t i = 0; i < nslots; i++)
+		pol_table_free(cache[i]);
+	free(cache);
+	return code;
+}
+
+static int run_query(struct query_args *q, const struct inventory *inv, const struct policy *p)
+{
+	struct pol_build *b = NULL;
+	struct pol_table *city = NULL;
+	int code = SEG_EXIT_OK;
+	int rc = pol_build_new(p, inv, &b);
+	if (rc == 0)
+		rc = pol_build_city(b, &city);
+	if (rc < 0)
+		code = out_fail(SEG_EXIT_SYSTEM, "policy query: %s", strerror(-rc));
+	else if (q->batch)
+		code = query_batch(q, inv, b, city);
+	else
+		code = query_one(q, inv, b, city, NULL);
 	pol_table_free(city);
 	pol_build_free(b);
 	return code;

@@ -59,6 +59,13 @@ e2e_cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
+	# and any namespace of ours that a subshell made (same prefix: $$ is ours)
+	for ns in $(ip netns list 2>/dev/null | awk -v p="$E2E_PREFIX" 'index($1, p) == 1 { print $1 }'); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
 	for pid in "${E2E_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
@@ -89,6 +96,19 @@ e2e_ns_add() {
 	ip -n "$ns" link set lo up || exit 1
 }
 
+# e2e_ns_del NAME: removes namespace <prefix>NAME now (and whatever runs in
+# it), not only at exit. A plain command, not for $( ).
+e2e_ns_del() {
+	local ns="$E2E_PREFIX$1" pid i
+	for pid in $(ip netns pids "$ns" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	ip netns del "$ns" 2>/dev/null
+	for i in "${!E2E_NS[@]}"; do
+		[ "${E2E_NS[$i]}" != "$ns" ] || unset 'E2E_NS[i]'
+	done
+}
+
 e2e_ns_name() {
 	printf '%s\n' "$E2E_PREFIX$1"
 }
@@ -98,9 +118,14 @@ e2e_ns_name() {
 # assigned (IPv6 without duplicate address detection, usable at once), up.
 # Prints the two interface names.
 e2e_veth() {
-	local ns1=$1 a1=$2 ns2=$3 a2=$4 b1=${5:-} b2=${6:-}
 	E2E_VETH=$((E2E_VETH + 1))
-	local if1="e${E2E_VETH}a" if2="e${E2E_VETH}b"
+	e2e_veth_named "$1" "e${E2E_VETH}a" "$2" "$3" "e${E2E_VETH}b" "$4" "${5:-}" "${6:-}"
+}
+
+# e2e_veth_named NS1 IF1 ADDR1 NS2 IF2 ADDR2 [ADDR1b ADDR2b]: the same with
+# the interface names given (a gateway's ruleset may name its interfaces).
+e2e_veth_named() {
+	local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6 b1=${7:-} b2=${8:-}
 	ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2" || exit 1
 	e2e_addr "$ns1" "$if1" "$a1"
 	e2e_addr "$ns2" "$if2" "$a2"

@@ -13,6 +13,7 @@
 # delivers and counts, a broken ruleset changes nothing, and an unconfirmed
 # apply rolls back.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gateway_ns.sh"
 e2e_require_root
 
 SEGPLAN=${SEGPLAN_BIN:-segplan}
@@ -85,126 +86,27 @@ if ! query enforce <"$tmp/tuples.tsv" >"$tmp/verdicts.tsv"; then
 fi
 
 # --- the network --------------------------------------------------------------
-sysctls() { # $1 netns: ICMP errors unlimited (a reject per tuple), no rp_filter
-	e2e_in "$1" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
-	e2e_in "$1" sysctl -qw net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000 \
-		>/dev/null 2>&1 || true
-}
-e2e_ns_add gw
-e2e_ns_add up
-gw=$(e2e_ns_name gw)
-up=$(e2e_ns_name up)
-sysctls "$gw"
-sysctls "$up"
-e2e_veth "$gw" 10.99.254.1/30 "$up" 10.99.254.2/30 fd99:ffff::1/64 fd99:ffff::2/64
-e2e_forwarding "$gw"
-e2e_route "$gw" 10.99.254.2 fd99:ffff::2
-e2e_route "$up" 10.99.254.1 fd99:ffff::1
-
-# one namespace per segment of the site: the gateway is host 1 of each
-declare -A NS GW4 GW6
-segs=()
-while IFS=, read -r site name _zone _vlan v4 v6p; do
-	[ "$site" = "$SITE" ] || continue
-	segs+=("$name")
-	e2e_ns_add "s-$name"
-	ns=$(e2e_ns_name "s-$name")
-	NS[$name]=$ns
-	sysctls "$ns"
-	a4=() a6=()
-	GW4[$name]=${v4%.*/*}.1
-	a4=("${v4%.*/*}.9/${v4#*/}" "${GW4[$name]}/${v4#*/}")
-	if [ -n "$v6p" ]; then
-		GW6[$name]=${v6p%::/*}::1
-		a6=("${v6p%::/*}::9/${v6p#*/}" "${GW6[$name]}/${v6p#*/}")
-	fi
-	e2e_veth "$ns" "${a4[0]}" "$gw" "${a4[1]}" "${a6[@]}"
-	echo "$name e${E2E_VETH}a ${v4#*/} ${v6p#*/}" >>"$tmp/links"
-	e2e_route "$ns" "${GW4[$name]}" "${GW6[$name]:-}"
-done < <(tail -n +2 "$FIX/segments.csv")
-NS[up]=$up
-
-# every address a tuple uses, in the namespace that holds it
-awk -F'\t' '{ print $7, $5; print $8, $6 }' "$tmp/tuples.tsv" | sort -u >"$tmp/addrs"
-while read -r name dev len4 len6; do
-	awk -v n="$name" -v d="$dev" -v l4="$len4" -v l6="$len6" '$1 == n {
-		if ($2 ~ /:/) print "addr add " $2 "/" l6 " dev " d " nodad"
-		else print "addr add " $2 "/" l4 " dev " d }' "$tmp/addrs" >"$tmp/batch"
-	ip -n "${NS[$name]}" -force -batch "$tmp/batch" 2>/dev/null
-done <"$tmp/links"
-awk '$1 == "up" { print ($2 ~ /:/ ? "addr add " $2 "/128 dev lo nodad" : "addr add " $2 "/32 dev lo") }' \
-	"$tmp/addrs" >"$tmp/batch"
-ip -n "$up" -force -batch "$tmp/batch" 2>/dev/null
-
-# Receivers: every namespace notes what reaches it, before conntrack and
-# before any socket, so delivery is observed whether or not anything listens.
-receiver='table inet probe {
-	set ports4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags dynamic; }
-	set icmp4 { typeof ip saddr . ip daddr . icmp type; flags dynamic; }
-	set proto4 { type ipv4_addr . ipv4_addr . inet_proto; flags dynamic; }
-	set ports6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service; flags dynamic; }
-	set icmp6 { typeof ip6 saddr . ip6 daddr . icmpv6 type; flags dynamic; }
-	set proto6 { type ipv6_addr . ipv6_addr . inet_proto; flags dynamic; }
-	chain seen {
-		type filter hook prerouting priority raw - 10;
-		meta nfproto ipv4 meta l4proto { tcp, udp } add @ports4 { ip saddr . ip daddr . meta l4proto . th dport }
-		meta l4proto icmp add @icmp4 { ip saddr . ip daddr . icmp type }
-		meta nfproto ipv4 meta l4proto != { tcp, udp, icmp } add @proto4 { ip saddr . ip daddr . meta l4proto }
-		meta nfproto ipv6 meta l4proto { tcp, udp } add @ports6 { ip6 saddr . ip6 daddr . meta l4proto . th dport }
-		meta l4proto ipv6-icmp add @icmp6 { ip6 saddr . ip6 daddr . icmpv6 type }
-		meta nfproto ipv6 meta l4proto != { tcp, udp, ipv6-icmp } add @proto6 { ip6 saddr . ip6 daddr . meta l4proto }
-	}
-}'
-# forget what the receivers saw
-unseen() {
-	local name
-	for name in "${!NS[@]}"; do
-		e2e_in "${NS[$name]}" nft -f - <<<"table inet probe
-delete table inet probe
-$receiver" || exit 1
-	done
-}
-unseen
+# the gateway, one namespace per segment, the uplink (tests/e2e/gateway_ns.sh)
+gwns_build "$FIX" "$SITE" "$tmp/tuples.tsv"
+gw=${GWNS[gw]}
+up=${GWNS[up]}
+declare -A NS
+for name in "${GWNS_SEGS[@]}" up; do
+	NS[$name]=${GWNS[$name]}
+done
 
 # --- load, warm up the neighbour caches, run every tuple --------------------
 load "$gw" "$tmp/enforce/$SITE.nft"
 e2e_check "the site's ruleset loads in the gateway" [ $? -eq 0 ]
-# The gateway itself reaches every test address (its own traffic is not
-# filtered; the replies are established), so no tuple waits for ARP or ND.
-awk -F'[\t ]' -v OFS='\t' 'NR == FNR { gw4[$1] = $2; gw6[$1] = $3; next }
-	{ fam = ($2 ~ /:/) ? 6 : 4
-	  src = ($1 == "up") ? (fam == 6 ? "fd99:ffff::1" : "10.99.254.1") : (fam == 6 ? gw6[$1] : gw4[$1])
-	  print 60000 + FNR, fam, (fam == 6 ? "icmpv6" : "icmp"), (fam == 6 ? 128 : 8), src, $2, "gw", $1, "-", "warm" }' \
-	<(for n in "${segs[@]}"; do printf '%s\t%s\t%s\n' "$n" "${GW4[$n]}" "${GW6[$n]:-}"; done) \
-	"$tmp/addrs" >"$tmp/warm.tsv"
-e2e_in "$gw" perl "$TOOL" send 2000 <"$tmp/warm.tsv" >"$tmp/warm.out"
+# The gateway itself reaches every test address, so no tuple waits for ARP or ND.
+unanswered=$(gwns_warm)
 e2e_check "every test address answers the gateway ($(wc -l <"$tmp/warm.tsv") addresses)" \
-	[ "$(grep -vc 'answered$' "$tmp/warm.out")" -eq 0 ]
+	[ "$unanswered" -eq 0 ]
 # fresh counters for the run
 load "$gw" "$tmp/enforce/$SITE.nft"
 
-# send: $1 tuples file, $2 outcomes file: every source namespace at once
-send() {
-	local name pids=()
-	: >"$2"
-	for name in "${!NS[@]}"; do
-		awk -F'\t' -v n="$name" '$7 == n' "$1" >"$1.$name"
-		[ -s "$1.$name" ] || continue
-		e2e_in "${NS[$name]}" perl "$TOOL" send "$WAIT_MS" <"$1.$name" >"$2.$name" &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-	cat "$2".* >"$2"
-}
-# seen: what the receivers saw, into $1
-seen() {
-	local name
-	: >"$1"
-	for name in "${!NS[@]}"; do
-		e2e_in "${NS[$name]}" nft -j -n list table inet probe | probe seen >>"$1"
-	done
-}
+send() { gwns_send "$1" "$2" "$WAIT_MS"; } # $1 tuples, $2 outcomes
+seen() { gwns_seen "$1"; }
 counters() { # into $1: packets per rule id in the gateway's forward chain
 	if [ "$DEPLOY" -eq 1 ]; then
 		"$SEGPLAN" policy status --netns "$gw" --json | probe counters >"$1"
@@ -307,7 +209,7 @@ for fam in 4 6; do
 	# on admin's link, so that the replies find it (neighbour discovery
 	# answers only for the addresses of the interface asked)
 	ip -n "${NS[admin]}" addr add "$fake/$([ "$fam" = 4 ] && echo 32 || echo 128)" \
-		dev "$(awk '$1 == "admin" { print $2 }' "$tmp/links")" $([ "$fam" = 6 ] && echo nodad)
+		dev "$(awk '$1 == "admin" { print $2 }' "$GWNS_LINKS")" $([ "$fam" = 6 ] && echo nodad)
 	verdict=$("$SEGPLAN" policy query "$FIX" --src "$fake" --dst "$dst" --proto "$proto" --dport "$port" --date "$DATE" --json 2>/dev/null | jq -r .verdict)
 	e2e_in "${NS[guest]}" perl "$TOOL" send "$WAIT_MS" <"$tmp/spoof.tsv" >"$tmp/spoof.out"
 	e2e_in "${NS[admin]}" perl "$TOOL" send "$WAIT_MS" <"$tmp/real.tsv" >"$tmp/real.out"
@@ -346,13 +248,14 @@ e2e_check "the live ruleset is unchanged" cmp -s "$tmp/before.nft" <(e2e_in "$gw
 # --- observe mode: everything passes, what would be denied is counted -----------
 # up to 12 tuples per deciding rule, with new ICMP identifiers (conntrack
 # still holds the echoes of the enforce run)
+# (not the ICMP messages that open no connection: invalid in either mode)
 awk -F'\t' -v OFS='\t' 'NR == FNR { r[$1] = $4 == "-" ? $5 : $4; next }
-	n[r[$1]]++ < 12 { $1 += 100000; print }' "$tmp/verdicts.tsv" "$tmp/tuples.tsv" >"$tmp/obs.tsv"
+	r[$1] != "invalid" && n[r[$1]]++ < 12 { $1 += 100000; print }' "$tmp/verdicts.tsv" "$tmp/tuples.tsv" >"$tmp/obs.tsv"
 query observe <"$tmp/obs.tsv" >"$tmp/obs-verdicts.tsv"
 e2e_check "query says every observed tuple passes" [ "$(awk -F'\t' '$3 != 1' "$tmp/obs-verdicts.tsv" | wc -l)" -eq 0 ]
 load "$gw" "$tmp/observe/$SITE.nft"
 e2e_check "the observe ruleset loads" [ $? -eq 0 ]
-unseen
+gwns_unseen
 send "$tmp/obs.tsv" "$tmp/obs-outcomes.tsv"
 sleep 0.2
 seen "$tmp/seen.tsv"

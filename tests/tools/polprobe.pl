@@ -5,6 +5,8 @@
 # `segplan policy query` for each, sends them as real packets from inside a
 # network namespace, and compares what the kernel did with what query said.
 #
+#   polprobe.pl host PREFIX N | KEY PREFIX N...    host N of PREFIX, as ADDR/LEN
+#   polprobe.pl pick INVENTORY COUNT SEED          > site ids, spread over the city
 #   polprobe.pl tuples INVENTORY TABLE.json SEED TARGET   > tuples.tsv
 #   polprobe.pl query SEGPLAN INVENTORY GATEWAY DATE MODE < tuples > verdicts
 #   polprobe.pl send TIMEOUT_MS                    < tuples > outcomes
@@ -38,16 +40,30 @@ sub slurp {
 	return scalar <$fh>;
 }
 
+# One CSV line (RFC 4180: quoted fields may hold commas and doubled quotes).
+sub csv_fields {
+	my ($line) = @_;
+	return split(/,/, $line, -1) if index($line, '"') < 0;
+	my @f;
+	while ($line =~ /\G(?:"((?:[^"]|"")*)"|([^,]*))(,|$)/g) {
+		my $v = defined $1 ? $1 =~ s/""/"/gr : $2;
+		push @f, $v;
+		last if $3 eq '';
+	}
+	return @f;
+}
+
 sub read_csv {
 	my ($path) = @_;
 	open(my $fh, '<', $path) or die "$path: $!\n";
 	chomp(my $head = <$fh>);
-	my @cols = split /,/, $head;
+	my @cols = csv_fields($head);
 	my @rows;
 	while (my $line = <$fh>) {
 		chomp $line;
+		$line =~ s/\r$//;
 		next if $line eq '';
-		my @f = split /,/, $line, -1;
+		my @f = csv_fields($line);
 		my %r;
 		@r{@cols} = @f;
 		push @rows, \%r;
@@ -80,10 +96,17 @@ sub prefix_bytes {
 # The address HOST (a small number) inside PREFIX.
 sub host_in {
 	my ($prefix, $host) = @_;
-	my ($af, $bytes) = prefix_bytes($prefix);
+	my ($af, $bytes, $len) = prefix_bytes($prefix);
 	my @b = unpack('C*', $bytes);
-	$b[-1] = $host & 0xff;
-	$b[-2] |= ($host >> 8) & 0xff;
+	# the network address plus HOST (not only /24s: 10.5.38.192/27 + 10 is .202)
+	my $bits = unpack('B*', pack('C*', @b));
+	@b = unpack('C*', pack('B*', substr($bits, 0, $len) . ('0' x (length($bits) - $len))));
+	my $carry = $host;
+	for (my $i = $#b; $i >= 0 && $carry; $i--) {
+		my $v = $b[$i] + ($carry & 0xff);
+		$carry = ($carry >> 8) + ($v >> 8);
+		$b[$i] = $v & 0xff;
+	}
 	return inet_ntop($af, pack('C*', @b));
 }
 
@@ -114,6 +137,37 @@ sub edge_net {
 		$bits = $head . ('0' x (length($bits) - $len));
 	}
 	return inet_ntop($af, pack('B*', $bits)) . "/$net";
+}
+
+# The /24 or /64 at the end of PREFIX.
+sub last_net {
+	my ($prefix) = @_;
+	my ($af, $bytes, $len) = prefix_bytes($prefix);
+	my $bits = unpack('B*', $bytes);
+	my $net = $af == AF_INET ? 24 : 64;
+	return $prefix if $len >= $net;
+	$bits = substr($bits, 0, $len) . ('1' x ($net - $len)) . ('0' x (length($bits) - $net));
+	return inet_ntop($af, pack('B*', $bits)) . "/$net";
+}
+
+# family, bit string and length of a prefix, for fast overlap tests
+sub prefix_bits {
+	my ($af, $bytes, $len) = prefix_bytes($_[0]);
+	return ($af, unpack('B*', $bytes), $len);
+}
+
+# The pseudo-zone of a net outside the city plan: RFC 1918, RFC 6598 and
+# RFC 4193 ranges are private-external, documentation ranges special, the
+# rest internet (as the compiler's outside ranges, docs/policy.md).
+sub outside_zone {
+	my ($net) = @_;
+	for my $p (qw(10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 fc00::/7)) {
+		return 'private-external' if overlaps($net, $p);
+	}
+	for my $p (qw(192.0.2.0/24 198.51.100.0/24 203.0.113.0/24 2001:db8::/32 198.18.0.0/15)) {
+		return 'special' if overlaps($net, $p);
+	}
+	return 'internet';
 }
 
 # --- drawing tuples -------------------------------------------------------
@@ -213,15 +267,31 @@ sub cmd_tuples {
 	my $gw_district = $table->{district};
 	my %site = map { $_->{id} => $_ } read_csv("$inv/sites.csv");
 	my @plan = read_csv("$inv/addressplan.csv");
+	my @segs = read_csv("$inv/segments.csv");
 	my @eps;
-	for my $s (read_csv("$inv/segments.csv")) {
+	my @taken = grep { $_ } map { ($_->{ipv4}, $_->{ipv6}) } @segs;
+	# A city of hundreds of sites: the far ends come from every data centre,
+	# up to three sites of the gateway's district and a dozen others (drawn),
+	# so that drawing stays fast; a small inventory keeps every site.
+	my %far;
+	if (keys %site > 30) {
+		my @others = shuffled(sort grep { $_ ne $gw } keys %site);
+		my @dc = grep { $site{$_}{type} eq 'data_centre' } @others;
+		my @near = grep { $site{$_}{district} eq ($gw_district // '') && $site{$_}{type} ne 'data_centre' } @others;
+		$far{$_} = 1 for @dc, @near[0 .. ($#near < 2 ? $#near : 2)];
+		for my $o (@others) {
+			last if keys %far >= @dc + 15;
+			$far{$o} = 1;
+		}
+	}
+	for my $s (@segs) {
+		next if %far && $s->{site} ne $gw && !$far{$s->{site}};
 		my $st = $site{$s->{site}};
 		my $local = $s->{site} eq $gw;
 		push @eps, {zone => $s->{zone}, site => $s->{site}, district => $st->{district},
 			dc => $st->{type} eq 'data_centre', local => $local,
 			ns => $local ? $s->{name} : 'up', 4 => $s->{ipv4} || undef, 6 => $s->{ipv6} || undef};
 	}
-	my @taken = grep { defined } map { ($_->{4}, $_->{6}) } @eps;
 	for my $p (grep { $_->{zone} =~ /^vpn-/ } @plan) {
 		my $fam = $p->{prefix} =~ /:/ ? 6 : 4;
 		my ($ep) = grep { $_->{zone} eq $p->{zone} } @eps;
@@ -232,31 +302,57 @@ sub cmd_tuples {
 		$ep->{$fam} = $p->{prefix};
 		push @taken, $p->{prefix};
 	}
-	# unassigned: the first net of each city prefix, if nothing holds it;
-	# the net just past its end (the edge of the plan): private-external when
-	# it is private space (RFC 1918, RFC 6598, RFC 4193), else internet
-	my @private = ('10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7');
-	for my $c (grep { $_->{zone} eq 'city' } @plan) {
-		my $fam = $c->{prefix} =~ /:/ ? 6 : 4;
-		my $first = edge_net($c->{prefix}, 0);
-		die "$first is not unassigned\n" if grep { overlaps($first, $_) } @taken;
-		push @eps, {zone => 'unassigned', dc => 0, local => 0, ns => 'up', $fam => $first};
-		my $edge = edge_net($c->{prefix}, 1);
-		my $zone = (grep { overlaps($edge, $_) } @private) ? 'private-external' : 'internet';
-		my ($ep) = grep { $_->{zone} eq $zone && !$_->{$fam} } @eps;
-		if ($ep) {
-			$ep->{$fam} = $edge;
-		} else {
-			push @eps, {zone => $zone, dc => 0, local => 0, ns => 'up', $fam => $edge};
+	my @city = map { $_->{prefix} } grep { $_->{zone} eq 'city' } @plan;
+	my @taken_bits = map { [prefix_bits($_)] } @taken;
+	my $free = sub {
+		my ($net) = @_;
+		my @n = prefix_bits($net);
+		for my $t (@taken_bits) {
+			next if $t->[0] != $n[0];
+			my $len = $t->[2] < $n[2] ? $t->[2] : $n[2];
+			return 0 if substr($t->[1], 0, $len) eq substr($n[1], 0, $len);
 		}
+		return 1;
+	};
+	my $in_city = sub {
+		my ($net) = @_;
+		return grep { overlaps($net, $_) } @city;
+	};
+	# unassigned: the first (else the last) net of each city prefix that no
+	# segment or pool holds, and the last net of a few zones' own prefixes
+	# (inside a zone's plan, outside every segment); outside the plan: the
+	# net just past each city prefix (internet or private-external by its
+	# range) and fixed nets of the pseudo-zones internet, private-external and
+	# special, where the plan leaves them out
+	for my $c (@city) {
+		my $fam = $c =~ /:/ ? 6 : 4;
+		my ($first) = grep { $free->($_) } edge_net($c, 0), last_net($c);
+		die "no unassigned net in $c\n" if !$first;
+		push @eps, {zone => 'unassigned', dc => 0, local => 0, ns => 'up', $fam => $first};
+		my $past = edge_net($c, 1);
+		push @eps, {zone => outside_zone($past), dc => 0, local => 0, ns => 'up', $fam => $past}
+		    if !$in_city->($past);
 	}
-	# the internet proper and never-routed special-purpose space (docs/policy.md);
-	# these exist only inside the test's namespaces
-	push @eps, {zone => 'internet', dc => 0, local => 0, ns => 'up',
-		4 => '11.22.33.0/24', 6 => '2a0b:11:0:1::/64'}
-	    if !grep { $_->{zone} eq 'internet' && $_->{4} && $_->{6} } @eps;
-	push @eps, {zone => 'special', dc => 0, local => 0, ns => 'up',
-		4 => '198.51.100.0/24', 6 => '2001:db8:0:1::/64'};
+	my @zone_nets = grep { $_->{zone} !~ /^(city|vpn-.*)$/ } @plan;
+	for my $p ((shuffled(@zone_nets))[0 .. 5]) {
+		next if !$p;
+		my $net = last_net($p->{prefix});
+		my $fam = $net =~ /:/ ? 6 : 4;
+		push @eps, {zone => 'unassigned', dc => 0, local => 0, ns => 'up', $fam => $net}
+		    if $free->($net) && !grep { ($_->{$fam} // '') eq $net } @eps;
+	}
+	for my $x (['internet', '11.22.33.0/24', '2a0b:11::/64'],
+		['private-external', '172.16.5.0/24', 'fd12:3456::/64'],
+		['private-external', '192.168.77.0/24', undef],
+		['private-external', '100.127.77.0/24', undef],
+		['special', '198.51.100.0/24', '2001:db8:77::/64']) {
+		my %ep = (zone => $x->[0], dc => 0, local => 0, ns => 'up');
+		for my $net (grep { defined } @$x[1, 2]) {
+			next if $in_city->($net) || grep { ($_->{4} // '') eq $net || ($_->{6} // '') eq $net } @eps;
+			$ep{$net =~ /:/ ? 6 : 4} = $net;
+		}
+		push @eps, \%ep if $ep{4} || $ep{6};
+	}
 	my @pairs;
 	for my $a (@eps) {
 		for my $b (@eps) {
@@ -315,11 +411,44 @@ sub cmd_tuples {
 			$emit->(@$pair, $pin->[rng(scalar @$pin)], $rule->{id}, 'out-zone') if $pair;
 		}
 	}
-	# fill up with random pairs and services, v6 first when short of it
+	my @drawn = @out;
+	@out = ();
+	# ICMP messages that open no connection (replies and errors): invalid
+	# when unsolicited, whatever the rules say; a few of each type
+	my @none = ([4, 'icmp', 0, 'in'], [4, 'icmp', 3, 'in'], [4, 'icmp', 11, 'in'],
+		[4, 'icmp', 14, 'in'], [6, 'icmpv6', 129, 'in'], [6, 'icmpv6', 1, 'in'],
+		[6, 'icmpv6', 2, 'in'], [6, 'icmpv6', 3, 'in']);
+	for my $probe (@none) {
+		for (1 .. 2) {
+			my $pair = $pairs[rng(scalar @pairs)];
+			$emit->(@$pair, $probe, '-', 'random');
+		}
+	}
+	# every far end at no site (VPN pools, unassigned nets, outside the plan)
+	# in a few tuples of its own, in both directions
+	my @local = grep { $_->{local} } @eps;
+	for my $ep (grep { !$_->{site} } @eps) {
+		for my $i (1 .. 3) {
+			my $l = $local[rng(scalar @local)];
+			$emit->($i % 2 ? ($l, $ep) : ($ep, $l), $pool[rng(scalar @pool)], '-', 'random');
+		}
+	}
+	# more drawn for the rules than room left (a policy of many rules): a
+	# random part of them, in their order
+	my $room = $target - @out;
+	$room = 0 if $room < 0;
+	if (@drawn > $room) {
+		my @keep = (shuffled(0 .. $#drawn))[0 .. $room - 1];
+		@drawn = @drawn[sort { $a <=> $b } @keep];
+	}
+	@out = (@drawn, @out);
+	# fill up with random pairs and services
 	my $tries = 0;
 	while (@out < $target && $tries++ < 100 * $target) {
 		my $pair = $pairs[rng(scalar @pairs)];
-		my $probe = rng(4) ? $pool[rng(scalar @pool)] : [0, rng(2) ? 'tcp' : 'udp', 1 + rng(65535), 'in'];
+		my $r = rng(20);
+		my $probe = $r == 0 ? $none[rng(scalar @none)] : $r > 4 ? $pool[rng(scalar @pool)]
+		    : [0, rng(2) ? 'tcp' : 'udp', 1 + rng(65535), 'in'];
 		$emit->(@$pair, $probe, '-', 'random');
 	}
 	my $id = 0;
@@ -328,11 +457,88 @@ sub cmd_tuples {
 	}
 }
 
+# --- choosing gateways -------------------------------------------------------
+
+# COUNT sites of INVENTORY, deterministic for SEED and spread: every data
+# centre, every site with exceptions in policy.yaml, then greedily the site
+# that adds most of what is not yet covered: its district, its type, its
+# set of zones (with or without guest, school, servers), in a seeded order.
+sub cmd_pick {
+	my ($inv, $count, $seed) = @_;
+	rng_seed($seed);
+	my @sites = read_csv("$inv/sites.csv");
+	my %zones;
+	push @{$zones{$_->{site}}}, $_->{zone} for read_csv("$inv/segments.csv");
+	my %exc;
+	if (open(my $fh, '<', "$inv/policy.yaml")) {
+		my $in = 0;
+		while (my $line = <$fh>) {
+			$in = 1, next if $line =~ /^sites:/;
+			$in = 0 if $line =~ /^\S/;
+			$exc{$1} = 1 if $in && $line =~ /^  (\S+):\s*$/;
+		}
+	}
+	my (@pick, %have, %picked);
+	my $take = sub {
+		my ($s) = @_;
+		push @pick, $s->{id};
+		$picked{$s->{id}} = 1;
+		$have{"d:$s->{district}"} = $have{"t:$s->{type}"} = 1;
+		$have{'z:' . join(',', sort @{$zones{$s->{id}} // []})} = 1;
+	};
+	$take->($_) for grep { $_->{type} eq 'data_centre' || $exc{$_->{id}} } @sites;
+	my @order = shuffled(@sites);
+	while (@pick < $count) {
+		my ($best, $score) = (undef, -1);
+		for my $s (@order) {
+			next if $picked{$s->{id}};
+			my $z = 'z:' . join(',', sort @{$zones{$s->{id}} // []});
+			my $n = 2 * !$have{"d:$s->{district}"} + 2 * !$have{"t:$s->{type}"} + !$have{$z};
+			($best, $score) = ($s, $n) if $n > $score;
+		}
+		last if !$best;
+		$take->($best);
+	}
+	splice(@pick, $count) if @pick > $count;
+	print "$_\n" for @pick;
+}
+
 # --- asking the evaluator -------------------------------------------------
+
+# One line of verdicts per tuple: id, the gateway's verdict, passes, rule,
+# by, the overall verdict and where it was decided.
+sub verdict_line {
+	my ($t, $gw, $q) = @_;
+	my ($g) = grep { $_->{site} eq $gw } @{$q->{gateways}};
+	die "tuple $t->{id}: gateway $gw does not judge it\n" if !$g;
+	return join("\t", $t->{id}, $g->{verdict}, $g->{passes} ? 1 : 0, $g->{rule} // '-',
+		$g->{by}, $q->{verdict}, $q->{decided_at} // '-') . "\n";
+}
 
 sub cmd_query {
 	my ($segplan, $inv, $gw, $date, $mode) = @_;
-	for my $t (read_tsv(\*STDIN)) {
+	my @tuples = read_tsv(\*STDIN);
+	# `segplan policy query --batch` loads the city once; without it, one
+	# process per tuple (POLPROBE_QUERY_SINGLE=1 forces that)
+	my $help = `"$segplan" policy query --help 2>&1`;
+	if (!$ENV{POLPROBE_QUERY_SINGLE} && $help =~ /--batch/) {
+		require File::Temp;
+		my ($in, $in_path) = File::Temp::tempfile(UNLINK => 1);
+		for my $t (@tuples) {
+			my $arg = $t->{proto} =~ /^(tcp|udp|icmp|icmpv6)$/ ? $t->{arg} : '-';
+			print $in join(' ', $t->{src}, $t->{dst}, $t->{proto}, $arg), "\n";
+		}
+		close $in;
+		open(my $fh, '-|', 'sh', '-c', 'exec "$0" policy query "$1" --batch --date "$2" --mode "$3" <"$4"',
+			$segplan, $inv, $date, $mode, $in_path) or die "$segplan: $!\n";
+		for my $t (@tuples) {
+			my $line = <$fh> // die "query --batch ended before tuple $t->{id}\n";
+			print verdict_line($t, $gw, decode_json($line));
+		}
+		close $fh or die "query --batch failed\n";
+		return;
+	}
+	for my $t (@tuples) {
 		my @cmd = ($segplan, 'policy', 'query', $inv, '--src', $t->{src}, '--dst', $t->{dst},
 			'--proto', $t->{proto}, '--date', $date, '--mode', $mode, '--json');
 		push @cmd, '--dport', $t->{arg} if $t->{proto} eq 'tcp' || $t->{proto} eq 'udp';
@@ -341,11 +547,7 @@ sub cmd_query {
 		local $/;
 		my $text = <$fh>;
 		close $fh or die "query failed for tuple $t->{id}: @cmd\n";
-		my $q = decode_json($text);
-		my ($g) = grep { $_->{site} eq $gw } @{$q->{gateways}};
-		die "tuple $t->{id}: gateway $gw does not judge it\n" if !$g;
-		print join("\t", $t->{id}, $g->{verdict}, $g->{passes} ? 1 : 0, $g->{rule} // '-',
-			$g->{by}, $q->{verdict}, $q->{decided_at} // '-'), "\n";
+		print verdict_line($t, $gw, decode_json($text));
 	}
 }
 
@@ -381,10 +583,19 @@ sub quote_key {
 	return "$proto|$src|$dst";
 }
 
+# An ICMP error type: 1 + the code send gives it (v4 destination unreachable:
+# host unreachable; v6 destination unreachable: address unreachable), else 0.
+sub icmp_error {
+	my ($fam, $type) = @_;
+	return $fam == 4 ? {3 => 2, 11 => 1, 12 => 1}->{$type} // 0
+	    : {1 => 4, 2 => 1, 3 => 1, 4 => 1}->{$type} // 0;
+}
+
 sub cmd_send {
 	my ($timeout_ms) = @_;
 	my @tuples = read_tsv(\*STDIN);
-	my (%by_key, %by_fd, %outcome, %reply_id);
+	my (%by_key, %by_fd, %outcome, %reply_id, %tcp_start);
+	my $answered = 0; # echo replies only: the warm-up's early end
 	my $sel_r = IO::Select->new;
 	my $sel_w = IO::Select->new;
 	socket(my $raw4, PF_INET, SOCK_RAW, IPPROTO_ICMP) or die "raw icmp: $!\n";
@@ -409,6 +620,7 @@ sub cmd_send {
 			    : unpack_sockaddr_in6(getsockname($s));
 			if ($proto == 6) {
 				$sel_w->add($s);
+				$tcp_start{fileno $s} = time;
 			} else {
 				send($s, "segplan probe $t->{id}\n", 0) or $outcome{$t->{id}} = "senderr:$!";
 				$sel_r->add($s);
@@ -424,7 +636,20 @@ sub cmd_send {
 			next;
 		}
 		my $msg;
-		if ($proto == 1 || $proto == 58) {
+		my $error = ($proto == 1 || $proto == 58) && icmp_error($fam, $t->{arg});
+		if ($error) {
+			# an ICMP error that no packet caused: it quotes a UDP datagram
+			# from the tuple's destination (RFC 792, RFC 4443 2.4)
+			my ($code, $word) = ($error - 1, $proto == 58 && $t->{arg} == 2 ? 1280 : 0);
+			my $udp = pack('n n n n', 40000 + $t->{id} % 20000, 33434, 8, 0);
+			my $quote = $fam == 4
+			    ? pack('C C n n n C C n a4 a4', 0x45, 0, 28, $t->{id} & 0xffff, 0, 1, 17, 0,
+				inet_pton(AF_INET, $t->{dst}), inet_pton(AF_INET, $t->{src})) . $udp
+			    : pack('N n C C a16 a16', 6 << 28, 8, 17, 1, inet_pton(AF_INET6, $t->{dst}),
+				inet_pton(AF_INET6, $t->{src})) . $udp;
+			$msg = pack('C C n N', $t->{arg}, $code, 0, $word) . $quote;
+			substr($msg, 2, 2) = pack('n', csum($msg)) if $proto == 1;
+		} elsif ($proto == 1 || $proto == 58) {
 			my $ident = $t->{id} & 0xffff;
 			# echo and node information carry 8 bytes of data, timestamp three stamps
 			my $body = $t->{arg} == 13 ? pack('N3', 0, 0, 0) : pack('a8', 'segplan');
@@ -443,6 +668,18 @@ sub cmd_send {
 	}
 	my $deadline = time + $timeout_ms / 1000;
 	while ((my $left = $deadline - time) > 0) {
+		# a connection not answered within TIMEOUT of its own SYN is given up
+		# (closed in SYN_SENT: nothing is sent), so that no SYN is sent twice
+		# however long opening all the sockets took on a busy machine
+		my $now = time;
+		for my $s ($sel_w->handles) {
+			next if $now - $tcp_start{fileno $s} < $timeout_ms / 1000;
+			$sel_w->remove($s);
+			close $s;
+		}
+		# all answered (the gateway's warm-up pings): nothing more to wait for
+		last if $answered >= @tuples;
+		$left = 0.05 if $left > 0.05;
 		my ($rd, $wr) = IO::Select->select($sel_r, $sel_w, undef, $left);
 		for my $s (@{$wr // []}) {
 			my $t = $by_fd{fileno $s};
@@ -471,7 +708,10 @@ sub cmd_send {
 				    : ($type >= 1 && $type <= 4);
 				if (!$is_err) {
 					my $t = $reply_id{"$fam|$peer|$ident"};
-					$outcome{$t->{id}} //= 'answered' if $t && ($type == 0 || $type == 14 || $type == 129);
+					if ($t && ($type == 0 || $type == 14 || $type == 129) && !defined $outcome{$t->{id}}) {
+						$outcome{$t->{id}} = 'answered';
+						$answered++;
+					}
 					next;
 				}
 				my $q = substr($icmp, 8);
@@ -523,6 +763,10 @@ sub cmd_seen {
 			if ($kind eq 'ports') {
 				print join("\t", $fam, $PROTO_NAME{$v[2]} // $v[2], $v[3], $src, $dst), "\n";
 			} elsif ($kind eq 'icmp') {
+				# with the code (gateway_ns.sh): an error counts only with the
+				# code that send gives it, not as the kernel's answer to another
+				# tuple between the same two addresses
+				next if @v > 3 && icmp_error($fam, $v[2]) && $v[3] != icmp_error($fam, $v[2]) - 1;
 				print join("\t", $fam, $fam == 4 ? 'icmp' : 'icmpv6', $v[2], $src, $dst), "\n";
 			} else {
 				print join("\t", $fam, $PROTO_NAME{$v[2]} // $v[2], '-', $src, $dst), "\n";
@@ -596,9 +840,10 @@ sub cmd_judge {
 			$kernel = !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept'
 			    : "delivered-but-$o";
 		} else {
-			# a reject answers TCP with a reset (refused), the rest with
-			# ICMP administratively prohibited
-			$kernel = $o =~ /^prohibited/ || ($o eq 'refused' && $t->{proto} eq 'tcp') ? 'reject'
+			# a reject answers TCP with a reset (the receiver saw nothing, so
+			# the gateway sent it), everything else with admin-prohibited
+			$kernel = $o =~ /^prohibited/ && $t->{proto} ne 'tcp' ? 'reject'
+			    : $o eq 'refused' && $t->{proto} eq 'tcp' ? 'reject'
 			    : $o eq 'silent' ? 'drop' : "not-delivered-$o";
 		}
 		my $want = $v->{passes} ? 'accept' : $v->{verdict};
@@ -679,7 +924,20 @@ sub cmd_talk {
 }
 
 my $cmd = shift // '';
-if ($cmd eq 'tuples') {
+if ($cmd eq 'host') {
+	# host N of PREFIX, with the prefix length: "host 10.5.38.192/27 1" is
+	# 10.5.38.193/27; with KEY PREFIX N triples, "KEY ADDR/LEN" lines
+	if (@ARGV == 2) {
+		my ($prefix, $n) = @ARGV;
+		print host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
+	} else {
+		while (my ($key, $prefix, $n) = splice(@ARGV, 0, 3)) {
+			print "$key ", host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
+		}
+	}
+} elsif ($cmd eq 'pick') {
+	cmd_pick(@ARGV);
+} elsif ($cmd eq 'tuples') {
 	cmd_tuples(@ARGV);
 } elsif ($cmd eq 'query') {
 	cmd_query(@ARGV);
@@ -696,5 +954,5 @@ if ($cmd eq 'tuples') {
 } elsif ($cmd eq 'talk') {
 	cmd_talk(@ARGV);
 } else {
-	die "usage: polprobe.pl tuples|query|send|seen|counters|judge|serve|talk ...\n";
+	die "usage: polprobe.pl host|pick|tuples|query|send|seen|counters|judge|serve|talk ...\n";
 }
