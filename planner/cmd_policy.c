@@ -497,7 +497,7 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
  * cache[site * 2 + mode] when a cache is given (batch) and are kept there. */
 static int query_one(const struct query_args *q, const struct inventory *inv,
 		     const struct pol_build *b, const struct pol_table *city,
-		     struct pol_table **cache)
+		     struct pol_table **cache, int64_t now)
 {
 	struct query_result r;
 	int code = SEG_EXIT_OK, rc = 0;
@@ -511,7 +511,7 @@ static int query_one(const struct query_args *q, const struct inventory *inv,
 	/* A connection opened at the policy's instant (now, or --date's start): what
 	 * the kernel's `meta time` sees. */
 	struct pol_tuple tp = q->tp;
-	tp.time = p->now;
+	tp.time = now;
 	for (size_t i = 0; i < r.nj; i++) {
 		struct pol_table **slot = cache ? &cache[r.judges[i] * 2 + q->mode] : &r.gw[i];
 		if (!*slot &&
@@ -540,7 +540,7 @@ out:
 
 /* --batch: "SRC DST PROTO [DPORT|TYPE]" per line of standard input. */
 static int query_batch(struct query_args *q, const struct inventory *inv, const struct pol_build *b,
-		       const struct pol_table *city)
+		       const struct pol_table *city, int64_t now)
 {
 	size_t nslots = inv->nsites * 2;
 	struct pol_table **cache = calloc(nslots ? nslots : 1, sizeof(*cache));
@@ -574,14 +574,13 @@ static int query_batch(struct query_args *q, const struct inventory *inv, const 
 					lineno);
 			break;
 		}
-		int pr = pol_proto_parse(f[2]);
-		bool icmp = pr >= 0 && ((pr == POL_IP_ICMP && q->tp.src.family == 4) ||
-					(pr == POL_IP_ICMPV6 && q->tp.src.family == 6));
+		int pr = proto_parse(f[2]);
+		bool icmp = pr >= 0 && proto_is_icmp(q->tp.src.family, (uint8_t)pr);
 		const char *arg = n == 4 && strcmp(f[3], "-") != 0 ? f[3] : NULL;
 		code = parse_tuple(q, f[2], icmp ? NULL : arg, icmp ? arg : NULL);
 		if (code != SEG_EXIT_OK)
 			break;
-		code = query_one(q, inv, b, city, cache);
+		code = query_one(q, inv, b, city, cache, now);
 	}
 	free(line);
 	for (size_t i = 0; i < nslots; i++)
@@ -601,9 +600,9 @@ static int run_query(struct query_args *q, const struct inventory *inv, const st
 	if (rc < 0)
 		code = out_fail(SEG_EXIT_SYSTEM, "policy query: %s", strerror(-rc));
 	else if (q->batch)
-		code = query_batch(q, inv, b, city);
+		code = query_batch(q, inv, b, city, p->now);
 	else
-		code = query_one(q, inv, b, city, NULL);
+		code = query_one(q, inv, b, city, NULL, p->now);
 	pol_table_free(city);
 	pol_build_free(b);
 	return code;
