@@ -127,14 +127,6 @@ enum {
 	ETH_QINQ2 = 0x9200,
 };
 
-/* IPv6 extension headers (RFC 7045 table) that <netinet/in.h> has no IPPROTO_ for. */
-enum {
-	IPP_HIP = 139,	 /* RFC 7401 */
-	IPP_SHIM6 = 140, /* RFC 5533 */
-	IPP_EXP1 = 253,	 /* RFC 3692 */
-	IPP_EXP2 = 254,
-};
-
 /* More headers than any sane packet carries: a longer chain is an attack on
  * the parser, not traffic (RFC 8200 section 4.1 recommends few). */
 #define MAX_EXT_HEADERS 16
@@ -492,15 +484,15 @@ enum { V6_EXT, V6_FRAGMENT, V6_UPPER };
 
 static int ipv6_header_kind(uint8_t nh)
 {
+	/* The headers Linux walks past to the upper-layer protocol (ipv6_ext_hdr():
+	 * what nftables' meta l4proto and conntrack see), so that the agent judges
+	 * the protocol the gateway judged. Mobility (RFC 6275), HIP, shim6 and the
+	 * experimental 253/254 (RFC 7045 lists them as extension headers too) are
+	 * upper-layer protocols to the kernel, and here. */
 	switch (nh) {
 	case IPPROTO_HOPOPTS:
 	case IPPROTO_ROUTING:
 	case IPPROTO_DSTOPTS:
-	case IPPROTO_MH:
-	case IPP_HIP:
-	case IPP_SHIM6:
-	case IPP_EXP1:
-	case IPP_EXP2:
 	case IPPROTO_AH:
 		return V6_EXT;
 	case IPPROTO_FRAGMENT:

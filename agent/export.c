@@ -79,6 +79,8 @@ json_t *exp_flow_json(const struct flow *f, enum flow_end why)
 		bad |= set(o, "icmp_id", json_integer(f->icmp_id));
 		if (f->related)
 			bad |= set(o, "related", json_true());
+		if (f->reply_first)
+			bad |= set(o, "reply_first", json_true());
 	} else if (proto_has_ports(f->proto)) {
 		bad |= set(o, "src_port", json_integer(f->sport));
 		bad |= set(o, "dst_port", json_integer(f->dport));

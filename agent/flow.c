@@ -38,7 +38,8 @@ enum {
 	F_FIN_A = 0x02,	 /* FIN sent by a */
 	F_FIN_B = 0x04,	 /* FIN sent by b */
 	F_RST = 0x08,
-	F_SYN_SEEN = 0x10, /* initiator fixed by a SYN without ACK */
+	F_SYN_SEEN = 0x10,    /* initiator fixed by a SYN without ACK */
+	F_REPLY_FIRST = 0x20, /* opened by an answer (ICMP reply, SYN+ACK): no request seen */
 };
 
 /* One table slot. Directions are canonical: [0] is a -> b. Links are slot
@@ -99,6 +100,8 @@ struct flow_table {
 	uint64_t seed;
 	flow_sink_fn sink;
 	void *sink_arg;
+	bool (*parent_passes)(void *arg, const struct flow *f);
+	void *parent_arg;
 	struct flow_stats st;
 	uint8_t vlan_key[4096 / 8];
 	struct pending *pend; /* a ring of PENDING_MAX, allocated when first needed */
@@ -256,6 +259,8 @@ int flow_table_new(const struct flow_config *cfg, struct flow_table **out)
 	ft->next_check_ns = UINT64_MAX;
 	ft->sink = cfg ? cfg->sink : NULL;
 	ft->sink_arg = cfg ? cfg->sink_arg : NULL;
+	ft->parent_passes = cfg ? cfg->parent_passes : NULL;
+	ft->parent_arg = cfg ? cfg->parent_arg : NULL;
 	ft->seed = cfg ? cfg->seed : 0;
 	if (!ft->seed && getrandom(&ft->seed, sizeof(ft->seed), GRND_NONBLOCK) != sizeof(ft->seed))
 		ft->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)ft;
@@ -303,38 +308,45 @@ size_t flow_table_mem(const struct flow_table *ft)
 
 /* ---- export ------------------------------------------------------------ */
 
+/* The record of slot s, initiator first. */
+static void slot_flow(const struct slot *s, struct flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	int i = s->flags & F_INIT_B ? 1 : 0; /* canonical index of the initiator */
+	const struct fkey *k = &s->key;
+	memcpy(f->src, i ? k->b : k->a, 16);
+	memcpy(f->dst, i ? k->a : k->b, 16);
+	f->proto = k->proto;
+	if (proto_is_any_icmp(k->proto)) {
+		f->icmp_id = k->pa;
+		f->icmp_type = (uint8_t)(k->pb >> 8);
+		f->icmp_code = (uint8_t)k->pb;
+	} else {
+		f->sport = i ? k->pb : k->pa;
+		f->dport = i ? k->pa : k->pb;
+	}
+	f->vlan = k->vlan;
+	f->related = k->rel != 0;
+	f->reply_first = (s->flags & F_REPLY_FIRST) != 0;
+	f->first_ns = s->first_ns;
+	f->last_ns = s->last_ns;
+	for (int d = 0; d < 2; d++) {
+		int c = d ^ i;
+		f->packets[d] = s->packets[c];
+		f->bytes[d] = s->bytes[c];
+		f->tcp_flags[d] = s->tcp_flags[c];
+		f->vlan_seen[d] = s->vlan_seen[c];
+	}
+	memcpy(f->ifindex, s->ifindex, sizeof(f->ifindex));
+}
+
 static void emit(struct flow_table *ft, const struct slot *s, enum flow_end why)
 {
 	ft->st.records++;
 	if (!ft->sink)
 		return;
 	struct flow f;
-	memset(&f, 0, sizeof(f));
-	int i = s->flags & F_INIT_B ? 1 : 0; /* canonical index of the initiator */
-	const struct fkey *k = &s->key;
-	memcpy(f.src, i ? k->b : k->a, 16);
-	memcpy(f.dst, i ? k->a : k->b, 16);
-	f.proto = k->proto;
-	if (proto_is_any_icmp(k->proto)) {
-		f.icmp_id = k->pa;
-		f.icmp_type = (uint8_t)(k->pb >> 8);
-		f.icmp_code = (uint8_t)k->pb;
-	} else {
-		f.sport = i ? k->pb : k->pa;
-		f.dport = i ? k->pa : k->pb;
-	}
-	f.vlan = k->vlan;
-	f.related = k->rel != 0;
-	f.first_ns = s->first_ns;
-	f.last_ns = s->last_ns;
-	for (int d = 0; d < 2; d++) {
-		int c = d ^ i;
-		f.packets[d] = s->packets[c];
-		f.bytes[d] = s->bytes[c];
-		f.tcp_flags[d] = s->tcp_flags[c];
-		f.vlan_seen[d] = s->vlan_seen[c];
-	}
-	memcpy(f.ifindex, s->ifindex, sizeof(f.ifindex));
+	slot_flow(s, &f);
 	ft->sink(ft->sink_arg, &f, why);
 }
 
@@ -502,6 +514,8 @@ static uint32_t create(struct flow_table *ft, const struct fkey *k, int dir, boo
 	/* The sender is the initiator, unless what it sent is an answer. */
 	if ((dir == 1) != reply)
 		s->flags |= F_INIT_B;
+	if (reply)
+		s->flags |= F_REPLY_FIRST;
 	size_t h = key_hash(ft, k);
 	s->hnext = ft->buckets[h];
 	ft->buckets[h] = i;
@@ -560,6 +574,9 @@ static void account(struct flow_table *ft, const struct dec_pkt *p, uint64_t ts_
 		s->flags |= F_SYN_SEEN;
 		s->flags = (uint8_t)((s->flags & ~F_INIT_B) | (dir ? F_INIT_B : 0));
 	}
+	/* The request came after all (read late): an ordinary connection. */
+	if (!reply && (s->flags & F_REPLY_FIRST) && (dir == 1) == ((s->flags & F_INIT_B) != 0))
+		s->flags &= (uint8_t)~F_REPLY_FIRST;
 	uint64_t n = 1 + (uint64_t)p->held_packets;
 	s->packets[dir] += n;
 	s->bytes[dir] += p->ip_len + p->held_bytes;
@@ -615,7 +632,16 @@ static bool quote_found(const struct flow_table *ft, const struct dec_pkt *p)
 	in.icmp_id = q->icmp_id;
 	in.vlan = p->vlan;
 	make_key(ft, &in, &k, &reply);
-	return lookup(ft, &k, key_hash(ft, &k)) != 0;
+	uint32_t i = lookup(ft, &k, key_hash(ft, &k));
+	if (!i)
+		return false;
+	/* Conntrack holds only what the gateway let through: an error quoting a
+	 * denied packet's flow is no more related than one quoting nothing. */
+	if (!ft->parent_passes)
+		return true;
+	struct flow f;
+	slot_flow(&ft->slots[i], &f);
+	return ft->parent_passes(ft->parent_arg, &f);
 }
 
 /* Judges the error that has waited longest, with what the table holds now. */

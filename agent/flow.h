@@ -61,6 +61,8 @@ struct flow {
 	/* ICMP errors RELATED to a flow of the table: each quotes a packet of a
 	 * flow the table held when the error was counted (conntrack's view). */
 	bool related;
+	bool reply_first; /* its first packet answered a request not seen (ICMP reply,
+			   * SYN+ACK): conntrack calls such a packet invalid */
 };
 
 typedef void (*flow_sink_fn)(void *arg, const struct flow *f, enum flow_end why);
@@ -80,6 +82,13 @@ struct flow_config {
 	struct flow_timeouts timeouts;
 	flow_sink_fn sink; /* may be NULL: records are dropped */
 	void *sink_arg;
+	/*
+	 * Did the gateway let flow f through? Asked of the flow an ICMP error
+	 * quotes: the error is related only then (conntrack holds no denied
+	 * connection). NULL: every flow of the table counts.
+	 */
+	bool (*parent_passes)(void *arg, const struct flow *f);
+	void *parent_arg;
 	uint64_t seed; /* hash seed; 0 = random */
 };
 

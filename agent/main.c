@@ -584,6 +584,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* Would the gateway's policy let flow f through (an ICMP error's parent)? */
+static bool agent_parent_passes(void *arg, const struct flow *f)
+{
+	struct agent *a = arg;
+	struct sum_class c;
+	sum_classify(a->pol, f, &c);
+	return !c.classified || c.v.passes;
+}
+
 /* The flow sink: classify once per record, count it into the window,
  * write it. */
 static void agent_sink(void *arg, const struct flow *f, enum flow_end why)
@@ -1301,6 +1310,8 @@ int main(int argc, char **argv)
 	    .timeouts = a.o.timeouts,
 	    .sink = a.summarize || a.o.flows_out || a.ix ? agent_sink : NULL,
 	    .sink_arg = &a,
+	    .parent_passes = agent_parent_passes,
+	    .parent_arg = &a,
 	};
 	rc = flow_table_new(&fc, &a.ft);
 	a.dec = dec_new(NULL);

@@ -63,6 +63,15 @@ void sum_classify(const struct pol_table *t, const struct flow *f, struct sum_cl
 		out->v.passes = true;
 		out->v.rule = -1;
 	}
+	/* Opened by an answer whose request never crossed the gateway: conntrack
+	 * calls that packet invalid (an unsolicited ICMP reply, a SYN+ACK without
+	 * SYN), whatever a rule would say of the request. */
+	if (f->reply_first && out->v.by != POL_BY_TRANSIT && (icmp || f->proto == IPPROTO_TCP)) {
+		out->v.by = POL_BY_INVALID;
+		out->v.action = POL_DROP;
+		out->v.passes = false;
+		out->v.rule = -1;
+	}
 	out->classified = true;
 	const struct pol_class *s = &out->v.src, *d = &out->v.dst;
 	out->ours = s->local || (d->local && !at_site(t, s));

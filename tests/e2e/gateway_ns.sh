@@ -39,7 +39,20 @@ gwns_sysctls() { # $1 netns: ICMP errors unlimited (a reject per tuple), no rp_f
 # before any socket, so delivery is observed whether or not anything listens.
 # ICMP with its code: an error a tuple sends (host unreachable) is told apart
 # from the kernel's answers to other tuples (port unreachable, prohibited).
+# Senders send each TCP SYN once: on a loaded machine a tuple's socket may
+# outlive TCP's first retransmission (1 s), and a second SYN would count twice
+# at the gateway; the chain "once" drops a repeated SYN of a connection in the
+# sender's own output (no two tuples share addresses and port).
 GWNS_RECEIVER='table inet probe {
+	set syn4 { type ipv4_addr . ipv4_addr . inet_service . inet_service; flags dynamic, timeout; timeout 4s; }
+	set syn6 { type ipv6_addr . ipv6_addr . inet_service . inet_service; flags dynamic, timeout; timeout 4s; }
+	chain once {
+		type filter hook output priority raw;
+		tcp flags & (syn | ack) == syn ip saddr . ip daddr . tcp sport . tcp dport @syn4 drop
+		tcp flags & (syn | ack) == syn update @syn4 { ip saddr . ip daddr . tcp sport . tcp dport }
+		tcp flags & (syn | ack) == syn ip6 saddr . ip6 daddr . tcp sport . tcp dport @syn6 drop
+		tcp flags & (syn | ack) == syn update @syn6 { ip6 saddr . ip6 daddr . tcp sport . tcp dport }
+	}
 	set ports4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags dynamic; }
 	set icmp4 { typeof ip saddr . ip daddr . icmp type . icmp code; flags dynamic; }
 	set proto4 { type ipv4_addr . ipv4_addr . inet_proto; flags dynamic; }
@@ -206,4 +219,40 @@ gwns_teardown() {
 	e2e_ns_del "${GWNS_TAG}gw"
 	e2e_ns_del "${GWNS_TAG}up"
 	GWNS=() GW4=() GW6=() GWNS_SEGS=()
+}
+
+# The third opinion: the agent. gwns_capture PCAP records what reaches the
+# gateway namespace (every interface, inbound only: each packet once, at the
+# interface it came in on, as the agent captures live) until
+# gwns_capture_end; gwns_agent then has segplan-agent read it with the
+# gateway's policy table and compares its verdict per tuple with query's
+# (tests/tools/agentcmp.pl). Needs $AGENT.
+gwns_capture() {
+	local _
+	GWNS_PCAP=$1
+	ip netns exec "${GWNS[gw]}" tcpdump -i any -Q in -n -s 256 -U -w "$1" 2>"$1.log" &
+	GWNS_PCAP_PID=$!
+	E2E_PIDS+=("$GWNS_PCAP_PID")
+	for _ in $(seq 50); do
+		grep -q 'listening on' "$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	e2e_log "tcpdump did not start: $(cat "$1.log")"
+	return 1
+}
+
+gwns_capture_end() {
+	kill -INT "$GWNS_PCAP_PID" 2>/dev/null
+	wait "$GWNS_PCAP_PID" 2>/dev/null
+	return 0
+}
+
+# gwns_agent POLICY.json TUPLES VERDICTS OUT: "AGENT passed failed missing" last in OUT
+gwns_agent() {
+	if ! "$AGENT" --read "$GWNS_PCAP" --policy "$1" --flows-out "$GWNS_PCAP.flows" \
+		2>"$GWNS_PCAP.agent.log"; then
+		e2e_log "segplan-agent failed on $GWNS_PCAP: $(tail -3 "$GWNS_PCAP.agent.log")"
+		return 1
+	fi
+	perl "$(dirname "$TOOL")/agentcmp.pl" "$2" "$3" "$GWNS_PCAP.flows" >"$4"
 }

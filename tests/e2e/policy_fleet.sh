@@ -17,6 +17,7 @@
 e2e_require_root
 
 SEGPLAN=${SEGPLAN_BIN:-segplan}
+AGENT=${SEGPLAN_AGENT:-$(dirname "$SEGPLAN")/agent/segplan-agent}
 here=$(cd "$(dirname "$0")" && pwd)
 TOOL=$here/../tools/polprobe.pl
 INV=${POLICY_FLEET_INVENTORY:-$here/../../examples/stuttgart}
@@ -26,7 +27,7 @@ SEED=${POLICY_FLEET_SEED:-20261203}
 DATE=2026-06-01 # expiry is judged on this day by compile and query alike
 WAIT_MS=900     # below TCP's first SYN retransmission (1 s, RFC 6298 2.1)
 
-for tool in nft perl jq; do
+for tool in nft perl jq tcpdump "$AGENT"; do
 	if ! command -v "$tool" >/dev/null; then
 		e2e_log "FAIL: $tool is missing (scripts/deps.sh)"
 		exit 1
@@ -120,11 +121,16 @@ gateway_run() { # $1 site, $2 index
 	unanswered=$(gwns_warm)
 	[ "$unanswered" -eq 0 ] || e2e_log "$site: $unanswered test addresses did not answer the gateway"
 	e2e_in "$gw" nft -f "$tmp/rules/$site.nft" # fresh counters
+	gwns_capture "$tmp/gw.$site.pcap" || echo "AGENT 0 0 0" >"$tmp/agent.$site"
 	gwns_send "$tmp/tuples.$site" "$tmp/outcomes.$site" "$WAIT_MS"
 	sleep 0.2
+	gwns_capture_end
 	gwns_seen "$tmp/seen.$site"
 	e2e_in "$gw" nft -j list chain inet segplan forward | perl "$TOOL" counters >"$tmp/counters.$site"
 	gwns_teardown
+	gwns_agent "$tmp/rules/$site.policy.json" "$tmp/tuples.$site" "$tmp/verdicts.$site" \
+		"$tmp/agent.$site" || echo "AGENT 0 0 0" >>"$tmp/agent.$site"
+	grep '^AGENT-' "$tmp/agent.$site" | sed "s/^/$site /" | head -20 >&2
 	perl "$TOOL" judge "$tmp/rules/$site.policy.json" "$tmp/tuples.$site" "$tmp/verdicts.$site" \
 		"$tmp/outcomes.$site" "$tmp/seen.$site" "$tmp/counters.$site" >"$tmp/judge.$site" || exit 1
 	grep '^MISMATCH ' "$tmp/judge.$site" | sed "s/^MISMATCH /MISMATCH $site /" >&2
@@ -157,10 +163,14 @@ for site in "${gateways[@]}"; do
 	E2E_PASS=$((E2E_PASS + p))
 	E2E_FAIL=$((E2E_FAIL + f))
 	e2e_check "$site: rule counters count the tuples each rule decided" [ "$c" = 1 ]
+	read -r _ ap af am < <(grep '^AGENT ' "$tmp/agent.$site" | tail -1)
+	e2e_check "$site: the agent says what query says for every tuple ($ap agree, $af not, $am not seen)" \
+		[ "${ap:-0}" -gt 0 -a "${af:-1}" -eq 0 -a "${am:-1}" -eq 0 ]
+	agent_agreed=$((${agent_agreed:-0} + ${ap:-0}))
 done
 
 # --- totals ------------------------------------------------------------------------
 failed=$(cat "$tmp"/result.* 2>/dev/null | awk '$3 > 0' | wc -l)
 agreed=$(cat "$tmp"/result.* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
-e2e_log "FLEET: ${#gateways[@]} gateways, $total tuples, $v6 IPv6 ($((v6 * 100 / total))%), $agreed as query said, $((total - agreed)) not; $failed gateways with disagreements; $((SECONDS - started)) s"
+e2e_log "FLEET: ${#gateways[@]} gateways, $total tuples, $v6 IPv6 ($((v6 * 100 / total))%), $agreed as query said, $((total - agreed)) not; $failed gateways with disagreements; the agent agreed on ${agent_agreed:-0}; $((SECONDS - started)) s"
 e2e_done

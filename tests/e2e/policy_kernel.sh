@@ -17,6 +17,7 @@
 e2e_require_root
 
 SEGPLAN=${SEGPLAN_BIN:-segplan}
+AGENT=${SEGPLAN_AGENT:-$(dirname "$SEGPLAN")/agent/segplan-agent}
 here=$(cd "$(dirname "$0")" && pwd)
 FIX=$here/fixtures/policy
 TOOL=$here/../tools/polprobe.pl
@@ -26,7 +27,7 @@ SEED=${POLICY_KERNEL_SEED:-20261126}
 COUNT=${POLICY_KERNEL_TUPLES:-640}
 WAIT_MS=900 # below TCP's first SYN retransmission (1 s, RFC 6298 2.1)
 
-for tool in nft perl jq; do
+for tool in nft perl jq tcpdump "$AGENT"; do
 	if ! command -v "$tool" >/dev/null; then
 		e2e_log "FAIL: $tool is missing (scripts/deps.sh)"
 		exit 1
@@ -127,12 +128,21 @@ judge() {
 }
 
 start=$SECONDS
+gwns_capture "$tmp/gw.pcap"
 send "$tmp/tuples.tsv" "$tmp/outcomes.tsv"
 sleep 0.2
+gwns_capture_end
 seen "$tmp/seen.tsv"
 counters "$tmp/counters.enforce"
 e2e_log "sent $total tuples in $((SECONDS - start)) s"
 judge "$tmp/tuples.tsv" "$tmp/verdicts.tsv" "$tmp/outcomes.tsv" enforce
+# the agent, reading what reached the gateway, with the same table
+gwns_agent "$table" "$tmp/tuples.tsv" "$tmp/verdicts.tsv" "$tmp/agent.enforce"
+[ -z "${POLICY_KERNEL_KEEP:-}" ] || cp "$tmp"/gw.pcap* "$tmp"/tuples.tsv "$tmp"/verdicts.tsv "$table" "$POLICY_KERNEL_KEEP"/
+grep '^AGENT-' "$tmp/agent.enforce" | head -20 >&2
+read -r _ ap af am < <(grep '^AGENT ' "$tmp/agent.enforce" | tail -1)
+e2e_check "the agent says what query says for every tuple ($ap agree, $af not, $am not seen)" \
+	[ "${ap:-0}" -gt 0 -a "${af:-1}" -eq 0 -a "${am:-1}" -eq 0 ]
 while read -r _ id possible decided outside; do
 	if [ "$possible" -eq 0 ]; then
 		e2e_log "note: rule $id can decide nothing at $SITE (no pair of addresses matches it)"

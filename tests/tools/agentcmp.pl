@@ -48,20 +48,34 @@ sub rows {
 my @tuples = rows($tuples_path, qw(id fam proto arg src dst srcns dstns target side));
 my %verdict = map { $_->{id} => $_ } rows($verdicts_path, qw(id verdict passes rule by overall at));
 
+# The code polprobe.pl send gives an ICMP error it makes up (host or address
+# unreachable): the kernel's own errors between the same two hosts (port or
+# protocol unreachable, answering other tuples) have other codes.
+my %ERROR_CODE = (1 => {3 => 1, 11 => 0, 12 => 0}, 58 => {1 => 3, 2 => 0, 3 => 0, 4 => 0});
+
 my %flow;
 open(my $ff, '<', $flows_path) or die "$flows_path: $!\n";
 while (my $line = <$ff>) {
 	my $f = decode_json($line);
 	my $arg = defined $f->{dst_port} ? $f->{dst_port} : defined $f->{icmp_type} ? $f->{icmp_type} : '-';
+	my $code = $ERROR_CODE{$f->{proto}} && defined $f->{icmp_type}
+	    ? $ERROR_CODE{$f->{proto}}{$f->{icmp_type}} : undef;
+	next if defined $code && $f->{icmp_code} != $code;
 	my $k = join '|', canon($f->{src}), canon($f->{dst}), $f->{proto}, $arg;
 	push @{$flow{$k}}, $f;
 }
+
+# An ICMP reply opens a flow keyed as its request's, from the other end
+# (agent/flow.c), marked reply_first.
+my %REQUEST_OF = (1 => {0 => 8, 14 => 13, 16 => 15, 18 => 17}, 58 => {129 => 128});
 
 my ($pass, $fail, $missing) = (0, 0, 0);
 for my $t (@tuples) {
 	my $v = $verdict{$t->{id}} or die "no verdict for tuple $t->{id}\n";
 	my $proto = $PROTO{$t->{proto}} // $t->{proto};
-	my $k = join '|', canon($t->{src}), canon($t->{dst}), $proto, $t->{arg};
+	my $req = $REQUEST_OF{$proto} && $REQUEST_OF{$proto}{$t->{arg}};
+	my $k = defined $req ? join('|', canon($t->{dst}), canon($t->{src}), $proto, $req)
+	    : join('|', canon($t->{src}), canon($t->{dst}), $proto, $t->{arg});
 	my $fs = $flow{$k};
 	if (!$fs) {
 		$missing++;
