@@ -739,3 +739,48 @@ Test(compile, set_names_never_merge_different_zone_lists)
 	tu_rmdir(dir);
 	free(dir);
 }
+
+/* With an interface table: per-interface anti-spoofing for every segment, the
+ * site's prefixes refused from every other interface, and the strict
+ * reverse-path check only where the site has one path (one uplink or transfer
+ * interface, one link): a second path makes traffic asymmetric. */
+Test(compile, antispoofing_per_interface_and_strict_rpf_only_single_homed)
+{
+	struct world w;
+	load_world(&w, "examples/stuttgart");
+	size_t single = 0, multi = 0;
+	for (size_t s = 0; s < w.inv->nsites; s++) {
+		struct pol_table *t;
+		char *text, *pre;
+		size_t len, paths = 0, links = 0;
+		cr_assert_eq(pol_build_gateway(w.b, (int)s, POL_MODE_ENFORCE, &t), 0);
+		cr_assert_eq(pol_nft_render(w.b, t, (int)s, &text, &len, NULL), 0);
+		cr_assert_not_null(pre = strstr(text, "chain prerouting"));
+		*strstr(pre, "\n\t}\n") = '\0';
+		for (size_t i = w.inv->iface_start[s]; i < w.inv->iface_start[s + 1]; i++) {
+			const struct iface *x = &w.inv->ifaces[i];
+			char want[128];
+			if (x->role != IFACE_SEGMENT) {
+				paths++;
+				continue;
+			}
+			snprintf(want, sizeof(want), "iifname \"%s\" ip saddr != ", x->name);
+			cr_expect(strstr(pre, want), "%s: %s", w.inv->sites[s].id, want);
+		}
+		for (size_t l = 0; l < w.inv->nlinks; l++)
+			links += w.inv->links[l].kind != LINK_PLANNED &&
+				 (w.inv->links[l].a == (int)s || w.inv->links[l].b == (int)s);
+		bool strict = strstr(pre, "fib saddr . iif oif missing") != NULL;
+		cr_expect_eq(strict, paths <= 1 && links <= 1, "%s: %zu paths, %zu links",
+			     w.inv->sites[s].id, paths, links);
+		cr_expect(
+		    strstr(pre, "ip saddr @local_v4 counter drop comment \"fixed:antispoof\""));
+		single += strict;
+		multi += !strict;
+		free(text);
+		pol_table_free(t);
+	}
+	cr_expect_gt(single, 0);
+	cr_expect_gt(multi, 0);
+	free_world(&w);
+}
