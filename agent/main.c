@@ -25,20 +25,17 @@
 #include "agent/capture.h"
 #include "agent/decode.h"
 #include "agent/export.h"
-#include "agent/ipfix.h"
-#include "agent/pseudo.h"
 #include "agent/flow.h"
+#include "agent/ipfix.h"
 #include "agent/netmon.h"
+#include "agent/pseudo.h"
 #include "agent/summary.h"
 #include "core/atomic.h"
 #include "core/diag.h"
 #include "core/exitcodes.h"
-#include "policies/eval.h"
-#include "policies/nftstate.h"
-
-#ifndef SEGPLAN_VERSION
-#define SEGPLAN_VERSION "0.1.0"
-#endif
+#include "core/version.h"
+#include "eval/eval.h"
+#include "nftstate/nftstate.h"
 
 #define SEC	       1000000000ull
 #define MAX_IFACES     16

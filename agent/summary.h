@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Classification of flow records against the gateway's policy table
- * (policies/eval.h) and the segment summary of a time window
+ * (eval/eval.h) and the segment summary of a time window
  * (docs/summary.md): counts per (source zone, destination zone, protocol,
  * destination port) with the verdict and deciding rule, rule hits, denied
  * flows with example hosts, traffic from and to unassigned addresses, and
@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #include "agent/flow.h"
-#include "policies/eval.h"
-#include "policies/nftstate.h"
+#include "eval/eval.h"
+#include "nftstate/nftstate.h"
 
 #define SUM_FORMAT	   1  /* "format" of the summary file */
 #define SUM_EXAMPLES	   3  /* example host pairs per denied tuple */

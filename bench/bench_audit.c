@@ -31,10 +31,10 @@
 
 extern char **environ;
 
-#include "policies/audit.h"
-#include "policies/compile.h"
-#include "policies/policy.h"
-#include "topology/inventory.h"
+#include "audit/audit.h"
+#include "compile/compile.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 
 #define RUNS 5
 #define DATE "2026-01-01"

@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
+#include "compile/compile.h"
 #include "core/yamlread.h"
-#include "policies/audit.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN "tests/golden/audit/"
 #define DATE   "2026-11-26"

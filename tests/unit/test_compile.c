@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The compiler (policies/compile.c): golden rulesets byte for byte, every
+ * The compiler (compile/compile.c): golden rulesets byte for byte, every
  * generated ruleset accepted by libnftables (dry run in a fresh network
  * namespace), the structure of the rules (one per policy rule and family,
  * counters, comments, no IPv6 match from an IPv4-only rule), the
@@ -15,12 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compile/compile.h"
 #include "core/sha256.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN	   "tests/golden/policy"
 #define GOLDEN_INV GOLDEN "/inventory"

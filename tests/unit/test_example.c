@@ -13,9 +13,9 @@
 
 #include "core/csvread.h"
 #include "core/prefix.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
 #include "tests/unit/testutil.h"
-#include "topology/example.h"
-#include "topology/inventory.h"
 
 static const char *const files[] = {
     "districts.csv",  "sites.csv", "links.csv",	  "segments.csv", "addressplan.csv",

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The policy model (policies/policy.c) and the evaluator (policies/eval.c):
+ * The policy model (policy/policy.c) and the evaluator (eval/eval.c):
  * validation with located diagnostics, and the semantics every gateway and
  * the agent share (first match, scopes, pseudo-zones, services, families,
  * site exceptions, default drop).
@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "compile/compile.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN_INV "tests/golden/policy/inventory"
 #define DAY	   "2026-01-01"
