@@ -19,7 +19,7 @@
 #include "core/strmap.h"
 #include "core/timefmt.h"
 
-static void add_counts(struct audit_counts *t, const struct audit_counts *c)
+static void add_counts(struct summary_counts *t, const struct summary_counts *c)
 {
 	t->flows += c->flows;
 	t->packets += c->packets;
@@ -31,8 +31,8 @@ static void add_counts(struct audit_counts *t, const struct audit_counts *c)
 
 struct den {
 	char *from, *to;
-	struct audit_svc svc;
-	struct audit_counts c;
+	struct summary_svc svc;
+	struct summary_counts c;
 	uint64_t passed;
 	int *rules;   /* policy rule indices; -1 the default; -2 a rule the policy lacks */
 	char **other; /* ids of rules the policy lacks */
@@ -46,9 +46,9 @@ struct group {
 	char *from, *to;
 	int before; /* smallest deciding rule index, -1 when only the default denies */
 	bool at_end;
-	struct audit_counts c;
+	struct summary_counts c;
 	struct intern pts; /* "proto|family|port" */
-	struct audit_svc *svc;
+	struct summary_svc *svc;
 	size_t svccap;
 };
 
@@ -65,7 +65,7 @@ struct uacc {
 };
 
 struct facc {
-	struct audit_counts total, denied;
+	struct summary_counts total, denied;
 	char **files;
 	size_t nfiles, cap;
 };
@@ -96,7 +96,7 @@ struct audit {
 	struct group *grp;
 	size_t gcap;
 	struct intern rkeys; /* rule id */
-	struct audit_counts *rhits;
+	struct summary_counts *rhits;
 	size_t rcap;
 	struct intern rsites; /* "id|site" */
 	struct intern pkeys;  /* "site|applied_at" */
@@ -106,11 +106,11 @@ struct audit {
 	struct uacc *un;
 	size_t ucap;
 	struct intern usites; /* "address|site" */
-	struct audit_counts unassigned;
+	struct summary_counts unassigned;
 	struct intern fkeys;
 	struct facc *fac;
 	size_t fcap;
-	struct audit_counts total, covered, denied;
+	struct summary_counts total, covered, denied;
 	uint64_t passed;
 	char *start, *end;
 };
@@ -248,118 +248,6 @@ static int find_zone(const struct audit *a, const char *name)
 	return strmap_get(a->zone_ix, name);
 }
 
-/* ------------------------------------------------------------------ */
-/* Reading a summary (docs/summary.md): checked, then counted */
-
-#define MAX_ERRORS 20
-
-struct rd {
-	const char *name;
-	struct diag_list *dl;
-	int errors;
-};
-
-static void bad(struct rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bad(struct rd *r, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	r->errors++;
-	if (r->errors > MAX_ERRORS)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (r->errors == MAX_ERRORS)
-		diag_add(r->dl, DIAG_ERROR, r->name, 0, 0, "%s (further errors not shown)", msg);
-	else
-		diag_add(r->dl, DIAG_ERROR, r->name, 0, 0, "%s", msg);
-}
-
-/*
- * Where a member is, "A[i].B[k]" (an index left out when NOIX, B when
- * NULL): kept apart and written out only for a diagnostic, since nearly
- * every member read is fine.
- */
-#define NOIX SIZE_MAX
-struct at {
-	const char *a;
-	size_t i;
-	const char *b;
-	size_t k;
-};
-
-#define AT(name) (&(const struct at){(name), NOIX, NULL, NOIX})
-
-static const char *at_text(const struct at *w, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s", w->a);
-	if (n >= 0 && (size_t)n < size && w->i != NOIX)
-		n += snprintf(buf + n, size - (size_t)n, "[%zu]", w->i);
-	if (n >= 0 && (size_t)n < size && w->b)
-		n += snprintf(buf + n, size - (size_t)n, ".%s", w->b);
-	if (n >= 0 && (size_t)n < size && w->k != NOIX)
-		snprintf(buf + n, size - (size_t)n, "[%zu]", w->k);
-	return buf;
-}
-
-/* The text of w, in a buffer that lives to the end of the full expression's block. */
-#define PATH(w) at_text((w), (char[96]){0}, 96)
-
-/* A member that must be a non-negative integer (at most max). */
-static bool get_u64(struct rd *r, const json_t *o, const struct at *w, const char *key,
-		    bool required, uint64_t max, uint64_t *out)
-{
-	const json_t *v = json_object_get(o, key);
-	*out = 0;
-	if (!v) {
-		if (required)
-			bad(r, "%s: missing member '%s'", PATH(w), key);
-		return !required;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) > max) {
-		bad(r, "%s.%s: expected an integer from 0 to %" PRIu64, PATH(w), key, max);
-		return false;
-	}
-	*out = (uint64_t)json_integer_value(v);
-	return true;
-}
-
-/* A string member; null is allowed when nullable (then *out is NULL). */
-static bool get_str(struct rd *r, const json_t *o, const struct at *w, const char *key,
-		    bool required, bool nullable, const char **out)
-{
-	const json_t *v = json_object_get(o, key);
-	*out = NULL;
-	if (!v) {
-		if (required)
-			bad(r, "%s: missing member '%s'", PATH(w), key);
-		return !required;
-	}
-	if (json_is_null(v) && nullable)
-		return true;
-	if (!json_is_string(v)) {
-		bad(r, "%s.%s: expected a string%s", PATH(w), key, nullable ? " or null" : "");
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
-/* A required RFC 3339 time (core/timefmt.h): its text and *t; null when nullable. */
-static bool get_time(struct rd *r, const json_t *o, const struct at *w, const char *key,
-		     bool nullable, const char **out, int64_t *t)
-{
-	if (!get_str(r, o, w, key, true, nullable, out) || !*out)
-		return false;
-	if (rfc3339_parse(*out, t))
-		return true;
-	bad(r, "%s.%s: '%s' is not an RFC 3339 time (like 2026-11-26T08:00:00Z)", PATH(w), key,
-	    *out);
-	return false;
-}
-
 /*
  * An exact key for the intern tables from n strings: each as its length, ':'
  * and its bytes. A key cut to a buffer could merge two items that differ
@@ -406,409 +294,6 @@ static long intern_key(struct intern *t, bool *added, char *key)
 	return i;
 }
 
-static bool one_of(const char *s, const char *const *names)
-{
-	for (; *names; names++)
-		if (strcmp(s, *names) == 0)
-			return true;
-	return false;
-}
-
-/* An example host pair of a tuple. */
-struct exread {
-	const char *src, *dst;
-	uint64_t flows;
-};
-
-struct tup {
-	const char *from, *to, *verdict, *by, *rule;
-	bool passes;
-	struct audit_svc svc;
-	struct audit_counts c;
-	size_t ex0, nex; /* its examples in sread.ex */
-};
-
-struct kread {
-	const char *id;
-	uint64_t packets, bytes;
-};
-
-struct uread {
-	const char *address;
-	uint64_t as_src, as_dst, packets, bytes;
-};
-
-struct hread {
-	const char *id;
-	struct audit_counts c;
-};
-
-/* The members of one summary; the strings point into its JSON tree. */
-struct sread {
-	const char *site, *host, *start, *end, *hash, *mode;
-	struct tup *tuples;
-	size_t ntuples;
-	struct exread *ex; /* every tuple's examples, one array per summary */
-	size_t nex, excap;
-	struct hread *hits;
-	size_t nhits;
-	bool kernel;
-	const char *applied_at;
-	struct kread *krules;
-	size_t nkrules;
-	struct audit_counts unassigned;
-	struct uread *utop;
-	size_t nutop;
-	uint64_t dropped, not_decoded;
-	bool pseudonymised;
-};
-
-static void sread_free(struct sread *s)
-{
-	free(s->tuples);
-	free(s->ex);
-	free(s->hits);
-	free(s->krules);
-	free(s->utop);
-}
-
-static const char *const verdicts[] = {"accept", "drop", "reject", "transit", NULL};
-static const char *const outcomes[] = {"rule", "default", "transit", "invalid", "related", NULL};
-
-/* ICMP errors that pass with the connection they quote (docs/summary.md):
- * part of that connection, neither covered, uncovered nor denied. */
-static bool is_related(const struct tup *u)
-{
-	return u->by && strcmp(u->by, "related") == 0;
-}
-
-static bool is_pseudonym(const char *s)
-{
-	return s && strncmp(s, "h:", 2) == 0;
-}
-
-/* An address or an "h:" pseudonym: short, printable, no '|' (the audit's key separator). */
-static bool host_text(const char *s)
-{
-	if (!s || !*s || strlen(s) > 64)
-		return false;
-	for (; *s; s++)
-		if (*s == '|' || (unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
-static void read_examples(struct rd *r, const json_t *ex, size_t i, struct sread *s, struct tup *u)
-{
-	size_t k;
-	const json_t *e;
-	if (!json_is_array(ex))
-		bad(r, "%s: expected an array",
-		    PATH(&((struct at){"tuples", i, "examples", NOIX})));
-	u->ex0 = s->nex;
-	if (grow_array(&s->ex, &s->excap, s->nex + json_array_size(ex), sizeof(*s->ex))) {
-		bad(r, "out of memory");
-		return;
-	}
-	json_array_foreach(ex, k, e)
-	{
-		const struct at w = {"tuples", i, "examples", k};
-		struct exread *x = &s->ex[s->nex];
-		if (!json_is_object(e)) {
-			bad(r, "%s: expected an object", PATH(&w));
-			continue;
-		}
-		get_str(r, e, &w, "src", true, false, &x->src);
-		get_str(r, e, &w, "dst", true, false, &x->dst);
-		get_u64(r, e, &w, "flows", true, INT64_MAX, &x->flows);
-		if (!host_text(x->src) || !host_text(x->dst))
-			bad(r, "%s: 'src' and 'dst' must be addresses or pseudonyms", PATH(&w));
-		s->pseudonymised |= is_pseudonym(x->src) || is_pseudonym(x->dst);
-		s->nex++;
-	}
-	u->nex = s->nex - u->ex0;
-}
-
-static void read_tuple(struct rd *r, const json_t *t, size_t i, struct sread *s)
-{
-	const struct at w = {"tuples", i, NULL, NOIX};
-	uint64_t v, fam, proto;
-	struct tup *u = &s->tuples[s->ntuples];
-	memset(u, 0, sizeof(*u));
-	if (!json_is_object(t)) {
-		bad(r, "%s: expected an object", PATH(&w));
-		return;
-	}
-	int before = r->errors;
-	get_str(r, t, &w, "src_zone", true, false, &u->from);
-	get_str(r, t, &w, "dst_zone", true, false, &u->to);
-	get_str(r, t, &w, "verdict", true, true, &u->verdict);
-	get_str(r, t, &w, "by", true, true, &u->by);
-	get_str(r, t, &w, "rule", true, true, &u->rule);
-	get_u64(r, t, &w, "ip_version", true, 6, &fam);
-	get_u64(r, t, &w, "proto", true, 255, &proto);
-	get_u64(r, t, &w, "flows", true, INT64_MAX, &u->c.flows);
-	get_u64(r, t, &w, "packets", true, INT64_MAX, &u->c.packets);
-	get_u64(r, t, &w, "bytes", true, INT64_MAX, &u->c.bytes);
-	const json_t *pv = json_object_get(t, "passes");
-	if (!json_is_boolean(pv))
-		bad(r, "%s.passes: expected true or false", PATH(&w));
-	u->passes = json_is_true(pv);
-	if (r->errors > before)
-		return;
-	if (fam != 4 && fam != 6)
-		bad(r, "%s.ip_version: expected 4 or 6", PATH(&w));
-	if (u->verdict && !one_of(u->verdict, verdicts))
-		bad(r, "%s.verdict: unknown verdict '%s'", PATH(&w), u->verdict);
-	if (u->by && !one_of(u->by, outcomes))
-		bad(r, "%s.by: unknown outcome '%s'", PATH(&w), u->by);
-	if (u->by && strcmp(u->by, "rule") == 0 && !u->rule)
-		bad(r, "%s: decided by a rule, but 'rule' is null", PATH(&w));
-	if (is_related(u) && (!u->verdict || strcmp(u->verdict, "accept") != 0 || u->rule))
-		bad(r,
-		    "%s: a related ICMP error passes with its connection: verdict accept, no rule",
-		    PATH(&w));
-	if ((u->verdict == NULL) != (u->by == NULL))
-		bad(r, "%s: 'verdict' and 'by' must both be null (unclassified) or both set",
-		    PATH(&w));
-	u->svc.proto = (uint8_t)proto;
-	u->svc.family = (uint8_t)fam;
-	u->svc.port = -1;
-	bool icmp = proto_is_icmp((uint8_t)fam, (uint8_t)proto);
-	if (proto_has_ports((uint8_t)proto)) {
-		if (get_u64(r, t, &w, "dst_port", true, 65535, &v))
-			u->svc.port = (int)v;
-	} else if (icmp && json_object_get(t, "icmp_type")) {
-		if (get_u64(r, t, &w, "icmp_type", true, 255, &v))
-			u->svc.port = (int)v;
-	}
-	const json_t *ex = json_object_get(t, "examples");
-	if (ex)
-		read_examples(r, ex, i, s, u);
-	if (r->errors == before)
-		s->ntuples++;
-}
-
-static void read_kernel(struct rd *r, const json_t *k, struct sread *s)
-{
-	const json_t *present = json_object_get(k, "present");
-	if (!json_is_boolean(present)) {
-		bad(r, "kernel.present: expected true or false");
-		return;
-	}
-	if (!json_is_true(present))
-		return;
-	int64_t t;
-	get_time(r, k, AT("kernel"), "applied_at", true, &s->applied_at, &t);
-	const json_t *rules = json_object_get(k, "rules");
-	if (!json_is_array(rules)) {
-		bad(r, "kernel.rules: expected an array");
-		return;
-	}
-	s->krules = calloc(json_array_size(rules) + 1, sizeof(*s->krules));
-	if (!s->krules) {
-		bad(r, "out of memory");
-		return;
-	}
-	s->kernel = true;
-	size_t i;
-	const json_t *e;
-	json_array_foreach(rules, i, e)
-	{
-		const struct at w = {"kernel.rules", i, NULL, NOIX};
-		struct kread *kr = &s->krules[s->nkrules];
-		if (!json_is_object(e)) {
-			bad(r, "%s: expected an object", PATH(&w));
-			continue;
-		}
-		int before = r->errors;
-		get_str(r, e, &w, "id", true, false, &kr->id);
-		get_u64(r, e, &w, "packets", true, INT64_MAX, &kr->packets);
-		get_u64(r, e, &w, "bytes", true, INT64_MAX, &kr->bytes);
-		if (r->errors == before)
-			s->nkrules++;
-	}
-}
-
-static void read_unassigned(struct rd *r, const json_t *u, struct sread *s)
-{
-	uint64_t v;
-	if (!json_is_object(u)) {
-		bad(r, "unassigned: expected an object");
-		return;
-	}
-	get_u64(r, u, AT("unassigned"), "flows", true, INT64_MAX, &s->unassigned.flows);
-	get_u64(r, u, AT("unassigned"), "packets", true, INT64_MAX, &s->unassigned.packets);
-	get_u64(r, u, AT("unassigned"), "bytes", true, INT64_MAX, &s->unassigned.bytes);
-	get_u64(r, u, AT("unassigned"), "addresses", false, INT64_MAX, &v);
-	const json_t *top = json_object_get(u, "top");
-	if (!top)
-		return;
-	if (!json_is_array(top)) {
-		bad(r, "unassigned.top: expected an array");
-		return;
-	}
-	s->utop = calloc(json_array_size(top) + 1, sizeof(*s->utop));
-	if (!s->utop) {
-		bad(r, "out of memory");
-		return;
-	}
-	size_t i;
-	const json_t *e;
-	json_array_foreach(top, i, e)
-	{
-		const struct at w = {"unassigned.top", i, NULL, NOIX};
-		struct uread *ur = &s->utop[s->nutop];
-		if (!json_is_object(e)) {
-			bad(r, "%s: expected an object", PATH(&w));
-			continue;
-		}
-		int before = r->errors;
-		get_str(r, e, &w, "address", true, false, &ur->address);
-		get_u64(r, e, &w, "as_src", true, INT64_MAX, &ur->as_src);
-		get_u64(r, e, &w, "as_dst", true, INT64_MAX, &ur->as_dst);
-		get_u64(r, e, &w, "packets", true, INT64_MAX, &ur->packets);
-		get_u64(r, e, &w, "bytes", true, INT64_MAX, &ur->bytes);
-		if (r->errors == before && !host_text(ur->address))
-			bad(r, "%s.address: expected an address or a pseudonym", PATH(&w));
-		if (r->errors == before) {
-			s->pseudonymised |= is_pseudonym(ur->address);
-			s->nutop++;
-		}
-	}
-}
-
-static void read_capture(struct rd *r, const json_t *c, struct sread *s)
-{
-	if (!c || json_is_null(c))
-		return;
-	if (!json_is_object(c)) {
-		bad(r, "capture: expected an object");
-		return;
-	}
-	get_u64(r, c, AT("capture"), "packets_not_decoded", false, INT64_MAX, &s->not_decoded);
-	const json_t *ifs = json_object_get(c, "interfaces");
-	size_t i;
-	const json_t *e;
-	if (ifs && !json_is_array(ifs)) {
-		bad(r, "capture.interfaces: expected an array");
-		return;
-	}
-	json_array_foreach(ifs, i, e)
-	{
-		const struct at w = {"capture.interfaces", i, NULL, NOIX};
-		uint64_t d = 0, ifd = 0;
-		if (!json_is_object(e)) {
-			bad(r, "%s: expected an object", PATH(&w));
-			continue;
-		}
-		get_u64(r, e, &w, "dropped", false, INT64_MAX, &d);
-		get_u64(r, e, &w, "if_dropped", false, INT64_MAX, &ifd);
-		s->dropped += d + ifd;
-	}
-}
-
-/* Checks the whole summary into s; the number of errors. */
-static int read_summary(struct rd *r, const json_t *j, struct sread *s)
-{
-	uint64_t format;
-	memset(s, 0, sizeof(*s));
-	if (!json_is_object(j)) {
-		bad(r, "expected a JSON object (a segplan-agent summary)");
-		return r->errors;
-	}
-	const char *kind;
-	if (get_str(r, j, AT("summary"), "kind", true, false, &kind) &&
-	    strcmp(kind, "segplan-agent-summary") != 0) {
-		bad(r, "kind: '%s' is not a segplan-agent summary", kind);
-		return r->errors;
-	}
-	if (!get_u64(r, j, AT("summary"), "format", true, INT32_MAX, &format))
-		return r->errors;
-	if (format != AUDIT_SUMMARY_FORMAT) {
-		bad(r, "format: version %" PRIu64 " is not supported (this reader accepts %d)",
-		    format, AUDIT_SUMMARY_FORMAT);
-		return r->errors;
-	}
-	get_str(r, j, AT("summary"), "site", true, true, &s->site);
-	get_str(r, j, AT("summary"), "host", false, true, &s->host);
-	const json_t *w = json_object_get(j, "window");
-	int64_t t0, t1;
-	if (!json_is_object(w)) {
-		bad(r, "window: expected an object");
-	} else if (get_time(r, w, AT("window"), "start", false, &s->start, &t0) &&
-		   get_time(r, w, AT("window"), "end", false, &s->end, &t1) && t1 < t0) {
-		bad(r, "window.end: %s is before the start %s", s->end, s->start);
-	}
-	const json_t *pol = json_object_get(j, "policy");
-	if (pol && !json_is_null(pol)) {
-		if (!json_is_object(pol)) {
-			bad(r, "policy: expected an object or null");
-		} else {
-			get_str(r, pol, AT("policy"), "hash", true, true, &s->hash);
-			get_str(r, pol, AT("policy"), "mode", false, true, &s->mode);
-		}
-	}
-	read_capture(r, json_object_get(j, "capture"), s);
-
-	const json_t *tuples = json_object_get(j, "tuples");
-	if (!json_is_array(tuples)) {
-		bad(r, "tuples: expected an array");
-		return r->errors;
-	}
-	s->tuples = calloc(json_array_size(tuples) + 1, sizeof(*s->tuples));
-	if (!s->tuples) {
-		bad(r, "out of memory");
-		return r->errors;
-	}
-	size_t i;
-	const json_t *e;
-	json_array_foreach(tuples, i, e)
-	{
-		if (r->errors >= MAX_ERRORS)
-			break;
-		read_tuple(r, e, i, s);
-	}
-
-	const json_t *hits = json_object_get(j, "rule_hits");
-	if (hits && !json_is_array(hits)) {
-		bad(r, "rule_hits: expected an array");
-	} else if (hits) {
-		s->hits = calloc(json_array_size(hits) + 1, sizeof(*s->hits));
-		if (!s->hits) {
-			bad(r, "out of memory");
-			return r->errors;
-		}
-		json_array_foreach(hits, i, e)
-		{
-			const struct at hw = {"rule_hits", i, NULL, NOIX};
-			struct hread *h = &s->hits[s->nhits];
-			if (!json_is_object(e)) {
-				bad(r, "%s: expected an object", PATH(&hw));
-				continue;
-			}
-			int before = r->errors;
-			get_str(r, e, &hw, "id", true, false, &h->id);
-			get_u64(r, e, &hw, "hits", true, INT64_MAX, &h->c.flows);
-			get_u64(r, e, &hw, "packets", false, INT64_MAX, &h->c.packets);
-			get_u64(r, e, &hw, "bytes", false, INT64_MAX, &h->c.bytes);
-			if (r->errors == before)
-				s->nhits++;
-		}
-	}
-	const json_t *un = json_object_get(j, "unassigned");
-	if (un && !json_is_null(un))
-		read_unassigned(r, un, s);
-	const json_t *k = json_object_get(j, "kernel");
-	if (k && !json_is_null(k)) {
-		if (!json_is_object(k))
-			bad(r, "kernel: expected an object or null");
-		else
-			read_kernel(r, k, s);
-	}
-	return r->errors;
-}
-
 /* ------------------------------------------------------------------ */
 /* Counting */
 
@@ -852,7 +337,7 @@ static int str_set_add(char ***v, size_t *n, const char *s)
 
 /* The group a denied tuple falls into: a site exception's site (when an
  * exception of that site denies it) or the city, and its zone pair. */
-static int group_of(struct audit *a, const struct tup *u, int rule)
+static int group_of(struct audit *a, const struct summary_tuple *u, int rule)
 {
 	char key[64], sk[16];
 	int site = rule >= 0 ? a->p->rules[rule].site : -1;
@@ -874,7 +359,7 @@ static int group_of(struct audit *a, const struct tup *u, int rule)
 		gr->at_end = true;
 	add_counts(&gr->c, &u->c);
 	/* Whole protocols for what the policy syntax cannot name by port or type. */
-	struct audit_svc sv = u->svc;
+	struct summary_svc sv = u->svc;
 	bool by_port = proto_has_ports(sv.proto);
 	bool by_type = proto_is_icmp(sv.family, sv.proto);
 	if (!by_port && !by_type)
@@ -889,7 +374,8 @@ static int group_of(struct audit *a, const struct tup *u, int rule)
 	return (int)g;
 }
 
-static int count_denial(struct audit *a, const struct sread *s, const struct tup *u)
+static int count_denial(struct audit *a, const struct summary_read *s,
+			const struct summary_tuple *u)
 {
 	const char *site = s->site;
 	char svc[64], dk[24];
@@ -922,7 +408,7 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 	if (INTERN_KEY(&a->dsites, NULL, 2, dk, site) < 0)
 		return -ENOMEM;
 	for (size_t i = u->ex0; i < u->ex0 + u->nex; i++) {
-		const struct exread *e = &s->ex[i];
+		const struct summary_example *e = &s->ex[i];
 		long x = INTERN_KEY(&a->exkeys, NULL, 3, dk, e->src, e->dst);
 		if (x < 0 || grow_array(&a->exflows, &a->excap, (size_t)x + 1, sizeof(*a->exflows)))
 			return -ENOMEM;
@@ -937,12 +423,12 @@ static int count_denial(struct audit *a, const struct sread *s, const struct tup
 	return 0;
 }
 
-static bool is_denied(const struct tup *u)
+static bool is_denied(const struct summary_tuple *u)
 {
 	return u->verdict && (strcmp(u->verdict, "drop") == 0 || strcmp(u->verdict, "reject") == 0);
 }
 
-static int count_foreign(struct audit *a, const struct sread *s, const char *name)
+static int count_foreign(struct audit *a, const struct summary_read *s, const char *name)
 {
 	long f = intern_get(&a->fkeys, s->hash && s->site ? s->hash : "", NULL);
 	if (f < 0 || grow_array(&a->fac, &a->fcap, (size_t)f + 1, sizeof(*a->fac)))
@@ -960,7 +446,7 @@ static int count_foreign(struct audit *a, const struct sread *s, const char *nam
 	return 0;
 }
 
-static int keep_period(struct audit *a, const struct sread *s)
+static int keep_period(struct audit *a, const struct summary_read *s)
 {
 	uint64_t weight = 0;
 	bool added;
@@ -999,7 +485,7 @@ static int keep_period(struct audit *a, const struct sread *s)
 	return 0;
 }
 
-static int count_current(struct audit *a, const struct sread *s)
+static int count_current(struct audit *a, const struct summary_read *s)
 {
 	long si = intern_get(&a->sites, s->site, NULL);
 	if (si < 0 || grow_array(&a->site_v, &a->sitecap, (size_t)si + 1, sizeof(*a->site_v)))
@@ -1009,8 +495,8 @@ static int count_current(struct audit *a, const struct sread *s)
 		return -ENOMEM;
 	st->summaries++;
 	for (size_t i = 0; i < s->ntuples; i++) {
-		const struct tup *u = &s->tuples[i];
-		if (is_related(u))
+		const struct summary_tuple *u = &s->tuples[i];
+		if (summary_is_related(u))
 			continue;
 		add_counts(&a->total, &u->c);
 		add_counts(&st->total, &u->c);
@@ -1040,7 +526,7 @@ static int count_current(struct audit *a, const struct sread *s)
 		return -ENOMEM;
 	add_counts(&a->unassigned, &s->unassigned);
 	for (size_t i = 0; i < s->nutop; i++) {
-		const struct uread *ur = &s->utop[i];
+		const struct summary_uaddr *ur = &s->utop[i];
 		long u = intern_get(&a->ukeys, ur->address, NULL);
 		if (u < 0 || grow_array(&a->un, &a->ucap, (size_t)u + 1, sizeof(*a->un)))
 			return -ENOMEM;
@@ -1054,7 +540,8 @@ static int count_current(struct audit *a, const struct sread *s)
 	return 0;
 }
 
-static int note_summary(struct audit *a, const struct sread *s, const char *name, bool current)
+static int note_summary(struct audit *a, const struct summary_read *s, const char *name,
+			bool current)
 {
 	if (grow_array(&a->sums, &a->scap, a->nsums + 1, sizeof(*a->sums)))
 		return -ENOMEM;
@@ -1091,16 +578,17 @@ static int note_summary(struct audit *a, const struct sread *s, const char *name
  * policy's zones (or "-", the zones a gateway's table merges): anything else
  * means it does not belong to this policy after all.
  */
-static int check_current(const struct audit *a, struct rd *r, const struct sread *s)
+static int check_current(const struct audit *a, struct summary_reader *r,
+			 const struct summary_read *s)
 {
 	if (inventory_find_site(a->inv, s->site) < 0)
-		bad(r, "site: '%s' is not a site of the inventory", s->site);
-	for (size_t i = 0; i < s->ntuples && r->errors < MAX_ERRORS; i++) {
+		summary_bad(r, "site: '%s' is not a site of the inventory", s->site);
+	for (size_t i = 0; i < s->ntuples && r->errors < SUMMARY_MAX_ERRORS; i++) {
 		const char *z[2] = {s->tuples[i].from, s->tuples[i].to};
 		for (int k = 0; k < 2; k++)
 			if (strcmp(z[k], "-") != 0 && find_zone(a, z[k]) < 0)
-				bad(r, "tuples[%zu].%s: '%s' is not a zone of the policy", i,
-				    k ? "dst_zone" : "src_zone", z[k]);
+				summary_bad(r, "tuples[%zu].%s: '%s' is not a zone of the policy",
+					    i, k ? "dst_zone" : "src_zone", z[k]);
 	}
 	return r->errors;
 }
@@ -1108,17 +596,17 @@ static int check_current(const struct audit *a, struct rd *r, const struct sread
 /* Reads and checks one summary into s; false when it is to be skipped. Touches
  * nothing of a: summaries are checked in parallel (audit_add_files). */
 static bool check_summary(const struct audit *a, const json_t *j, const char *name,
-			  struct diag_list *dl, struct sread *s)
+			  struct diag_list *dl, struct summary_read *s)
 {
-	struct rd r = {.name = name, .dl = dl};
-	if (read_summary(&r, j, s))
+	struct summary_reader r = {.name = name, .dl = dl};
+	if (summary_read(&r, j, s))
 		return false;
 	bool current = s->site && s->hash && strcmp(s->hash, a->hash) == 0;
 	return !(current && check_current(a, &r, s));
 }
 
 /* Counts a checked summary. 0 or -ENOMEM. */
-static int count_summary(struct audit *a, const struct sread *s, const char *name,
+static int count_summary(struct audit *a, const struct summary_read *s, const char *name,
 			 struct diag_list *dl)
 {
 	/* A summary without a site or policy decided nothing: apart, like another policy's. */
@@ -1153,13 +641,13 @@ static int count_summary(struct audit *a, const struct sread *s, const char *nam
 
 int audit_add_json(struct audit *a, const json_t *j, const char *name, struct diag_list *dl)
 {
-	struct sread s;
+	struct summary_read s;
 	int rc = -EINVAL;
 	if (check_summary(a, j, name, dl, &s))
 		rc = count_summary(a, &s, name, dl);
 	else
 		a->skipped++;
-	sread_free(&s);
+	summary_read_free(&s);
 	return rc;
 }
 
@@ -1263,7 +751,7 @@ struct job {
 	const char *path;
 	json_t *j;	     /* the tree s points into */
 	struct jarena arena; /* j's memory */
-	struct sread s;
+	struct summary_read s;
 	struct diag_list *dl; /* its diagnostics until it is counted */
 	bool ok;	      /* checked: to be counted */
 	bool done;
@@ -1299,7 +787,7 @@ static void run_job(const struct audit *a, struct job *jb, struct rbuf *b)
 
 static void job_free(struct job *jb)
 {
-	sread_free(&jb->s);
+	summary_read_free(&jb->s);
 	json_decref(jb->j);
 	jarena_release(&jb->arena);
 	diag_list_free(jb->dl);
@@ -1524,7 +1012,7 @@ static int cmp_site(const void *x, const void *y)
 	return strcmp(((const struct audit_site *)x)->site, ((const struct audit_site *)y)->site);
 }
 
-static int cmp_svc(const struct audit_svc *a, const struct audit_svc *b)
+static int cmp_svc(const struct summary_svc *a, const struct summary_svc *b)
 {
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
@@ -1843,7 +1331,7 @@ static char *make_id(const struct policy *p, const struct audit_report *r, const
 }
 
 /* Observed points, sorted, to items: consecutive ports of one protocol join. */
-static size_t points_to_items(const struct audit_svc *v, size_t n, struct audit_item *out)
+static size_t points_to_items(const struct summary_svc *v, size_t n, struct audit_item *out)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1860,7 +1348,7 @@ static size_t points_to_items(const struct audit_svc *v, size_t n, struct audit_
 }
 
 /* Does the observed set (sorted, with flags of the points still free) hold every packet of s? */
-static bool service_within(const struct pol_match *m, const struct audit_svc *v, size_t n)
+static bool service_within(const struct pol_match *m, const struct summary_svc *v, size_t n)
 {
 	if (m->any || (!m->nports && !m->nicmp && !m->nicmp6 && !m->nprotos))
 		return false;
@@ -1893,7 +1381,7 @@ static bool service_within(const struct pol_match *m, const struct audit_svc *v,
 }
 
 /* Is point x a packet of match m? */
-static bool service_holds(const struct pol_match *m, const struct audit_svc *x)
+static bool service_holds(const struct pol_match *m, const struct summary_svc *x)
 {
 	for (size_t i = 0; i < m->nports; i++)
 		if (m->ports[i].proto == x->proto && x->port >= m->ports[i].lo &&
@@ -1944,8 +1432,8 @@ static int suggest_one(const struct audit *a, const struct group *g, struct audi
 {
 	const struct policy *p = a->p;
 	size_t n = g->pts.n;
-	struct audit_svc *v = calloc(n + 1, sizeof(*v));
-	struct audit_svc *rest = calloc(n + 1, sizeof(*rest));
+	struct summary_svc *v = calloc(n + 1, sizeof(*v));
+	struct summary_svc *rest = calloc(n + 1, sizeof(*rest));
 	bool *used = calloc(n + 1, sizeof(*used));
 	int rc = -ENOMEM;
 	if (!v || !rest || !used)
@@ -2210,7 +1698,7 @@ static void proto_text(uint8_t proto, char *buf, size_t size)
 		snprintf(buf, size, "%u", proto);
 }
 
-void audit_svc_text(const struct audit_svc *s, char *buf, size_t size)
+void audit_svc_text(const struct summary_svc *s, char *buf, size_t size)
 {
 	struct audit_item it = {s->proto, s->family, s->port, s->port};
 	audit_item_text(&it, buf, size);
@@ -2262,8 +1750,8 @@ static json_t *share(uint64_t part, uint64_t whole)
 	return whole ? json_real((double)part / (double)whole) : json_null();
 }
 
-static json_t *coverage_json(const struct audit_counts *t, const struct audit_counts *c,
-			     const struct audit_counts *d)
+static json_t *coverage_json(const struct summary_counts *t, const struct summary_counts *c,
+			     const struct summary_counts *d)
 {
 	return json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:I}", "flows", (json_int_t)t->flows,
 			 "bytes", (json_int_t)t->bytes, "covered_flows", (json_int_t)c->flows,

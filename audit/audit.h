@@ -23,15 +23,10 @@
 #include "core/diag.h"
 #include "inventory/inventory.h"
 #include "policy/policy.h"
+#include "summary/read.h"
 
-/* The summary format ("format") this reader accepts. */
-#define AUDIT_SUMMARY_FORMAT 1
 /* Example host pairs kept per denied service. */
 #define AUDIT_EXAMPLES 3
-
-struct audit_counts {
-	uint64_t flows, packets, bytes;
-};
 
 /* One summary that was read (skipped ones are diagnostics only). */
 struct audit_summary {
@@ -41,15 +36,15 @@ struct audit_summary {
 	char *mode;	   /* enforce | observe, NULL without a policy */
 	bool current;	   /* hash equals the inventory's current policy */
 	bool pseudonymised;
-	struct audit_counts counted; /* the tuples' flows */
-	uint64_t capture_dropped;    /* packets the capture lost (kernel ring, interface) */
-	uint64_t not_decoded;	     /* packets the agent could not decode */
+	struct summary_counts counted; /* the tuples' flows */
+	uint64_t capture_dropped;      /* packets the capture lost (kernel ring, interface) */
+	uint64_t not_decoded;	       /* packets the agent could not decode */
 };
 
 struct audit_site {
 	char *site;
 	size_t summaries;
-	struct audit_counts total, covered, denied;
+	struct summary_counts total, covered, denied;
 };
 
 struct audit_example {
@@ -57,17 +52,10 @@ struct audit_example {
 	uint64_t flows;
 };
 
-/* A service point: a protocol with a destination port or ICMP type, or (-1) the whole protocol. */
-struct audit_svc {
-	uint8_t proto;
-	uint8_t family; /* 4 or 6: decides ICMP against ICMPv6 */
-	int port;	/* port, ICMP type, or -1 */
-};
-
 struct audit_denial {
 	char *from, *to;
-	struct audit_svc svc;
-	struct audit_counts c;
+	struct summary_svc svc;
+	struct summary_counts c;
 	uint64_t passed; /* flows that passed anyway (observe mode) */
 	char **sites;	 /* sorted */
 	size_t nsites;
@@ -100,7 +88,7 @@ struct audit_suggestion {
 	struct audit_item *items; /* everything observed, ranges merged */
 	size_t nitems;
 	int before; /* policy rule index to insert before, -1: at the end, before the default */
-	struct audit_counts c;
+	struct summary_counts c;
 	char *comment, *owner;
 	/* Why the rule needs a second look before anyone adds it, or NULL:
 	 * "from the internet", "from addresses in no segment", "into a
@@ -109,10 +97,10 @@ struct audit_suggestion {
 };
 
 struct audit_rule_use {
-	int rule;		  /* index into policy->rules */
-	size_t judged_at;	  /* audited gateways whose table carries the rule */
-	struct audit_counts hits; /* flows = new connections */
-	bool kernel;		  /* some gateway reported kernel counters for it */
+	int rule;		    /* index into policy->rules */
+	size_t judged_at;	    /* audited gateways whose table carries the rule */
+	struct summary_counts hits; /* flows = new connections */
+	bool kernel;		    /* some gateway reported kernel counters for it */
 	uint64_t kernel_packets, kernel_bytes;
 };
 
@@ -128,7 +116,7 @@ struct audit_foreign {
 	char *hash; /* NULL: summaries without a policy */
 	char **files;
 	size_t nfiles;
-	struct audit_counts total, denied;
+	struct summary_counts total, denied;
 };
 
 struct audit_report {
@@ -137,7 +125,7 @@ struct audit_report {
 	struct audit_summary *summaries;
 	size_t nsummaries;
 	size_t skipped;
-	struct audit_counts total, covered, denied;
+	struct summary_counts total, covered, denied;
 	uint64_t passed;
 	struct audit_site *sites;
 	size_t nsites;
@@ -151,7 +139,7 @@ struct audit_report {
 	struct audit_service *services; /* new named services the suggestions use */
 	size_t nservices;
 	size_t unresolved; /* denials no rule can be suggested for (zone "-") */
-	struct audit_counts unassigned;
+	struct summary_counts unassigned;
 	struct audit_unassigned *unassigned_top; /* by bytes, descending */
 	size_t nunassigned;
 	struct audit_foreign *foreign;
@@ -207,7 +195,7 @@ void audit_report_free(struct audit_report *r);
 bool audit_has_findings(const struct audit_report *r);
 
 /* "tcp/445", "icmp/echo-request", "icmpv6/128", "gre", "udp/5000-5010". */
-void audit_svc_text(const struct audit_svc *s, char *buf, size_t size);
+void audit_svc_text(const struct summary_svc *s, char *buf, size_t size);
 void audit_item_text(const struct audit_item *it, char *buf, size_t size);
 
 /* The report as JSON (docs/audit.md). NULL on out of memory. */

@@ -333,7 +333,7 @@ Test(agent, allowed_and_denied_connections_per_tuple)
 	cr_assert_eq(geti(ssh, "packets"), (json_int_t)ssh_packets);
 	cr_assert_eq(geti(ssh, "bytes"), (json_int_t)ssh_bytes);
 	json_t *ex = json_object_get(ssh, "examples");
-	cr_assert_eq(json_array_size(ex), SUM_EXAMPLES);
+	cr_assert_eq(json_array_size(ex), SUMMARY_EXAMPLES);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(ex, 0), "src")),
 			 "10.0.1.10", "the busiest pair first");
 	cr_assert_eq(geti(json_array_get(ex, 0), "flows"), 2);
