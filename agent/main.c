@@ -25,20 +25,17 @@
 #include "agent/capture.h"
 #include "agent/decode.h"
 #include "agent/export.h"
-#include "agent/ipfix.h"
-#include "agent/pseudo.h"
 #include "agent/flow.h"
+#include "agent/ipfix.h"
 #include "agent/netmon.h"
+#include "agent/pseudo.h"
 #include "agent/summary.h"
 #include "core/atomic.h"
 #include "core/diag.h"
 #include "core/exitcodes.h"
-#include "policies/eval.h"
-#include "policies/nftstate.h"
-
-#ifndef SEGPLAN_VERSION
-#define SEGPLAN_VERSION "0.1.0"
-#endif
+#include "core/version.h"
+#include "eval/eval.h"
+#include "nftstate/nftstate.h"
 
 #define SEC	       1000000000ull
 #define MAX_IFACES     16
@@ -668,9 +665,9 @@ static void record_event(struct agent *a, const char *what, const char *ifname, 
 		a->events_dropped++;
 		return;
 	}
-	json_t *e =
-	    json_pack("{s:s,s:s,s:s?,s:i}", "time", sum_time(now_ns(), when, sizeof(when)), "event",
-		      what, "interface", ifname && *ifname ? ifname : NULL, "ifindex", ifindex);
+	json_t *e = json_pack("{s:s,s:s,s:s?,s:i}", "time",
+			      summary_time(now_ns(), when, sizeof(when)), "event", what,
+			      "interface", ifname && *ifname ? ifname : NULL, "ifindex", ifindex);
 	if (e && addr) {
 		json_object_set_new(e, "address", json_string(addr));
 		json_object_set_new(e, "zone", zone ? json_string(zone) : json_null());
@@ -842,8 +839,8 @@ static json_t *policy_json(const struct agent *a)
 	pol_table_get_meta(a->pol, &m);
 	return json_pack("{s:s,s:s?,s:s?,s:s,s:s?,s:s,s:i,s:i}", "file", a->o.policy, "gateway",
 			 m.gateway, "hash", m.hash, "mode", pol_mode_names[m.mode], "date", m.date,
-			 "loaded_at", sum_time(a->policy_loaded_ns, when, sizeof(when)), "reloads",
-			 a->reloads, "reload_errors", a->reload_errors);
+			 "loaded_at", summary_time(a->policy_loaded_ns, when, sizeof(when)),
+			 "reloads", a->reloads, "reload_errors", a->reload_errors);
 }
 
 static json_t *kernel_json(void)
@@ -874,19 +871,13 @@ static int write_summary(struct agent *a, uint64_t end_ns, bool final)
 	json_t *j = json_object();
 	int bad = !j;
 	if (!bad) {
-		bad |= json_object_set_new(j, "format", json_integer(SUM_FORMAT));
-		bad |= json_object_set_new(j, "kind", json_string("segplan-agent-summary"));
-		bad |= json_object_set_new(j, "generator",
-					   json_string("segplan-agent " SEGPLAN_VERSION));
-		bad |= json_object_set_new(j, "host", json_string(host));
-		bad |= json_object_set_new(j, "site",
-					   m.gateway ? json_string(m.gateway) : json_null());
-		bad |= json_object_set_new(j, "window",
-					   json_pack("{s:s,s:s,s:f,s:b,s:s}", "start",
-						     sum_time(start, t0, sizeof(t0)), "end",
-						     sum_time(end_ns, t1, sizeof(t1)), "seconds",
-						     (double)(end_ns - start) / 1e9, "final", final,
-						     "clock", live ? "wall" : "capture"));
+		bad |= summary_envelope(j, host, m.gateway);
+		bad |= json_object_set_new(
+		    j, "window",
+		    json_pack("{s:s,s:s,s:f,s:b,s:s}", "start", summary_time(start, t0, sizeof(t0)),
+			      "end", summary_time(end_ns, t1, sizeof(t1)), "seconds",
+			      (double)(end_ns - start) / 1e9, "final", final, "clock",
+			      live ? "wall" : "capture"));
 		bad |= json_object_set_new(j, "policy", policy_json(a));
 		json_t *cap = json_pack(
 		    "{s:s,s:s?,s:I,s:I,s:I,s:I,s:o,s:I}", "mode", live ? "live" : "offline", "file",
@@ -921,14 +912,8 @@ static int write_summary(struct agent *a, uint64_t end_ns, bool final)
 			bad |= json_object_set_new(j, "kernel", json_null());
 		}
 	}
-	char *text = bad ? NULL : json_dumps(j, JSON_INDENT(2));
+	int rc = bad ? -ENOMEM : summary_write(a->o.summary, j);
 	json_decref(j);
-	if (!text)
-		return -ENOMEM;
-	size_t n = strlen(text);
-	text[n] = '\n';
-	int rc = atomic_write(a->o.summary, text, n + 1);
-	free(text);
 	return rc;
 }
 

@@ -211,7 +211,7 @@ struct example {
 	uint64_t flows;
 };
 
-/* Candidates kept per denied tuple; the SUM_EXAMPLES busiest are shown. */
+/* Candidates kept per denied tuple; the SUMMARY_EXAMPLES busiest are shown. */
 #define EXAMPLE_SLOTS 8
 
 /* A tuple's identity. Zone and rule indexes belong to one policy table:
@@ -631,7 +631,7 @@ static json_t *tuple_json(const struct tuple *tu)
 		memcpy(ex, tu->ex, sizeof(ex));
 		qsort(ex, (size_t)tu->nex, sizeof(ex[0]), cmp_example);
 		json_t *arr = json_array();
-		for (int i = 0; arr && i < tu->nex && i < SUM_EXAMPLES; i++)
+		for (int i = 0; arr && i < tu->nex && i < SUMMARY_EXAMPLES; i++)
 			bad |= json_array_append_new(
 			    arr,
 			    json_pack("{s:s,s:s,s:I}", "src", exp_addr(ex[i].src, a, sizeof(a)),
@@ -829,15 +829,6 @@ int sum_to_json(const struct sum *s, const struct pol_table *t, json_t *obj)
 	return bad ? -ENOMEM : 0;
 }
 
-const char *sum_time(uint64_t ns, char *buf, size_t size)
-{
-	struct tm tm;
-	time_t sec = (time_t)(ns / 1000000000ull);
-	if (!gmtime_r(&sec, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "1970-01-01T00:00:00Z");
-	return buf;
-}
-
 bool sum_applied_at(const struct nfts *st, int64_t *epoch, char *file, size_t size)
 {
 	const struct nfts_chain *ch = nfts_chain_find(st, "segplan_meta");
@@ -871,11 +862,11 @@ json_t *sum_kernel_json(const struct nfts *st, int err)
 	} else {
 		bool marked = sum_applied_at(st, &epoch, file, sizeof(file));
 		bad |= set(o, "error", json_null());
-		bad |= set(
-		    o, "applied_at",
-		    marked && epoch >= 0
-			? json_string(sum_time((uint64_t)epoch * 1000000000ull, when, sizeof(when)))
-			: json_null());
+		bad |= set(o, "applied_at",
+			   marked && epoch >= 0
+			       ? json_string(summary_time((uint64_t)epoch * 1000000000ull, when,
+							  sizeof(when)))
+			       : json_null());
 		bad |= set(o, "applied_file", marked ? json_string(file) : json_null());
 		/* One policy rule can be several nft rules (IPv4 and IPv6, ports
 		 * and ICMP types): summed by id, in the order of their first rule. */

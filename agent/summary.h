@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Classification of flow records against the gateway's policy table
- * (policies/eval.h) and the segment summary of a time window
+ * (eval/eval.h) and the segment summary of a time window
  * (docs/summary.md): counts per (source zone, destination zone, protocol,
  * destination port) with the verdict and deciding rule, rule hits, denied
  * flows with example hosts, traffic from and to unassigned addresses, and
@@ -21,11 +21,10 @@
 #include <stdint.h>
 
 #include "agent/flow.h"
-#include "policies/eval.h"
-#include "policies/nftstate.h"
+#include "eval/eval.h"
+#include "nftstate/nftstate.h"
+#include "summary/summary.h"
 
-#define SUM_FORMAT	   1  /* "format" of the summary file */
-#define SUM_EXAMPLES	   3  /* example host pairs per denied tuple */
 #define SUM_UNASSIGNED_TOP 20 /* unassigned addresses listed, by bytes */
 
 /* The classification of one flow record. */
@@ -102,9 +101,5 @@ json_t *sum_kernel_json(const struct nfts *st, int err);
 /* The apply marker's time (seconds since the epoch) and file name from the
  * table's segplan_meta chain; false when the table has no marker. */
 bool sum_applied_at(const struct nfts *st, int64_t *epoch, char *file, size_t size);
-
-/* RFC 3339 UTC text of a time in nanoseconds ("2026-11-26T16:24:10Z",
- * whole seconds). buf needs 24 bytes. */
-const char *sum_time(uint64_t ns, char *buf, size_t size);
 
 #endif

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/craft.h"
+#include "craft/craft.h"
 
 #define SEC	   1000000000ull
 #define SNAPLEN	   128

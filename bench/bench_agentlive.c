@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/craft.h"
+#include "craft/craft.h"
 
 #define SEC	   1000000000ull
 #define MAX_RUNS   15

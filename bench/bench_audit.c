@@ -31,10 +31,10 @@
 
 extern char **environ;
 
-#include "policies/audit.h"
-#include "policies/compile.h"
-#include "policies/policy.h"
-#include "topology/inventory.h"
+#include "audit/audit.h"
+#include "compile/compile.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 
 #define RUNS 5
 #define DATE "2026-01-01"
@@ -137,7 +137,7 @@ static char *summary(const struct policy *p, const struct inventory *inv, const 
 	json_t *j = json_pack(
 	    "{s:i,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:f,s:b,s:s},s:{s:s,s:s,s:s,s:s},"
 	    "s:{s:s,s:I,s:I,s:I,s:[]},s:o,s:o,s:{s:i,s:i,s:i,s:i,s:o},s:{s:b,s:s,s:o}}",
-	    "format", 1, "kind", "segplan-agent-summary", "generator", "segplan-agent bench",
+	    "format", SUMMARY_FORMAT, "kind", SUMMARY_KIND, "generator", "segplan-agent bench",
 	    "host", inv->sites[site].id, "site", inv->sites[site].id, "window", "start",
 	    "2026-01-01T08:00:00Z", "end", "2026-01-01T09:00:00Z", "seconds", 3600.0, "final", 0,
 	    "clock", "wall", "policy", "file", "x.policy.json", "gateway", inv->sites[site].id,

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "compile/compile.h"
 #include "core/atomic.h"
-#include "policies/compile.h"
-#include "policies/policy.h"
-#include "topology/example.h"
-#include "topology/inventory.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 
 #define RUNS 3
 

@@ -16,8 +16,8 @@
 
 #include "core/atomic.h"
 #include "core/diag.h"
-#include "topology/example.h"
-#include "topology/inventory.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
 
 #define RUNS 3
 

@@ -18,7 +18,7 @@
 
 #include <nftables/libnftables.h>
 
-#include "policies/nftstate.h"
+#include "nftstate/nftstate.h"
 
 static double now(void)
 {

@@ -18,12 +18,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis/lint.h"
 #include "core/diag.h"
-#include "planner/report/report.h"
-#include "planner/report/reportdata.h"
-#include "planner/report/zonematrix.h"
-#include "policies/lint.h"
-#include "topology/example.h"
+#include "example/example.h"
+#include "report/report.h"
+#include "report/reportdata.h"
+#include "report/zonematrix.h"
 #include "topology/export.h"
 
 static double now(void)

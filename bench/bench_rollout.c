@@ -22,14 +22,14 @@
 #include <time.h>
 
 #include "core/atomic.h"
-#include "planner/rollout/rollout_bound.h"
-#include "planner/rollout/rollout_city.h"
-#include "planner/rollout/rollout_config.h"
-#include "planner/rollout/rollout_exact.h"
-#include "planner/rollout/rollout_gen.h"
-#include "planner/rollout/rollout_heur.h"
-#include "topology/example.h"
-#include "topology/inventory.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
+#include "rollout/rollout_bound.h"
+#include "rollout/rollout_city.h"
+#include "rollout/rollout_config.h"
+#include "rollout/rollout_exact.h"
+#include "rollout/rollout_gen.h"
+#include "rollout/rollout_heur.h"
 
 #define GOLDEN_COUNT 50
 #define GOLDEN_YEARS 3

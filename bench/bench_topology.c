@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "core/diag.h"
-#include "topology/example.h"
-#include "topology/inventory.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
 #include "topology/topo.h"
 
 struct sample {

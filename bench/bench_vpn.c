@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "planner/vpn/vpn.h"
+#include "vpn/vpn.h"
 
 static double now(void)
 {

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "core/atomic.h"
 #include "core/exitcodes.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "policies/audit.h"
-#include "policies/policy.h"
-#include "topology/inventory.h"
+#include "policy/policy.h"
 
 static const char usage[] =
     "usage: segplan audit INVENTORY SUMMARY... [--json] [--suggest-out FILE]\n"

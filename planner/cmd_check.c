@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include "core/exitcodes.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "planner/rollout/rollout_city.h"
-#include "planner/rollout/rollout_config.h"
-#include "planner/vpn/vpn.h"
-#include "policies/policy.h"
-#include "topology/inventory.h"
+#include "policy/policy.h"
+#include "rollout/rollout_city.h"
+#include "rollout/rollout_config.h"
+#include "vpn/vpn.h"
 
 static const char usage[] =
     "usage: segplan check INVENTORY [--json]\n"

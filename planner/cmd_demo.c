@@ -22,18 +22,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
+#include "compile/compile.h"
 #include "core/atomic.h"
 #include "core/exitcodes.h"
+#include "craft/traffic.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "planner/report/report.h"
-#include "planner/report/reportdata.h"
-#include "planner/traffic.h"
-#include "policies/audit.h"
-#include "policies/compile.h"
-#include "policies/policy.h"
+#include "policy/policy.h"
+#include "report/report.h"
+#include "report/reportdata.h"
 #include "topology/export.h"
-#include "topology/inventory.h"
 #include "topology/topo.h"
 
 extern char **environ;

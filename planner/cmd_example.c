@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* segplan example: writes the deterministic example city (topology/example.h). */
+/* segplan example: writes the deterministic example city (example/example.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "core/exitcodes.h"
+#include "craft/traffic.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "planner/traffic.h"
-#include "topology/inventory.h"
-#include "topology/example.h"
 
 static const char usage[] =
     "usage: segplan example [--sites N] [--seed S] --out DIR [--force] [--traffic N] [--json]\n"
@@ -67,7 +67,7 @@ static int remove_old_captures(const char *tdir)
 	return r;
 }
 
-/* The demo captures (planner/traffic.h), from the inventory just written. */
+/* The demo captures (craft/traffic.h), from the inventory just written. */
 static int write_traffic(const char *dir, size_t n, uint64_t seed)
 {
 	struct diag_list *dl = diag_list_new();
@@ -104,7 +104,7 @@ int cmd_example(int argc, char **argv)
 	    {"seed", required_argument, NULL, 's'},
 	    {"out", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
-	    {"traffic", required_argument, NULL, 't'}, /* demo captures: planner/traffic.h */
+	    {"traffic", required_argument, NULL, 't'}, /* demo captures: craft/traffic.h */
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/compile.h"
 #include "core/exitcodes.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
 #include "planner/policy_deploy.h"
 #include "planner/policy_lint.h"
-#include "topology/inventory.h"
+#include "policy/policy.h"
 
 static const char usage_main[] =
     "usage: segplan policy <subcommand> [<args>]\n\n"

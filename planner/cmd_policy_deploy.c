@@ -11,10 +11,10 @@
 
 #include "core/diag.h"
 #include "core/exitcodes.h"
+#include "deploy/apply.h"
+#include "nftstate/nftstate.h"
 #include "planner/out.h"
 #include "planner/policy_deploy.h"
-#include "policies/apply.h"
-#include "policies/nftstate.h"
 
 #define MAX_CONFIRM_SECONDS 86400
 /* Elements listed per set in the text output; --json has all. */

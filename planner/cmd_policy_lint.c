@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/diff.h"
+#include "analysis/lint.h"
 #include "core/exitcodes.h"
 #include "core/yamlread.h"
+#include "inventory/inventory.h"
 #include "planner/out.h"
 #include "planner/policy_lint.h"
-#include "policies/diff.h"
-#include "policies/lint.h"
-#include "policies/policy.h"
-#include "topology/inventory.h"
+#include "policy/policy.h"
 
 static const char lint_usage[] =
     "usage: segplan policy lint INVENTORY [--json] [--date YYYY-MM-DD]\n"

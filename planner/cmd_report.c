@@ -11,8 +11,8 @@
 #include "core/exitcodes.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "planner/report/report.h"
-#include "planner/report/reportdata.h"
+#include "report/report.h"
+#include "report/reportdata.h"
 
 #define MAX_TOP 1000L
 

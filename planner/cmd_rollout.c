@@ -10,14 +10,14 @@
 #include <string.h>
 
 #include "core/exitcodes.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "planner/rollout/rollout_bound.h"
-#include "planner/rollout/rollout_city.h"
-#include "planner/rollout/rollout_config.h"
-#include "planner/rollout/rollout_exact.h"
-#include "planner/rollout/rollout_heur.h"
-#include "topology/inventory.h"
+#include "rollout/rollout_bound.h"
+#include "rollout/rollout_city.h"
+#include "rollout/rollout_config.h"
+#include "rollout/rollout_exact.h"
+#include "rollout/rollout_heur.h"
 
 #define MAX_SCENARIOS 16
 

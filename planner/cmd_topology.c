@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "core/exitcodes.h"
+#include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
 #include "topology/export.h"
-#include "topology/inventory.h"
 #include "topology/topo.h"
 
 static const char usage[] =

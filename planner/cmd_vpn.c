@@ -11,7 +11,7 @@
 #include "core/exitcodes.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-#include "planner/vpn/vpn.h"
+#include "vpn/vpn.h"
 
 #define DEFAULT_SAMPLES 2000L
 #define DEFAULT_SEED	1ULL

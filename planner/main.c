@@ -5,12 +5,9 @@
 
 #include "core/diag.h"
 #include "core/exitcodes.h"
+#include "core/version.h"
 #include "planner/commands.h"
 #include "planner/out.h"
-
-#ifndef SEGPLAN_VERSION
-#define SEGPLAN_VERSION "0.1.0"
-#endif
 
 /* Keep in the order `segplan --help` shows them. */
 static const struct command commands[] = {

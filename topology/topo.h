@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "core/diag.h"
-#include "topology/inventory.h"
+#include "inventory/inventory.h"
 
 struct topo;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The CSV reader (core/csvread.c) and the inventory's table loaders
- * (topology/inventory.c). The input is one table of a small valid inventory
+ * (inventory/inventory.c). The input is one table of a small valid inventory
  * (tests/golden/policy/inventory); the others stay valid. Which table is
  * decided by the header line, so that the real tables seed their own loader:
  * an input whose header names no table picks one by its first byte.
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 #include "core/csvread.h"
+#include "inventory/inventory.h"
 #include "tests/fuzz/harness.h"
-#include "topology/inventory.h"
 
 static const char *const tables[] = {"districts.csv", "sites.csv", "links.csv", "segments.csv",
 				     "addressplan.csv"};

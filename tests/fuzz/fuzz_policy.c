@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * policy.yaml (policies/policy.c) read against a small fixed inventory
+ * policy.yaml (policy/policy.c) read against a small fixed inventory
  * (tests/golden/policy/inventory) on a fixed date, so that expiry does not
  * depend on the day the fuzzer runs.
  */
-#include "policies/policy.h"
+#include "policy/policy.h"
 #include "tests/fuzz/harness.h"
 
 void fuzz_init(void)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The classification table the agent loads (<site>.policy.json,
- * policies/eval.c), from a buffer and through pol_table_load from a file.
+ * eval/eval.c), from a buffer and through pol_table_load from a file.
  * A table that loads is written again (pol_table_to_json), and that JSON
  * must load to a table that writes the same JSON: what the agent accepted
  * it can hand on unchanged.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policies/eval.h"
+#include "eval/eval.h"
 #include "tests/fuzz/harness.h"
 
 static char *dump(const struct pol_table *t)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* rollout.yaml (planner/rollout/rollout_config.c), read over the defaults. */
-#include "planner/rollout/rollout_config.h"
+/* rollout.yaml (rollout/rollout_config.c), read over the defaults. */
+#include "rollout/rollout_config.h"
 #include "tests/fuzz/harness.h"
 
 void fuzz_one(const char *buf, size_t len, struct diag_list *dl)

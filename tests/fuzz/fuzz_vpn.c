@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* vpn.yaml (planner/vpn/vpn.c). */
-#include "planner/vpn/vpn.h"
+/* vpn.yaml (vpn/vpn.c). */
 #include "tests/fuzz/harness.h"
+#include "vpn/vpn.h"
 
 void fuzz_one(const char *buf, size_t len, struct diag_list *dl)
 {

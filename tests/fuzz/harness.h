@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "core/diag.h"
-#include "topology/inventory.h"
+#include "inventory/inventory.h"
 
 /* Called once before the first input (weak: targets without state omit it). */
 void fuzz_init(void);

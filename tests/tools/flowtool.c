@@ -37,7 +37,6 @@
 #include <time.h>
 
 #include "agent/capture.h"
-#include "agent/craft.h"
 #include "agent/decode.h"
 #include "agent/export.h"
 #include "agent/flow.h"
@@ -45,6 +44,7 @@
 #include "agent/pseudo.h"
 #include "core/diag.h"
 #include "core/proto.h"
+#include "craft/craft.h"
 
 #define SEC   1000000000ull
 #define MSEC  1000000ull

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The agent's classification and segment summary on crafted captures with a
  * hand-made policy table; the VLAN-aware capture filter; rotated flow
- * segments with retention. Captures are written with agent/craft.h and read
+ * segments with retention. Captures are written with craft/craft.h and read
  * back through the agent's own reader, decoder and flow table. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,13 +18,13 @@
 #include <unistd.h>
 
 #include "agent/capture.h"
-#include "agent/craft.h"
 #include "agent/decode.h"
 #include "agent/export.h"
 #include "agent/flow.h"
 #include "agent/netmon.h"
 #include "agent/summary.h"
-#include "policies/eval.h"
+#include "craft/craft.h"
+#include "eval/eval.h"
 #include "tests/unit/testutil.h"
 
 #define SEC 1000000000ull
@@ -333,7 +333,7 @@ Test(agent, allowed_and_denied_connections_per_tuple)
 	cr_assert_eq(geti(ssh, "packets"), (json_int_t)ssh_packets);
 	cr_assert_eq(geti(ssh, "bytes"), (json_int_t)ssh_bytes);
 	json_t *ex = json_object_get(ssh, "examples");
-	cr_assert_eq(json_array_size(ex), SUM_EXAMPLES);
+	cr_assert_eq(json_array_size(ex), SUMMARY_EXAMPLES);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(ex, 0), "src")),
 			 "10.0.1.10", "the busiest pair first");
 	cr_assert_eq(geti(json_array_get(ex, 0), "flows"), 2);

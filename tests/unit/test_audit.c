@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
+#include "compile/compile.h"
 #include "core/yamlread.h"
-#include "policies/audit.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN "tests/golden/audit/"
 #define DATE   "2026-11-26"
@@ -406,19 +406,6 @@ static char *merge(const char *policy, const char *fragment)
 	return out;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = calloc(1, (size_t)n + 1);
-	cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return s;
-}
-
 static void tuple_of(const json_t *t, const json_t *ex, struct pol_tuple *tp)
 {
 	memset(tp, 0, sizeof(*tp));
@@ -456,7 +443,7 @@ Test(audit, suggested_rules_let_every_denied_tuple_pass)
 	cr_expect_eq(ynode_len(rules), 6, "six city-wide rules");
 	ydoc_free(doc);
 
-	char *orig = slurp(tu_path(GOLDEN "inventory/policy.yaml"));
+	char *orig = tu_slurp(tu_path(GOLDEN "inventory/policy.yaml"), NULL);
 	char *merged = merge(orig, frag);
 	struct policy *np = NULL;
 	struct diag_list *ndl = diag_list_new();
@@ -749,7 +736,7 @@ Test(audit, a_summary_breaking_the_format_is_skipped_whole)
 {
 	struct fx f;
 	fx_load(&f);
-	char *good = slurp(tu_path(GOLDEN "s1-am.json"));
+	char *good = tu_slurp(tu_path(GOLDEN "s1-am.json"), NULL);
 	static const char *const want[] = {
 	    "tuples[0].flows: expected an integer from 0",
 	    "format: version 2 is not supported",
@@ -801,7 +788,7 @@ Test(audit, window_times_are_rfc3339)
 {
 	struct fx f;
 	fx_load(&f);
-	char *good = slurp(tu_path(GOLDEN "s1-am.json"));
+	char *good = tu_slurp(tu_path(GOLDEN "s1-am.json"), NULL);
 	static const char *const cases[][3] = {
 	    {"\"start\": \"2026-11-26T08:00:00Z\"", "\"start\": \"yesterday\"",
 	     "bad.json: error: window.start: 'yesterday' is not an RFC 3339 time"},
@@ -846,7 +833,7 @@ Test(audit, long_names_never_merge_two_windows)
 {
 	struct fx f;
 	fx_load(&f);
-	char *good = slurp(tu_path(GOLDEN "s1-am.json"));
+	char *good = tu_slurp(tu_path(GOLDEN "s1-am.json"), NULL);
 	char host[2100];
 	memset(host, 'h', sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
@@ -880,7 +867,7 @@ Test(audit, long_names_never_merge_two_windows)
 /* s3.json with its denied tuple's zones replaced, audited alone. */
 static struct audit_report *s3_with(struct fx *f, const char *from, const char *to)
 {
-	char *text = slurp(tu_path(GOLDEN "s3.json"));
+	char *text = tu_slurp(tu_path(GOLDEN "s3.json"), NULL);
 	char *a = strstr(text, "\"src_zone\": \"voip\""),
 	     *b = strstr(text, "\"dst_zone\": \"internet\"");
 	cr_assert(a && b && a < b);
@@ -972,7 +959,7 @@ Test(audit, a_merged_zone_gets_no_suggestion)
 {
 	struct fx f;
 	fx_load(&f);
-	char *good = slurp(tu_path(GOLDEN "pseudo.json"));
+	char *good = tu_slurp(tu_path(GOLDEN "pseudo.json"), NULL);
 	char *p = strstr(good, "\"src_zone\": \"admin\"");
 	cr_assert(p);
 	memcpy(p, "\"src_zone\": \"-\"    ", 19);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The compiler (policies/compile.c): golden rulesets byte for byte, every
+ * The compiler (compile/compile.c): golden rulesets byte for byte, every
  * generated ruleset accepted by libnftables (dry run in a fresh network
  * namespace), the structure of the rules (one per policy rule and family,
  * counters, comments, no IPv6 match from an IPv4-only rule), the
@@ -15,37 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compile/compile.h"
 #include "core/sha256.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN	   "tests/golden/policy"
 #define GOLDEN_INV GOLDEN "/inventory"
 #define DAY	   "2026-01-01"
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	if (b)
-		b[n] = '\0';
-	if (len)
-		*len = (size_t)n;
-	fclose(f);
-	return b;
-}
 
 struct world {
 	struct inventory *inv;
@@ -96,7 +75,7 @@ static int compile_golden(const char *out, enum pol_mode mode, const char *site)
 static void expect_same_file(const char *want, const char *got)
 {
 	size_t wl, gl;
-	char *a = read_file(want, &wl), *b = read_file(got, &gl);
+	char *a = tu_read(want, &wl), *b = tu_read(got, &gl);
 	cr_assert_not_null(a, "missing %s (scripts/regen-golden.sh)", want);
 	cr_assert_not_null(b, "missing %s", got);
 	cr_expect(wl == gl && memcmp(a, b, wl) == 0,

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 
 #include "agent/capture.h"
-#include "agent/craft.h"
 #include "agent/decode.h"
 #include "agent/export.h"
 #include "agent/flow.h"
+#include "craft/craft.h"
 #include "tests/unit/testutil.h"
 
 #define SEC 1000000000ull

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policies/compile.h"
-#include "policies/diff.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "analysis/diff.h"
+#include "compile/compile.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 static const char districts[] = "name,lat,lon,radius_m\n"
 				"Mitte,48.7758,9.1829,2000\n"

@@ -13,9 +13,9 @@
 
 #include "core/csvread.h"
 #include "core/prefix.h"
+#include "example/example.h"
+#include "inventory/inventory.h"
 #include "tests/unit/testutil.h"
-#include "topology/example.h"
-#include "topology/inventory.h"
 
 static const char *const files[] = {
     "districts.csv",  "sites.csv", "links.csv",	  "segments.csv", "addressplan.csv",
@@ -52,18 +52,7 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
+	return tu_slurp(path, len);
 }
 
 static bool same_file(const char *a, const char *b, const char *name)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inventory/inventory.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 static const char districts[] = "name,lat,lon,radius_m\n"
 				"Mitte,48.7758,9.1829,2000\n"

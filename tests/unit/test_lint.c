@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policies/lint.h"
-#include "policies/policy.h"
+#include "analysis/lint.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 /* Two districts; DC1 in Mitte, the town hall in Möhringen, a school and an office in Mitte. */
 static const char districts[] = "name,lat,lon,radius_m\n"
@@ -827,10 +827,11 @@ Test(lint, risky_management_zones)
 	memcpy(strstr(risky, "  mgmt: Management"), "  ghost: Nothing!!", 18);
 	lint_run(&x, risky, NULL);
 	cr_assert_eq(x.rc, -EINVAL);
-	cr_assert(tu_has_diag(x.dl, "policy.yaml:2:14: error: management zone 'ghost' has no "
-				    "addresses (no segment in segments.csv, no VPN pool in "
-				    "addressplan.csv): it adds nothing to the anti-lockout accept, "
-				    "and a bad ruleset can lock the engineers out of every gateway"),
+	cr_assert(tu_has_diag(x.dl,
+			      "policy.yaml:2:14: error: management zone 'ghost' has no "
+			      "addresses (no segment in segments.csv, no VPN pool in "
+			      "addressplan.csv): it adds nothing to the anti-lockout accept, "
+			      "and a bad ruleset can lock the engineers out of every gateway"),
 		  "%s", tu_diags(x.dl));
 	run_free(&x);
 	free(risky);

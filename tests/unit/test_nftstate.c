@@ -14,8 +14,8 @@
 
 #include <nftables/libnftables.h>
 
-#include "policies/apply.h"
-#include "policies/nftstate.h"
+#include "deploy/apply.h"
+#include "nftstate/nftstate.h"
 #include "tests/unit/testutil.h"
 
 static void scratch_netns(void)

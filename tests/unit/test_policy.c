@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The policy model (policies/policy.c) and the evaluator (policies/eval.c):
+ * The policy model (policy/policy.c) and the evaluator (eval/eval.c):
  * validation with located diagnostics, and the semantics every gateway and
  * the agent share (first match, scopes, pseudo-zones, services, families,
  * site exceptions, default drop).
@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "compile/compile.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN_INV "tests/golden/policy/inventory"
 #define DAY	   "2026-01-01"
@@ -37,25 +37,6 @@ static struct policy *load_text(const struct inventory *inv, const char *text, s
 	struct policy *p = NULL;
 	policy_load_buffer(text, strlen(text), "policy.yaml", inv, DAY, dl, &p);
 	return p;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	if (b)
-		b[n] = '\0';
-	fclose(f);
-	return b;
 }
 
 /* ------------------------------------------------------------------ */
@@ -89,7 +70,7 @@ Test(policy, duplicate_key_is_an_error_obeyed)
 {
 	struct inventory *inv = load_inv(GOLDEN_INV);
 	struct diag_list *dl = diag_list_new();
-	char *golden = read_file(tu_path(GOLDEN_INV "/policy.yaml"));
+	char *golden = tu_read(tu_path(GOLDEN_INV "/policy.yaml"), NULL);
 	char *text;
 	cr_assert(golden);
 	cr_assert(asprintf(&text, "%s", golden) > 0);
@@ -291,7 +272,7 @@ Test(policy, dates)
 
 Test(policy, example_text_matches_the_example_file)
 {
-	char *f = read_file(tu_path("examples/stuttgart/policy.yaml"));
+	char *f = tu_read(tu_path("examples/stuttgart/policy.yaml"), NULL);
 	cr_assert_not_null(f);
 	cr_expect_str_eq(policy_example_yaml, f);
 	free(f);

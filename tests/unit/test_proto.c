@@ -16,17 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/craft.h"
 #include "agent/decode.h"
 #include "agent/flow.h"
 #include "agent/summary.h"
+#include "audit/audit.h"
+#include "compile/compile.h"
 #include "core/proto.h"
-#include "policies/audit.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "craft/craft.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define DAY "2026-01-01"
 

@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "planner/report/report.h"
-#include "planner/report/reportdata.h"
-#include "planner/report/zonematrix.h"
-#include "planner/vpn/vpn.h"
-#include "policies/compile.h"
+#include "compile/compile.h"
+#include "example/example.h"
+#include "report/report.h"
+#include "report/reportdata.h"
+#include "report/zonematrix.h"
 #include "tests/unit/testutil.h"
-#include "topology/example.h"
+#include "vpn/vpn.h"
 
 /* A city of five sites; the school's name needs every HTML escape. */
 static const char districts[] = "name,lat,lon,radius_m\n"

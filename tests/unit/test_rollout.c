@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/rollout/rollout_bound.h"
-#include "planner/rollout/rollout_city.h"
-#include "planner/rollout/rollout_config.h"
-#include "planner/rollout/rollout_exact.h"
-#include "planner/rollout/rollout_gen.h"
-#include "planner/rollout/rollout_heur.h"
-#include "planner/rollout/rollout_model.h"
+#include "inventory/inventory.h"
+#include "rollout/rollout_bound.h"
+#include "rollout/rollout_city.h"
+#include "rollout/rollout_config.h"
+#include "rollout/rollout_exact.h"
+#include "rollout/rollout_gen.h"
+#include "rollout/rollout_heur.h"
+#include "rollout/rollout_model.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define GOLDEN	   "tests/golden/rollout/optima.tsv"
 #define GOLDEN_MAX 64

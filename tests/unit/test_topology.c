@@ -751,21 +751,6 @@ static void exported_free(struct exported *x)
 	free(x->path);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s", path);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int ch;
-	while ((ch = fgetc(f)) != EOF)
-		fputc(ch, m);
-	fclose(m);
-	fclose(f);
-	return buf;
-}
-
 static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -850,7 +835,7 @@ Test(topology, svg_has_one_escaped_circle_per_site)
 {
 	struct exported x;
 	export_to(EXPORT_SVG, "t.svg", &x);
-	char *svg = slurp(x.path);
+	char *svg = tu_slurp(x.path, NULL);
 	cr_assert(strncmp(svg, "<?xml", 5) == 0);
 	cr_assert_eq(count(svg, "<circle"), x.inv->nsites);
 	cr_assert_eq(count(svg, "</circle>"), x.inv->nsites);
@@ -868,7 +853,7 @@ Test(topology, dot_has_labels_and_escapes_quotes)
 {
 	struct exported x;
 	export_to(EXPORT_DOT, "t.dot", &x);
-	char *dot = slurp(x.path);
+	char *dot = tu_slurp(x.path, NULL);
 	cr_assert(strncmp(dot, "graph segplan {", 15) == 0);
 	cr_assert_eq(count(dot, " -- "), 5);
 	cr_assert_not_null(strstr(dot, "\\\"Söhne\\\""));

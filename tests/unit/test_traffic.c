@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The demo traffic generator (planner/traffic.c): every planned connection
+ * The demo traffic generator (craft/traffic.c): every planned connection
  * is decided by the compiled example policy as intended (rule and action)
  * and counted by the gateway whose capture holds it; the captures hold
  * exactly the planned connections, decodable, in time order; the choice of
@@ -15,12 +15,12 @@
 #include <string.h>
 
 #include "agent/decode.h"
-#include "planner/traffic.h"
-#include "policies/compile.h"
-#include "policies/eval.h"
-#include "policies/policy.h"
+#include "compile/compile.h"
+#include "craft/traffic.h"
+#include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
-#include "topology/inventory.h"
 
 #define EXAMPLE "examples/stuttgart"
 #define DAY	"2026-03-02"

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/vpn/teletraffic.h"
-#include "planner/vpn/vpn.h"
 #include "tests/unit/testutil.h"
+#include "vpn/teletraffic.h"
+#include "vpn/vpn.h"
 
 /* True when got equals a value published to 4 (or digits) significant digits. */
 static bool sig_equal(double got, double want, int digits)

@@ -110,6 +110,38 @@ int tu_run(const char *cmd)
 	return WEXITSTATUS(st);
 }
 
+char *tu_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	char chunk[65536];
+	size_t got;
+	while (m && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, got, m);
+	bool bad = ferror(f) || !m;
+	fclose(f);
+	if (m)
+		fclose(m);
+	if (bad) {
+		free(buf);
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return buf;
+}
+
+char *tu_slurp(const char *path, size_t *len)
+{
+	char *buf = tu_read(path, len);
+	cr_assert_not_null(buf, "cannot read %s", path);
+	return buf;
+}
+
 bool tu_file_exists(const char *path)
 {
 	struct stat st;

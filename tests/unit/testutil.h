@@ -26,6 +26,11 @@ const char *tu_diags(const struct diag_list *dl);
 /* Runs a shell command, returns its exit status (or -1). */
 int tu_run(const char *cmd);
 bool tu_file_exists(const char *path);
+/* A whole file, NUL-terminated (malloc'ed), its length in *len (len may be NULL); NULL when it
+ * cannot be read. */
+char *tu_read(const char *path, size_t *len);
+/* tu_read that fails the test when the file cannot be read. */
+char *tu_slurp(const char *path, size_t *len);
 
 /* Rulesets checked by a libnftables dry run in a child inside its own network namespace. */
 struct tu_nft_job {

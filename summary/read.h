@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one reader of the agent's summary (docs/summary.md): a JSON document
+ * checked member by member into plain records, every problem a diagnostic
+ * that names the member ("tuples[3].dst_port: expected an integer from 0 to
+ * 65535"). The audit counts what it reads; nothing here knows the inventory.
+ */
+#ifndef SEGPLAN_SUMMARY_READ_H
+#define SEGPLAN_SUMMARY_READ_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/diag.h"
+#include "summary/summary.h"
+
+/* Errors reported per summary; the rest are counted, not shown. */
+#define SUMMARY_MAX_ERRORS 20
+
+struct summary_counts {
+	uint64_t flows, packets, bytes;
+};
+
+/* A service point: a protocol with a destination port or ICMP type, or (-1) the whole protocol. */
+struct summary_svc {
+	uint8_t proto;
+	uint8_t family; /* 4 or 6: decides ICMP against ICMPv6 */
+	int port;	/* port, ICMP type, or -1 */
+};
+
+/* An example host pair of a tuple. */
+struct summary_example {
+	const char *src, *dst;
+	uint64_t flows;
+};
+
+struct summary_tuple {
+	const char *from, *to, *verdict, *by, *rule;
+	bool passes;
+	struct summary_svc svc;
+	struct summary_counts c;
+	size_t ex0, nex; /* its examples in summary_read.ex */
+};
+
+struct summary_krule {
+	const char *id;
+	uint64_t packets, bytes;
+};
+
+struct summary_uaddr {
+	const char *address;
+	uint64_t as_src, as_dst, packets, bytes;
+};
+
+struct summary_hit {
+	const char *id;
+	struct summary_counts c;
+};
+
+/* The members of one summary; the strings point into its JSON tree. */
+struct summary_read {
+	const char *site, *host, *start, *end, *hash, *mode;
+	struct summary_tuple *tuples;
+	size_t ntuples;
+	struct summary_example *ex; /* every tuple's examples, one array per summary */
+	size_t nex, excap;
+	struct summary_hit *hits;
+	size_t nhits;
+	bool kernel;
+	const char *applied_at;
+	struct summary_krule *krules;
+	size_t nkrules;
+	struct summary_counts unassigned;
+	struct summary_uaddr *utop;
+	size_t nutop;
+	uint64_t dropped, not_decoded;
+	bool pseudonymised;
+};
+
+/* Where the errors of one summary go: its name, the list, how many so far. */
+struct summary_reader {
+	const char *name;
+	struct diag_list *dl;
+	int errors;
+};
+
+/* An error of the summary being read (only the first SUMMARY_MAX_ERRORS are listed). */
+void summary_bad(struct summary_reader *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Checks the whole summary j into s (strings point into j); the number of
+ * errors, 0 when s holds the summary. s is to be freed either way. */
+int summary_read(struct summary_reader *r, const json_t *j, struct summary_read *s);
+void summary_read_free(struct summary_read *s);
+
+/* ICMP errors that pass with the connection they quote (docs/summary.md):
+ * part of that connection, neither covered, uncovered nor denied. */
+bool summary_is_related(const struct summary_tuple *u);
+
+#endif
