@@ -2,6 +2,7 @@
 #include "core/timefmt.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* n decimal digits at s into *v; false when one is not a digit. */
 static bool digits(const char *s, int n, int *v)
@@ -66,6 +67,9 @@ bool rfc3339_parse(const char *s, int64_t *ns)
 		return false;
 	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (oh * 3600 + om * 60);
+	/* Nanoseconds in 64 bits end in April 2262 (and start in 1677). */
+	if (t > INT64_MAX / 1000000000 - 1 || t < INT64_MIN / 1000000000 + 1)
+		return false;
 	*ns = t * 1000000000 + frac;
 	return true;
 }

@@ -563,6 +563,9 @@ Test(timefmt, rfc3339_times_and_only_those)
 	    "2026-11-26",
 	    "26-11-26T08:00:00Z",
 	    "",
+	    /* past 64-bit nanoseconds (found by fuzz.audit: a signed overflow) */
+	    "9999-12-31T23:59:59Z",
+	    "2262-04-12T00:00:00Z",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int64_t t = 42;
@@ -570,4 +573,6 @@ Test(timefmt, rfc3339_times_and_only_those)
 		cr_expect_eq(t, 42, "untouched");
 	}
 	cr_expect_not(rfc3339_parse(NULL, &(int64_t){0}));
+	int64_t last;
+	cr_expect(rfc3339_parse("2262-04-10T00:00:00Z", &last), "the last day that fits");
 }
