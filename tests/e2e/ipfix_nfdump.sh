@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # IPFIX interoperability with nfdump's collector: a capture of known flows
-# (written by tests/tools/flowtool with agent/craft.h) goes through the
+# (written by tests/tools/flowtool with craft/craft.h) goes through the
 # agent library (decoder -> flow table -> IPFIX exporter, agent/ipfix.c) to
 # nfcapd on a loopback UDP port; nfdump must then show exactly the exported
 # biflows: 5-tuples, packets and bytes of both directions (RFC 5103 reverse
