@@ -831,6 +831,9 @@ Test(diff, logging_expiry_and_routing_access)
 	ifc.bgp_peers = &peer;
 	ifc.nbgp_peers = 1;
 	size_t start[NSITES + 1] = {0, 0, 0, 0, 1, 1};
+	/* The loaded table (empty: no interfaces.csv) is put back before freeing. */
+	struct iface *own_ifaces = e2.inv->ifaces;
+	size_t *own_start = e2.inv->iface_start, own_n = e2.inv->nifaces;
 	e2.inv->ifaces = &ifc;
 	e2.inv->nifaces = 1;
 	e2.inv->iface_start = start;
@@ -852,9 +855,9 @@ Test(diff, logging_expiry_and_routing_access)
 	cr_assert_str_eq(json_string_value(json_object_get(x, "from")), "192.0.2.1");
 	json_decref(j);
 	diff_report_free(d);
-	e2.inv->ifaces = NULL;
-	e2.inv->nifaces = 0;
-	e2.inv->iface_start = NULL;
+	e2.inv->ifaces = own_ifaces;
+	e2.inv->nifaces = own_n;
+	e2.inv->iface_start = own_start;
 	policy_free(a2);
 	policy_free(ra);
 	policy_free(rb);
