@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+/* The agent's summary windows: the summary document of a window
+ * (docs/summary.md; the envelope itself is summary/'s) and the start of
+ * the next window. */
+#ifndef SEGPLAN_AGENT_WINDOW_H
+#define SEGPLAN_AGENT_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/agent.h"
+
+/* The summary of the window [win_start, end] (live) or of the capture's
+ * time span (offline) to --summary. 0 or a negative errno. */
+int win_write_summary(struct agent *a, uint64_t end_ns, bool final);
+/* Starts the next window. */
+void win_next(struct agent *a, uint64_t start_ns);
+/* Ends the window at now: writes its summary (when --summary is given,
+ * saying so when it cannot) and starts the next one. */
+void win_tick(struct agent *a, uint64_t now, bool final);
+
+#endif
