@@ -143,7 +143,7 @@ static int cmp_foreign(const void *x, const void *y)
 	return strcmp(a->hash, b->hash);
 }
 
-/* The index in part 0 of a key_of key. */
+/* The index in part 0 of a model key (audit_key_part). */
 static long key_index(const char *key)
 {
 	size_t n;

@@ -13,7 +13,8 @@
 #include "audit/report.h"
 #include "core/grow.h"
 
-/* ---- suggestions ---- */
+/* ------------------------------------------------------------------ */
+/* The suggested rules */
 
 static bool name_taken(const struct policy *p, const struct audit_report *r, const char *s)
 {
