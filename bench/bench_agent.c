@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "craft/craft.h"
+#include "harness.h"
 
 #define SEC	   1000000000ull
 #define SNAPLEN	   128
@@ -256,46 +256,6 @@ static int bare_loop(const char *path)
 	return 0;
 }
 
-struct result {
-	double cpu;
-	long maxrss_kb;
-	int status;
-};
-
-/* Runs argv with stdout to out_path (or /dev/null) and stderr to /dev/null. */
-static struct result run_child(char *const argv[], const char *out_path)
-{
-	struct result r = {0, 0, -1};
-	pid_t pid = fork();
-	if (pid == 0) {
-		int o = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int n = open("/dev/null", O_WRONLY);
-		if (o < 0 || n < 0)
-			_exit(127);
-		dup2(o, 1);
-		dup2(n, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0)
-		return r;
-	int st;
-	struct rusage ru;
-	if (wait4(pid, &st, 0, &ru) != pid)
-		return r;
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r.cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	r.maxrss_kb = ru.ru_maxrss;
-	return r;
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 struct tool {
 	const char *name;
 	char *const *argv;
@@ -310,7 +270,7 @@ static void measure(struct tool *t, int runs)
 {
 	t->ok = true;
 	for (int i = 0; i < runs; i++) {
-		struct result r = run_child(t->argv, t->out);
+		struct bench_child r = bench_run_child(t->argv, t->out);
 		if (r.status != 0) {
 			fprintf(stderr, "bench_agent: %s exited with %d\n", t->name, r.status);
 			t->ok = false;
@@ -320,8 +280,7 @@ static void measure(struct tool *t, int runs)
 		if (r.maxrss_kb > t->rss)
 			t->rss = r.maxrss_kb;
 	}
-	qsort(t->cpu, (size_t)runs, sizeof(double), dbl_cmp);
-	t->median = t->cpu[runs / 2];
+	t->median = bench_median(t->cpu, (size_t)runs);
 }
 
 static bool have(const char *prog)
@@ -333,59 +292,24 @@ static bool have(const char *prog)
 
 int main(int argc, char **argv)
 {
-	size_t npackets = 2000000, nflows = 200000;
-	int runs = 3;
-	const char *agent = NULL, *keep = NULL;
-	static const struct option longopts[] = {
-	    {"packets", required_argument, NULL, 'p'}, {"flows", required_argument, NULL, 'f'},
-	    {"runs", required_argument, NULL, 'r'},    {"agent", required_argument, NULL, 'a'},
-	    {"keep", required_argument, NULL, 'k'},    {"bare", required_argument, NULL, 'b'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
-	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			npackets = strtoul(optarg, NULL, 10);
-			break;
-		case 'f':
-			nflows = strtoul(optarg, NULL, 10);
-			break;
-		case 'r':
-			runs = atoi(optarg);
-			break;
-		case 'a':
-			agent = optarg;
-			break;
-		case 'k':
-			keep = optarg;
-			break;
-		case 'b':
-			return bare_loop(optarg);
-		case 'h':
-			puts("usage: bench_agent [--packets N] [--flows N] [--runs N] [--agent "
-			     "PATH] "
-			     "[--keep FILE]");
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	struct bench_agent_opts o = {
+	    .packets = 2000000, .flows = 200000, .runs = 3, .keep_file = true};
+	int rc = bench_agent_opts(
+	    argc, argv, &o,
+	    "usage: bench_agent [--packets N] [--flows N] [--runs N] [--agent PATH] [--keep FILE]",
+	    bare_loop);
+	if (rc >= 0)
+		return rc;
+	size_t npackets = o.packets, nflows = o.flows;
+	int runs = o.runs;
+	const char *agent = o.agent, *keep = o.keep;
 	if (runs < 1 || runs > 16 || nflows == 0 || npackets < nflows) {
 		fputs("bench_agent: need 1-16 runs and at least one packet per flow\n", stderr);
 		return 2;
 	}
-	char self[PATH_MAX], agent_buf[PATH_MAX + 32];
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (sl <= 0)
+	char self[PATH_MAX];
+	if (bench_self(self, sizeof(self)))
 		return 4;
-	self[sl] = '\0';
-	if (!agent) {
-		char *slash = strrchr(self, '/');
-		snprintf(agent_buf, sizeof(agent_buf), "%.*s/../agent/segplan-agent",
-			 (int)(slash - self), self);
-		agent = agent_buf;
-	}
 
 	char dir[] = "/tmp/bench-agent.XXXXXX";
 	if (!mkdtemp(dir))
@@ -412,7 +336,7 @@ int main(int argc, char **argv)
 
 	/* Warm the page cache so no run pays for the disk. */
 	char *const warm[] = {self, "--bare", cap, NULL};
-	run_child(warm, NULL);
+	bench_run_child(warm, NULL);
 
 	char *const bare_argv[] = {self, "--bare", cap, NULL};
 	/* The agent twice: metering alone (flows counted, statistics out), and

@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "craft/craft.h"
+#include "harness.h"
 
 #define SEC	   1000000000ull
 #define MAX_RUNS   15
@@ -164,94 +164,36 @@ static int bare_loop(const char *path)
 	return 0;
 }
 
-/* CPU seconds of one child run; negative when it failed. */
-static double run(char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int n = open("/dev/null", O_WRONLY);
-		dup2(n, 1);
-		dup2(n, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	struct rusage ru;
-	if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
-		return -1;
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
+/* The median CPU seconds of runs child runs; negative when one failed. */
 static double median(char *const argv[], int runs)
 {
 	double v[MAX_RUNS];
-	for (int i = 0; i < runs; i++)
-		if ((v[i] = run(argv)) < 0)
+	for (int i = 0; i < runs; i++) {
+		struct bench_child r = bench_run_child(argv, NULL);
+		if (r.status != 0)
 			return -1;
-	qsort(v, (size_t)runs, sizeof(v[0]), cmp);
-	return v[runs / 2];
+		v[i] = r.cpu;
+	}
+	return bench_median(v, (size_t)runs);
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t packets = 1000000, flows = 100000;
-	int runs = 5;
-	bool keep = false;
-	char self[4096];
-	const char *agent = NULL;
-	static const struct option lo[] = {{"packets", required_argument, NULL, 'p'},
-					   {"flows", required_argument, NULL, 'f'},
-					   {"runs", required_argument, NULL, 'r'},
-					   {"agent", required_argument, NULL, 'a'},
-					   {"bare", required_argument, NULL, 'b'},
-					   {"keep", no_argument, NULL, 'k'},
-					   {NULL, 0, NULL, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			packets = strtoull(optarg, NULL, 10);
-			break;
-		case 'f':
-			flows = strtoull(optarg, NULL, 10);
-			break;
-		case 'r':
-			runs = atoi(optarg);
-			break;
-		case 'a':
-			agent = optarg;
-			break;
-		case 'b':
-			return bare_loop(optarg);
-		case 'k':
-			keep = true;
-			break;
-		default:
-			return 2;
-		}
-	}
+	struct bench_agent_opts o = {.packets = 1000000, .flows = 100000, .runs = 5};
+	int rc = bench_agent_opts(argc, argv, &o, NULL, bare_loop);
+	if (rc >= 0)
+		return rc;
+	uint64_t packets = o.packets, flows = o.flows;
+	int runs = o.runs;
+	bool keep = o.keep != NULL;
+	const char *agent = o.agent;
 	if (runs < 1 || runs > MAX_RUNS || !flows || packets < flows * 2) {
 		fprintf(stderr, "bench_agentlive: bad --runs, --flows or --packets\n");
 		return 2;
 	}
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	char self[4096];
+	if (bench_self(self, sizeof(self)))
 		return 4;
-	self[n] = '\0';
-	char agent_buf[4200];
-	if (!agent) {
-		/* bench/ and agent/ are siblings in the build tree */
-		snprintf(agent_buf, sizeof(agent_buf), "%.*s/../agent/segplan-agent",
-			 (int)(strrchr(self, '/') - self), self);
-		agent = agent_buf;
-	}
 	char dir[] = "/tmp/bench_agentlive.XXXXXX";
 	if (!mkdtemp(dir))
 		return 4;
@@ -271,7 +213,7 @@ int main(int argc, char **argv)
 	char *classify[] = {(char *)agent, "--read",	cap, "--stats", "--policy",
 			    pol,	   "--summary", sum, NULL};
 	double tb = median(bare, runs), tp = median(plain, runs), tc = median(classify, runs);
-	int rc = 0;
+	rc = 0;
 	if (tb < 0 || tp < 0 || tc < 0) {
 		fprintf(stderr, "bench_agentlive: a run failed (agent %s)\n", agent);
 		rc = 1;

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -31,6 +30,7 @@
 
 extern char **environ;
 
+#include "harness.h"
 #include "audit/audit.h"
 #include "compile/compile.h"
 #include "inventory/inventory.h"
@@ -38,25 +38,6 @@ extern char **environ;
 
 #define RUNS 5
 #define DATE "2026-01-01"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* xorshift64*: a fixed stream, so every run audits the same summaries. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -164,20 +145,20 @@ static int audit_once(const struct policy *p, const struct inventory *inv, char 
 	struct audit_opts o = {.workers = workers};
 	struct audit *a;
 	struct audit_report *rep;
-	double t0 = now_s();
+	double t0 = bench_now();
 	if (audit_new(p, inv, &o, &a) < 0)
 		return -1;
-	double t1 = now_s();
+	double t1 = bench_now();
 	if (audit_add_files(a, (const char *const *)files, n, dl))
 		return -1;
-	double t2 = now_s();
+	double t2 = bench_now();
 	if (audit_report(a, &rep) < 0)
 		return -1;
-	double t3 = now_s();
+	double t3 = bench_now();
 	json_t *j = audit_report_json(rep, p, inv);
 	char *js = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	char *yaml = audit_suggest_yaml(rep, p, inv);
-	double t4 = now_s();
+	double t4 = bench_now();
 	if (!js || !yaml)
 		return -1;
 	*t = (struct timing){t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0};
@@ -203,7 +184,7 @@ static void print_audit(const char *what, struct timing *t, size_t runs, double 
 			       : k == 2 ? t[r].report
 			       : k == 3 ? t[r].out
 					: t[r].all;
-		m[k] = median(v, runs);
+		m[k] = bench_median(v, runs);
 	}
 	printf("    %-23s %.3f s   %.2fx parsing\n", what, m[4], m[4] / base);
 	printf("      policy hash %.3f s, summaries %.3f s, report %.3f s, JSON and YAML %.3f s\n",
@@ -240,10 +221,10 @@ static double command_once(const char *dir, char **files, size_t n)
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	pid_t pid;
 	int st;
-	double t0 = now_s();
+	double t0 = bench_now();
 	int r = posix_spawn(&pid, segplan, &fa, NULL, argv, environ);
 	bool ok = r == 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) <= 1;
-	double t = now_s() - t0;
+	double t = bench_now() - t0;
 	posix_spawn_file_actions_destroy(&fa);
 	free(argv);
 	return ok ? t : -1;
@@ -284,7 +265,7 @@ static int run_size(const char *dir, const struct policy *p, const struct invent
 	struct audit_report *rep = NULL;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_s();
+		double t0 = bench_now();
 		for (size_t s = 0; s < n; s++) {
 			struct stat st;
 			FILE *f = fopen(files[s], "rb");
@@ -299,7 +280,7 @@ static int run_size(const char *dir, const struct policy *p, const struct invent
 				goto out;
 			json_decref(j);
 		}
-		tp[r] = now_s() - t0;
+		tp[r] = bench_now() - t0;
 		if (audit_once(p, inv, files, n, 1, dl, &t1[r], NULL) ||
 		    audit_once(p, inv, files, n, 0, dl, &tn[r], &rep)) {
 			diag_write(dl, stderr);
@@ -310,7 +291,7 @@ static int run_size(const char *dir, const struct policy *p, const struct invent
 			goto out;
 		}
 	}
-	double mp = median(tp, RUNS);
+	double mp = bench_median(tp, RUNS);
 	printf("example city: %zu gateways' summaries, %d tuples each, %.1f MB of JSON, %ld CPUs\n",
 	       n, ntuples, (double)total / 1e6, cpus);
 	printf("    parse only (baseline)   %.3f s\n", mp);
@@ -321,10 +302,10 @@ static int run_size(const char *dir, const struct policy *p, const struct invent
 	double v[RUNS];
 	for (int r = 0; r < RUNS; r++)
 		v[r] = tn[r].all;
-	double m = median(v, RUNS);
+	double m = bench_median(v, RUNS);
 	if (*segplan) {
 		/* The target is the command as people run it. */
-		m = median(tc, RUNS);
+		m = bench_median(tc, RUNS);
 		printf(
 		    "    segplan audit --json    %.3f s   %.2fx parsing (the process: loading the "
 		    "inventory and policy, writing 850 gateways' report)\n",
@@ -349,17 +330,11 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *src = argc > 1 ? argv[1] : getenv("SEGPLAN_SRC") ? getenv("SEGPLAN_SRC") : ".";
+	const char *src = bench_src(argc, argv, 1);
 	char dir[4096], path[4200];
 	int only = argc > 2 ? atoi(argv[2]) : 0;
-	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (len > 0) {
-		self[len] = '\0';
-		snprintf(segplan, sizeof(segplan), "%s/../segplan", dirname(self));
-		if (access(segplan, X_OK) != 0)
-			segplan[0] = '\0';
-	}
+	if (bench_sibling(segplan, sizeof(segplan), "../segplan") || access(segplan, X_OK) != 0)
+		segplan[0] = '\0';
 	if (!*segplan)
 		fprintf(stderr,
 			"bench_audit: no segplan beside bench/: the command is not timed\n");

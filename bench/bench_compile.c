@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
 #include "compile/compile.h"
 #include "core/atomic.h"
 #include "example/example.h"
@@ -23,29 +24,10 @@
 
 #define RUNS 3
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static int cmp_size(const void *a, const void *b)
 {
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 struct load {
@@ -124,14 +106,14 @@ static int bench_city(const char *label, const char *dir, bool write)
 	double tl[RUNS], tc[RUNS];
 	struct load l = {0};
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_s();
+		double t0 = bench_now();
 		if (load(dir, &l) < 0)
 			return 1;
-		tl[r] = now_s() - t0;
-		t0 = now_s();
+		tl[r] = bench_now() - t0;
+		t0 = bench_now();
 		if (compile_all(&l, NULL) < 0)
 			return 1;
-		tc[r] = now_s() - t0;
+		tc[r] = bench_now() - t0;
 		if (r + 1 < RUNS)
 			unload(&l);
 	}
@@ -140,7 +122,7 @@ static int bench_city(const char *label, const char *dir, bool write)
 			   calloc(n, sizeof(size_t))};
 	if (!g.bytes || !g.rules || !g.elements || compile_all(&l, &g) < 0)
 		return 1;
-	double ml = median(tl, RUNS), mc = median(tc, RUNS);
+	double ml = bench_median(tl, RUNS), mc = bench_median(tc, RUNS);
 	size_t total = 0;
 	for (size_t s = 0; s < n; s++)
 		total += g.bytes[s];
@@ -159,9 +141,9 @@ static int bench_city(const char *label, const char *dir, bool write)
 			return 1;
 		struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
 		struct pol_compile_stats st;
-		double t0 = now_s();
+		double t0 = bench_now();
 		int rc = pol_compile(l.p, l.inv, tmpl, &o, &st);
-		double tw = now_s() - t0;
+		double tw = bench_now() - t0;
 		printf("    compile + write files  %8.3f s   (%zu files, each fsync'ed)\n", tw,
 		       2 * st.gateways);
 		char cmd[256];
@@ -178,11 +160,9 @@ static int bench_city(const char *label, const char *dir, bool write)
 
 int main(int argc, char **argv)
 {
-	const char *src = argc > 1 ? argv[1] : getenv("SEGPLAN_SRC");
+	const char *src = bench_src(argc, argv, 1);
 	char ex[2048], tmpl[] = "/tmp/bench-compile-city.XXXXXX", path[4096];
 	int rc = 0;
-	if (!src)
-		src = ".";
 	snprintf(ex, sizeof(ex), "%s/examples/stuttgart", src);
 	printf("bench_compile: medians of %d runs\n", RUNS);
 	snprintf(path, sizeof(path), "%s/sites.csv", ex);

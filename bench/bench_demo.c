@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -24,19 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
+
 extern char **environ;
 
 #define MAX_RUNS 20
 #define DAY	 "2026-03-02"
 
 static char segplan[PATH_MAX], agent[PATH_MAX], inv[PATH_MAX], tmp[PATH_MAX];
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* Runs argv with stdout into out (or /dev/null); false unless it exits with 0 or 1. */
 static bool run(char *const argv[], const char *out)
@@ -62,6 +56,23 @@ static bool demo_once(int i)
 	char *argv[] = {segplan, "demo",   "--inventory", inv,	    "--out",
 			out,	 "--date", DAY,		  "--json", NULL};
 	return run(argv, NULL);
+}
+
+/* `segplan CMD INVENTORY SUMMARY... OPTS...` as run() runs it. */
+static bool run_summaries(const char *cmd, char *const sums[], size_t nsums, char *const opts[],
+			  const char *out)
+{
+	char *argv[24];
+	size_t k = 0;
+	argv[k++] = segplan;
+	argv[k++] = (char *)cmd;
+	argv[k++] = inv;
+	for (size_t j = 0; j < nsums; j++)
+		argv[k++] = sums[j];
+	for (size_t j = 0; opts[j]; j++)
+		argv[k++] = opts[j];
+	argv[k] = NULL;
+	return run(argv, out);
 }
 
 /* The pipeline step by step, each a process of its own. */
@@ -112,48 +123,16 @@ static bool steps_once(int i)
 	}
 	if (dh)
 		closedir(dh);
-	char *argv[24];
-	size_t k = 0;
 	snprintf(f, sizeof(f), "%s/audit.json", d);
-	argv[k++] = segplan;
-	argv[k++] = "audit";
-	argv[k++] = inv;
-	for (size_t j = 0; j < nsums; j++)
-		argv[k++] = sums[j];
-	argv[k++] = "--json";
-	argv[k++] = "--date";
-	argv[k++] = DAY;
-	argv[k] = NULL;
-	ok = ok && run(argv, f);
-	k = 0;
+	char *audit_opts[] = {"--json", "--date", DAY, NULL};
+	ok = ok && run_summaries("audit", sums, nsums, audit_opts, f);
 	snprintf(g, sizeof(g), "%s/report.html", d);
-	argv[k++] = segplan;
-	argv[k++] = "report";
-	argv[k++] = inv;
-	for (size_t j = 0; j < nsums; j++)
-		argv[k++] = sums[j];
-	argv[k++] = "-o";
-	argv[k++] = g;
-	argv[k++] = "--date";
-	argv[k++] = DAY;
-	argv[k] = NULL;
-	ok = ok && run(argv, NULL);
+	char *report_opts[] = {"-o", g, "--date", DAY, NULL};
+	ok = ok && run_summaries("report", sums, nsums, report_opts, NULL);
 	for (size_t j = 0; j < nsums; j++)
 		free(sums[j]);
 	return ok && nsums > 0;
 #undef RUN
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), dcmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
@@ -169,16 +148,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_demo: --runs takes 1-%d\n", MAX_RUNS);
 		return 2;
 	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	if (bench_sibling(segplan, sizeof(segplan), "../segplan") ||
+	    bench_sibling(agent, sizeof(agent), "../agent/segplan-agent"))
 		return 1;
-	self[n] = '\0';
-	char *bench_dir = dirname(self);
-	snprintf(segplan, sizeof(segplan), "%s/../segplan", bench_dir);
-	snprintf(agent, sizeof(agent), "%s/../agent/segplan-agent", bench_dir);
-	const char *src = getenv("SEGPLAN_SRC");
-	snprintf(inv, sizeof(inv), "%s/examples/stuttgart", src && *src ? src : ".");
+	snprintf(inv, sizeof(inv), "%s/examples/stuttgart", bench_src(0, argv, 1));
 	if (access(segplan, X_OK) || access(agent, X_OK)) {
 		fprintf(stderr, "bench_demo: build segplan and segplan-agent first\n");
 		return 1;
@@ -189,12 +162,12 @@ int main(int argc, char **argv)
 	double td[MAX_RUNS], ts[MAX_RUNS];
 	bool ok = true;
 	for (int i = 0; i < runs && ok; i++) {
-		double t = now();
+		double t = bench_now();
 		ok = demo_once(i);
-		td[i] = now() - t;
-		t = now();
+		td[i] = bench_now() - t;
+		t = bench_now();
 		ok = ok && steps_once(i);
-		ts[i] = now() - t;
+		ts[i] = bench_now() - t;
 	}
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
@@ -204,7 +177,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_demo: a run failed\n");
 		return 1;
 	}
-	double md = median(td, runs), ms = median(ts, runs);
+	double md = bench_median(td, runs), ms = bench_median(ts, runs);
 	printf("pipeline on %s, median of %d runs (wall clock):\n", inv, runs);
 	printf("  segplan demo (one process)          %7.2f s\n", md);
 	printf("  the commands, one process per step  %7.2f s\n", ms);

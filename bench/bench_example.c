@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "core/atomic.h"
 #include "core/diag.h"
 #include "example/example.h"
@@ -25,25 +26,6 @@ static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
 				    "segments.csv",  "addressplan.csv", "interfaces.csv",
 				    "README.md"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 static void clean(const char *dir)
 {
@@ -104,9 +86,9 @@ static int bench(const char *dir, long sites)
 	o.force = true;
 	for (int k = 0; k < RUNS; k++) {
 		clean(dir);
-		double t0 = now();
+		double t0 = bench_now();
 		r = example_generate(&o, dir, NULL);
-		gen[k] = now() - t0;
+		gen[k] = bench_now() - t0;
 		if (r < 0)
 			return r;
 	}
@@ -117,24 +99,25 @@ static int bench(const char *dir, long sites)
 	}
 	for (int k = 0; k < RUNS && r == 0; k++) {
 		clean(dir);
-		double t0 = now();
+		double t0 = bench_now();
 		for (size_t i = 0; i < NFILES && r == 0; i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 			r = atomic_write(path, b.data[i], b.len[i]);
 		}
-		wr[k] = now() - t0;
+		wr[k] = bench_now() - t0;
 	}
 	for (int k = 0; k < RUNS && r == 0; k++) {
 		struct diag_list *dl = diag_list_new();
 		struct inventory *inv = NULL;
-		double t0 = now();
+		double t0 = bench_now();
 		r = inventory_load(dir, dl, &inv);
-		ld[k] = now() - t0;
+		ld[k] = bench_now() - t0;
 		inventory_free(inv);
 		diag_list_free(dl);
 	}
 	if (r == 0) {
-		double g = median(gen, RUNS), w = median(wr, RUNS), l = median(ld, RUNS);
+		double g = bench_median(gen, RUNS), w = bench_median(wr, RUNS),
+		       l = bench_median(ld, RUNS);
 		printf("%8ld %9.1f %10.3f %10.3f %10.3f %9.1fx %9.2fx\n", sites,
 		       (double)b.total / 1e6, g, w, l, g / w, g / l);
 	}

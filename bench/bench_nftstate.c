@@ -18,26 +18,8 @@
 
 #include <nftables/libnftables.h>
 
+#include "harness.h"
 #include "nftstate/nftstate.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* The compiler's shape at a given size: one interval set of host
  * addresses, one counted rule per policy rule. */
@@ -103,13 +85,13 @@ int main(int argc, char **argv)
 		free(table);
 		size_t nrules = 0, nelems = 0;
 		for (int i = 0; i < runs; i++) {
-			double t0 = now();
+			double t0 = bench_now();
 			if (run(ctx, "list table inet segplan") != 0)
 				return 4;
-			double t1 = now();
+			double t1 = bench_now();
 			struct nfts *st;
 			int r = nfts_read("inet", "segplan", &st);
-			double t2 = now();
+			double t2 = bench_now();
 			if (r < 0) {
 				fprintf(stderr, "nfts_read: %s\n", strerror(-r));
 				return 4;
@@ -120,7 +102,7 @@ int main(int argc, char **argv)
 			base[i] = (t1 - t0) * 1e3;
 			read[i] = (t2 - t1) * 1e3;
 		}
-		double b = median(base, runs), r = median(read, runs);
+		double b = bench_median(base, runs), r = bench_median(read, runs);
 		printf("%6zu %8zu %13.1f ms %11.1f ms %7.2fx\n", nrules - 1, nelems, b, r, b / r);
 	}
 	nft_ctx_free(ctx);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
 #include "analysis/lint.h"
 #include "core/diag.h"
 #include "example/example.h"
@@ -25,25 +26,6 @@
 #include "report/reportdata.h"
 #include "report/zonematrix.h"
 #include "topology/export.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 #define MAX_REPS 50
 
@@ -64,23 +46,23 @@ static int one_rep(const char *dir, struct times *t, int i, size_t *bytes, size_
 	int r = -ENOMEM;
 	if (!dl)
 		return r;
-	double t0 = now();
+	double t0 = bench_now();
 	if ((r = report_data_load(dir, &o, dl, &d)) < 0)
 		goto out;
-	t->all[i] = now() - t0;
+	t->all[i] = bench_now() - t0;
 	struct report_input in = {.source = dir};
 	report_data_input(d, &in);
 	const struct inventory *inv = topo_inventory(in.topo);
 
-	t0 = now();
+	t0 = bench_now();
 	if ((r = zm_compute(in.policy, inv, &m)) < 0)
 		goto out;
-	t->matrix[i] = now() - t0;
+	t->matrix[i] = bench_now() - t0;
 	*zones = m.nzones;
 	struct diag_list *ldl = diag_list_new();
-	t0 = now();
+	t0 = bench_now();
 	r = ldl ? lint_policy(in.policy, inv, NULL, ldl, &lr) : -ENOMEM;
-	t->lint[i] = now() - t0;
+	t->lint[i] = bench_now() - t0;
 	diag_list_free(ldl);
 	if (r < 0)
 		goto out;
@@ -88,16 +70,16 @@ static int one_rep(const char *dir, struct times *t, int i, size_t *bytes, size_
 	r = -ENOMEM;
 	if (!(f = open_memstream(&buf, &len)))
 		goto out;
-	t0 = now();
+	t0 = bench_now();
 	if ((r = report_write(&in, f)) < 0 || fflush(f) != 0)
 		goto out;
-	t->html[i] = now() - t0;
+	t->html[i] = bench_now() - t0;
 	*bytes = len;
 	rewind(f);
-	t0 = now();
+	t0 = bench_now();
 	if ((r = export_svg(in.topo, in.res, f)) < 0 || fflush(f) != 0)
 		goto out;
-	t->svg[i] = now() - t0;
+	t->svg[i] = bench_now() - t0;
 	r = 0;
 out:
 	if (f)
@@ -130,8 +112,9 @@ static int bench_city(long sites, int reps)
 		fprintf(stderr, "bench_report: could not remove %s\n", tmpl);
 	if (r < 0)
 		return r;
-	double all = median(t.all, reps), mx = median(t.matrix, reps), li = median(t.lint, reps);
-	double html = median(t.html, reps), svg = median(t.svg, reps);
+	double all = bench_median(t.all, reps), mx = bench_median(t.matrix, reps),
+	       li = bench_median(t.lint, reps);
+	double html = bench_median(t.html, reps), svg = bench_median(t.svg, reps);
 	printf("%7ld sites, %zu zones: everything %.3f s | matrix %.3f s, lint %.3f s (%.2fx) | "
 	       "HTML %.4f s, SVG map %.4f s (%.2fx) | report %.0f KB\n",
 	       sites, zones, all, mx, li, mx / li, html, svg, html / svg, (double)bytes / 1024);

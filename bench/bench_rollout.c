@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
 #include "core/atomic.h"
 #include "example/example.h"
 #include "inventory/inventory.h"
@@ -34,25 +35,6 @@
 #define GOLDEN_COUNT 50
 #define GOLDEN_YEARS 3
 #define REPEATS	     5
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* Proves one golden optimum and appends its line to m; 0, or 1 when not proven. */
 static int prove_one(int seed, double limit, FILE *m)
@@ -123,24 +105,24 @@ static int bench_city(const char *label, const char *dir)
 						"rollout.yaml", dl, &cfg);
 	if (lr < 0)
 		goto out;
-	double t0 = now_s();
+	double t0 = bench_now();
 	if (rollout_city_build(inv, &cfg, dl, &city) < 0)
 		goto out;
-	double tbuild = now_s() - t0;
+	double tbuild = bench_now() - t0;
 	if (rollout_plan_init(&h, city->inst) < 0 || rollout_plan_init(&g, city->inst) < 0)
 		goto out;
 	for (int i = 0; i < REPEATS; i++) {
-		t0 = now_s();
+		t0 = bench_now();
 		if (rollout_heuristic(city->inst, &h) < 0)
 			goto out;
-		th[i] = now_s() - t0;
-		t0 = now_s();
+		th[i] = bench_now() - t0;
+		t0 = bench_now();
 		if (rollout_greedy(city->inst, 0, &g) < 0)
 			goto out;
-		tg[i] = now_s() - t0;
-		t0 = now_s();
+		tg[i] = bench_now() - t0;
+		t0 = bench_now();
 		bound = rollout_bound(city->inst);
-		tb[i] = now_s() - t0;
+		tb[i] = bench_now() - t0;
 	}
 	int ch = 0, cg = 0;
 	for (int v = 1; v <= city->inst->n; v++) {
@@ -151,12 +133,13 @@ static int bench_city(const char *label, const char *dir)
 	       inv->nsites, city->inst->n, city->inst->nedges, city->inst->horizon);
 	printf("  instance build     %8.1f ms\n", tbuild * 1e3);
 	printf("  heuristic          %8.1f ms  value %.1f  sites %d  gap to bound %.2f%%\n",
-	       median(th, REPEATS) * 1e3, h.value, ch, 100 * (bound - h.value) / bound);
+	       bench_median(th, REPEATS) * 1e3, h.value, ch, 100 * (bound - h.value) / bound);
 	printf("  priority list      %8.1f ms  value %.1f  sites %d  gap to bound %.2f%%\n",
-	       median(tg, REPEATS) * 1e3, g.value, cg, 100 * (bound - g.value) / bound);
-	printf("  bound              %8.3f ms  value %.1f\n", median(tb, REPEATS) * 1e3, bound);
+	       bench_median(tg, REPEATS) * 1e3, g.value, cg, 100 * (bound - g.value) / bound);
+	printf("  bound              %8.3f ms  value %.1f\n", bench_median(tb, REPEATS) * 1e3,
+	       bound);
 	printf("  heuristic / priority list: value x%.3f, time x%.1f\n", h.value / g.value,
-	       median(th, REPEATS) / fmax(median(tg, REPEATS), 1e-9));
+	       bench_median(th, REPEATS) / fmax(bench_median(tg, REPEATS), 1e-9));
 	r = 0;
 out:
 	if (r && dl)

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "core/diag.h"
 #include "example/example.h"
 #include "inventory/inventory.h"
@@ -27,25 +28,6 @@ struct sample {
 	size_t sites, links, n1_failures;
 	int n1_set;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int load(const char *dir, struct inventory **inv)
 {
@@ -69,7 +51,7 @@ static int full_run(const char *dir, enum topo_n1_mode n1, struct sample *s, dou
 	int e;
 	if ((e = load(dir, &inv)) < 0)
 		goto out;
-	double t0 = now();
+	double t0 = bench_now();
 	if ((e = topo_new(inv, NULL, &t)) < 0 || (e = topo_connectivity(t, &c)) < 0 ||
 	    (e = topo_resilience(t, &r)) < 0 || (e = topo_capacity(t, &o, &cap)) < 0)
 		goto out;
@@ -77,7 +59,7 @@ static int full_run(const char *dir, enum topo_n1_mode n1, struct sample *s, dou
 	s->links = topo_nedges(t);
 	s->n1_failures = cap.nfailures;
 	s->n1_set = cap.n1_set;
-	*analysis_s = now() - t0;
+	*analysis_s = bench_now() - t0;
 out:
 	topo_capacity_free(&cap);
 	topo_resilience_free(&r);
@@ -92,20 +74,20 @@ static int measure(const char *dir, int reps, enum topo_n1_mode n1, struct sampl
 	double loads[16], fulls[16], analyses[16];
 	for (int i = 0; i < reps; i++) {
 		struct inventory *inv = NULL;
-		double t0 = now();
+		double t0 = bench_now();
 		int e = load(dir, &inv);
-		loads[i] = now() - t0;
+		loads[i] = bench_now() - t0;
 		inventory_free(inv);
 		if (e < 0)
 			return e;
-		t0 = now();
+		t0 = bench_now();
 		if ((e = full_run(dir, n1, out, &analyses[i])) < 0)
 			return e;
-		fulls[i] = now() - t0;
+		fulls[i] = bench_now() - t0;
 	}
-	out->load_s = median(loads, reps);
-	out->full_s = median(fulls, reps);
-	out->analysis_s = median(analyses, reps);
+	out->load_s = bench_median(loads, reps);
+	out->full_s = bench_median(fulls, reps);
+	out->analysis_s = bench_median(analyses, reps);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	out->rss_kib = ru.ru_maxrss;
@@ -171,14 +153,14 @@ int main(int argc, char **argv)
 		struct example_opts eo;
 		example_opts_default(&eo);
 		eo.sites = sizes[i];
-		double g0 = now();
+		double g0 = bench_now();
 		int e = example_generate(&eo, dir, NULL);
 		if (e < 0) {
 			fprintf(stderr, "example_generate %ld: %s\n", sizes[i], strerror(-e));
 			rc = 1;
 			break;
 		}
-		double gen = now() - g0;
+		double gen = bench_now() - g0;
 		int n = sizes[i] >= 100000 && reps > 3 ? 3 : reps;
 		enum topo_n1_mode modes[] = {TOPO_N1_AUTO, TOPO_N1_ALL};
 		for (int m = 0; m < (sizes[i] > TOPO_N1_ALL_MAX_SITES ? 2 : 1); m++) {

@@ -12,26 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
 #include "vpn/vpn.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static struct vpn_config *load(struct diag_list *dl)
 {
@@ -56,9 +38,9 @@ int main(int argc, char **argv)
 		return 4;
 	struct vpn_result r = {0};
 	for (int i = 0; i < runs; i++) {
-		double t0 = now();
+		double t0 = bench_now();
 		struct vpn_config *c = load(dl);
-		double t1 = now();
+		double t1 = bench_now();
 		if (!c) {
 			diag_write(dl, stderr);
 			return 3;
@@ -66,12 +48,12 @@ int main(int argc, char **argv)
 		vpn_config_free(c);
 		base[i] = t1 - t0;
 
-		t0 = now();
+		t0 = bench_now();
 		c = load(dl);
 		struct vpn_options o = {.users = 0, .samples = samples, .seed = 1};
 		vpn_result_free(&r);
 		int rc = c ? vpn_compute(c, &o, &r) : -1;
-		t1 = now();
+		t1 = bench_now();
 		vpn_config_free(c);
 		if (rc < 0) {
 			fprintf(stderr, "vpn_compute failed: %d\n", rc);
@@ -79,7 +61,7 @@ int main(int argc, char **argv)
 		}
 		full[i] = t1 - t0;
 	}
-	double mb = median(base, runs), mf = median(full, runs);
+	double mb = bench_median(base, runs), mf = bench_median(full, runs);
 	printf("bench_vpn: example vpn.yaml, %d runs, %ld Monte Carlo samples\n", runs, samples);
 	printf("  baseline  load vpn.yaml           median %10.3f ms\n", mb * 1e3);
 	printf("  full      load + vpn_compute      median %10.3f ms\n", mf * 1e3);

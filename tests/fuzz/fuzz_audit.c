@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The agent summaries the audit reads (audit/audit.c, docs/summary.md),
+ * The agent summaries the audit reads (audit/model.c, docs/summary.md),
  * held against the policy of a small inventory (tests/golden/audit). Each
  * input is added from a buffer to one audit and through audit_add_file (the
  * reader of `segplan audit`, with its own file buffer and JSON arena) to
