@@ -1195,6 +1195,14 @@ static void render_prerouting(struct render *r, int site)
 	fputs(
 	    "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n",
 	    f);
+	if (n) {
+		/* An interface the table does not name (a trunk's untagged parent, a stray
+		 * port) is trusted for nothing: no source could be checked there. */
+		fputs("\t\tiifname != { \"lo\"", f);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, ", \"%s\"", v[i].name);
+		fputs(" } counter drop comment \"fixed:unknown-interface\"\n", f);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct iface *x = &v[i];
 		if (x->role != IFACE_SEGMENT)
@@ -1217,8 +1225,7 @@ static void render_prerouting(struct render *r, int site)
 	list_set(r, POL_L_LOCAL, "local", 6, l6, sizeof(l6));
 	if (n) {
 		/* The site's own addresses come only from its segments (and the gateway
-		 * itself, over loopback): not from uplinks, transfer networks or any
-		 * interface the table does not name. */
+		 * itself, over loopback): not from uplinks or transfer networks. */
 		for (uint8_t fam = 4; fam <= 6; fam += 2) {
 			fputs("\t\tiifname != { \"lo\"", f);
 			for (size_t i = 0; i < n; i++)
@@ -1339,7 +1346,8 @@ static void render_input(struct render *r, int site)
 	char name[64];
 	fputs("\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n"
 	      "\t\tiif \"lo\" accept comment \"fixed:loopback\"\n"
-	      "\t\tct state established,related accept comment \"fixed:established\"\n",
+	      "\t\tct state established,related accept comment \"fixed:established\"\n"
+	      "\t\tct state invalid counter drop comment \"fixed:invalid\"\n",
 	      f);
 	/* After the prerouting chain's anti-spoofing: a forged management source is gone. */
 	for (uint8_t fam = 4; fam <= 6; fam += 2) {
@@ -1350,8 +1358,7 @@ static void render_input(struct render *r, int site)
 				"\t\t%s saddr @%s counter accept comment \"fixed:anti-lockout\"\n",
 				fam == 4 ? "ip" : "ip6", name);
 	}
-	fputs("\t\tct state invalid counter drop comment \"fixed:invalid\"\n"
-	      "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+	fputs("\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
 	      "nd-neighbor-advert } ip6 hoplimit 255 accept comment \"fixed:nd\"\n",
 	      f);
 	if (n) {

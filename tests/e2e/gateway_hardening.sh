@@ -253,6 +253,22 @@ e2e_check "1 mgmt: DC1's mgmt range reaches the gateway's SSH (IPv6)" talks "$up
 e2e_check "1 mgmt: DC1's mgmt range reaches the gateway's SNMP" \
 	[ "$(e2e_in "$upa" perl "$HP" udpask 10.99.56.10 10.99.254.1 161)" = answered ]
 e2e_check "1 mgmt: admin itself does not reach the gateway's SSH" ! talks "${NS[admin]}" 10.99.1.10 10.99.1.1 22
+# an interface the table does not name (a trunk's untagged parent, a stray port):
+# nothing that comes in there is trusted, a forged management source neither
+e2e_ns_add stray
+stray=$(e2e_ns_name stray)
+e2e_veth_named "$stray" eth0 10.99.253.2/30 "$gw" eth9 10.99.253.1/30
+mac9=$(mac "$gw" eth9)
+e2e_in "$stray" perl "$HP" send eth0 "$mac9" 10.99.56.10 10.99.254.1 17 64 udp 40010 161
+e2e_in "$stray" perl "$HP" send eth0 "$mac9" 10.99.65.7 10.99.8.10 6 64 tcpsyn 40011 443
+sleep 0.3
+e2e_check "1 stray: a forged DC mgmt source on an unnamed interface does not reach the gateway's SNMP" \
+	! seen "$gw" in4 '"eth9" . 10.99.56.10 . 10.99.254.1 . udp'
+e2e_check "1 stray: a forged vpn-admins source on an unnamed interface is not forwarded to DC1" \
+	! seen "$upa" p4 '10.99.65.7 . 10.99.8.10 . tcp . 443'
+unknown=$(e2e_in "$gw" nft -j list chain inet segplan prerouting |
+	jq '[.nftables[].rule? | select(.comment == "fixed:unknown-interface") | .expr[].counter?.packets // empty] | add // 0')
+e2e_check "1 stray: prerouting's fixed:unknown-interface counted both ($unknown)" [ "$unknown" -ge 2 ]
 
 # ================= 2. routing protocols ==============================================
 e2e_log "[$((SECONDS - start)) s] case 2"

@@ -86,7 +86,17 @@ gwns_build() {
 	GWNS[up]=$up
 	gwns_sysctls "$gw"
 	gwns_sysctls "$up"
-	e2e_veth "$gw" 10.99.254.1/30 "$up" 10.99.254.2/30 fd99:ffff::1/64 fd99:ffff::2/64
+	# The gateway's end of the link to "up" carries the name of the site's first
+	# uplink or transfer interface, where the inventory has a table (the ruleset
+	# drops what comes in on an interface the table does not name).
+	local upname=""
+	[ -f "$inv/interfaces.csv" ] &&
+		upname=$(awk -F, -v s="$site" '$1 == s && $3 != "segment" { print $2; exit }' "$inv/interfaces.csv")
+	if [ -n "$upname" ]; then
+		e2e_veth_named "$gw" "$upname" 10.99.254.1/30 "$up" up0 10.99.254.2/30 fd99:ffff::1/64 fd99:ffff::2/64
+	else
+		e2e_veth "$gw" 10.99.254.1/30 "$up" 10.99.254.2/30 fd99:ffff::1/64 fd99:ffff::2/64
+	fi
 	e2e_forwarding "$gw"
 	e2e_route "$gw" 10.99.254.2 fd99:ffff::2
 	e2e_route "$up" 10.99.254.1 fd99:ffff::1
