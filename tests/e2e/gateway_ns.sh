@@ -22,6 +22,17 @@
 # GWNS_LINKS (a file: segment, interface in the segment namespace, prefix
 # lengths) and GWNS_ADDRS (namespace-name address, every test address).
 
+# gwns_require: the tools these tests run, or a failure naming the missing one.
+gwns_require() {
+	local tool
+	for tool in nft perl jq tcpdump "$AGENT"; do
+		if ! command -v "$tool" >/dev/null; then
+			e2e_log "FAIL: $tool is missing (scripts/deps.sh)"
+			exit 1
+		fi
+	done
+}
+
 declare -A GWNS GW4 GW6
 GWNS_TAG=${GWNS_TAG:-} # namespace names: <prefix><tag>gw, so that gateways may run side by side
 GWNS_SEGS=()

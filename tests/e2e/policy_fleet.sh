@@ -27,12 +27,7 @@ SEED=${POLICY_FLEET_SEED:-20261203}
 DATE=2026-06-01 # expiry is judged on this day by compile and query alike
 WAIT_MS=900     # below TCP's first SYN retransmission (1 s, RFC 6298 2.1)
 
-for tool in nft perl jq tcpdump "$AGENT"; do
-	if ! command -v "$tool" >/dev/null; then
-		e2e_log "FAIL: $tool is missing (scripts/deps.sh)"
-		exit 1
-	fi
-done
+gwns_require
 e2e_tmp
 tmp=$E2E_TMP
 ulimit -n 8192 2>/dev/null || true

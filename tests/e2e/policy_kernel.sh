@@ -27,12 +27,7 @@ SEED=${POLICY_KERNEL_SEED:-20261126}
 COUNT=${POLICY_KERNEL_TUPLES:-640}
 WAIT_MS=900 # below TCP's first SYN retransmission (1 s, RFC 6298 2.1)
 
-for tool in nft perl jq tcpdump "$AGENT"; do
-	if ! command -v "$tool" >/dev/null; then
-		e2e_log "FAIL: $tool is missing (scripts/deps.sh)"
-		exit 1
-	fi
-done
+gwns_require
 e2e_tmp
 tmp=$E2E_TMP
 export SEGPLAN_RUN_DIR="$tmp/run"
