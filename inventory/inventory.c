@@ -80,15 +80,21 @@ static bool ifname_ok(const char *s)
 	       strcmp(s, "..") != 0;
 }
 
-static bool zone_ok(const char *s)
+/* 1 to max bytes of a-z 0-9 and the characters of punct. */
+static bool lower_name_ok(const char *s, size_t n, size_t max, const char *punct)
 {
-	if (!*s || strlen(s) > 32)
+	if (!n || n > max)
 		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-		      *s == '-'))
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] && strchr(punct, s[i]))))
 			return false;
 	return true;
+}
+
+static bool zone_ok(const char *s)
+{
+	return lower_name_ok(s, strlen(s), 32, "_-");
 }
 
 /* Reports an unknown id with the closest known one. */
@@ -865,6 +871,24 @@ static void iface_check_free(struct iface_check *k)
 	free(k->keys);
 }
 
+/* Every segment prefix, sorted for seg_overlapping; NULL on out-of-memory. */
+static struct seg_net *seg_nets_new(const struct inventory *inv, size_t *n)
+{
+	struct seg_net *v = malloc((2 * inv->nsegments + 1) * sizeof(*v));
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		if (g->has_v4)
+			v[(*n)++] = (struct seg_net){g->v4, (int)i};
+		if (g->has_v6)
+			v[(*n)++] = (struct seg_net){g->v6, (int)i};
+	}
+	qsort(v, *n, sizeof(*v), seg_net_cmp);
+	return v;
+}
+
 static int iface_check_init(struct iface_check *k, const struct inventory *inv, size_t nrows)
 {
 	size_t ns = inv->nsites, ng = inv->nsegments;
@@ -873,7 +897,7 @@ static int iface_check_init(struct iface_check *k, const struct inventory *inv, 
 	k->site_wan = calloc(ns + 1, sizeof(*k->site_wan));
 	k->site_warned = calloc(ns + 1, sizeof(*k->site_warned));
 	k->seg_row = malloc((ng + 1) * sizeof(*k->seg_row));
-	k->nets = malloc((2 * ng + 1) * sizeof(*k->nets));
+	k->nets = seg_nets_new(inv, &k->nnets);
 	k->segs = strmap_new(ng);
 	k->names = strmap_new(nrows);
 	k->keys = calloc(ng + nrows + 1, sizeof(*k->keys));
@@ -885,16 +909,11 @@ static int iface_check_init(struct iface_check *k, const struct inventory *inv, 
 	for (size_t i = 0; i < ng; i++) {
 		const struct segment *g = &inv->segments[i];
 		k->seg_row[i] = SIZE_MAX;
-		if (g->has_v4)
-			k->nets[k->nnets++] = (struct seg_net){g->v4, (int)i};
-		if (g->has_v6)
-			k->nets[k->nnets++] = (struct seg_net){g->v6, (int)i};
 		if (asprintf(&k->keys[k->nkeys], "%d\x1f%s", g->site, g->name) < 0)
 			return -ENOMEM;
 		if (strmap_put(k->segs, k->keys[k->nkeys++], (int)i) == -2)
 			return -ENOMEM;
 	}
-	qsort(k->nets, k->nnets, sizeof(*k->nets), seg_net_cmp);
 	return 0;
 }
 
@@ -1220,6 +1239,446 @@ static int index_ifaces(struct inventory *inv)
 	return 0;
 }
 
+/* --- hosts.csv --- */
+
+#define HOST_NAME_MAX_LEN 63
+#define LABEL_MAX_LEN	  48
+
+/* The number of words in a space-separated list. */
+static size_t count_words(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s != ' ' && (s[1] == ' ' || s[1] == '\0');
+	return n;
+}
+
+/* The next word of a space-separated list at or after *pos, or false at the end. */
+static bool next_word(const char *cell, size_t *pos, size_t *off, size_t *len)
+{
+	while (cell[*pos] == ' ')
+		(*pos)++;
+	if (!cell[*pos])
+		return false;
+	*off = *pos;
+	*len = strcspn(cell + *pos, " ");
+	*pos += *len;
+	return true;
+}
+
+/* An address as written in hosts.csv: a host prefix without its length. */
+static void host_addr_text(const struct ip_prefix *p, char *buf, size_t size)
+{
+	ip_prefix_format(p, buf, size);
+	if (p->len == ip_family_bits(p->family))
+		*strchr(buf, '/') = '\0';
+}
+
+/* One address of a host, and where it stands (the name is the table's cell). */
+struct host_addr_ref {
+	const char *host; /* NULL: a gateway interface's own address */
+	const struct iface *iface;
+	unsigned line, col;
+};
+
+/* What load_hosts needs across rows. */
+struct host_check {
+	struct seg_net *nets; /* segment prefixes, sorted */
+	size_t nnets;
+	struct strmap *names;	 /* name -> row */
+	const char **ids;	 /* site ids, for suggestions */
+	struct ip_prefix *addrs; /* every address of every row, and the gateways' */
+	struct host_addr_ref *refs;
+	size_t naddrs;
+	size_t *offs; /* the current row's addresses: byte offsets in the cell */
+};
+
+static void host_check_free(struct host_check *k)
+{
+	free(k->nets);
+	strmap_free(k->names);
+	free(k->ids);
+	free(k->addrs);
+	free(k->refs);
+	free(k->offs);
+}
+
+static int host_check_init(struct host_check *k, const struct inventory *inv,
+			   const struct csv_table *t, int addr_col)
+{
+	size_t n = csv_table_nrows(t), words = 0, most = 0;
+	for (size_t r = 0; r < n; r++) {
+		size_t w = count_words(csv_cell(t, r, addr_col));
+		words += w;
+		most = w > most ? w : most;
+	}
+	memset(k, 0, sizeof(*k));
+	k->nets = seg_nets_new(inv, &k->nnets);
+	k->names = strmap_new(n);
+	k->ids = site_id_list(inv);
+	k->addrs = malloc((words + 2 * inv->nifaces + 1) * sizeof(*k->addrs));
+	k->refs = malloc((words + 2 * inv->nifaces + 1) * sizeof(*k->refs));
+	k->offs = malloc((most + 1) * sizeof(*k->offs));
+	if (!k->nets || !k->names || !k->ids || !k->addrs || !k->refs || !k->offs)
+		return -ENOMEM;
+	/* The gateways' own addresses: a host must not take one. */
+	for (size_t i = 0; i < inv->nifaces; i++) {
+		const struct iface *f = &inv->ifaces[i];
+		for (int fam = 0; fam < 2; fam++) {
+			if (!(fam ? f->has_v6 : f->has_v4))
+				continue;
+			struct ip_prefix *p = &k->addrs[k->naddrs];
+			p->family = fam ? 6 : 4;
+			p->len = (uint8_t)ip_family_bits(p->family);
+			memcpy(p->b, (fam ? &f->addr6 : &f->addr4)->b, sizeof(p->b));
+			k->refs[k->naddrs++] = (struct host_addr_ref){NULL, f, f->line, 0};
+		}
+	}
+	return 0;
+}
+
+/*
+ * The addresses column: space-separated addresses and prefixes (host bits
+ * zero), at least one; each bad one is an error at its value. Fills h->addrs
+ * and k->offs. Returns 0, -EINVAL (reported) or -ENOMEM.
+ */
+static int get_host_addrs(const struct csv_table *t, size_t r, int col, struct diag_list *dl,
+			  struct host_check *k, struct host *h)
+{
+	const char *cell = csv_cell(t, r, col);
+	size_t cap = count_words(cell), pos = 0, off, n;
+	int ret = 0;
+	if (!cap) {
+		csv_cell_error(t, r, col, dl,
+			       "missing value for 'addresses' (at least one address)");
+		return -EINVAL;
+	}
+	if (!(h->addrs = calloc(cap, sizeof(*h->addrs))))
+		return -ENOMEM;
+	while (next_word(cell, &pos, &off, &n)) {
+		char word[IP_PREFIX_STRLEN], fixed[IP_PREFIX_STRLEN];
+		struct ip_prefix *p = &h->addrs[h->naddrs];
+		int e = -EINVAL;
+		if (n < sizeof(word)) {
+			memcpy(word, cell + off, n);
+			word[n] = '\0';
+			e = ip_prefix_parse(word, true, p);
+		}
+		if (e == 0) {
+			k->offs[h->naddrs++] = off;
+			continue;
+		}
+		ret = -EINVAL;
+		unsigned at = cell_col_at(t, r, col, off);
+		if (e == -EDOM) {
+			ip_prefix_format(p, fixed, sizeof(fixed));
+			diag_add(dl, DIAG_ERROR, csv_table_name(t), csv_cell_line(t, r, col), at,
+				 "'%s' has host bits set (did you mean '%s'?)", word, fixed);
+		} else {
+			bool sep = memchr(cell + off, ',', n) || memchr(cell + off, ';', n);
+			diag_add(dl, DIAG_ERROR, csv_table_name(t), csv_cell_line(t, r, col), at,
+				 "'%.*s' is not an IP address or prefix%s", (int)n, cell + off,
+				 sep ? " (separate addresses with spaces)" : "");
+		}
+	}
+	return ret;
+}
+
+struct label_at {
+	struct host_label l;
+	size_t off;
+};
+
+static int label_at_cmp(const void *a, const void *b)
+{
+	const struct label_at *x = a, *y = b;
+	int c = strcmp(x->l.key, y->l.key);
+	if (!c)
+		c = strcmp(x->l.value, y->l.value);
+	return c ? c : (x->off > y->off) - (x->off < y->off);
+}
+
+/*
+ * The labels column: space-separated key=value pairs, kept sorted by key and
+ * value; a key may have several values, an exact pair only once. Returns 0,
+ * -EINVAL (reported) or -ENOMEM.
+ */
+static int get_host_labels(const struct csv_table *t, size_t r, int col, struct diag_list *dl,
+			   struct host *h)
+{
+	const char *cell = csv_cell(t, r, col), *file = csv_table_name(t);
+	size_t cap = count_words(cell), pos = 0, off, n, nv = 0;
+	unsigned line = csv_cell_line(t, r, col);
+	int ret = 0;
+	if (!cap)
+		return 0;
+	struct label_at *v = calloc(cap, sizeof(*v));
+	if (!v || !(h->labels = calloc(cap, sizeof(*h->labels)))) {
+		free(v);
+		return -ENOMEM;
+	}
+	while (next_word(cell, &pos, &off, &n)) {
+		const char *w = cell + off, *eq = memchr(w, '=', n);
+		size_t kn = eq ? (size_t)(eq - w) : 0;
+		if (!eq || !lower_name_ok(w, kn, LABEL_MAX_LEN, "_-.") ||
+		    !lower_name_ok(eq + 1, n - kn - 1, LABEL_MAX_LEN, "_-.")) {
+			diag_add(dl, DIAG_ERROR, file, line, cell_col_at(t, r, col, off),
+				 "invalid label '%.*s' (key=value, each 1-%d of a-z 0-9 _ - .)",
+				 (int)n, w, LABEL_MAX_LEN);
+			ret = -EINVAL;
+			continue;
+		}
+		v[nv].off = off;
+		v[nv].l.key = strndup(w, kn);
+		v[nv].l.value = strndup(eq + 1, n - kn - 1);
+		if (!v[nv].l.key || !v[nv].l.value) {
+			free(v[nv].l.key);
+			free(v[nv].l.value);
+			ret = -ENOMEM;
+			break;
+		}
+		nv++;
+	}
+	qsort(v, nv, sizeof(*v), label_at_cmp);
+	for (size_t i = 0; i < nv; i++) {
+		const struct host_label *last = h->nlabels ? &h->labels[h->nlabels - 1] : NULL;
+		if (last && !strcmp(last->key, v[i].l.key) && !strcmp(last->value, v[i].l.value)) {
+			if (ret != -ENOMEM)
+				diag_add(dl, DIAG_ERROR, file, line,
+					 cell_col_at(t, r, col, v[i].off),
+					 "duplicate label '%s=%s'", v[i].l.key, v[i].l.value);
+			ret = ret ? ret : -EINVAL;
+			free(v[i].l.key);
+			free(v[i].l.value);
+			continue;
+		}
+		h->labels[h->nlabels++] = v[i].l;
+	}
+	free(v);
+	return ret;
+}
+
+/* The site's segment prefixes of one family, "name prefix, ..." (at most eight). */
+static size_t site_nets_text(const struct inventory *inv, int site, uint8_t family, char *buf,
+			     size_t size)
+{
+	size_t k = 0, len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		if (g->site != site || !(family == 4 ? g->has_v4 : g->has_v6))
+			continue;
+		char p[IP_PREFIX_STRLEN];
+		ip_prefix_format(family == 4 ? &g->v4 : &g->v6, p, sizeof(p));
+		if (k < 8 && len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s %s", k ? ", " : "",
+						g->name, p);
+		else if (k == 8 && len < size)
+			len += (size_t)snprintf(buf + len, size - len, ", ...");
+		k++;
+	}
+	return k;
+}
+
+/*
+ * A host address and the segments: with a site, it lies inside a segment of
+ * that site (an error otherwise); without one, inside no segment of any site
+ * (a warning: the host belongs to that site).
+ */
+static bool host_addr_placed(const struct loader *ld, const struct host_check *k,
+			     const struct csv_table *t, size_t r, int col, size_t off,
+			     const char *name, int site, const struct ip_prefix *p)
+{
+	const struct inventory *inv = ld->inv;
+	int gi = seg_overlapping(k->nets, k->nnets, p);
+	const struct segment *g = gi >= 0 ? &inv->segments[gi] : NULL;
+	const struct ip_prefix *gp = g ? (p->family == 4 ? &g->v4 : &g->v6) : NULL;
+	bool inside = g && ip_prefix_covers(gp, p);
+	char a[IP_PREFIX_STRLEN], nets[512], other[200] = "";
+	unsigned line = csv_cell_line(t, r, col), at = cell_col_at(t, r, col, off);
+	host_addr_text(p, a, sizeof(a));
+	if (site < 0) {
+		if (g)
+			diag_add(ld->dl, DIAG_WARNING, csv_table_name(t), line, at,
+				 "host '%s' has no site but %s %s segment '%s' of site '%s' (add "
+				 "site '%s')",
+				 name, a, inside ? "lies in" : "overlaps", g->name,
+				 inv->sites[g->site].id, inv->sites[g->site].id);
+		return true;
+	}
+	if (inside && g->site == site)
+		return true;
+	if (g && g->site != site)
+		snprintf(other, sizeof(other), "; it %s segment '%s' of site '%s'",
+			 inside ? "lies in" : "overlaps", g->name, inv->sites[g->site].id);
+	if (site_nets_text(inv, site, p->family, nets, sizeof(nets)))
+		diag_add(ld->dl, DIAG_ERROR, csv_table_name(t), line, at,
+			 "%s is not inside a segment of site '%s' (its IPv%d segments: %s)%s", a,
+			 inv->sites[site].id, p->family, nets, other);
+	else
+		diag_add(ld->dl, DIAG_ERROR, csv_table_name(t), line, at,
+			 "%s: site '%s' has no IPv%d segment%s", a, inv->sites[site].id, p->family,
+			 other);
+	return false;
+}
+
+struct host_overlap_ctx {
+	const struct inventory *inv;
+	struct diag_list *dl;
+	const char *file;
+	const struct host_check *k;
+};
+
+/* Two hosts (or a host and a gateway) sharing addresses: reported at the later host. */
+static void report_host_overlap(size_t i, size_t j, void *p)
+{
+	struct host_overlap_ctx *o = p;
+	const struct host_addr_ref *x = &o->k->refs[i], *y = &o->k->refs[j];
+	if (!x->host && !y->host)
+		return; /* two gateway addresses: interfaces.csv's business */
+	if (!y->host ||
+	    (x->host && (x->line > y->line || (x->line == y->line && x->col > y->col)))) {
+		const struct host_addr_ref *s = x;
+		size_t si = i;
+		x = y, i = j;
+		y = s, j = si;
+	}
+	char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+	host_addr_text(&o->k->addrs[j], a, sizeof(a));
+	host_addr_text(&o->k->addrs[i], b, sizeof(b));
+	if (!x->host)
+		diag_add(
+		    o->dl, DIAG_ERROR, o->file, y->line, y->col,
+		    "%s of host '%s' overlaps %s, the address of gateway interface '%s' at site "
+		    "'%s' (interfaces.csv line %u)",
+		    a, y->host, b, x->iface->name, o->inv->sites[x->iface->site].id, x->line);
+	else if (x->line == y->line)
+		diag_add(o->dl, DIAG_ERROR, o->file, y->line, y->col,
+			 "%s overlaps %s, another address of host '%s'", a, b, y->host);
+	else
+		diag_add(o->dl, DIAG_ERROR, o->file, y->line, y->col,
+			 "%s of host '%s' overlaps %s of host '%s' (line %u)", a, y->host, b,
+			 x->host, x->line);
+}
+
+static void host_clear(struct host *h)
+{
+	free(h->name);
+	free(h->description);
+	free(h->addrs);
+	for (size_t i = 0; i < h->nlabels; i++) {
+		free(h->labels[i].key);
+		free(h->labels[i].value);
+	}
+	free(h->labels);
+	memset(h, 0, sizeof(*h));
+}
+
+/* The name and site columns of a row: 1 when both are right, 0 when not
+ * (reported), -ENOMEM. */
+static int host_name_site(struct loader *ld, struct host_check *k, const struct csv_table *t,
+			  size_t r, const int *c, bool check_sites, struct host *h)
+{
+	struct diag_list *dl = ld->dl;
+	const char *name = csv_cell(t, r, c[0]), *sid = csv_cell(t, r, c[1]);
+	int ok = 1;
+	if (!lower_name_ok(name, strlen(name), HOST_NAME_MAX_LEN, "_-.")) {
+		csv_cell_error(t, r, c[0], dl,
+			       *name ? "invalid host name '%s' (1-63 of a-z 0-9 _ - .)"
+				     : "missing value for 'name'%s",
+			       name);
+		ok = 0;
+	} else {
+		int prev = strmap_put(k->names, name, (int)r);
+		if (prev == -2)
+			return -ENOMEM;
+		if (prev >= 0) {
+			csv_cell_error(t, r, c[0], dl, "duplicate host '%s' (first on line %u)",
+				       name, csv_row_line(t, (size_t)prev));
+			ok = 0;
+		}
+	}
+	h->site = *sid ? inventory_find_site(ld->inv, sid) : -1;
+	if (*sid && h->site < 0) {
+		if (check_sites)
+			unknown_ref(t, r, c[1], dl, "site", sid, k->ids, ld->inv->nsites);
+		ok = 0;
+	}
+	return ok;
+}
+
+static int load_hosts(struct loader *ld, const struct csv_table *t)
+{
+	static const char *const req[] = {"name", "site", "addresses"};
+	static const char *const opt[] = {"labels", "description"};
+	enum { C_NAME, C_SITE, C_ADDRS, C_LABELS, C_DESC };
+	int c[5];
+	struct inventory *inv = ld->inv;
+	struct diag_list *dl = ld->dl;
+	struct host_check k;
+	int r_ = 0;
+	inv->has_hosts = true;
+	memset(&k, 0, sizeof(k));
+	if (!csv_bind_columns(t, req, 3, opt, 2, c, dl))
+		return 0;
+	bool check_sites = refs_checked(ld, ld->sites_read, t, "site", "sites.csv");
+	bool check_segs =
+	    check_sites && refs_checked(ld, ld->segments_read, t, "segment", "segments.csv");
+	size_t n = csv_table_nrows(t);
+	inv->hosts = calloc(n + 1, sizeof(*inv->hosts));
+	inv->host_ids = strmap_new(n);
+	if (!inv->hosts || !inv->host_ids || host_check_init(&k, inv, t, c[C_ADDRS]) < 0) {
+		r_ = -ENOMEM;
+		goto out;
+	}
+	for (size_t r = 0; r < n; r++) {
+		struct host *h = &inv->hosts[inv->nhosts];
+		const char *name = csv_cell(t, r, c[C_NAME]);
+		int ok = host_name_site(ld, &k, t, r, c, check_sites, h);
+		int ea = ok < 0 ? ok : get_host_addrs(t, r, c[C_ADDRS], dl, &k, h);
+		int el = ea == -ENOMEM ? ea : get_host_labels(t, r, c[C_LABELS], dl, h);
+		if (ok < 0 || ea == -ENOMEM || el == -ENOMEM) {
+			host_clear(h);
+			r_ = -ENOMEM;
+			goto out;
+		}
+		bool good = ok && ea == 0 && el == 0;
+		for (size_t i = 0; i < h->naddrs; i++) {
+			unsigned col = cell_col_at(t, r, c[C_ADDRS], k.offs[i]);
+			if (check_segs && (h->site >= 0 || !*csv_cell(t, r, c[C_SITE])))
+				good &= host_addr_placed(ld, &k, t, r, c[C_ADDRS], k.offs[i], name,
+							 h->site, &h->addrs[i]);
+			k.addrs[k.naddrs] = h->addrs[i];
+			k.refs[k.naddrs++] = (struct host_addr_ref){
+			    name, NULL, csv_cell_line(t, r, c[C_ADDRS]), col};
+		}
+		if (good) {
+			h->name = strdup(name);
+			h->description = strdup(csv_cell(t, r, c[C_DESC]));
+			h->line = csv_row_line(t, r);
+		}
+		if (!good || !h->name || !h->description) {
+			host_clear(h);
+			if (good) {
+				r_ = -ENOMEM;
+				goto out;
+			}
+			continue;
+		}
+		if (strmap_put(inv->host_ids, h->name, (int)inv->nhosts) == -2) {
+			host_clear(h);
+			r_ = -ENOMEM;
+			goto out;
+		}
+		inv->nhosts++;
+	}
+	struct host_overlap_ctx oc = {inv, dl, csv_table_name(t), &k};
+	r_ = ip_prefix_find_overlaps(k.addrs, k.naddrs, report_host_overlap, &oc);
+out:
+	host_check_free(&k);
+	return r_;
+}
+
 int inventory_find_site(const struct inventory *inv, const char *id)
 {
 	return inv->site_ids ? strmap_get(inv->site_ids, id) : -1;
@@ -1228,6 +1687,23 @@ int inventory_find_site(const struct inventory *inv, const char *id)
 int inventory_find_link(const struct inventory *inv, const char *id)
 {
 	return inv->link_ids ? strmap_get(inv->link_ids, id) : -1;
+}
+
+int inventory_find_host(const struct inventory *inv, const char *name)
+{
+	return inv->host_ids ? strmap_get(inv->host_ids, name) : -1;
+}
+
+bool host_has_label(const struct host *h, const char *key, const char *value)
+{
+	for (size_t i = 0; i < h->nlabels; i++) {
+		int c = strcmp(h->labels[i].key, key);
+		if (c > 0)
+			break;
+		if (c == 0 && (!value || strcmp(h->labels[i].value, value) == 0))
+			return true;
+	}
+	return false;
 }
 
 void inventory_free(struct inventory *inv)
@@ -1255,6 +1731,10 @@ void inventory_free(struct inventory *inv)
 	}
 	free(inv->ifaces);
 	free(inv->iface_start);
+	for (size_t i = 0; i < inv->nhosts; i++)
+		host_clear(&inv->hosts[i]);
+	free(inv->hosts);
+	strmap_free(inv->host_ids);
 	free(inv->districts);
 	free(inv->sites);
 	free(inv->links);
@@ -1278,6 +1758,7 @@ int inventory_load(const char *dir, struct diag_list *dl, struct inventory **out
 	    {"districts.csv", load_districts, true}, {"sites.csv", load_sites, true},
 	    {"links.csv", load_links, true},	     {"addressplan.csv", load_plan, false},
 	    {"segments.csv", load_segments, true},   {"interfaces.csv", load_ifaces, false},
+	    {"hosts.csv", load_hosts, false},
 	};
 	*out = NULL;
 	struct inventory *inv = calloc(1, sizeof(*inv));

@@ -110,6 +110,25 @@ struct iface {
 	unsigned line;
 };
 
+/*
+ * A host object (hosts.csv, optional): a server or device that policies can
+ * name by its labels (stage-2 micro-segmentation).
+ */
+struct host_label {
+	char *key, *value;
+};
+
+struct host {
+	char *name;
+	int site;		 /* index into inv->sites, -1 when none */
+	struct ip_prefix *addrs; /* host addresses are /32 or /128 */
+	size_t naddrs;
+	struct host_label *labels; /* sorted by key then value */
+	size_t nlabels;
+	char *description; /* "" when none */
+	unsigned line;
+};
+
 /* One row of addressplan.csv: a zone's supernet (zone "city" = the whole plan). */
 struct plan_prefix {
 	char *zone;
@@ -137,6 +156,12 @@ struct inventory {
 	bool has_ifaces;		    /* interfaces.csv was present */
 	int primary_dc, fallback_dc;	    /* site indices, -1 when absent */
 	struct strmap *site_ids, *link_ids; /* id -> index */
+
+	/* hosts.csv (optional), in file order */
+	struct host *hosts;
+	size_t nhosts;
+	bool has_hosts;		 /* hosts.csv was present */
+	struct strmap *host_ids; /* name -> index */
 };
 
 extern const char *const site_type_names[SITE_TYPE_COUNT];
@@ -147,9 +172,9 @@ extern const char *const iface_role_names[IFACE_ROLE_COUNT]; /* "segment", "upli
 
 /*
  * Loads and validates DIR/{districts,sites,links,segments,addressplan,
- * interfaces}.csv (addressplan.csv and interfaces.csv are optional). Every problem in every file is
- * added to dl. Returns 0 with *out set when there were no errors (warnings allowed), -EINVAL when
- * errors were reported (*out NULL), or another negative errno.
+ * interfaces,hosts}.csv (addressplan.csv, interfaces.csv and hosts.csv are optional). Every problem
+ * in every file is added to dl. Returns 0 with *out set when there were no errors (warnings
+ * allowed), -EINVAL when errors were reported (*out NULL), or another negative errno.
  */
 int inventory_load(const char *dir, struct diag_list *dl, struct inventory **out);
 void inventory_free(struct inventory *inv);
@@ -158,6 +183,10 @@ void inventory_free(struct inventory *inv);
 int inventory_find_site(const struct inventory *inv, const char *id);
 /* Link index for an id, or -1. */
 int inventory_find_link(const struct inventory *inv, const char *id);
+/* Host index for a name, or -1. */
+int inventory_find_host(const struct inventory *inv, const char *name);
+/* True when h has the label key=value; value NULL: any value of key. */
+bool host_has_label(const struct host *h, const char *key, const char *value);
 
 /* Great-circle distance in metres (haversine, mean Earth radius 6,371,008.8 m). */
 double geo_distance_m(double lat1, double lon1, double lat2, double lon2);
