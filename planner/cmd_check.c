@@ -139,15 +139,19 @@ int cmd_check(int argc, char **argv)
 		if (j && inv->has_ifaces)
 			json_object_set_new(j, "interfaces",
 					    json_integer((json_int_t)inv->nifaces));
+		if (j && inv->has_hosts)
+			json_object_set_new(j, "hosts", json_integer((json_int_t)inv->nhosts));
 		code = out_json(j);
 	} else if (code == SEG_EXIT_OK) {
-		char ifaces[48] = "";
+		char ifaces[48] = "", hosts[48] = "";
 		if (inv->has_ifaces)
 			snprintf(ifaces, sizeof(ifaces), ", %zu interfaces", inv->nifaces);
+		if (inv->has_hosts)
+			snprintf(hosts, sizeof(hosts), ", %zu hosts", inv->nhosts);
 		printf("%s: ok: %zu districts, %zu sites, %zu links, %zu segments%s, %zu "
-		       "address-plan prefixes%s%s%s, %zu warnings\n",
+		       "address-plan prefixes%s%s%s%s, %zu warnings\n",
 		       dir, inv->ndistricts, inv->nsites, inv->nlinks, inv->nsegments, ifaces,
-		       inv->nplan, models & 2 ? ", policy.yaml" : "",
+		       inv->nplan, hosts, models & 2 ? ", policy.yaml" : "",
 		       models & 1 ? ", vpn.yaml" : "", models & 4 ? ", rollout.yaml" : "",
 		       diag_warnings(dl));
 	}
