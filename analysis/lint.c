@@ -654,8 +654,8 @@ static int add_mrule(struct lint_model *m, const struct input *in, size_t idx)
 	k->to = calloc(s->ne + 1, sizeof(bool));
 	if (!k->from || !k->to)
 		goto out;
-	side_set(s, in, r->from_any, r->from, r->nfrom, k->from);
-	side_set(s, in, r->to_any, r->to, r->nto, k->to);
+	side_set(s, in, r->from.any, r->from.zones, r->from.nzones, k->from);
+	side_set(s, in, r->to.any, r->to.zones, r->to.nzones, k->to);
 	svc.any = r->svc_any;
 	rc = 0;
 	for (size_t i = 0; i < r->nservices && rc == 0; i++)
@@ -1623,20 +1623,20 @@ static int static_rule(struct linter *L, size_t i)
 	const struct pol_rule *r = &p->rules[i];
 	int ri = (int)i, rc = 0;
 	bool acc = r->action == POL_ACCEPT && r->svc_any;
-	if (acc && r->from_any && r->to_any)
+	if (acc && r->from.any && r->to.any)
 		rc = add_finding(L, LINT_ANY_ANY, DIAG_WARNING, r->line, r->col, ri, -1, r->site,
 				 "rule '%s' accepts every service from anywhere to anywhere%s%s",
 				 r->id, r->scope != POL_SCOPE_ANY ? " (scope " : "",
 				 r->scope != POL_SCOPE_ANY ? pol_scope_names[r->scope] : "");
-	else if (acc && (r->from_any || r->to_any))
+	else if (acc && (r->from.any || r->to.any))
 		rc = add_finding(L, LINT_BROAD, DIAG_WARNING, r->line, r->col, ri, -1, r->site,
 				 "rule '%s' accepts every service %s any %s", r->id,
-				 r->from_any ? "from" : "to",
-				 r->from_any ? "source" : "destination");
-	else if (acc && (names_internet(p, r->from, r->nfrom) || names_internet(p, r->to, r->nto)))
+				 r->from.any ? "from" : "to",
+				 r->from.any ? "source" : "destination");
+	else if (acc && (names_internet(p, r->from.zones, r->from.nzones) || names_internet(p, r->to.zones, r->to.nzones)))
 		rc = add_finding(L, LINT_INTERNET_ANY, DIAG_WARNING, r->line, r->col, ri, -1,
 				 r->site, "rule '%s' accepts every service %s the internet", r->id,
-				 names_internet(p, r->from, r->nfrom) ? "from" : "to");
+				 names_internet(p, r->from.zones, r->from.nzones) ? "from" : "to");
 	if (rc < 0 || !r->expires[0] || !r->expires_at)
 		return rc;
 	if (r->expired)

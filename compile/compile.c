@@ -9,6 +9,7 @@
 #include "compile/gateway.h"
 #include "core/atomic.h"
 #include "core/sha256.h"
+#include "core/timewin.h"
 #include "core/version.h"
 
 #define NAME_MAX_LEN 200 /* nft names may be longer (NFT_NAME_MAXLEN 256); keep a margin */
@@ -28,6 +29,10 @@ struct pol_build {
 	size_t *seg_start; /* segments of site s: seg_index[seg_start[s]..seg_start[s+1]) */
 	size_t *seg_index;
 	bool *site_dc; /* some segment of the site lies in the data-centre networks */
+	struct pol_ranges self;	  /* the gateways' own interface addresses: val = site */
+	struct pol_ranges *gwto;  /* per policy rule: a gateway service's gateways' addresses */
+	struct pol_ranges *terms; /* per policy term: its addresses */
+	bool *term_site;	  /* [term * nsites + site]: the term has an address there */
 	char hash[80];
 };
 
@@ -75,6 +80,30 @@ static json_t *canon_ints(const struct policy *p, const int *v, size_t n, bool a
 	return a;
 }
 
+static json_t *canon_side(const struct policy *p, const struct pol_rside *sd)
+{
+	if (sd->any)
+		return json_string("any");
+	json_t *a = json_array();
+	for (size_t i = 0; i < sd->nzones; i++)
+		json_array_append_new(a, json_string(p->zones[sd->zones[i]].name));
+	for (size_t i = 0; i < sd->nterms; i++)
+		json_array_append_new(a, json_pack("{s:s}", "term", p->terms[sd->terms[i]].label));
+	return a;
+}
+
+static json_t *ranges_canon(const struct pol_ranges *rs)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < rs->n; i++) {
+		char x[IP_PREFIX_STRLEN], y[IP_PREFIX_STRLEN];
+		ip_addr_format(&rs->v[i].first, x, sizeof(x));
+		ip_addr_format(&rs->v[i].last, y, sizeof(y));
+		json_array_append_new(a, json_pack("[ss]", x, y));
+	}
+	return a;
+}
+
 static json_t *prefix_json(const struct ip_prefix *pf, bool has)
 {
 	char buf[IP_PREFIX_STRLEN];
@@ -107,17 +136,36 @@ static int build_hash(struct pol_build *b)
 	a = json_array();
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct pol_rule *r = &p->rules[i];
-		json_array_append_new(
-		    a,
+		json_t *o =
 		    json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:b,s:s,s:b,s:s?}", "id", r->id, "from",
-			      canon_ints(p, r->from, r->nfrom, r->from_any, true), "to",
-			      canon_ints(p, r->to, r->nto, r->to_any, true), "services",
+			      canon_side(p, &r->from), "to", canon_side(p, &r->to), "services",
 			      canon_ints(p, r->services, r->nservices, r->svc_any, false), "scope",
 			      pol_scope_names[r->scope], "action", pol_action_names[r->action],
 			      "log", r->log, "expires", r->expires, "expired", r->expired, "site",
-			      r->site >= 0 ? inv->sites[r->site].id : NULL));
+			      r->site >= 0 ? inv->sites[r->site].id : NULL);
+		/* Stage-2 keys only when used: a stage-1 policy keeps its hash. */
+		if (r->gateway) {
+			json_t *ifs = json_array();
+			for (size_t k = 0; k < r->nifaces; k++)
+				json_array_append_new(ifs, json_string(r->ifaces[k]));
+			json_object_set_new(o, "gateway", ifs);
+		}
+		if (r->limit.rate)
+			json_object_set_new(o, "limit",
+					    json_pack("[isib]", r->limit.rate, r->limit.unit,
+						      r->limit.burst, r->limit.per_source));
+		if (r->when.set)
+			json_object_set_new(o, "when", json_string(r->when.text));
+		json_array_append_new(a, o);
 	}
 	json_object_set_new(c, "rules", a);
+	if (p->nterms) {
+		a = json_array();
+		for (size_t i = 0; i < p->nterms; i++)
+			json_array_append_new(a, json_pack("[so]", p->terms[i].label,
+							   ranges_canon(&b->terms[i])));
+		json_object_set_new(c, "terms", a);
+	}
 	json_object_set_new(c, "management",
 			    canon_ints(p, p->management, p->nmanagement, false, true));
 	a = json_array();
@@ -176,7 +224,150 @@ void pol_build_free(struct pol_build *b)
 	free(b->seg_start);
 	free(b->seg_index);
 	free(b->site_dc);
+	for (size_t i = 0; b->terms && i < b->p->nterms; i++)
+		pol_ranges_free(&b->terms[i]);
+	free(b->terms);
+	free(b->term_site);
+	pol_ranges_free(&b->self);
+	for (size_t i = 0; b->gwto && i < b->p->nrules; i++)
+		pol_ranges_free(&b->gwto[i]);
+	free(b->gwto);
 	free(b);
+}
+
+static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol_ranges *out);
+static long gw_rule_ifaces(const struct inventory *inv, int site, const struct pol_rule *r,
+			   char **out, size_t max);
+
+/*
+ * Where each gateway service goes: the own addresses of every gateway that
+ * compiles it. The gateways on the way (the source's own) let it through
+ * with a forward rule to these addresses, so one rule opens it end to end.
+ */
+static int gateway_targets(struct pol_build *b)
+{
+	const struct policy *p = b->p;
+	const struct inventory *inv = b->inv;
+	int rc = 0;
+	if (!(b->gwto = calloc(p->nrules + 1, sizeof(*b->gwto))))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nrules && rc == 0; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		if (!r->gateway || r->expired)
+			continue;
+		for (size_t k = 0; k < inv->nifaces && rc == 0; k++) {
+			const struct iface *x = &inv->ifaces[k];
+			char *one[1];
+			if (gw_rule_ifaces(inv, x->site, r, one, 1) < 0)
+				continue;
+			if (x->has_v4)
+				rc = pol_ranges_add(&b->gwto[i], &x->addr4, &x->addr4, 0);
+			if (rc == 0 && x->has_v6)
+				rc = pol_ranges_add(&b->gwto[i], &x->addr6, &x->addr6, 0);
+		}
+		if (rc == 0)
+			rc = pol_ranges_normalize(&b->gwto[i]);
+	}
+	return rc;
+}
+
+/*
+ * Every endpoint term's addresses: its zones' (the city table's), its
+ * objects', hosts' and labels', its sites' segments, intersected, minus its
+ * exclusions (terms read before it). And which sites each term touches.
+ */
+static int materialize_terms(struct pol_build *b)
+{
+	const struct policy *p = b->p;
+	const struct inventory *inv = b->inv;
+	struct pol_table *city = NULL;
+	struct pol_ranges u = {0}, tmp = {0}, acc = {0};
+	int rc;
+	b->terms = calloc(p->nterms + 1, sizeof(*b->terms));
+	b->term_site = calloc(p->nterms * inv->nsites + 1, sizeof(bool));
+	if (!b->terms || !b->term_site)
+		return -ENOMEM;
+	if (p->nterms == 0)
+		return 0;
+	if ((rc = pol_build_city(b, &city)) < 0)
+		return rc;
+	for (size_t i = 0; i < p->nterms && rc == 0; i++) {
+		const struct pol_term *t = &p->terms[i];
+		/* Start from every address, narrow by each constraint. */
+		acc.n = 0;
+		struct ip_addr lo, hi;
+		for (uint8_t fam = 4; fam <= 6 && rc == 0; fam += 2) {
+			memset(&lo, 0, sizeof(lo));
+			memset(&hi, 0, sizeof(hi));
+			lo.family = hi.family = fam;
+			memset(hi.b, 0xff, fam == 4 ? 4 : 16);
+			rc = pol_ranges_add(&acc, &lo, &hi, 0);
+		}
+		if (rc == 0)
+			rc = pol_ranges_normalize(&acc);
+		if (t->nzones) {
+			u.n = 0;
+			for (size_t k = 0; k < t->nzones && rc == 0; k++)
+				for (uint8_t fam = 4; fam <= 6 && rc == 0; fam += 2)
+					rc = zone_ranges(city, t->zones[k], fam, &u);
+			if (rc == 0)
+				rc = pol_ranges_normalize(&u);
+			tmp.n = 0;
+			if (rc == 0)
+				rc = pol_ranges_intersect(&acc, &u, &tmp);
+			acc.n = 0;
+			if (rc == 0)
+				rc = pol_ranges_copy_into(&acc, &tmp);
+		}
+		if (t->has_addrs && rc == 0) {
+			tmp.n = 0;
+			rc = pol_ranges_intersect(&acc, &t->addrs, &tmp);
+			acc.n = 0;
+			if (rc == 0)
+				rc = pol_ranges_copy_into(&acc, &tmp);
+		}
+		if (t->has_sites && rc == 0) {
+			u.n = 0;
+			for (size_t k = 0; k < b->sites.n && rc == 0; k++)
+				if (t->sites[b->sites.v[k].val])
+					rc = pol_ranges_add(&u, &b->sites.v[k].first,
+							    &b->sites.v[k].last, 0);
+			if (rc == 0)
+				rc = pol_ranges_normalize(&u);
+			tmp.n = 0;
+			if (rc == 0)
+				rc = pol_ranges_intersect(&acc, &u, &tmp);
+			acc.n = 0;
+			if (rc == 0)
+				rc = pol_ranges_copy_into(&acc, &tmp);
+		}
+		for (size_t k = 0; k < t->nexcept && rc == 0; k++) {
+			tmp.n = 0;
+			for (uint8_t fam = 4; fam <= 6 && rc == 0; fam += 2)
+				rc = pol_ranges_subtract(&acc, &b->terms[t->except[k]], fam, &tmp);
+			acc.n = 0;
+			if (rc == 0)
+				rc = pol_ranges_copy_into(&acc, &tmp);
+		}
+		if (rc == 0)
+			rc = pol_ranges_copy_into(&b->terms[i], &acc);
+		/* The sites it touches: walk the site partition along the term's ranges. */
+		const struct pol_ranges *tr = &b->terms[i];
+		size_t j = 0;
+		for (size_t k = 0; k < tr->n && rc == 0; k++) {
+			while (j < b->sites.n && ip_addr_cmp(&b->sites.v[j].last, &tr->v[k].first) < 0)
+				j++;
+			for (size_t m = j;
+			     m < b->sites.n && ip_addr_cmp(&b->sites.v[m].first, &tr->v[k].last) <= 0;
+			     m++)
+				b->term_site[i * inv->nsites + (size_t)b->sites.v[m].val] = true;
+		}
+	}
+	pol_ranges_free(&u);
+	pol_ranges_free(&tmp);
+	pol_ranges_free(&acc);
+	pol_table_free(city);
+	return rc;
 }
 
 /* Does some range of the normalized list r share an address with prefix p? */
@@ -292,6 +483,18 @@ int pol_build_new(const struct policy *p, const struct inventory *inv, struct po
 		    (s->has_v6 && overlaps(&b->dc, &s->v6)))
 			b->site_dc[s->site] = true;
 	}
+	for (size_t k = 0; k < inv->nifaces && rc == 0; k++) {
+		const struct iface *x = &inv->ifaces[k];
+		if (x->has_v4)
+			rc = pol_ranges_add(&b->self, &x->addr4, &x->addr4, x->site);
+		if (rc == 0 && x->has_v6)
+			rc = pol_ranges_add(&b->self, &x->addr6, &x->addr6, x->site);
+	}
+	/* Two gateways with one address (a VRRP pair's shared one) judge it alike: keep one. */
+	if (rc == 0 && (rc = pol_ranges_normalize(&b->self)) == -EEXIST)
+		rc = 0;
+	if (rc < 0 || (rc = materialize_terms(b)) < 0 || (rc = gateway_targets(b)) < 0)
+		goto out;
 	rc = build_hash(b);
 out:
 	if (rc < 0)
@@ -299,6 +502,16 @@ out:
 	else
 		*out = b;
 	return rc;
+}
+
+const struct policy *pol_build_policy(const struct pol_build *b)
+{
+	return b->p;
+}
+
+const struct pol_ranges *pol_build_term(const struct pol_build *b, int term)
+{
+	return term >= 0 && (size_t)term < b->p->nterms ? &b->terms[term] : NULL;
 }
 
 const char *pol_build_hash(const struct pol_build *b)
@@ -309,33 +522,118 @@ const char *pol_build_hash(const struct pol_build *b)
 /* ------------------------------------------------------------------ */
 /* Tables */
 
-/* Can this side of a rule match an address of the site (local zones, dc)? */
-static bool side_local(const struct policy *p, bool any, const int *zs, size_t n,
+/* Can this side of a rule match an address of the site (local zones, dc, terms)? */
+static bool side_local(const struct pol_build *b, const struct pol_rside *sd, int site,
 		       const bool *local_zone, bool local_dc)
 {
-	if (any)
+	const struct policy *p = b->p;
+	if (sd->any)
 		return true;
-	for (size_t i = 0; i < n; i++)
-		if (local_zone[zs[i]] || (p->zones[zs[i]].kind == POL_ZONE_DC && local_dc))
+	for (size_t i = 0; i < sd->nzones; i++)
+		if (local_zone[sd->zones[i]] || (p->zones[sd->zones[i]].kind == POL_ZONE_DC && local_dc))
+			return true;
+	for (size_t i = 0; i < sd->nterms; i++)
+		if (b->term_site[(size_t)sd->terms[i] * b->inv->nsites + (size_t)site])
 			return true;
 	return false;
 }
 
-static bool rule_applies(const struct policy *p, const struct pol_rule *r, int site,
+static long gw_rule_ifaces(const struct inventory *inv, int site, const struct pol_rule *r,
+			   char **out, size_t max);
+
+/*
+ * Is the rule compiled at site's gateway? A gateway judges the connections
+ * with an end in its own segments, so a rule that can match no such
+ * connection is left out: a rule naming endpoints at a site group is
+ * compiled at every gateway of the group and at every gateway its other
+ * side reaches, never at the others.
+ */
+static bool rule_applies(const struct pol_build *b, const struct pol_rule *r, int site,
 			 const bool *local_zone, bool local_dc)
 {
 	if (r->expired || (r->site >= 0 && r->site != site))
 		return false;
-	bool f = side_local(p, r->from_any, r->from, r->nfrom, local_zone, local_dc);
-	bool t = side_local(p, r->to_any, r->to, r->nto, local_zone, local_dc);
+	if (r->gateway) {
+		char *names[1];
+		return gw_rule_ifaces(b->inv, site, r, names, 1) >= 0;
+	}
+	bool f = side_local(b, &r->from, site, local_zone, local_dc);
+	bool t = side_local(b, &r->to, site, local_zone, local_dc);
 	if (r->scope == POL_SCOPE_SAME_SITE)
 		return f && t;
 	return f || t;
 }
 
-static int add_trule(struct pol_table *t, const struct policy *p, const struct pol_rule *r,
-		     const int *map)
+/* The table set of policy term k, added on first use. */
+static int term_set(const struct pol_build *b, struct pol_table *t, int *tmap, int k)
 {
+	if (tmap[k] >= 0)
+		return tmap[k];
+	const struct pol_term *pt = &b->p->terms[k];
+	int rc = pol_table_add_set(t, pt->setname, pt->label, &b->terms[k]);
+	if (rc >= 0)
+		tmap[k] = rc;
+	return rc;
+}
+
+static int side_of(const struct pol_build *b, struct pol_table *t, const struct pol_rside *in,
+		   const int *map, int *tmap, struct pol_side *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->any = in->any;
+	out->zones = calloc(in->nzones + 1, sizeof(int));
+	out->sets = calloc(in->nterms + 1, sizeof(int));
+	if (!out->zones || !out->sets)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->nzones; i++) {
+		int z = map[in->zones[i]];
+		bool dup = false;
+		for (size_t k = 0; k < out->nzones; k++)
+			dup |= out->zones[k] == z;
+		if (!dup)
+			out->zones[out->nzones++] = z;
+	}
+	for (size_t i = 0; i < in->nterms; i++) {
+		int k = term_set(b, t, tmap, in->terms[i]);
+		if (k < 0)
+			return k;
+		out->sets[out->nsets++] = k;
+	}
+	return 0;
+}
+
+/* How far ahead a time window's occurrences are rendered (docs/policy.md). */
+#define WINDOW_HORIZON_DAYS 366
+
+/*
+ * The interfaces of site's gateway a gateway service is accepted on: its
+ * names and roles resolved (at most max; none when it names none). -1 when
+ * it names interfaces and none is at this site (the service is then not
+ * compiled there).
+ */
+static long gw_rule_ifaces(const struct inventory *inv, int site, const struct pol_rule *r,
+			   char **out, size_t max)
+{
+	size_t n = 0;
+	if (!r->gateway || !r->nifaces)
+		return 0;
+	for (size_t k = inv->iface_start[site]; k < inv->iface_start[site + 1] && n < max; k++) {
+		const struct iface *x = &inv->ifaces[k];
+		for (size_t i = 0; i < r->nifaces; i++)
+			if (strcmp(r->ifaces[i], x->name) == 0 ||
+			    strcmp(r->ifaces[i], iface_role_names[x->role]) == 0) {
+				out[n++] = x->name;
+				break;
+			}
+	}
+	return n ? (long)n : -1;
+}
+
+/* fwd: the forward rule of a gateway service, to the gateways that offer it. */
+static int add_trule(const struct pol_build *b, struct pol_table *t, const struct pol_rule *r,
+		     int site, const int *map, int *tmap, bool fwd)
+{
+	const struct policy *p = b->p;
 	struct pol_trule tr;
 	memset(&tr, 0, sizeof(tr));
 	int rc = -ENOMEM;
@@ -344,18 +642,55 @@ static int add_trule(struct pol_table *t, const struct policy *p, const struct p
 	tr.scope = r->scope;
 	tr.log = r->log;
 	tr.exception = r->site >= 0;
-	tr.from_any = r->from_any;
-	tr.to_any = r->to_any;
+	tr.gateway = r->gateway;
 	tr.comment = r->comment;
 	tr.expires = r->expires_at;
-	tr.from = calloc(r->nfrom + 1, sizeof(int));
-	tr.to = calloc(r->nto + 1, sizeof(int));
-	if (!tr.from || !tr.to)
+	tr.limit = r->limit;
+	char *ifnames[64];
+	tr.ifaces = ifnames;
+	long nif = gw_rule_ifaces(b->inv, site, r, ifnames, 64);
+	tr.nifaces = nif > 0 ? (size_t)nif : 0;
+	if ((rc = side_of(b, t, &r->from, map, tmap, &tr.from)) < 0 ||
+	    (rc = side_of(b, t, &r->to, map, tmap, &tr.to)) < 0)
 		goto out;
-	for (size_t i = 0; i < r->nfrom; i++)
-		tr.from[tr.nfrom++] = map[r->from[i]];
-	for (size_t i = 0; i < r->nto; i++)
-		tr.to[tr.nto++] = map[r->to[i]];
+	if (fwd) {
+		char name[96];
+		snprintf(name, sizeof(name), "g_%s", r->id);
+		for (char *c = name; *c; c++)
+			if (*c == '-' || *c == '.')
+				*c = '_';
+		char label[128];
+		snprintf(label, sizeof(label), "{gateways offering %s}", r->id);
+		int k = pol_table_find_set(t, name);
+		if (k < 0 && (k = pol_table_add_set(t, name, label, &b->gwto[r - p->rules])) < 0) {
+			rc = k;
+			goto out;
+		}
+		tr.gateway = false;
+		tr.nifaces = 0;
+		tr.to.any = false;
+		tr.to.sets[0] = k;
+		tr.to.nsets = 1;
+	}
+	rc = -ENOMEM;
+	if (r->when.set) {
+		struct tw_window w = {.days = r->when.days, .start = r->when.start, .end = r->when.end};
+		snprintf(w.tz, sizeof(w.tz), "%s", r->when.tz);
+		int64_t from = p->now - 86400, to = p->now + (int64_t)WINDOW_HORIZON_DAYS * 86400;
+		long n = tw_intervals(&w, from, to, NULL, 0);
+		struct tw_interval *iv = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(*iv));
+		tr.spans = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(*tr.spans));
+		if (n < 0 || !iv || !tr.spans) {
+			free(iv);
+			rc = n < 0 ? (int)n : -ENOMEM;
+			goto out;
+		}
+		n = tw_intervals(&w, from, to, iv, (size_t)n);
+		for (long i = 0; i < n; i++)
+			tr.spans[tr.nspans++] = (struct pol_span){iv[i].first, iv[i].last};
+		free(iv);
+		tr.window = (char *)r->when.text;
+	}
 	tr.svc.any = r->svc_any;
 	size_t nl = 1;
 	for (size_t i = 0; i < r->nservices; i++)
@@ -373,8 +708,9 @@ static int add_trule(struct pol_table *t, const struct policy *p, const struct p
 	}
 	rc = pol_table_add_rule(t, &tr);
 out:
-	free(tr.from);
-	free(tr.to);
+	pol_side_free(&tr.from);
+	pol_side_free(&tr.to);
+	free(tr.spans);
 	free(tr.svc_names);
 	pol_match_free(&tr.svc);
 	return rc;
@@ -415,10 +751,14 @@ int pol_build_gateway(const struct pol_build *b, int site, enum pol_mode mode,
 	bool *used = calloc(p->nzones + 1, sizeof(bool));
 	int *map = calloc(p->nzones + 1, sizeof(int));
 	bool *applies = calloc(p->nrules + 1, sizeof(bool));
+	bool *fwd = calloc(p->nrules + 1, sizeof(bool));
+	int *tmap = malloc((p->nterms + 1) * sizeof(int));
 	int rc = -ENOMEM;
 	*out = NULL;
-	if (!t || !local_zone || !used || !map || !applies)
+	if (!t || !local_zone || !used || !map || !applies || !tmap || !fwd)
 		goto out;
+	for (size_t k = 0; k < p->nterms; k++)
+		tmap[k] = -1;
 	rc = -EINVAL;
 	if (site < 0 || (size_t)site >= inv->nsites)
 		goto out;
@@ -429,12 +769,18 @@ int pol_build_gateway(const struct pol_build *b, int site, enum pol_mode mode,
 	bool district = false, dc = false;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct pol_rule *r = &p->rules[i];
-		if (!(applies[i] = rule_applies(p, r, site, local_zone, b->site_dc[site])))
+		if (r->gateway && !r->expired && b->gwto[i].n &&
+		    side_local(b, &r->from, site, local_zone, b->site_dc[site])) {
+			fwd[i] = true;
+			for (size_t k = 0; k < r->from.nzones; k++)
+				used[r->from.zones[k]] = true;
+		}
+		if (!(applies[i] = rule_applies(b, r, site, local_zone, b->site_dc[site])))
 			continue;
-		for (size_t k = 0; k < r->nfrom; k++)
-			used[r->from[k]] = true;
-		for (size_t k = 0; k < r->nto; k++)
-			used[r->to[k]] = true;
+		for (size_t k = 0; k < r->from.nzones; k++)
+			used[r->from.zones[k]] = true;
+		for (size_t k = 0; k < r->to.nzones; k++)
+			used[r->to.zones[k]] = true;
 		district |= r->scope == POL_SCOPE_SAME_DISTRICT;
 		dc |= r->scope == POL_SCOPE_DC_ONLY;
 	}
@@ -484,11 +830,25 @@ int pol_build_gateway(const struct pol_build *b, int site, enum pol_mode mode,
 		if (rc == 0)
 			rc = add_segment(pol_table_list(t, POL_L_SITES), s, sidx);
 	}
+	/* The gateway's own addresses and the management networks (input chain). */
+	for (size_t k = inv->iface_start[site]; k < inv->iface_start[site + 1] && rc == 0; k++) {
+		const struct iface *x = &inv->ifaces[k];
+		if (x->has_v4)
+			rc = pol_ranges_add(pol_table_list(t, POL_L_SELF), &x->addr4, &x->addr4, 0);
+		if (rc == 0 && x->has_v6)
+			rc = pol_ranges_add(pol_table_list(t, POL_L_SELF), &x->addr6, &x->addr6, 0);
+	}
+	if (rc == 0 && pol_table_clist(t, POL_L_SELF)->n)
+		rc = copy_list(pol_table_list(t, POL_L_MGMT), &b->mgmt, 0);
 	/* This site's exceptions first, then the city-wide rules. */
 	for (int pass = 0; pass < 2 && rc == 0; pass++)
 		for (size_t i = 0; i < p->nrules && rc == 0; i++)
 			if (applies[i] && (p->rules[i].site >= 0) == (pass == 0))
-				rc = add_trule(t, p, &p->rules[i], map);
+				rc = add_trule(b, t, &p->rules[i], site, map, tmap, false);
+	/* Gateway services on their way to other gateways: after the city-wide rules. */
+	for (size_t i = 0; i < p->nrules && rc == 0; i++)
+		if (fwd[i])
+			rc = add_trule(b, t, &p->rules[i], site, map, tmap, true);
 	if (rc == 0)
 		rc = pol_table_seal(t);
 	if (rc == 0)
@@ -498,6 +858,8 @@ out:
 	free(used);
 	free(map);
 	free(applies);
+	free(fwd);
+	free(tmap);
 	if (rc < 0)
 		pol_table_free(t);
 	else
@@ -548,6 +910,10 @@ void pol_build_judges(const struct pol_build *b, const struct ip_addr *src,
 	*counted = -1;
 	if (s)
 		judges[(*njudges)++] = s->val;
+	/* A gateway's own address: that gateway judges it too (its input chain). */
+	const struct pol_range *g = pol_ranges_find(&b->self, dst);
+	if (!d || (g && g->val != d->val))
+		d = g ? g : d;
 	if (d && (!s || d->val != s->val))
 		judges[(*njudges)++] = d->val;
 	if (*njudges)
@@ -556,86 +922,6 @@ void pol_build_judges(const struct pol_build *b, const struct ip_addr *src,
 
 /* ------------------------------------------------------------------ */
 /* Range arithmetic for the nft sets */
-
-static void addr_zero(struct ip_addr *a, uint8_t fam)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = fam;
-}
-
-static void addr_max(struct ip_addr *a, uint8_t fam)
-{
-	addr_zero(a, fam);
-	memset(a->b, 0xff, fam == 4 ? 4 : 16);
-}
-
-static bool addr_dec(struct ip_addr *a)
-{
-	int last = a->family == 4 ? 3 : 15;
-	for (int i = last; i >= 0; i--)
-		if (a->b[i]--)
-			return true;
-	return false;
-}
-
-/* Appends the addresses of family fam that no range of r covers. */
-static int complement(const struct pol_ranges *r, uint8_t fam, struct pol_ranges *out)
-{
-	struct ip_addr cur, end;
-	addr_zero(&cur, fam);
-	addr_max(&end, fam);
-	bool more = true;
-	for (size_t i = 0; i < r->n && more; i++) {
-		if (r->v[i].first.family != fam)
-			continue;
-		if (ip_addr_cmp(&r->v[i].first, &cur) > 0) {
-			struct ip_addr e = r->v[i].first;
-			addr_dec(&e);
-			int rc = pol_ranges_add(out, &cur, &e, 0);
-			if (rc < 0)
-				return rc;
-		}
-		cur = r->v[i].last;
-		more = ip_addr_add(&cur, 1);
-	}
-	return more ? pol_ranges_add(out, &cur, &end, 0) : 0;
-}
-
-/* Appends a minus b (both normalized) for family fam. */
-static int difference(const struct pol_ranges *a, const struct pol_ranges *b, uint8_t fam,
-		      struct pol_ranges *out)
-{
-	size_t j = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->v[i].first.family != fam)
-			continue;
-		struct ip_addr cur = a->v[i].first;
-		bool open = true;
-		while (j < b->n && ip_addr_cmp(&b->v[j].last, &cur) < 0)
-			j++;
-		for (size_t k = j;
-		     open && k < b->n && ip_addr_cmp(&b->v[k].first, &a->v[i].last) <= 0; k++) {
-			if (ip_addr_cmp(&b->v[k].first, &cur) > 0) {
-				struct ip_addr e = b->v[k].first;
-				addr_dec(&e);
-				int rc = pol_ranges_add(out, &cur, &e, 0);
-				if (rc < 0)
-					return rc;
-			}
-			if (ip_addr_cmp(&b->v[k].last, &a->v[i].last) >= 0)
-				open = false;
-			cur = b->v[k].last;
-			if (!ip_addr_add(&cur, 1))
-				open = false;
-		}
-		if (open) {
-			int rc = pol_ranges_add(out, &cur, &a->v[i].last, 0);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
 
 /* The addresses of zone z of family fam in table t, appended to out. */
 static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol_ranges *out)
@@ -653,16 +939,16 @@ static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol
 		if (rc == 0)
 			rc = pol_ranges_normalize(&u);
 		if (rc == 0)
-			rc = complement(&u, fam, out);
+			rc = pol_ranges_complement(&u, fam, out);
 		pol_ranges_free(&u);
 		return rc;
 	}
 	case POL_ZONE_SPECIAL:
 	case POL_ZONE_PRIVEXT:
-		return difference(pol_outside_ranges(pol_table_zone_kind(t, z)),
+		return pol_ranges_subtract(pol_outside_ranges(pol_table_zone_kind(t, z)),
 				  pol_table_clist(t, POL_L_CITY), fam, out);
 	case POL_ZONE_UNASSIGNED:
-		return difference(pol_table_clist(t, POL_L_CITY), part, fam, out);
+		return pol_ranges_subtract(pol_table_clist(t, POL_L_CITY), part, fam, out);
 	case POL_ZONE_DC:
 		for (size_t i = 0; i < pol_table_clist(t, POL_L_DC)->n; i++) {
 			const struct pol_range *r = &pol_table_clist(t, POL_L_DC)->v[i];
@@ -692,6 +978,7 @@ struct render {
 	const struct pol_build *b;
 	const struct pol_table *t;
 	FILE *sets, *fwd, *in, *pre;
+	FILE *cur; /* the chain policy rules go to: forward, or input for gateway services */
 	char **names; /* sets declared so far, and union sets found empty (not declared) */
 	char **keys;  /* what each set holds: its zones or services */
 	bool *nonempty;
@@ -898,6 +1185,72 @@ static bool zone_set(struct render *r, const int *zs, size_t n, uint8_t fam, cha
 	return ok;
 }
 
+/*
+ * The set of one side of a rule for family fam: its zones' set when it names
+ * only zones (stage 1, unchanged); the term's own set when it names one term
+ * (an object used by many rules is one set); otherwise the union, named by
+ * its members. false when the side has no address of that family.
+ */
+static bool side_set(struct render *r, const struct pol_side *sd, uint8_t fam, char *name,
+		     size_t size)
+{
+	if (sd->nsets == 0)
+		return zone_set(r, sd->zones, sd->nzones, fam, name, size);
+	struct pol_ranges u = {0};
+	char *key = NULL;
+	size_t klen = 16 + 12 * (sd->nzones + sd->nsets);
+	if (!(key = malloc(klen))) {
+		r->err = -ENOMEM;
+		return false;
+	}
+	size_t ko = (size_t)snprintf(key, klen, "s%u", fam);
+	for (size_t i = 0; i < sd->nzones; i++)
+		ko += (size_t)snprintf(key + ko, klen - ko, ",z%d", sd->zones[i]);
+	for (size_t i = 0; i < sd->nsets; i++)
+		ko += (size_t)snprintf(key + ko, klen - ko, ",s%d", sd->sets[i]);
+	if (sd->nzones == 0 && sd->nsets == 1) {
+		snprintf(name, size, "%s_%s", pol_table_set_name(r->t, sd->sets[0]), fam_sfx(fam));
+	} else {
+		uint8_t d[32];
+		char full[512];
+		size_t o = 0;
+		for (size_t i = 0; i < sd->nzones && o < sizeof(full); i++)
+			o += (size_t)snprintf(full + o, sizeof(full) - o, "%s,",
+					      pol_table_zone_name(r->t, sd->zones[i]));
+		for (size_t i = 0; i < sd->nsets && o < sizeof(full); i++)
+			o += (size_t)snprintf(full + o, sizeof(full) - o, "%s,",
+					      pol_table_set_name(r->t, sd->sets[i]));
+		sha256(full, strlen(full), d);
+		snprintf(name, size, "u_%02x%02x%02x%02x%02x%02x_%s", d[0], d[1], d[2], d[3], d[4],
+			 d[5], fam_sfx(fam));
+	}
+	int known = lookup_set(r, name, size, key);
+	if (known >= 0) {
+		free(key);
+		return r->nonempty[known];
+	}
+	for (size_t i = 0; i < sd->nzones; i++)
+		if (zone_ranges(r->t, sd->zones[i], fam, &u) < 0)
+			r->err = -ENOMEM;
+	for (size_t i = 0; i < sd->nsets; i++) {
+		const struct pol_ranges *sr = pol_table_set(r->t, sd->sets[i]);
+		for (size_t k = 0; k < sr->n; k++)
+			if (sr->v[k].first.family == fam &&
+			    pol_ranges_add(&u, &sr->v[k].first, &sr->v[k].last, 0) < 0)
+				r->err = -ENOMEM;
+	}
+	if (pol_ranges_normalize(&u) < 0)
+		r->err = -ENOMEM;
+	bool ok = u.n > 0;
+	if (ok)
+		declare_addr_set(r, name, key, fam, &u);
+	else
+		remember(r, name, key, false);
+	pol_ranges_free(&u);
+	free(key);
+	return ok;
+}
+
 /* A named list set of the table (local, district, dc); declared even when empty. */
 static bool list_set(struct render *r, enum pol_list l, const char *base, uint8_t fam, char *name,
 		     size_t size)
@@ -1016,17 +1369,85 @@ static void log_line(struct render *r, const char *match, const char *prefix, co
 {
 	const struct policy *p = r->b->p;
 	char g[32];
-	fprintf(r->fwd, "\t\t%s limit rate %u/%s log prefix \"%s \"%s comment \"log:%s\"\n", match,
+	fprintf(r->cur, "\t\t%s limit rate %u/%s log prefix \"%s \"%s comment \"log:%s\"\n", match,
 		p->log_rate, p->log_rate_unit, prefix, log_group(p, g, sizeof(g)), id);
 }
 
 /* The rules of one match: an optional log rule, then the verdict (two for reject). */
+/* A name for an nft object of rule id: prefix, the id with - and . as _. */
+static void rule_obj_name(char *buf, size_t size, const char *prefix, const char *id,
+			  const char *sfx)
+{
+	snprintf(buf, size, "%s%s%s", prefix, id, sfx);
+	for (char *c = buf; *c; c++)
+		if (*c == '-' || *c == '.')
+			*c = '_';
+}
+
+/*
+ * The rule before a limited accept: what exceeds the rate is dropped here, so
+ * that it never falls through to a broader rule below. One named limit per
+ * policy rule (shared by its IPv4 and IPv6 rules and its services), or, per
+ * source, a dynamic set per family keyed by the source address.
+ */
+static void limit_rule(struct render *r, const struct pol_trule *tr, const char *match)
+{
+	char name[96], burst[48] = "";
+	const struct pol_limit *l = &tr->limit;
+	if (l->burst)
+		snprintf(burst, sizeof(burst), " burst %u packets", l->burst);
+	r->st.rules++;
+	if (!l->per_source) {
+		rule_obj_name(name, sizeof(name), "l_", tr->id, "");
+		if (declared(r, name) < 0) {
+			remember(r, name, name, true);
+			fprintf(r->sets, "\tlimit %s {\n\t\trate over %u/%s%s\n\t}\n", name, l->rate,
+				l->unit, burst);
+		}
+		fprintf(r->cur,
+			"\t\t%s limit name \"%s\" counter drop comment \"limit:%s\"\n", match,
+			name, tr->id);
+		return;
+	}
+	bool v6 = strstr(match, "ip6 ") != NULL || strstr(match, "ipv6") != NULL;
+	rule_obj_name(name, sizeof(name), "l_", tr->id, v6 ? "_v6" : "_v4");
+	if (declared(r, name) < 0) {
+		remember(r, name, name, true);
+		fprintf(r->sets,
+			"\tset %s {\n\t\ttype %s\n\t\tsize 65535\n\t\tflags dynamic,timeout\n"
+			"\t\ttimeout 10m\n\t}\n",
+			name, v6 ? "ipv6_addr" : "ipv4_addr");
+	}
+	fprintf(r->cur,
+		"\t\t%s update @%s { %s saddr limit rate over %u/%s%s } counter drop comment "
+		"\"limit:%s\"\n",
+		match, name, v6 ? "ip6" : "ip", l->rate, l->unit, burst, tr->id);
+}
+
+/* The occurrences of a rule's time window: absolute UTC instants, one interval set. */
+static void window_set(struct render *r, const char *name, const struct pol_trule *tr)
+{
+	if (declared(r, name) >= 0)
+		return;
+	remember(r, name, name, true);
+	fprintf(r->sets, "\tset %s {\n\t\ttypeof meta time\n\t\tflags interval\n", name);
+	for (size_t i = 0; i < tr->nspans; i++) {
+		elem_sep(r->sets, i);
+		/* meta time counts nanoseconds: the whole last second is inside. */
+		fprintf(r->sets, "%lld-%lld", (long long)tr->spans[i].first,
+			(long long)tr->spans[i].last + 1);
+	}
+	fputs("\n\t\t}\n\t}\n", r->sets);
+	r->st.elements += tr->nspans;
+}
+
 static void verdict(struct render *r, const struct pol_trule *tr, const char *match)
 {
 	struct pol_table_meta m;
 	char prefix[128], cmt[128];
 	pol_table_get_meta(r->t, &m);
-	bool observe = tr->action != POL_ACCEPT && m.mode == POL_MODE_OBSERVE;
+	/* The input chain always enforces: observe mode concerns the forward policy. */
+	bool observe = tr->action != POL_ACCEPT && m.mode == POL_MODE_OBSERVE && !tr->gateway;
 	snprintf(cmt, sizeof(cmt), "rule:%s%s", tr->id, tr->exception ? " exception" : "");
 	if (observe || tr->log) {
 		snprintf(prefix, sizeof(prefix), "segplan %srule:%s", observe ? "observe " : "",
@@ -1034,18 +1455,20 @@ static void verdict(struct render *r, const struct pol_trule *tr, const char *ma
 		log_line(r, match, prefix, tr->id);
 	}
 	r->st.rules++;
+	if (tr->action == POL_ACCEPT && tr->limit.rate && m.mode != POL_MODE_OBSERVE)
+		limit_rule(r, tr, match);
 	if (observe || tr->action == POL_ACCEPT) {
-		fprintf(r->fwd, "\t\t%s counter accept comment \"%s\"\n", match, cmt);
+		fprintf(r->cur, "\t\t%s counter accept comment \"%s\"\n", match, cmt);
 	} else if (tr->action == POL_DROP) {
-		fprintf(r->fwd, "\t\t%s counter drop comment \"%s\"\n", match, cmt);
+		fprintf(r->cur, "\t\t%s counter drop comment \"%s\"\n", match, cmt);
 	} else {
 		r->st.rules++;
 		/* TCP is answered with a reset (RFC 9293 3.10.7.1), the rest with
 		 * administratively prohibited (RFC 792 code 13, RFC 4443 code 1). */
-		fprintf(r->fwd,
+		fprintf(r->cur,
 			"\t\t%s meta l4proto tcp counter reject with tcp reset comment \"%s\"\n",
 			match, cmt);
-		fprintf(r->fwd,
+		fprintf(r->cur,
 			"\t\t%s counter reject with icmpx admin-prohibited comment \"%s\"\n", match,
 			cmt);
 	}
@@ -1054,15 +1477,22 @@ static void verdict(struct render *r, const struct pol_trule *tr, const char *ma
 static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fam)
 {
 	const char *ip = fam == 4 ? "ip" : "ip6";
-	char match[1024] = "", name[NAME_MAX_LEN + 64];
+	char match[2048] = "", name[NAME_MAX_LEN + 64];
 	size_t o = 0;
-	if (!tr->from_any) {
-		if (!zone_set(r, tr->from, tr->nfrom, fam, name, sizeof(name)))
+	if (tr->gateway && tr->nifaces) {
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " iifname {");
+		for (size_t i = 0; i < tr->nifaces && o < sizeof(match); i++)
+			o += (size_t)snprintf(match + o, sizeof(match) - o, "%s \"%s\"", i ? "," : "",
+					      tr->ifaces[i]);
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " }");
+	}
+	if (!tr->from.any) {
+		if (!side_set(r, &tr->from, fam, name, sizeof(name)))
 			return;
 		o += (size_t)snprintf(match + o, sizeof(match) - o, " %s saddr @%s", ip, name);
 	}
-	if (!tr->to_any) {
-		if (!zone_set(r, tr->to, tr->nto, fam, name, sizeof(name)))
+	if (!tr->to.any) {
+		if (!side_set(r, &tr->to, fam, name, sizeof(name)))
 			return;
 		o += (size_t)snprintf(match + o, sizeof(match) - o, " %s daddr @%s", ip, name);
 	}
@@ -1091,7 +1521,20 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 				     fam == 4 ? "ipv4" : "ipv6");
 	/* The end in Unix seconds: a local-time string would depend on the loader's TZ. */
 	if (tr->expires)
-		snprintf(match + o, sizeof(match) - o, " meta time < %lld", (long long)tr->expires);
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " meta time < %lld",
+				      (long long)tr->expires);
+	/* A time window: its occurrences as absolute UTC instants (no TZ, no DST). */
+	if (tr->window) {
+		if (!tr->nspans)
+			return;
+		char wn[64];
+		snprintf(wn, sizeof(wn), "w_%s", tr->id);
+		for (char *c = wn; *c; c++)
+			if (*c == '-' || *c == '.')
+				*c = '_';
+		window_set(r, wn, tr);
+		o += (size_t)snprintf(match + o, sizeof(match) - o, " meta time @%s", wn);
+	}
 	if (tr->svc.any) {
 		verdict(r, tr, match + 1);
 		return;
@@ -1384,6 +1827,12 @@ static void render_input(struct render *r, int site)
 		free(names);
 	}
 	render_protocols(r, site, v, n);
+	/* The gateway services (policy.yaml gateway:), after everything fixed. */
+	r->cur = r->in;
+	for (size_t i = 0; i < pol_table_nrules(r->t); i++)
+		for (uint8_t fam = 4; fam <= 6; fam += 2)
+			if (pol_table_rule(r->t, i)->gateway)
+				render_rule(r, pol_table_rule(r->t, i), fam);
 	default_rules(r, f, "input");
 	fputs("\t}\n", f);
 }
@@ -1405,9 +1854,11 @@ static void render_forward(struct render *r)
 		"\"fixed:transit\"\n"
 		"\t\tct state invalid counter drop comment \"fixed:invalid\"\n",
 		l4, l4, l6, l6);
+	r->cur = r->fwd;
 	for (size_t i = 0; i < pol_table_nrules(r->t); i++)
 		for (uint8_t fam = 4; fam <= 6; fam += 2)
-			render_rule(r, pol_table_rule(r->t, i), fam);
+			if (!pol_table_rule(r->t, i)->gateway)
+				render_rule(r, pol_table_rule(r->t, i), fam);
 	default_rules(r, f, "forward");
 	fputs("\t}\n", f);
 }

@@ -27,6 +27,9 @@ void pol_build_free(struct pol_build *b);
 
 /* "sha256:<hex>" of the canonical policy and address plan; same for every gateway. */
 const char *pol_build_hash(const struct pol_build *b);
+/* The policy built, and the addresses of its endpoint term k (NULL when no such term). */
+const struct policy *pol_build_policy(const struct pol_build *b);
+const struct pol_ranges *pol_build_term(const struct pol_build *b, int term);
 
 /*
  * The table of site's gateway: its exceptions then the city-wide rules that

@@ -15,7 +15,7 @@ const char *const pol_mode_names[POL_MODE_COUNT] = {"enforce", "observe"};
 const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT] = {
     "segment", "vpn", "unassigned", "internet", "dc", "other", "special", "private-external"};
 const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "invalid",
-							  "related"};
+							  "related", "management"};
 
 const char *const pol_special_prefixes[] = {
     "0.0.0.0/8",       /* this network (RFC 791) */
@@ -196,6 +196,111 @@ const struct pol_range *pol_ranges_find(const struct pol_ranges *r, const struct
 	return NULL;
 }
 
+static void addr_zero(struct ip_addr *a, uint8_t fam)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = fam;
+}
+
+static void addr_max(struct ip_addr *a, uint8_t fam)
+{
+	addr_zero(a, fam);
+	memset(a->b, 0xff, fam == 4 ? 4 : 16);
+}
+
+static bool addr_dec(struct ip_addr *a)
+{
+	int last = a->family == 4 ? 3 : 15;
+	for (int i = last; i >= 0; i--)
+		if (a->b[i]--)
+			return true;
+	return false;
+}
+
+/* Appends the addresses of family fam that no range of r covers. */
+int pol_ranges_complement(const struct pol_ranges *r, uint8_t fam, struct pol_ranges *out)
+{
+	struct ip_addr cur, end;
+	addr_zero(&cur, fam);
+	addr_max(&end, fam);
+	bool more = true;
+	for (size_t i = 0; i < r->n && more; i++) {
+		if (r->v[i].first.family != fam)
+			continue;
+		if (ip_addr_cmp(&r->v[i].first, &cur) > 0) {
+			struct ip_addr e = r->v[i].first;
+			addr_dec(&e);
+			int rc = pol_ranges_add(out, &cur, &e, 0);
+			if (rc < 0)
+				return rc;
+		}
+		cur = r->v[i].last;
+		more = ip_addr_add(&cur, 1);
+	}
+	return more ? pol_ranges_add(out, &cur, &end, 0) : 0;
+}
+
+/* Appends a minus b (both normalized) for family fam. */
+int pol_ranges_subtract(const struct pol_ranges *a, const struct pol_ranges *b, uint8_t fam,
+		      struct pol_ranges *out)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].first.family != fam)
+			continue;
+		struct ip_addr cur = a->v[i].first;
+		bool open = true;
+		while (j < b->n && ip_addr_cmp(&b->v[j].last, &cur) < 0)
+			j++;
+		for (size_t k = j;
+		     open && k < b->n && ip_addr_cmp(&b->v[k].first, &a->v[i].last) <= 0; k++) {
+			if (ip_addr_cmp(&b->v[k].first, &cur) > 0) {
+				struct ip_addr e = b->v[k].first;
+				addr_dec(&e);
+				int rc = pol_ranges_add(out, &cur, &e, 0);
+				if (rc < 0)
+					return rc;
+			}
+			if (ip_addr_cmp(&b->v[k].last, &a->v[i].last) >= 0)
+				open = false;
+			cur = b->v[k].last;
+			if (!ip_addr_add(&cur, 1))
+				open = false;
+		}
+		if (open) {
+			int rc = pol_ranges_add(out, &cur, &a->v[i].last, 0);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int pol_ranges_copy_into(struct pol_ranges *dst, const struct pol_ranges *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		int rc = pol_ranges_add(dst, &src->v[i].first, &src->v[i].last, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return pol_ranges_normalize(dst);
+}
+
+int pol_ranges_intersect(const struct pol_ranges *a, const struct pol_ranges *b,
+			 struct pol_ranges *out)
+{
+	struct pol_ranges nb = {0};
+	int rc = 0;
+	for (uint8_t fam = 4; fam <= 6 && rc == 0; fam += 2) {
+		nb.n = 0;
+		rc = pol_ranges_complement(b, fam, &nb);
+		if (rc == 0)
+			rc = pol_ranges_subtract(a, &nb, fam, out);
+	}
+	pol_ranges_free(&nb);
+	return rc < 0 ? rc : pol_ranges_normalize(out);
+}
+
 void pol_ranges_free(struct pol_ranges *r)
 {
 	free(r->v);
@@ -310,9 +415,16 @@ struct tzone {
 	enum pol_zone_kind kind;
 };
 
+struct tset {
+	char *name, *label;
+	struct pol_ranges r;
+};
+
 struct pol_table {
 	struct tzone *zones;
 	size_t nzones;
+	struct tset *sets;
+	size_t nsets;
 	char **sites;
 	size_t nsites;
 	struct pol_ranges lists[POL_L_COUNT];
@@ -331,11 +443,37 @@ struct pol_table *pol_table_new(void)
 	return t;
 }
 
+void pol_side_free(struct pol_side *s)
+{
+	free(s->zones);
+	free(s->sets);
+	memset(s, 0, sizeof(*s));
+}
+
+static int *dup_ints(const int *v, size_t n);
+
+int pol_side_copy(struct pol_side *dst, const struct pol_side *src)
+{
+	*dst = *src;
+	dst->zones = dup_ints(src->zones, src->nzones);
+	dst->sets = dup_ints(src->sets, src->nsets);
+	if (!dst->zones || !dst->sets) {
+		pol_side_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void trule_free(struct pol_trule *r)
 {
 	free(r->id);
-	free(r->from);
-	free(r->to);
+	pol_side_free(&r->from);
+	pol_side_free(&r->to);
+	free(r->window);
+	free(r->spans);
+	for (size_t i = 0; i < r->nifaces; i++)
+		free(r->ifaces[i]);
+	free(r->ifaces);
 	free(r->comment);
 	free(r->svc_names);
 	pol_match_free(&r->svc);
@@ -353,6 +491,12 @@ void pol_table_free(struct pol_table *t)
 	free(t->sites);
 	for (int l = 0; l < POL_L_COUNT; l++)
 		pol_ranges_free(&t->lists[l]);
+	for (size_t i = 0; i < t->nsets; i++) {
+		free(t->sets[i].name);
+		free(t->sets[i].label);
+		pol_ranges_free(&t->sets[i].r);
+	}
+	free(t->sets);
 	for (size_t i = 0; i < t->nrules; i++)
 		trule_free(&t->rules[i]);
 	free(t->rules);
@@ -454,13 +598,82 @@ static int *dup_ints(const int *v, size_t n)
 	return o;
 }
 
+int pol_table_add_set(struct pol_table *t, const char *name, const char *label,
+		      const struct pol_ranges *r)
+{
+	if (pol_table_find_set(t, name) >= 0)
+		return -EEXIST;
+	struct tset *v = realloc(t->sets, (t->nsets + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	t->sets = v;
+	struct tset c = {strdup(name), strdup(label ? label : name), {0}};
+	int rc = c.name && c.label ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < r->n; i++)
+		rc = pol_ranges_add(&c.r, &r->v[i].first, &r->v[i].last, 0);
+	if (rc == 0)
+		rc = pol_ranges_normalize(&c.r);
+	if (rc < 0) {
+		free(c.name);
+		free(c.label);
+		pol_ranges_free(&c.r);
+		return rc;
+	}
+	t->sets[t->nsets] = c;
+	return (int)t->nsets++;
+}
+
+int pol_table_find_set(const struct pol_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->nsets; i++)
+		if (strcmp(t->sets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+size_t pol_table_nsets(const struct pol_table *t)
+{
+	return t->nsets;
+}
+
+const char *pol_table_set_name(const struct pol_table *t, int set)
+{
+	return set >= 0 && (size_t)set < t->nsets ? t->sets[set].name : NULL;
+}
+
+const char *pol_table_set_label(const struct pol_table *t, int set)
+{
+	return set >= 0 && (size_t)set < t->nsets ? t->sets[set].label : NULL;
+}
+
+const struct pol_ranges *pol_table_set(const struct pol_table *t, int set)
+{
+	return set >= 0 && (size_t)set < t->nsets ? &t->sets[set].r : NULL;
+}
+
+static bool side_valid(const struct pol_table *t, const struct pol_side *sd)
+{
+	for (size_t i = 0; i < sd->nzones; i++)
+		if (sd->zones[i] < 0 || (size_t)sd->zones[i] >= t->nzones)
+			return false;
+	for (size_t i = 0; i < sd->nsets; i++)
+		if (sd->sets[i] < 0 || (size_t)sd->sets[i] >= t->nsets)
+			return false;
+	return true;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct pol_span *x = a, *y = b;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
 int pol_table_add_rule(struct pol_table *t, const struct pol_trule *r)
 {
-	for (size_t i = 0; i < r->nfrom; i++)
-		if (r->from[i] < 0 || (size_t)r->from[i] >= t->nzones)
-			return -EINVAL;
-	for (size_t i = 0; i < r->nto; i++)
-		if (r->to[i] < 0 || (size_t)r->to[i] >= t->nzones)
+	if (!side_valid(t, &r->from) || !side_valid(t, &r->to))
+		return -EINVAL;
+	for (size_t i = 0; i < r->nspans; i++)
+		if (r->spans[i].first > r->spans[i].last)
 			return -EINVAL;
 	struct pol_trule *v = realloc(t->rules, (t->nrules + 1) * sizeof(*v));
 	if (!v)
@@ -468,17 +681,31 @@ int pol_table_add_rule(struct pol_table *t, const struct pol_trule *r)
 	t->rules = v;
 	struct pol_trule c = *r;
 	memset(&c.svc, 0, sizeof(c.svc));
+	memset(&c.from, 0, sizeof(c.from));
+	memset(&c.to, 0, sizeof(c.to));
 	c.id = strdup(r->id);
 	c.comment = r->comment ? strdup(r->comment) : NULL;
 	c.svc_names = r->svc_names ? strdup(r->svc_names) : NULL;
-	c.from = dup_ints(r->from, r->nfrom);
-	c.to = dup_ints(r->to, r->nto);
+	c.window = r->window ? strdup(r->window) : NULL;
+	c.spans = malloc((r->nspans + 1) * sizeof(*c.spans));
+	c.ifaces = calloc(r->nifaces + 1, sizeof(char *));
+	c.nifaces = 0;
 	int rc = pol_match_merge(&c.svc, &r->svc);
-	if (rc < 0 || !c.id || !c.from || !c.to || (r->comment && !c.comment) ||
-	    (r->svc_names && !c.svc_names)) {
+	if (rc == 0)
+		rc = pol_side_copy(&c.from, &r->from);
+	if (rc == 0)
+		rc = pol_side_copy(&c.to, &r->to);
+	for (size_t i = 0; rc == 0 && c.ifaces && i < r->nifaces; i++)
+		if (!(c.ifaces[c.nifaces++] = strdup(r->ifaces[i])))
+			rc = -ENOMEM;
+	if (rc < 0 || !c.id || (r->comment && !c.comment) || (r->svc_names && !c.svc_names) ||
+	    (r->window && !c.window) || !c.spans || !c.ifaces) {
 		trule_free(&c);
 		return -ENOMEM;
 	}
+	if (r->nspans)
+		memcpy(c.spans, r->spans, r->nspans * sizeof(*c.spans));
+	qsort(c.spans, c.nspans, sizeof(*c.spans), span_cmp);
 	t->rules[t->nrules++] = c;
 	return 0;
 }
@@ -575,6 +802,33 @@ static bool zone_in(const struct pol_table *t, const int *zs, size_t n, const st
 	return false;
 }
 
+bool pol_side_matches(const struct pol_table *t, const struct pol_side *sd, const struct ip_addr *a,
+		      const struct pol_class *c)
+{
+	if (sd->any || zone_in(t, sd->zones, sd->nzones, c))
+		return true;
+	for (size_t i = 0; i < sd->nsets; i++)
+		if (pol_ranges_find(&t->sets[sd->sets[i]].r, a))
+			return true;
+	return false;
+}
+
+/* Is instant x inside one of the sorted, disjoint spans? */
+static bool in_spans(const struct pol_span *v, size_t n, int64_t x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].last < x)
+			lo = mid + 1;
+		else if (v[mid].first > x)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
 static bool has_u8(const uint8_t *v, size_t n, int x)
 {
 	for (size_t i = 0; i < n; i++)
@@ -607,9 +861,9 @@ bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
 {
 	if (r->expires && tp->time && tp->time >= r->expires)
 		return false;
-	if (!r->from_any && !zone_in(t, r->from, r->nfrom, s))
+	if (r->window && tp->time && !in_spans(r->spans, r->nspans, tp->time))
 		return false;
-	if (!r->to_any && !zone_in(t, r->to, r->nto, d))
+	if (!pol_side_matches(t, &r->from, &tp->src, s) || !pol_side_matches(t, &r->to, &tp->dst, d))
 		return false;
 	switch (r->scope) {
 	case POL_SCOPE_ANY:
@@ -652,6 +906,33 @@ int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol
 		return -EINVAL;
 	pol_classify(t, &tp->src, &out->src);
 	pol_classify(t, &tp->dst, &out->dst);
+	out->to_gateway = pol_ranges_find(&t->lists[POL_L_SELF], &tp->dst) != NULL;
+	if (out->to_gateway) {
+		/* The input chain: invalid, the anti-lockout, the gateway services. */
+		out->action = POL_DROP;
+		if (!pol_icmp_can_open(tp->src.family, tp->proto, tp->icmp_type)) {
+			out->by = POL_BY_INVALID;
+			return 0;
+		}
+		if (pol_ranges_find(&t->lists[POL_L_MGMT], &tp->src)) {
+			out->by = POL_BY_MANAGEMENT;
+			out->action = POL_ACCEPT;
+			out->passes = true;
+			return 0;
+		}
+		out->by = POL_BY_DEFAULT;
+		for (size_t i = 0; i < t->nrules; i++)
+			if (t->rules[i].gateway &&
+			    pol_rule_matches(t, &t->rules[i], tp, &out->src, &out->dst)) {
+				out->by = POL_BY_RULE;
+				out->action = t->rules[i].action;
+				out->rule = (int)i;
+				break;
+			}
+		/* The input chain always enforces: observe mode concerns the forward policy. */
+		out->passes = out->action == POL_ACCEPT;
+		return 0;
+	}
 	if (!out->src.local && !out->dst.local) {
 		out->by = POL_BY_TRANSIT;
 		out->action = POL_ACCEPT;
@@ -667,7 +948,8 @@ int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol
 	out->by = POL_BY_DEFAULT;
 	out->action = POL_DROP;
 	for (size_t i = 0; i < t->nrules; i++) {
-		if (pol_rule_matches(t, &t->rules[i], tp, &out->src, &out->dst)) {
+		if (!t->rules[i].gateway &&
+		    pol_rule_matches(t, &t->rules[i], tp, &out->src, &out->dst)) {
 			out->by = POL_BY_RULE;
 			out->action = t->rules[i].action;
 			out->rule = (int)i;
@@ -681,8 +963,8 @@ int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol
 /* ------------------------------------------------------------------ */
 /* JSON (docs/policy-json.md) */
 
-static const char *const list_names[POL_L_COUNT] = {"zones",	"city", "local",
-						    "district", "dc",	"sites"};
+static const char *const list_names[POL_L_COUNT] = {"zones", "city",  "local", "district",
+						    "dc",    "sites", "self",  "management"};
 
 static void range_text(const struct pol_range *r, char *buf, size_t size)
 {
@@ -735,13 +1017,32 @@ static json_t *ints_json(const uint8_t *v, size_t n)
 	return a;
 }
 
-static json_t *zones_json(const struct pol_table *t, bool any, const int *z, size_t n)
+static json_t *zones_json(const struct pol_table *t, const struct pol_side *sd)
 {
-	if (any)
+	if (sd->any)
 		return json_string("any");
 	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(t->zones[z[i]].name));
+	for (size_t i = 0; a && i < sd->nzones; i++)
+		json_array_append_new(a, json_string(t->zones[sd->zones[i]].name));
+	return a;
+}
+
+static json_t *sets_json(const struct pol_table *t, const struct pol_side *sd)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < sd->nsets; i++)
+		json_array_append_new(a, json_string(t->sets[sd->sets[i]].name));
+	return a;
+}
+
+static json_t *ranges_json(const struct pol_ranges *rs)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < rs->n; i++) {
+		char buf[2 * IP_PREFIX_STRLEN + 2];
+		range_text(&rs->v[i], buf, sizeof(buf));
+		json_array_append_new(a, json_string(buf));
+	}
 	return a;
 }
 
@@ -791,6 +1092,9 @@ json_t *pol_table_to_json(const struct pol_table *t)
 	bad |= add_new(j, "sites", ss);
 	json_t *ls = json_object();
 	for (int l = 0; ls && l < POL_L_COUNT; l++) {
+		/* The input chain's lists only when known: older tables stay as they were. */
+		if ((l == POL_L_SELF || l == POL_L_MGMT) && t->lists[l].n == 0)
+			continue;
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < t->lists[l].n; i++) {
 			const struct pol_range *r = &t->lists[l].v[i];
@@ -807,6 +1111,14 @@ json_t *pol_table_to_json(const struct pol_table *t)
 		add_new(ls, list_names[l], a);
 	}
 	bad |= add_new(j, "lists", ls);
+	if (t->nsets) {
+		json_t *sa = json_array();
+		for (size_t i = 0; sa && i < t->nsets; i++)
+			json_array_append_new(sa, json_pack("{s:s,s:s,s:o}", "name", t->sets[i].name,
+							    "label", t->sets[i].label, "ranges",
+							    ranges_json(&t->sets[i].r)));
+		bad |= add_new(j, "sets", sa);
+	}
 	json_t *rs = json_array();
 	for (size_t i = 0; rs && i < t->nrules; i++) {
 		const struct pol_trule *r = &t->rules[i];
@@ -816,8 +1128,34 @@ json_t *pol_table_to_json(const struct pol_table *t)
 		add_new(o, "scope", json_string(pol_scope_names[r->scope]));
 		add_new(o, "log", json_boolean(r->log));
 		add_new(o, "exception", json_boolean(r->exception));
-		add_new(o, "from", zones_json(t, r->from_any, r->from, r->nfrom));
-		add_new(o, "to", zones_json(t, r->to_any, r->to, r->nto));
+		add_new(o, "from", zones_json(t, &r->from));
+		add_new(o, "to", zones_json(t, &r->to));
+		if (r->from.nsets)
+			add_new(o, "from_sets", sets_json(t, &r->from));
+		if (r->to.nsets)
+			add_new(o, "to_sets", sets_json(t, &r->to));
+		if (r->gateway)
+			add_new(o, "gateway", json_true());
+		if (r->nifaces) {
+			json_t *ifs = json_array();
+			for (size_t k = 0; ifs && k < r->nifaces; k++)
+				json_array_append_new(ifs, json_string(r->ifaces[k]));
+			add_new(o, "interfaces", ifs);
+		}
+		if (r->limit.rate)
+			add_new(o, "limit",
+				json_pack("{s:I,s:s,s:I,s:b}", "rate", (json_int_t)r->limit.rate,
+					  "unit", r->limit.unit, "burst",
+					  (json_int_t)r->limit.burst, "per_source",
+					  r->limit.per_source));
+		if (r->window) {
+			json_t *sp = json_array();
+			for (size_t k = 0; sp && k < r->nspans; k++)
+				json_array_append_new(sp, json_pack("[I,I]", (json_int_t)r->spans[k].first,
+								    (json_int_t)r->spans[k].last));
+			add_new(o, "window", json_string(r->window));
+			add_new(o, "window_spans", sp);
+		}
 		add_new(o, "services", match_json(&r->svc));
 		if (r->svc_names)
 			add_new(o, "service_names", json_string(r->svc_names));
@@ -919,12 +1257,29 @@ static int read_match(struct jreader *jr, const json_t *j, struct pol_match *m)
 	return r;
 }
 
-static int read_zones(struct jreader *jr, const struct pol_table *t, const json_t *j, bool *any,
-		      int **out, size_t *n)
+static int read_zones(struct jreader *jr, const struct pol_table *t, const json_t *j,
+		      const json_t *sets, struct pol_side *sd)
 {
+	bool *any = &sd->any;
+	int **out = &sd->zones;
+	size_t *n = &sd->nzones;
 	*out = calloc(json_is_array(j) ? json_array_size(j) + 1 : 1, sizeof(int));
-	if (!*out)
+	sd->sets = calloc(json_is_array(sets) ? json_array_size(sets) + 1 : 1, sizeof(int));
+	if (!*out || !sd->sets)
 		return -ENOMEM;
+	if (sets && !json_is_array(sets)) {
+		jerr(jr, "%s: from_sets/to_sets must be lists of set names", "rule");
+		return -EINVAL;
+	}
+	for (size_t i = 0; sets && i < json_array_size(sets); i++) {
+		int k = pol_table_find_set(t, json_string_value(json_array_get(sets, i)) ?: "");
+		if (k < 0) {
+			jerr(jr, "a rule names the unknown set '%s'",
+			     json_string_value(json_array_get(sets, i)) ?: "?");
+			return -EINVAL;
+		}
+		sd->sets[sd->nsets++] = k;
+	}
 	if (json_is_string(j) && strcmp(json_string_value(j), "any") == 0) {
 		*any = true;
 		return 0;
@@ -949,18 +1304,64 @@ static int read_rule(struct jreader *jr, struct pol_table *t, json_t *o)
 {
 	struct pol_trule r;
 	memset(&r, 0, sizeof(r));
-	const char *id = NULL, *action = NULL, *scope = NULL, *comment = NULL, *names = NULL;
-	int log = 0, exc = 0;
+	const char *id = NULL, *action = NULL, *scope = NULL, *comment = NULL, *names = NULL,
+		   *window = NULL;
+	int log = 0, exc = 0, gw = 0;
 	json_int_t expires = 0;
-	json_t *from = NULL, *to = NULL, *svc = NULL;
+	json_t *from = NULL, *to = NULL, *svc = NULL, *fsets = NULL, *tsets = NULL, *ifs = NULL,
+	       *limit = NULL, *spans = NULL;
 	int rc = -EINVAL;
-	if (json_unpack((json_t *)o, "{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s?s,s?s,s?I}", "id", &id,
-			"action", &action, "scope", &scope, "log", &log, "exception", &exc, "from",
-			&from, "to", &to, "services", &svc, "comment", &comment, "service_names",
-			&names, "expires_at", &expires) != 0 ||
-	    expires < 0) {
+	if (json_unpack((json_t *)o,
+			"{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s?s,s?s,s?I,s?o,s?o,s?b,s?o,s?o,s?s,s?o}",
+			"id", &id, "action", &action, "scope", &scope, "log", &log, "exception",
+			&exc, "from", &from, "to", &to, "services", &svc, "comment", &comment,
+			"service_names", &names, "expires_at", &expires, "from_sets", &fsets,
+			"to_sets", &tsets, "gateway", &gw, "interfaces", &ifs, "limit", &limit,
+			"window", &window, "window_spans", &spans) != 0 ||
+	    expires < 0 || (ifs && !json_is_array(ifs)) || (!window != !spans) ||
+	    (spans && !json_is_array(spans))) {
 		jerr(jr, "%s: a rule lacks a field or has one of the wrong type", "rules");
 		goto out;
+	}
+	r.gateway = gw;
+	r.window = (char *)window;
+	if (limit) {
+		json_int_t rate = 0, burst = 0;
+		const char *unit = NULL;
+		int per = 0;
+		if (json_unpack(limit, "{s:I,s:s,s:I,s:b}", "rate", &rate, "unit", &unit, "burst",
+				&burst, "per_source", &per) != 0 ||
+		    rate <= 0 || rate > 1000000000 || burst < 0 || burst > 1000000000 ||
+		    strlen(unit) >= sizeof(r.limit.unit)) {
+			jerr(jr, "rule '%s': a malformed limit", id);
+			goto out;
+		}
+		r.limit.rate = (unsigned)rate;
+		r.limit.burst = (unsigned)burst;
+		r.limit.per_source = per;
+		snprintf(r.limit.unit, sizeof(r.limit.unit), "%s", unit);
+	}
+	r.spans = calloc(spans ? json_array_size(spans) + 1 : 1, sizeof(*r.spans));
+	r.ifaces = calloc(ifs ? json_array_size(ifs) + 1 : 1, sizeof(char *));
+	if (!r.spans || !r.ifaces) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; spans && i < json_array_size(spans); i++) {
+		json_int_t a = 0, b = -1;
+		if (json_unpack(json_array_get(spans, i), "[II]", &a, &b) != 0 || a > b) {
+			jerr(jr, "rule '%s': a malformed window span", id);
+			goto out;
+		}
+		r.spans[r.nspans++] = (struct pol_span){a, b};
+	}
+	for (size_t i = 0; ifs && i < json_array_size(ifs); i++) {
+		const char *x = json_string_value(json_array_get(ifs, i));
+		if (!x) {
+			jerr(jr, "rule '%s': interfaces must be names", id);
+			goto out;
+		}
+		r.ifaces[r.nifaces++] = (char *)x;
 	}
 	r.expires = expires;
 	int a = enum_of(action, pol_action_names, POL_ACTION_COUNT);
@@ -976,16 +1377,18 @@ static int read_rule(struct jreader *jr, struct pol_table *t, json_t *o)
 	r.scope = (enum pol_scope)s;
 	r.log = log;
 	r.exception = exc;
-	rc = read_zones(jr, t, from, &r.from_any, &r.from, &r.nfrom);
+	rc = read_zones(jr, t, from, fsets, &r.from);
 	if (rc == 0)
-		rc = read_zones(jr, t, to, &r.to_any, &r.to, &r.nto);
+		rc = read_zones(jr, t, to, tsets, &r.to);
 	if (rc == 0)
 		rc = read_match(jr, svc, &r.svc);
 	if (rc == 0)
 		rc = pol_table_add_rule(t, &r);
 out:
-	free(r.from);
-	free(r.to);
+	pol_side_free(&r.from);
+	pol_side_free(&r.to);
+	free(r.spans);
+	free(r.ifaces);
 	pol_match_free(&r.svc);
 	return rc;
 }
@@ -1100,6 +1503,45 @@ int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
 		const json_t *a = json_object_get(lists, list_names[l]);
 		if (a && (rc = read_list(&jr, t, (enum pol_list)l, a)) < 0)
 			goto out;
+	}
+	const json_t *sets = json_object_get(j, "sets");
+	if (sets && !json_is_array(sets)) {
+		jerr(&jr, "%s: must be a list", "sets");
+		goto out;
+	}
+	for (size_t i = 0; sets && i < json_array_size(sets); i++) {
+		const char *sn = NULL, *sl = NULL;
+		json_t *ra = NULL;
+		struct pol_ranges tmp = {0};
+		if (json_unpack(json_array_get(sets, i), "{s:s,s:s,s:o}", "name", &sn, "label", &sl,
+				"ranges", &ra) != 0 ||
+		    !json_is_array(ra)) {
+			jerr(&jr, "%s: a set is malformed", "sets");
+			goto out;
+		}
+		for (size_t k = 0; k < json_array_size(ra); k++) {
+			struct ip_addr f, la;
+			const char *text = json_string_value(json_array_get(ra, k));
+			if (!text || range_parse(text, &f, &la) != 0) {
+				jerr(&jr, "set '%s': malformed address range '%s'", sn,
+				     text ? text : "?");
+				pol_ranges_free(&tmp);
+				goto out;
+			}
+			if ((rc = pol_ranges_add(&tmp, &f, &la, 0)) < 0) {
+				pol_ranges_free(&tmp);
+				goto out;
+			}
+		}
+		rc = pol_table_add_set(t, sn, sl, &tmp);
+		pol_ranges_free(&tmp);
+		if (rc == -EEXIST)
+			jerr(&jr, "sets: '%s' is repeated", sn);
+		if (rc < 0) {
+			rc = rc == -EEXIST ? -EINVAL : rc;
+			goto out;
+		}
+		rc = -EINVAL;
 	}
 	for (size_t i = 0; i < json_array_size(rules); i++)
 		if ((rc = read_rule(&jr, t, json_array_get(rules, i))) < 0)

@@ -83,6 +83,16 @@ int pol_ranges_normalize(struct pol_ranges *r);
 /* The range holding a, or NULL (binary search; r must be normalized). */
 const struct pol_range *pol_ranges_find(const struct pol_ranges *r, const struct ip_addr *a);
 void pol_ranges_free(struct pol_ranges *r);
+/* Set arithmetic on normalized lists (values ignored; results carry 0):
+ * appends the addresses of family fam that no range of r covers; appends
+ * a minus b in family fam; out = a and b (both families, normalized). */
+int pol_ranges_complement(const struct pol_ranges *r, uint8_t fam, struct pol_ranges *out);
+int pol_ranges_subtract(const struct pol_ranges *a, const struct pol_ranges *b, uint8_t fam,
+			struct pol_ranges *out);
+int pol_ranges_intersect(const struct pol_ranges *a, const struct pol_ranges *b,
+			 struct pol_ranges *out);
+/* Appends src to dst (values 0) and normalizes dst. */
+int pol_ranges_copy_into(struct pol_ranges *dst, const struct pol_ranges *src);
 /* Is the range exactly one CIDR prefix? Fills *p when so. */
 bool pol_range_is_prefix(const struct pol_range *r, struct ip_prefix *p);
 
@@ -113,16 +123,48 @@ void pol_match_free(struct pol_match *m);
 /* ------------------------------------------------------------------ */
 /* Rules of a table */
 
+/*
+ * One side of a rule: `any`, or the union of zones (indices of the table; a
+ * POL_ZONE_DC zone matches the dc list) and address sets (indices of the
+ * table's named sets: objects, external networks, hosts selected by labels,
+ * endpoints at a site group, exclusions already subtracted).
+ */
+struct pol_side {
+	bool any;
+	int *zones;
+	size_t nzones;
+	int *sets;
+	size_t nsets;
+};
+
+/* A rate limit on the new connections a rule accepts (nft `limit rate over`). */
+struct pol_limit {
+	unsigned rate;	/* 0: none */
+	char unit[8];	/* second, minute, hour, day */
+	unsigned burst; /* 0: nft's default */
+	bool per_source; /* per source address (a dynamic set), else for the whole rule */
+};
+
+/* An occurrence of a rule's time window, in UTC (inclusive Unix seconds). */
+struct pol_span {
+	int64_t first, last;
+};
+
 struct pol_trule {
 	char *id;
 	enum pol_action action;
 	enum pol_scope scope;
 	bool log;
-	bool exception;	       /* a site exception of this gateway */
-	bool from_any, to_any; /* `any`: no address match on that side */
-	int *from, *to; /* zone indices of the table (a POL_ZONE_DC zone matches the dc list) */
-	size_t nfrom, nto;
+	bool exception; /* a site exception of this gateway */
+	bool gateway;	/* a gateway service: traffic to the gateway itself (input chain) */
+	struct pol_side from, to;
 	struct pol_match svc;
+	struct pol_limit limit;
+	char *window;	       /* the time window as written ("mon-fri 22:00-02:00 Europe/Berlin"), or NULL */
+	struct pol_span *spans; /* its occurrences in the table's horizon, sorted, disjoint */
+	size_t nspans;
+	char **ifaces; /* gateway services: the interfaces they are accepted on (none: every one) */
+	size_t nifaces;
 	char *svc_names; /* the policy's service names joined by ',' (NULL for any) */
 	char *comment;
 	int64_t expires; /* Unix seconds from which the rule no longer matches; 0: never */
@@ -138,6 +180,8 @@ enum pol_list {
 	POL_L_DISTRICT, /* segments of the sites of this gateway's district */
 	POL_L_DC,	/* data-centre networks */
 	POL_L_SITES,	/* val = site index (only in classification tables) */
+	POL_L_SELF,	/* the gateway's own interface addresses (input chain) */
+	POL_L_MGMT,	/* the management zones' networks: the input chain's anti-lockout */
 	POL_L_COUNT
 };
 
@@ -162,7 +206,25 @@ size_t pol_table_nsites(const struct pol_table *t);
 struct pol_ranges *pol_table_list(struct pol_table *t, enum pol_list l);
 const struct pol_ranges *pol_table_clist(const struct pol_table *t, enum pol_list l);
 
-/* Deep-copies r (indices must be valid zones). 0 or a negative errno. */
+/*
+ * Named address sets of a table (docs/policy.md, objects): name is the
+ * nftables-safe set base name (o_<object>, x_<external>, t_<digest>), label
+ * what the policy calls it. The ranges are copied and normalized. The index,
+ * or a negative errno (-EEXIST for a name already there).
+ */
+int pol_table_add_set(struct pol_table *t, const char *name, const char *label,
+		      const struct pol_ranges *r);
+int pol_table_find_set(const struct pol_table *t, const char *name);
+size_t pol_table_nsets(const struct pol_table *t);
+const char *pol_table_set_name(const struct pol_table *t, int set);
+const char *pol_table_set_label(const struct pol_table *t, int set);
+const struct pol_ranges *pol_table_set(const struct pol_table *t, int set);
+
+/* Deep copy and release. */
+int pol_side_copy(struct pol_side *dst, const struct pol_side *src);
+void pol_side_free(struct pol_side *s);
+
+/* Deep-copies r (indices must be valid zones and sets). 0 or a negative errno. */
 int pol_table_add_rule(struct pol_table *t, const struct pol_trule *r);
 size_t pol_table_nrules(const struct pol_table *t);
 const struct pol_trule *pol_table_rule(const struct pol_table *t, size_t i);
@@ -229,6 +291,8 @@ enum pol_outcome {
 	POL_BY_RELATED, /* an ICMP error RELATED to a tracked connection: passes with it.
 			   Only the agent, which sees the connection, says so; pol_decide
 			   never does */
+	POL_BY_MANAGEMENT, /* to the gateway itself from a management network: the
+			      input chain's anti-lockout accepts it before any rule */
 	POL_OUTCOME_COUNT
 };
 extern const char *const pol_outcome_names[POL_OUTCOME_COUNT];
@@ -238,8 +302,13 @@ struct pol_verdict {
 	enum pol_action action; /* what the policy says */
 	bool passes;		/* what the gateway does (observe mode lets everything pass) */
 	int rule;		/* index of the deciding rule, -1 otherwise */
+	bool to_gateway;	/* the destination is the gateway itself (input chain) */
 	struct pol_class src, dst;
 };
+
+/* Does address a lie on this side of a rule, classified as c? */
+bool pol_side_matches(const struct pol_table *t, const struct pol_side *sd, const struct ip_addr *a,
+		      const struct pol_class *c);
 
 /* Does rule r match the tuple whose ends classify as s and d? */
 bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
@@ -263,6 +332,12 @@ bool pol_icmp_can_open(uint8_t family, uint8_t proto, int type);
  * Decides a new connection at the table's gateway, exactly as the compiled
  * forward chain does: transit, then what conntrack calls invalid
  * (pol_icmp_can_open), then the rules in order, then the default drop.
+ * A connection to one of the gateway's own addresses (POL_L_SELF) is judged
+ * as the input chain judges it: the management networks first (anti-lockout),
+ * then the gateway services in order, then the default drop. A limited rule
+ * decides (the verdict is its action; the kernel drops what exceeds the rate,
+ * which a single connection cannot tell). Time windows are judged at tp->time
+ * (0: the window is ignored, as for expiry).
  * 0, or -EINVAL for mixed families.
  */
 int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol_verdict *out);

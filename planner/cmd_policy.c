@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "compile/compile.h"
+#include "core/timefmt.h"
 #include "core/exitcodes.h"
 #include "eval/eval.h"
 #include "inventory/inventory.h"
@@ -43,8 +45,9 @@ static const char usage_compile[] =
 
 static const char usage_query[] =
     "usage: segplan policy query INVENTORY --src IP --dst IP --proto P\n"
-    "                            [--dport N] [--type T] [--mode M] [--date DAY] [--json]\n"
-    "       segplan policy query INVENTORY --batch [--mode M] [--date DAY]\n\n"
+    "                            [--dport N] [--type T] [--mode M] [--date DAY | --time T]\n"
+    "                            [--json]\n"
+    "       segplan policy query INVENTORY --batch [--mode M] [--date DAY | --time T]\n\n"
     "Decides one new connection as every gateway that judges it would: the verdict,\n"
     "the deciding rule, the zones and sites of both ends, the scope checks, and the\n"
     "gateway that counts it.\n\n"
@@ -54,6 +57,8 @@ static const char usage_query[] =
     "  --type T            ICMP or ICMPv6 type, name or number\n"
     "  --mode M            enforce (default) or observe\n"
     "  --date DAY          judge rule expiry on this day (YYYY-MM-DD)\n"
+    "  --time T            the connection opens at T (RFC 3339, e.g. 2027-01-04T22:30:00Z):\n"
+    "                      expiry and time windows are judged at that instant\n"
     "  --json              machine output (docs/policy.md)\n"
     "  --batch             many connections: one line 'SRC DST PROTO [DPORT|TYPE]' each\n"
     "                      on standard input, one line of JSON each on standard output\n"
@@ -226,6 +231,9 @@ struct query_args {
 	const char *date;
 	bool json, batch;
 	const char *src, *dst;
+	const struct policy *p;
+	int64_t time;	   /* --time: the instant the connection opens (Unix s), 0: none */
+	char time_day[11]; /* its day, the date the policy is judged on */
 };
 
 static int parse_tuple(struct query_args *q, const char *proto, const char *dport,
@@ -242,6 +250,7 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 	    {"type", required_argument, NULL, 't'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"date", required_argument, NULL, 'D'},
+	    {"time", required_argument, NULL, 'T'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"batch", no_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
@@ -281,6 +290,20 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 		case 'D':
 			q->date = optarg;
 			break;
+		case 'T': {
+			int64_t ns;
+			if (!rfc3339_parse(optarg, &ns))
+				return out_usage(usage_query,
+						 "policy query: bad --time '%s' (expected "
+						 "YYYY-MM-DDTHH:MM:SSZ or with an offset)",
+						 optarg);
+			q->time = ns / 1000000000;
+			time_t tt = (time_t)q->time;
+			struct tm tm;
+			gmtime_r(&tt, &tm);
+			strftime(q->time_day, sizeof(q->time_day), "%Y-%m-%d", &tm);
+			break;
+		}
 		case 'j':
 			q->json = true;
 			break;
@@ -353,16 +376,81 @@ static int parse_tuple(struct query_args *q, const char *proto, const char *dpor
 	return SEG_EXIT_OK;
 }
 
-static json_t *end_json(const struct pol_table *city, const struct inventory *inv, const char *ip,
+/* What the policy's stage-2 names say about an address: objects, host, labels, groups. */
+struct end_names {
+	const char *objects[32], *groups[32];
+	size_t nobjects, ngroups;
+	const struct host *host;
+};
+
+static void names_of(const struct policy *p, const struct inventory *inv, const struct ip_addr *a,
+		     int site, struct end_names *n)
+{
+	memset(n, 0, sizeof(*n));
+	for (size_t i = 0; i < p->nobjects && n->nobjects < 32; i++)
+		if (pol_ranges_find(&p->objects[i].addrs, a))
+			n->objects[n->nobjects++] = p->objects[i].name;
+	for (size_t i = 0; site >= 0 && i < p->ngroups && n->ngroups < 32; i++)
+		if (p->groups[i].member[site])
+			n->groups[n->ngroups++] = p->groups[i].name;
+	for (size_t h = 0; h < inv->nhosts && !n->host; h++)
+		for (size_t k = 0; k < inv->hosts[h].naddrs; k++)
+			if (ip_prefix_contains(&inv->hosts[h].addrs[k], a))
+				n->host = &inv->hosts[h];
+}
+
+static json_t *strs_json(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *end_json(const struct pol_table *city, const struct inventory *inv,
+			const struct policy *p, const char *ip, const struct ip_addr *a,
 			const struct pol_class *c)
 {
 	const char *site = pol_table_site_name(city, c->site);
 	int s = site ? inventory_find_site(inv, site) : -1;
-	return json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b}", "address", ip, "zone",
-			 pol_table_zone_name(city, c->zone), "kind",
-			 pol_zone_kind_names[pol_table_zone_kind(city, c->zone)], "site", site,
-			 "district", s >= 0 ? inv->districts[inv->sites[s].district].name : NULL,
-			 "dc", c->dc);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b}", "address", ip, "zone",
+			      pol_table_zone_name(city, c->zone), "kind",
+			      pol_zone_kind_names[pol_table_zone_kind(city, c->zone)], "site", site,
+			      "district",
+			      s >= 0 ? inv->districts[inv->sites[s].district].name : NULL, "dc",
+			      c->dc);
+	struct end_names n;
+	names_of(p, inv, a, s, &n);
+	json_object_set_new(j, "objects", strs_json(n.objects, n.nobjects));
+	json_object_set_new(j, "groups", strs_json(n.groups, n.ngroups));
+	json_object_set_new(j, "host", n.host ? json_string(n.host->name) : json_null());
+	json_t *l = json_object();
+	for (size_t i = 0; n.host && i < n.host->nlabels; i++) {
+		const struct host_label *hl = &n.host->labels[i];
+		json_t *v = json_object_get(l, hl->key);
+		if (!v)
+			json_object_set_new(l, hl->key, v = json_array());
+		json_array_append_new(v, json_string(hl->value));
+	}
+	json_object_set_new(j, "labels", l);
+	return j;
+}
+
+/* The zone or set of a rule's side the address matched ("any" for any). */
+static const char *side_hit(const struct pol_table *t, const struct pol_side *sd,
+			    const struct ip_addr *a, const struct pol_class *c)
+{
+	if (sd->any)
+		return "any";
+	for (size_t i = 0; i < sd->nzones; i++) {
+		struct pol_side one = {.zones = &sd->zones[i], .nzones = 1};
+		if (pol_side_matches(t, &one, a, c))
+			return pol_table_zone_name(t, sd->zones[i]);
+	}
+	for (size_t i = 0; i < sd->nsets; i++)
+		if (pol_ranges_find(pol_table_set(t, sd->sets[i]), a))
+			return pol_table_set_label(t, sd->sets[i]);
+	return NULL;
 }
 
 struct checks {
@@ -412,8 +500,8 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 	json_object_set_new(j, "exception", json_boolean(dr && dr->exception));
 	json_object_set_new(j, "decided_at",
 			    d >= 0 ? json_string(inv->sites[r->judges[d]].id) : json_null());
-	json_object_set_new(j, "src", end_json(city, inv, q->src, &r->src));
-	json_object_set_new(j, "dst", end_json(city, inv, q->dst, &r->dst));
+	json_object_set_new(j, "src", end_json(city, inv, q->p, q->src, &q->tp.src, &r->src));
+	json_object_set_new(j, "dst", end_json(city, inv, q->p, q->dst, &q->tp.dst, &r->dst));
 	json_object_set_new(j, "proto", json_integer(q->tp.proto));
 	if (proto_has_ports(q->tp.proto))
 		json_object_set_new(j, "dport", json_integer(q->tp.dport));
@@ -427,13 +515,28 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 	for (size_t i = 0; i < r->nj; i++) {
 		const struct pol_trule *ru =
 		    r->v[i].rule >= 0 ? pol_table_rule(r->gw[i], (size_t)r->v[i].rule) : NULL;
-		json_array_append_new(
-		    ga, json_pack("{s:s,s:s,s:b,s:s,s:s?,s:b,s:s?,s:b}", "site",
-				  inv->sites[r->judges[i]].id, "verdict", verdict_word(&r->v[i]),
-				  "passes", r->v[i].passes, "by", pol_outcome_names[r->v[i].by],
-				  "rule", ru ? ru->id : NULL, "exception", ru && ru->exception,
-				  "scope", ru ? pol_scope_names[ru->scope] : NULL, "counts",
-				  r->judges[i] == r->counted));
+		json_t *g = json_pack(
+		    "{s:s,s:s,s:b,s:s,s:s?,s:b,s:s?,s:b,s:b}", "site", inv->sites[r->judges[i]].id,
+		    "verdict", verdict_word(&r->v[i]), "passes", r->v[i].passes, "by",
+		    pol_outcome_names[r->v[i].by], "rule", ru ? ru->id : NULL, "exception",
+		    ru && ru->exception, "scope", ru ? pol_scope_names[ru->scope] : NULL, "counts",
+		    r->judges[i] == r->counted, "to_gateway", r->v[i].to_gateway);
+		if (ru) {
+			const char *f = side_hit(r->gw[i], &ru->from, &q->tp.src, &r->v[i].src);
+			const char *t = side_hit(r->gw[i], &ru->to, &q->tp.dst, &r->v[i].dst);
+			json_object_set_new(g, "matched",
+					    json_pack("{s:s?,s:s?}", "from", f,
+						      "to", ru->gateway ? "gateway" : t));
+			if (ru->window)
+				json_object_set_new(g, "window", json_string(ru->window));
+			if (ru->limit.rate)
+				json_object_set_new(
+				    g, "limit",
+				    json_pack("{s:I,s:s,s:b}", "rate", (json_int_t)ru->limit.rate,
+					      "unit", ru->limit.unit, "per_source",
+					      ru->limit.per_source));
+		}
+		json_array_append_new(ga, g);
 	}
 	json_object_set_new(j, "gateways", ga);
 	json_object_set_new(j, "counted_at",
@@ -466,6 +569,24 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 		       pol_zone_kind_names[pol_table_zone_kind(city, ends[e]->zone)],
 		       site ? ", site " : ", at no site", site ? site : "",
 		       ends[e]->dc ? ", data-centre network" : "");
+		struct end_names n;
+		names_of(q->p, inv, e ? &q->tp.dst : &q->tp.src,
+			 site ? inventory_find_site(inv, site) : -1, &n);
+		if (n.host) {
+			printf("    host %s", n.host->name);
+			for (size_t k = 0; k < n.host->nlabels; k++)
+				printf("%s%s=%s", k ? " " : " (", n.host->labels[k].key,
+				       n.host->labels[k].value);
+			printf("%s\n", n.host->nlabels ? ")" : "");
+		}
+		for (size_t k = 0; k < n.nobjects; k++)
+			printf("%s%s", k ? ", " : "    in objects: ", n.objects[k]);
+		if (n.nobjects)
+			printf("\n");
+		for (size_t k = 0; k < n.ngroups; k++)
+			printf("%s%s", k ? ", " : "    site groups: ", n.groups[k]);
+		if (n.ngroups)
+			printf("\n");
 	}
 	printf("  scope checks: same site %s, same district %s, destination in dc %s\n",
 	       r->ck.same_site ? "yes" : "no", r->ck.same_district ? "yes" : "no",
@@ -477,10 +598,23 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 		const struct pol_trule *ru =
 		    v->rule >= 0 ? pol_table_rule(r->gw[i], (size_t)v->rule) : NULL;
 		printf("  gateway %s: %s", inv->sites[r->judges[i]].id, verdict_word(v));
-		if (ru)
-			printf(" by rule %s%s (scope %s)", ru->id,
-			       ru->exception ? " [site exception]" : "",
-			       pol_scope_names[ru->scope]);
+		if (ru) {
+			const char *f = side_hit(r->gw[i], &ru->from, &q->tp.src, &v->src);
+			const char *t = side_hit(r->gw[i], &ru->to, &q->tp.dst, &v->dst);
+			printf(" by %srule %s%s (scope %s; from %s, to %s", ru->gateway ? "gateway " : "",
+			       ru->id, ru->exception ? " [site exception]" : "",
+			       pol_scope_names[ru->scope], f ? f : "?",
+			       ru->gateway ? "the gateway" : t ? t : "?");
+			if (ru->window)
+				printf("; window %s", ru->window);
+			if (ru->limit.rate)
+				printf("; limit %u/%s%s: new connections over it are dropped",
+				       ru->limit.rate, ru->limit.unit,
+				       ru->limit.per_source ? " per source" : "");
+			printf(")");
+		} else if (v->by == POL_BY_MANAGEMENT) {
+			printf(" by the anti-lockout (a management network to the gateway)");
+		}
 		else if (v->by == POL_BY_DEFAULT)
 			printf(" by default (no rule matched)");
 		else if (v->by == POL_BY_INVALID)
@@ -600,9 +734,9 @@ static int run_query(struct query_args *q, const struct inventory *inv, const st
 	if (rc < 0)
 		code = out_fail(SEG_EXIT_SYSTEM, "policy query: %s", strerror(-rc));
 	else if (q->batch)
-		code = query_batch(q, inv, b, city, p->now);
+		code = query_batch(q, inv, b, city, q->time ? q->time : p->now);
 	else
-		code = query_one(q, inv, b, city, NULL, p->now);
+		code = query_one(q, inv, b, city, NULL, q->time ? q->time : p->now);
 	pol_table_free(city);
 	pol_build_free(b);
 	return code;
@@ -619,8 +753,11 @@ static int policy_query(int argc, char **argv)
 		return code;
 	struct inventory *inv;
 	struct policy *p;
-	if ((code = load_all(dir, q.date, &inv, &p)) != SEG_EXIT_OK)
+	if (q.time && q.date)
+		return out_usage(usage_query, "policy query: --time and --date exclude each other");
+	if ((code = load_all(dir, q.time ? q.time_day : q.date, &inv, &p)) != SEG_EXIT_OK)
 		return code;
+	q.p = p;
 	code = run_query(&q, inv, p);
 	policy_free(p);
 	inventory_free(inv);

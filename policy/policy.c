@@ -10,27 +10,23 @@
 #include <time.h>
 
 #include "core/yamlread.h"
+#include "policy/reader.h"
 
 #define MAX_ID_LEN 48
 
-struct reader {
-	const struct ydoc *doc;
-	const struct inventory *inv;
-	struct diag_list *dl;
-	struct policy *p;
-	long today;
-	const char **zone_names; /* for suggestions, kept in step with p->zones */
-	const char **svc_names;
-	const char **site_names;
-};
 
-static const char *const top_keys[] = {"version", "management", "datacentre", "logging",
-				       "zones",	  "services",	"rules",      "sites"};
-static const char *const rule_keys[] = {"id",	  "from", "to",	     "services", "scope",
-					"action", "log",  "comment", "owner",	 "expires"};
+static const char *const top_keys[] = {
+    "version",	"management", "datacentre", "logging", "zones",	    "services", "rules",
+    "sites",	"objects",    "externals",  "site_groups", "gateway", "assertions"};
+static const char *const rule_keys[] = {"id",	 "from",  "to",	  "services", "scope",
+					"action", "log",   "comment", "owner",   "expires",
+					"limit",  "when"};
+/* A gateway service: no `to` (the gateway itself) and no scope; on which interfaces. */
+static const char *const gw_rule_keys[] = {"id",      "from",  "services", "action",
+					   "log",     "comment", "owner",	 "expires",
+					   "limit",   "when",  "interfaces"};
 /* A service's keys: the name of every protocol with ports (core/proto.h), then these. */
 static const char *const svc_other_keys[] = {"icmp", "icmpv6", "protocols", "description"};
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 bool policy_parse_date(const char *s, long *days)
 {
@@ -56,7 +52,7 @@ bool policy_parse_date(const char *s, long *days)
 	return true;
 }
 
-static bool valid_name(const char *s, bool dots)
+bool polr_valid_name(const char *s, bool dots)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > MAX_ID_LEN)
@@ -126,7 +122,7 @@ static int inventory_zones(struct reader *r)
 	return 0;
 }
 
-static int zone_ref(struct reader *r, const struct ynode *n)
+int polr_zone_ref(struct reader *r, const struct ynode *n)
 {
 	const char *s = ynode_scalar(n);
 	if (!s) {
@@ -157,7 +153,7 @@ static void read_zones_section(struct reader *r, const struct ynode *zs)
 			continue;
 		int z = policy_find_zone(r->p, name);
 		if (z < 0) {
-			if (!valid_name(name, false)) {
+			if (!polr_valid_name(name, false)) {
 				ynode_error(r->doc, k, r->dl,
 					    "zone names are 1-48 characters of a-z 0-9 _ -");
 				continue;
@@ -200,13 +196,13 @@ static void read_zones_section(struct reader *r, const struct ynode *zs)
 /* ------------------------------------------------------------------ */
 /* Services */
 
-static const struct ynode *as_list(const struct ynode *n, size_t *len)
+const struct ynode *polr_as_list(const struct ynode *n, size_t *len)
 {
 	*len = ynode_kind(n) == YNODE_SEQ ? ynode_len(n) : 1;
 	return n;
 }
 
-static const struct ynode *list_item(const struct ynode *n, size_t i)
+const struct ynode *polr_list_item(const struct ynode *n, size_t i)
 {
 	return ynode_kind(n) == YNODE_SEQ ? ynode_item(n, i) : n;
 }
@@ -224,9 +220,9 @@ static bool parse_port(const char *s, long *v)
 static int read_ports(struct reader *r, const struct ynode *n, uint8_t proto, struct pol_match *m)
 {
 	size_t len;
-	as_list(n, &len);
+	polr_as_list(n, &len);
 	for (size_t i = 0; i < len; i++) {
-		const struct ynode *it = list_item(n, i);
+		const struct ynode *it = polr_list_item(n, i);
 		const char *s = ynode_scalar(it);
 		long lo = 0, hi = 0;
 		char buf[32];
@@ -268,9 +264,9 @@ static int read_u8_list(struct reader *r, const struct ynode *n,
 			size_t *nout)
 {
 	size_t len;
-	as_list(n, &len);
+	polr_as_list(n, &len);
 	for (size_t i = 0; i < len; i++) {
-		const struct ynode *it = list_item(n, i);
+		const struct ynode *it = polr_list_item(n, i);
 		const char *s = ynode_scalar(it);
 		int v = s ? parse(family, s) : -1;
 		if (v < 0) {
@@ -333,7 +329,7 @@ static int read_services(struct reader *r, const struct ynode *ss)
 		const char *name = ynode_scalar(k);
 		if (!name)
 			continue;
-		if (!valid_name(name, false) || strcmp(name, "any") == 0) {
+		if (!polr_valid_name(name, false) || strcmp(name, "any") == 0) {
 			ynode_error(r->doc, k, r->dl,
 				    "service names are 1-48 characters of a-z 0-9 _ - (not 'any')");
 			continue;
@@ -396,11 +392,11 @@ static int find_service(const struct policy *p, const char *name)
 }
 
 /* `any`, one name or a list of names; resolved through lookup. */
-static int read_refs(struct reader *r, const struct ynode *n, bool *any, int **out, size_t *nout,
+int polr_read_refs(struct reader *r, const struct ynode *n, bool *any, int **out, size_t *nout,
 		     int (*lookup)(struct reader *, const struct ynode *))
 {
 	size_t len;
-	as_list(n, &len);
+	polr_as_list(n, &len);
 	if (ynode_kind(n) == YNODE_MAP) {
 		ynode_error(r->doc, n, r->dl, "expected 'any', a name or a list of names");
 		return 0;
@@ -418,7 +414,7 @@ static int read_refs(struct reader *r, const struct ynode *n, bool *any, int **o
 	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i++) {
-		int v = lookup(r, list_item(n, i));
+		int v = lookup(r, polr_list_item(n, i));
 		bool dup = false;
 		for (size_t j = 0; j < *nout && v >= 0; j++)
 			dup |= (*out)[j] == v;
@@ -428,7 +424,7 @@ static int read_refs(struct reader *r, const struct ynode *n, bool *any, int **o
 	return 0;
 }
 
-static int service_ref(struct reader *r, const struct ynode *n)
+int polr_service_ref(struct reader *r, const struct ynode *n)
 {
 	const char *s = ynode_scalar(n);
 	if (!s) {
@@ -448,7 +444,7 @@ static int service_ref(struct reader *r, const struct ynode *n)
 	return -1;
 }
 
-static int get_enum(struct reader *r, const struct ynode *map, const char *key,
+int polr_get_enum(struct reader *r, const struct ynode *map, const char *key,
 		    const char *const *names, size_t n, int dflt)
 {
 	const struct ynode *v = ynode_get(map, key);
@@ -483,22 +479,28 @@ static int dup_opt(struct reader *r, const struct ynode *map, const char *key, c
 	return 0;
 }
 
+/* site: -1 city-wide, -2 a gateway service, else the site of an exception. */
 static int read_rule(struct reader *r, const struct ynode *n, int site)
 {
 	struct policy *p = r->p;
-	if (!ynode_expect(r->doc, n, YNODE_MAP, "a rule", r->dl))
+	bool gw = site == -2;
+	if (!ynode_expect(r->doc, n, YNODE_MAP, gw ? "a gateway service" : "a rule", r->dl))
 		return 0;
-	ynode_check_keys(r->doc, n, rule_keys, NELEM(rule_keys), r->dl);
+	if (gw)
+		ynode_check_keys(r->doc, n, gw_rule_keys, NELEM(gw_rule_keys), r->dl);
+	else
+		ynode_check_keys(r->doc, n, rule_keys, NELEM(rule_keys), r->dl);
 	struct pol_rule *ru = &p->rules[p->nrules];
 	memset(ru, 0, sizeof(*ru));
-	ru->site = site;
+	ru->site = gw ? -1 : site;
+	ru->gateway = gw;
 	ru->line = ynode_line(n);
 	ru->col = ynode_col(n);
 	const char *id = NULL;
 	if (!ynode_get_str(r->doc, n, "id", true, r->dl, &id) || !id)
 		return 0;
 	const struct ynode *idn = ynode_get(n, "id");
-	if (!valid_name(id, true)) {
+	if (!polr_valid_name(id, true)) {
 		ynode_error(r->doc, idn, r->dl,
 			    "rule ids are 1-48 characters of a-z 0-9 _ - . (got '%s')", id);
 		return 0;
@@ -516,32 +518,36 @@ static int read_rule(struct reader *r, const struct ynode *n, int site)
 	if (!(v = ynode_get(n, "from")))
 		ynode_error(r->doc, n, r->dl, "rule '%s': missing key 'from'", id);
 	else
-		rc = read_refs(r, v, &ru->from_any, &ru->from, &ru->nfrom, zone_ref);
+		rc = polr_read_side(r, v, &ru->from);
 	if (rc < 0)
 		return rc;
-	if (!(v = ynode_get(n, "to")))
+	if (gw)
+		ru->to.any = true;
+	else if (!(v = ynode_get(n, "to")))
 		ynode_error(r->doc, n, r->dl, "rule '%s': missing key 'to'", id);
 	else
-		rc = read_refs(r, v, &ru->to_any, &ru->to, &ru->nto, zone_ref);
+		rc = polr_read_side(r, v, &ru->to);
 	if (rc < 0)
 		return rc;
 	if (!(v = ynode_get(n, "services")))
 		ynode_error(r->doc, n, r->dl, "rule '%s': missing key 'services'", id);
 	else
-		rc = read_refs(r, v, &ru->svc_any, &ru->services, &ru->nservices, service_ref);
+		rc = polr_read_refs(r, v, &ru->svc_any, &ru->services, &ru->nservices, polr_service_ref);
 	if (rc < 0)
 		return rc;
-	int sc = get_enum(r, n, "scope", pol_scope_names, POL_SCOPE_COUNT, POL_SCOPE_ANY);
+	int sc = polr_get_enum(r, n, "scope", pol_scope_names, POL_SCOPE_COUNT, POL_SCOPE_ANY);
 	ru->scope = sc < 0 ? POL_SCOPE_ANY : (enum pol_scope)sc;
 	if (!ynode_get(n, "action")) {
 		ynode_error(r->doc, n, r->dl, "rule '%s': missing key 'action'", id);
 	} else {
-		int a = get_enum(r, n, "action", pol_action_names, POL_ACTION_COUNT, POL_DROP);
+		int a = polr_get_enum(r, n, "action", pol_action_names, POL_ACTION_COUNT, POL_DROP);
 		ru->action = a < 0 ? POL_DROP : (enum pol_action)a;
 	}
 	ynode_get_bool(r->doc, n, "log", false, r->dl, &ru->log);
 	if (dup_opt(r, n, "comment", &ru->comment) < 0 || dup_opt(r, n, "owner", &ru->owner) < 0)
 		return -ENOMEM;
+	if ((rc = polr_read_rule_extras(r, n, ru)) < 0)
+		return rc;
 	const char *exp = NULL;
 	if (ynode_get_str(r->doc, n, "expires", false, r->dl, &exp) && exp) {
 		int64_t end;
@@ -579,9 +585,12 @@ static int read_rule_list(struct reader *r, const struct ynode *list, int site)
 static size_t count_rules(const struct ynode *root)
 {
 	size_t n = 0;
-	const struct ynode *rs = ynode_get(root, "rules"), *ss = ynode_get(root, "sites");
+	const struct ynode *rs = ynode_get(root, "rules"), *ss = ynode_get(root, "sites"),
+			   *gs = ynode_get(root, "gateway");
 	if (rs && ynode_kind(rs) == YNODE_SEQ)
 		n += ynode_len(rs);
+	if (gs && ynode_kind(gs) == YNODE_SEQ)
+		n += ynode_len(gs);
 	for (size_t i = 0; ss && ynode_kind(ss) == YNODE_MAP && i < ynode_len(ss); i++) {
 		const struct ynode *v = ynode_value(ss, i);
 		const struct ynode *l = ynode_kind(v) == YNODE_MAP ? ynode_get(v, "rules") : NULL;
@@ -692,13 +701,13 @@ static int read_management(struct reader *r, const struct ynode *m)
 		p->management[p->nmanagement++] = z;
 		return 0;
 	}
-	int rc = read_refs(r, m, &any, &p->management, &p->nmanagement, zone_ref);
+	int rc = polr_read_refs(r, m, &any, &p->management, &p->nmanagement, polr_zone_ref);
 	if (any)
 		ynode_error(r->doc, m, r->dl, "management lists zones, not 'any'");
 	size_t len;
-	as_list(m, &len);
+	polr_as_list(m, &len);
 	for (size_t i = 0; rc == 0 && !any && i < len; i++)
-		check_management_zone(r, list_item(m, i));
+		check_management_zone(r, polr_list_item(m, i));
 	return rc;
 }
 
@@ -722,9 +731,9 @@ static int read_dc(struct reader *r, const struct ynode *d)
 				p->dc_sites[p->ndc_sites++] = (int)i;
 	} else {
 		size_t len;
-		as_list(sites, &len);
+		polr_as_list(sites, &len);
 		for (size_t i = 0; i < len; i++) {
-			const struct ynode *it = list_item(sites, i);
+			const struct ynode *it = polr_list_item(sites, i);
 			const char *id = ynode_scalar(it);
 			int s = id ? inventory_find_site(inv, id) : -1;
 			if (s < 0) {
@@ -745,12 +754,12 @@ static int read_dc(struct reader *r, const struct ynode *d)
 	if (!prefixes)
 		return 0;
 	size_t len;
-	as_list(prefixes, &len);
+	polr_as_list(prefixes, &len);
 	p->dc_prefixes = calloc(len + 1, sizeof(*p->dc_prefixes));
 	if (!p->dc_prefixes)
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i++) {
-		const struct ynode *it = list_item(prefixes, i);
+		const struct ynode *it = polr_list_item(prefixes, i);
 		const char *s = ynode_scalar(it);
 		struct ip_prefix pf;
 		int rc = s ? ip_prefix_parse(s, false, &pf) : -EINVAL;
@@ -854,6 +863,11 @@ static int read_doc(struct reader *r)
 	if ((rc = read_dc(r, ynode_get(root, "datacentre"))) < 0)
 		return rc;
 	read_logging(r, ynode_get(root, "logging"));
+	if ((rc = polr_read_objects(r, ynode_get(root, "objects"), ynode_get(root, "externals"))) <
+	    0)
+		return rc;
+	if ((rc = polr_read_groups(r, ynode_get(root, "site_groups"))) < 0)
+		return rc;
 	p->rules = calloc(count_rules(root) + 1, sizeof(*p->rules));
 	if (!p->rules)
 		return -ENOMEM;
@@ -861,7 +875,11 @@ static int read_doc(struct reader *r)
 		ynode_error(r->doc, root, r->dl, "missing key 'rules'");
 	if ((rc = read_rule_list(r, ynode_get(root, "rules"), -1)) < 0)
 		return rc;
-	return read_sites(r, ynode_get(root, "sites"));
+	if ((rc = read_sites(r, ynode_get(root, "sites"))) < 0)
+		return rc;
+	if ((rc = read_rule_list(r, ynode_get(root, "gateway"), -2)) < 0)
+		return rc;
+	return polr_read_assertions(r, ynode_get(root, "assertions"));
 }
 
 /* errors_before: the errors in dl before doc was loaded (a duplicate key is an
@@ -900,6 +918,8 @@ out:
 	free(r.zone_names);
 	free(r.svc_names);
 	free(r.site_names);
+	free(r.obj_names);
+	free(r.group_names);
 	if (rc < 0)
 		policy_free(r.p);
 	else
@@ -952,13 +972,17 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nrules; i++) {
 		struct pol_rule *r = &p->rules[i];
 		free(r->id);
-		free(r->from);
-		free(r->to);
+		polr_side_free(&r->from);
+		polr_side_free(&r->to);
+		for (size_t k = 0; k < r->nifaces; k++)
+			free(r->ifaces[k]);
+		free(r->ifaces);
 		free(r->services);
 		free(r->comment);
 		free(r->owner);
 	}
 	free(p->rules);
+	polr_free_stage2(p);
 	free(p->management);
 	free(p->dc_sites);
 	free(p->dc_prefixes);

@@ -40,11 +40,76 @@ struct pol_service {
 	unsigned line, col;
 };
 
+/*
+ * A named object: addresses and prefixes, hosts of hosts.csv and other
+ * objects (nesting resolved), or an external network (outside the city plan).
+ */
+enum pol_object_kind { POL_OBJ_OBJECT, POL_OBJ_EXTERNAL };
+struct pol_object {
+	char *name;
+	enum pol_object_kind kind;
+	struct pol_ranges addrs; /* normalized, val 0 */
+	char *description;
+	bool used; /* named by a rule, an assertion or another object that is used */
+	unsigned line, col;
+};
+
+/* A site group: sites selected by type, district, flag or an explicit list. */
+struct pol_group {
+	char *name;
+	bool *member; /* [inv->nsites] */
+	size_t nmembers;
+	bool used;
+	unsigned line, col;
+};
+
+/*
+ * An endpoint term of a rule side other than plain zones: the addresses in
+ * every constraint given (any of its zones, any of its objects and hosts,
+ * the hosts carrying every label asked for, the segments of any of its
+ * sites), minus those of its exclusions. The addresses are computed by the
+ * compiler (pol_build), which knows the zone partition.
+ */
+struct pol_term {
+	char *label;   /* canonical text: "resolvers", "{zone: bms, sites: fire-stations}" */
+	char *setname; /* nftables-safe base name: o_<object>, x_<external>, t_<digest> */
+	int *zones;    /* any of these zones (policy zone indices); NULL: no zone constraint */
+	size_t nzones;
+	bool has_addrs; /* an object, host or label constraint */
+	struct pol_ranges addrs;
+	bool has_sites;
+	bool *sites; /* [inv->nsites] */
+	int *except; /* indices of terms subtracted */
+	size_t nexcept;
+	int *objects; /* objects named (for query's answer and lint's unused objects) */
+	size_t nobjects;
+	int *groups;
+	size_t ngroups;
+	char *labels; /* the label selector as written ("app=payroll role=web"), or NULL */
+};
+
+/* One side of a rule: `any`, or the union of zones and terms. */
+struct pol_rside {
+	bool any;
+	int *zones; /* indices into policy->zones */
+	size_t nzones;
+	int *terms; /* indices into policy->terms */
+	size_t nterms;
+};
+
+/* A weekly time window in a timezone (core/timewin.h) */
+struct pol_when {
+	bool set;
+	char text[128]; /* canonical: "mon-fri 22:00-02:00 Europe/Berlin" */
+	uint8_t days;
+	uint16_t start, end;
+	char tz[64];
+};
+
 struct pol_rule {
 	char *id;
-	bool from_any, to_any, svc_any;
-	int *from, *to; /* indices into policy->zones */
-	size_t nfrom, nto;
+	bool svc_any;
+	struct pol_rside from, to;
 	int *services; /* indices into policy->services */
 	size_t nservices;
 	enum pol_scope scope;
@@ -55,6 +120,23 @@ struct pol_rule {
 	int64_t expires_at; /* Unix seconds from which it no longer matches; 0: never */
 	bool expired;	    /* ended before the policy's instant (now): not compiled */
 	int site;	    /* -1 for a city-wide rule, else the site of this exception */
+	bool gateway;	    /* a gateway service (section gateway:): to the gateway itself */
+	char **ifaces;	    /* gateway services: interface names or roles; none: every one */
+	size_t nifaces;
+	struct pol_limit limit;
+	struct pol_when when;
+	unsigned line, col;
+};
+
+/* An invariant lint checks at every gateway (section assertions:). */
+struct pol_assertion {
+	char *id;
+	struct pol_rside from, to;
+	bool svc_any;
+	int *services;
+	size_t nservices;
+	bool allow; /* expect: allow (every such connection accepted), else deny (none) */
+	char *comment;
 	unsigned line, col;
 };
 
@@ -67,6 +149,14 @@ struct policy {
 	/* City-wide rules in file order, then every site's exceptions, by site and file order. */
 	struct pol_rule *rules;
 	size_t nrules;
+	struct pol_object *objects; /* objects and external networks, in file order */
+	size_t nobjects;
+	struct pol_group *groups;
+	size_t ngroups;
+	struct pol_term *terms; /* every distinct endpoint term the rules use */
+	size_t nterms;
+	struct pol_assertion *assertions;
+	size_t nassertions;
 	int *management; /* zones that always reach the gateways (anti-lockout) */
 	size_t nmanagement;
 	int *dc_sites; /* inventory site indices whose segments are data-centre networks */
@@ -92,6 +182,11 @@ int policy_load(const char *path, const char *display, const struct inventory *i
 int policy_load_buffer(const char *buf, size_t len, const char *name, const struct inventory *inv,
 		       const char *date, struct diag_list *dl, struct policy **out);
 void policy_free(struct policy *p);
+
+/* Object, group or term index by name (terms: by label), or -1. */
+int policy_find_object(const struct policy *p, const char *name);
+int policy_find_group(const struct policy *p, const char *name);
+int policy_find_term(const struct policy *p, const char *label);
 
 /* Zone index by name, or -1. */
 int policy_find_zone(const struct policy *p, const char *name);
