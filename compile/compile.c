@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "compile/gateway.h"
 #include "core/atomic.h"
@@ -1430,7 +1431,16 @@ static void window_set(struct render *r, const char *name, const struct pol_trul
 	if (declared(r, name) >= 0)
 		return;
 	remember(r, name, name, true);
-	fprintf(r->sets, "\tset %s {\n\t\ttypeof meta time\n\t\tflags interval\n", name);
+	/* The horizon, for `segplan policy status`: past it the rule matches nothing. */
+	char until[32];
+	time_t h = (time_t)(r->b->p->now + (int64_t)WINDOW_HORIZON_DAYS * 86400);
+	struct tm tm;
+	gmtime_r(&h, &tm);
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(r->sets,
+		"\tset %s {\n\t\ttypeof meta time\n\t\tflags interval\n"
+		"\t\tcomment \"window:%s %s; until %s\"\n",
+		name, tr->id, tr->window, until);
 	for (size_t i = 0; i < tr->nspans; i++) {
 		elem_sep(r->sets, i);
 		/* meta time counts nanoseconds: the whole last second is inside. */

@@ -11,6 +11,7 @@
 
 #include "core/diag.h"
 #include "core/exitcodes.h"
+#include "core/timefmt.h"
 #include "deploy/apply.h"
 #include "nftstate/nftstate.h"
 #include "planner/out.h"
@@ -331,6 +332,37 @@ static void print_drift(const struct nfts_drift *d, size_t n)
 		printf("  ... and %zu more element differences (--json lists all)\n", hidden);
 }
 
+/* A time window's set (compile: comment "window:<id> <text>; until <RFC 3339>"). */
+struct window_info {
+	char id[64], text[128], until[32];
+	int64_t end;
+};
+
+static bool window_of(const struct nfts_set *st, struct window_info *w)
+{
+	const char *c = st->comment;
+	if (!c || strncmp(c, "window:", 7) != 0)
+		return false;
+	const char *sp = strchr(c + 7, ' '), *u = strstr(c, "; until ");
+	if (!sp || !u || u < sp)
+		return false;
+	snprintf(w->id, sizeof(w->id), "%.*s", (int)(sp - c - 7), c + 7);
+	snprintf(w->text, sizeof(w->text), "%.*s", (int)(u - sp - 1), sp + 1);
+	snprintf(w->until, sizeof(w->until), "%s", u + 8);
+	int64_t ns;
+	if (!rfc3339_parse(w->until, &ns))
+		return false;
+	w->end = ns / 1000000000;
+	return true;
+}
+
+/* Days a window's rendering has left (negative: past). */
+static long window_days(const struct window_info *w)
+{
+	int64_t d = w->end - (int64_t)time(NULL);
+	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
 int policy_cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -405,6 +437,15 @@ int policy_cmd_status(int argc, char **argv)
 	bool rolled = apply_rollback_get(dir, &rb) == 0 && (!marked || rb.at >= mark.applied);
 	bool in_sync = live && ndrift == 0;
 	code = live && (!against || in_sync) ? SEG_EXIT_OK : SEG_EXIT_FINDINGS;
+	/* Time windows are rendered for a horizon: past it they never open. */
+	struct window_info win[64];
+	size_t nwin = 0;
+	for (size_t i = 0; live && i < nfts_nsets(live) && nwin < 64; i++)
+		if (window_of(nfts_set_at(live, i), &win[nwin]))
+			nwin++;
+	for (size_t i = 0; i < nwin; i++)
+		if (window_days(&win[i]) < 0)
+			code = SEG_EXIT_FINDINGS;
 
 	if (json) {
 		json_t *rules = json_array(), *zero = json_array();
@@ -451,6 +492,14 @@ int policy_cmd_status(int argc, char **argv)
 		}
 		json_object_set_new(j, "rules", rules);
 		json_object_set_new(j, "zero_hits", zero);
+		json_t *wa = json_array();
+		for (size_t i = 0; i < nwin; i++)
+			json_array_append_new(
+			    wa, json_pack("{s:s,s:s,s:s,s:I,s:b}", "rule", win[i].id, "window",
+					  win[i].text, "rendered_until", win[i].until, "days_left",
+					  (json_int_t)window_days(&win[i]), "expired",
+					  window_days(&win[i]) < 0));
+		json_object_set_new(j, "windows", wa);
 		if (against) {
 			json_t *da = json_array();
 			for (size_t i = 0; i < ndrift; i++)
@@ -518,6 +567,14 @@ int policy_cmd_status(int argc, char **argv)
 				printf(" %s", ru->id);
 		}
 		printf("\n");
+	}
+	for (size_t i = 0; i < nwin; i++) {
+		long d = window_days(&win[i]);
+		printf("time window of rule %s (%s): rendered until %s, %s\n", win[i].id,
+		       win[i].text, win[i].until,
+		       d < 0 ? "PAST: the rule matches nothing until compiled and applied again"
+		       : d < 30 ? "less than 30 days left: compile and apply again soon"
+			      : "in force (the spans follow the zone's daylight-saving changes)");
 	}
 	if (against && live) {
 		if (in_sync)
