@@ -218,6 +218,7 @@ static int resolve_object(struct objread *o, size_t i)
 	if (o->state[i] == 2)
 		return 0;
 	o->state[i] = 1;
+	size_t errors = diag_errors(r->dl);
 	if (ynode_kind(v) == YNODE_MAP) {
 		static const char *const okeys[] = {"addresses", "hosts", "objects", "description"};
 		static const char *const xkeys[] = {"addresses", "description"};
@@ -239,7 +240,8 @@ static int resolve_object(struct objread *o, size_t i)
 	}
 	if (rc == 0)
 		rc = pol_ranges_normalize(&ob->addrs);
-	if (rc == 0 && ob->addrs.n == 0)
+	/* Empty because of an error already reported: once is enough. */
+	if (rc == 0 && ob->addrs.n == 0 && diag_errors(r->dl) == errors)
 		diag_add(r->dl, DIAG_ERROR, ydoc_name(r->doc), ob->line, ob->col,
 			 "%s '%s' holds no address",
 			 ob->kind == POL_OBJ_EXTERNAL ? "external network" : "object", ob->name);
@@ -895,6 +897,7 @@ static int read_term_map(struct reader *r, const struct ynode *m)
 	memset(&b, 0, sizeof(b));
 	int err = 0;
 	bool *sel = calloc(inv->nhosts + 1, sizeof(bool));
+	size_t errors = diag_errors(r->dl);
 	if (!sel)
 		return -2;
 	for (size_t h = 0; h < inv->nhosts; h++)
@@ -927,7 +930,7 @@ static int read_term_map(struct reader *r, const struct ynode *m)
 				err = host_addrs(&inv->hosts[h], &b.laddrs);
 		if (err == 0)
 			err = pol_ranges_normalize(&b.laddrs);
-		if (err == 0 && b.laddrs.n == 0)
+		if (err == 0 && b.laddrs.n == 0 && diag_errors(r->dl) == errors)
 			ynode_error(r->doc, m, r->dl, "no host carries all these labels");
 	}
 	if (err == 0 && b.has_obj)
@@ -983,7 +986,8 @@ static int read_term_map(struct reader *r, const struct ynode *m)
 		return -2;
 	}
 	if (b.lo <= 2) {
-		ynode_error(r->doc, m, r->dl,
+		if (ynode_len(m) == 0)
+			ynode_error(r->doc, m, r->dl,
 			    "an endpoint mapping needs zone, object, external, host, labels, sites "
 			    "or except");
 		term_free(&b.t);

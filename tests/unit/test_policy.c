@@ -1013,3 +1013,195 @@ Test(policy, dc_is_reserved_as_a_segment_zone)
 	tu_rmdir(dir);
 	free(dir);
 }
+
+/* ------------------------------------------------------------------ */
+/* Stage 2 (docs/policy.md "Stage 2"): the reader's errors and the sets */
+
+#define S2_INV "tests/e2e/fixtures/stage2"
+
+static const char s2_header[] = "version: 1\n"
+				"services:\n"
+				"  web: {tcp: [80, 443]}\n"
+				"  dns: {udp: [53]}\n";
+
+/* Loads s2_header + text against the stage-2 fixture; the policy or NULL. */
+static struct policy *s2_load(const char *text, struct diag_list *dl, struct inventory **inv)
+{
+	*inv = load_inv(S2_INV);
+	char *full;
+	cr_assert(asprintf(&full, "%s%s", s2_header, text) > 0);
+	struct policy *p = load_text(*inv, full, dl);
+	free(full);
+	return p;
+}
+
+static void s2_expect_error(const char *text, const char *want)
+{
+	struct inventory *inv;
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = s2_load(text, dl, &inv);
+	cr_expect_null(p, "a policy with errors must not load: %s", text);
+	/* Exactly one error: no cascade of follow-up errors. */
+	cr_expect_eq(diag_errors(dl), 1, "one error wanted for:\n%s\ngot:\n%s", text, tu_diags(dl));
+	cr_expect(strstr(tu_diags(dl), want), "want '%s', got:\n%s", want, tu_diags(dl));
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(stage2, reader_errors_are_located_and_suggest)
+{
+	s2_expect_error("rules:\n  - {id: a, from: {rle: web}, to: any, services: [web], action: accept}\n",
+			"no host of hosts.csv has the label 'rle' (did you mean 'role'?)");
+	s2_expect_error("rules:\n  - {id: a, from: {role: wbe}, to: any, services: [web], action: accept}\n",
+			"no host has role=wbe (did you mean 'web'?)");
+	s2_expect_error(
+	    "rules:\n  - {id: a, from: {app: dns, role: web}, to: any, services: [web], action: accept}\n",
+	    "no host carries all these labels");
+	s2_expect_error("objects:\n  a: [b]\n  b: [a]\nrules:\n"
+			"  - {id: r, from: a, to: any, services: [web], action: accept}\n",
+			"contains itself");
+	s2_expect_error("objects:\n  admin: [10.99.1.5]\nrules: []\n",
+			"'admin' is already the name of a zone");
+	s2_expect_error("objects:\n  dc-dns1: [10.99.1.5]\nrules: []\n",
+			"'dc-dns1' is already the name of a host of hosts.csv");
+	s2_expect_error("externals:\n  bad: [10.99.1.0/24]\nrules: []\n",
+			"external network 'bad' overlaps the city's own addresses");
+	s2_expect_error("objects:\n  x: [10.99.1.5/24]\nrules: []\n",
+			"prefix '10.99.1.5/24' has host bits set (did you mean '10.99.1.0/24'?)");
+	s2_expect_error("objects:\n  x: [resolverz]\nrules: []\n",
+			"'resolverz' is no address, host or object");
+	s2_expect_error("site_groups:\n  g: {types: [fire_statoin]}\nrules: []\n",
+			"unknown type 'fire_statoin' (did you mean 'fire_station'?)");
+	s2_expect_error("site_groups:\n  g: {}\nrules: []\n", "selects every site");
+	s2_expect_error("rules:\n  - {id: a, from: {sites: [S9]}, to: any, services: [web], action: accept}\n",
+			"unknown site group or site 'S9'");
+	s2_expect_error("rules:\n  - {id: a, from: [admin], to: any, services: [web], action: drop, "
+			"limit: 5/second}\n",
+			"a limit caps what a rule accepts");
+	s2_expect_error("rules:\n  - {id: a, from: [admin], to: any, services: [web], action: accept, "
+			"limit: 5/fortnight}\n",
+			"bad limit '5/fortnight'");
+	s2_expect_error("rules:\n  - {id: a, from: [admin], to: any, services: [web], action: accept, "
+			"when: {hours: \"25:00-02:00\"}}\n",
+			"rule 'a': ");
+	s2_expect_error("rules:\n  - {id: a, from: [admin], to: any, services: [web], action: accept, "
+			"when: {hours: \"22:00-02:00\", timezone: Europe/Berln}}\n",
+			"Europe/Berln");
+	s2_expect_error("rules: []\ngateway:\n  - {id: g, from: [admin], services: [web], action: accept, "
+			"interfaces: [eth7]}\n",
+			"'eth7' is no interface role");
+	s2_expect_error("rules: []\nassertions:\n  - {id: x, from: [guest], to: [mgmt]}\n",
+			"missing key 'expect'");
+	s2_expect_error("rules:\n  - {id: a, from: [admn], to: any, services: [web], action: accept}\n",
+			"unknown zone 'admn' (did you mean 'admin'?)");
+}
+
+/* The addresses of table set `label` of gateway site's table, checked against want (CIDRs). */
+static void expect_set(const char *policy_text, const char *site, const char *label,
+		       const char *const *want, size_t nwant)
+{
+	struct inventory *inv;
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = s2_load(policy_text, dl, &inv);
+	cr_assert_not_null(p, "%s", tu_diags(dl));
+	struct pol_build *b = NULL;
+	struct pol_table *t = NULL;
+	cr_assert_eq(pol_build_new(p, inv, &b), 0);
+	cr_assert_eq(pol_build_gateway(b, inventory_find_site(inv, site), POL_MODE_ENFORCE, &t), 0);
+	int k = -1;
+	for (size_t i = 0; i < pol_table_nsets(t); i++)
+		if (strcmp(pol_table_set_label(t, (int)i), label) == 0)
+			k = (int)i;
+	cr_assert_geq(k, 0, "no set '%s' at %s", label, site);
+	/* The oracle: the wanted prefixes, normalized by the same list type, compared range by range. */
+	struct pol_ranges w = {0};
+	for (size_t i = 0; i < nwant; i++) {
+		struct ip_addr f, l;
+		char a[64], z[64];
+		if (sscanf(want[i], "%63[^-]-%63s", a, z) == 2) {
+			cr_assert_eq(ip_addr_parse(a, &f), 0);
+			cr_assert_eq(ip_addr_parse(z, &l), 0);
+		} else {
+			struct ip_prefix pf;
+			cr_assert_eq(ip_prefix_parse(want[i], true, &pf), 0);
+			ip_prefix_first(&pf, &f);
+			ip_prefix_last(&pf, &l);
+		}
+		cr_assert_eq(pol_ranges_add(&w, &f, &l, 0), 0);
+	}
+	cr_assert_eq(pol_ranges_normalize(&w), 0);
+	const struct pol_ranges *got = pol_table_set(t, k);
+	cr_expect_eq(got->n, w.n, "set %s: %zu ranges, want %zu", label, got->n, w.n);
+	for (size_t i = 0; i < w.n && i < got->n; i++)
+		cr_expect(ip_addr_cmp(&got->v[i].first, &w.v[i].first) == 0 &&
+			      ip_addr_cmp(&got->v[i].last, &w.v[i].last) == 0,
+			  "set %s: range %zu differs", label, i);
+	pol_ranges_free(&w);
+	pol_table_free(t);
+	pol_build_free(b);
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
+
+Test(stage2, terms_are_the_addresses_they_say)
+{
+	/* A prefix minus a host: two ranges per family around it. */
+	static const char *const minus[] = {"10.99.9.0-10.99.9.9", "10.99.9.11-10.99.9.255",
+					    "fd99:0:1:1::-fd99:0:1:1::f",
+					    "fd99:0:1:1::11-fd99:0:1:1:ffff:ffff:ffff:ffff"};
+	expect_set("objects:\n  net: [10.99.9.0/24, \"fd99:0:1:1::/64\"]\nrules:\n"
+		   "  - {id: a, from: [admin], to: {object: net, except: [s1-print]}, services: [web], "
+		   "action: accept}\n",
+		   "S1", "{object: net, except: [{host: s1-print}]}", minus, 4);
+	/* Labels: the hosts carrying both, nothing else. */
+	static const char *const web[] = {"10.99.8.80/32", "fd99:0:1::80/128"};
+	expect_set("rules:\n  - {id: a, from: [admin], to: {app: payroll, role: web}, services: [web], "
+		   "action: accept}\n",
+		   "S1", "{app: payroll, role: web}", web, 2);
+	/* A zone at a site group: the segments of the group's sites only (Mitte: S1, S2). */
+	static const char *const mitte_admin[] = {"10.99.1.0/24", "10.99.2.0/24",
+						  "fd99:0:0:1::/64", "fd99:0:0:2::/64"};
+	expect_set("site_groups:\n  mitte: {districts: [Mitte]}\nrules:\n"
+		   "  - {id: a, from: {zone: admin, sites: mitte}, to: [servers], services: [web], "
+		   "action: accept}\n",
+		   "S1", "{zone: admin, sites: mitte}", mitte_admin, 4);
+	/* Nested objects: the union. */
+	static const char *const nested[] = {"10.99.8.53-10.99.8.54", "10.99.8.123/32",
+					     "fd99:0:1::53-fd99:0:1::54"};
+	expect_set("objects:\n  resolvers: [dc-dns1, dc-dns2]\n  core: {objects: [resolvers], "
+		   "addresses: [10.99.8.123]}\nrules:\n"
+		   "  - {id: a, from: [admin], to: core, services: [dns], action: accept}\n",
+		   "S1", "core", nested, 3);
+}
+
+/* A rule is compiled where one end can be local: a site group's rule at its sites and at the
+ * other end's gateway, not at a third. */
+Test(stage2, site_group_rules_compile_at_both_ends_only)
+{
+	struct inventory *inv;
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = s2_load("site_groups:\n  th: {types: [town_hall]}\nrules:\n"
+				   "  - {id: a, from: {zone: bms, sites: th}, to: [dc], services: [web], "
+				   "action: accept}\n",
+				   dl, &inv);
+	cr_assert_not_null(p, "%s", tu_diags(dl));
+	struct pol_build *b = NULL;
+	cr_assert_eq(pol_build_new(p, inv, &b), 0);
+	static const char *const sites[] = {"S1", "DC1", "S2", "S3"};
+	static const bool want[] = {true, true, false, false};
+	for (size_t i = 0; i < 4; i++) {
+		struct pol_table *t = NULL;
+		cr_assert_eq(pol_build_gateway(b, inventory_find_site(inv, sites[i]), POL_MODE_ENFORCE,
+					       &t),
+			     0);
+		cr_expect_eq(pol_table_nrules(t) == 1, want[i], "%s: %zu rules", sites[i],
+			     pol_table_nrules(t));
+		pol_table_free(t);
+	}
+	pol_build_free(b);
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
