@@ -763,3 +763,66 @@ Test(compile, antispoofing_per_interface_and_strict_rpf_only_single_homed)
 	cr_expect_gt(multi, 0);
 	free_world(&w);
 }
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: the rule count does not grow with the hosts */
+
+/* The nft rules rendered from policy rules at site of the fixture inventory with policy text. */
+static size_t s2_rules(const char *text, const char *site, size_t *elements)
+{
+	struct diag_list *dl = diag_list_new();
+	struct inventory *inv = NULL;
+	struct policy *p = NULL;
+	struct pol_build *b = NULL;
+	struct pol_table *t = NULL;
+	cr_assert_eq(inventory_load(tu_path("tests/e2e/fixtures/stage2"), dl, &inv), 0, "%s",
+		     tu_diags(dl));
+	cr_assert_eq(policy_load_buffer(text, strlen(text), "policy.yaml", inv, DAY, dl, &p), 0,
+		     "%s", tu_diags(dl));
+	int s = inventory_find_site(inv, site);
+	cr_assert_eq(pol_build_new(p, inv, &b), 0);
+	cr_assert_eq(pol_build_gateway(b, s, POL_MODE_ENFORCE, &t), 0);
+	char *nft = NULL;
+	size_t len;
+	struct pol_nft_stats st;
+	cr_assert_eq(pol_nft_render(b, t, s, &nft, &len, &st), 0);
+	*elements = st.elements;
+	free(nft);
+	pol_table_free(t);
+	pol_build_free(b);
+	policy_free(p);
+	inventory_free(inv);
+	diag_list_free(dl);
+	return st.rules;
+}
+
+Test(compile, stage2_rules_do_not_grow_with_hosts)
+{
+	/* One object with 2 addresses, then with 2,002, used by three rules. */
+	char *big = NULL, *small = NULL;
+	size_t cap = 64 * 2100, o = 0;
+	char *addrs = malloc(cap);
+	cr_assert_not_null(addrs);
+	o += (size_t)snprintf(addrs + o, cap - o, "[10.99.8.53, \"fd99:0:1::53\"");
+	for (int i = 0; i < 2000; i++)
+		o += (size_t)snprintf(addrs + o, cap - o, ", 100.80.%d.%d", i / 125, 1 + 2 * (i % 125));
+	snprintf(addrs + o, cap - o, "]");
+	static const char fmt[] = "version: 1\nservices:\n  web: {tcp: [80]}\n  dns: {udp: [53]}\n"
+				  "  ping: {icmp: [echo-request], icmpv6: [echo-request]}\n"
+				  "objects:\n  x: %s\nrules:\n"
+				  "  - {id: a, from: [admin], to: x, services: [web], action: accept}\n"
+				  "  - {id: b, from: [voip], to: x, services: [dns, ping], action: accept}\n"
+				  "  - {id: c, from: x, to: [admin], services: [web], action: reject}\n";
+	cr_assert(asprintf(&small, fmt, "[10.99.8.53, \"fd99:0:1::53\"]") > 0);
+	cr_assert(asprintf(&big, fmt, addrs) > 0);
+	size_t es, eb;
+	size_t rs = s2_rules(small, "S1", &es), rb = s2_rules(big, "S1", &eb);
+	cr_expect_eq(rs, rb, "rules: %zu with 2 addresses, %zu with 2,002", rs, rb);
+	cr_expect_geq(eb, es + 2000, "the addresses are set elements: %zu vs %zu", eb, es);
+	/* The bound: per policy rule and family one rule per service kind (ports, ICMP,
+	 * ICMPv6), two for reject: a 2, b (ports+icmp in v4, ports+icmpv6 in v6) 4, c 4. */
+	cr_expect_eq(rs, 2u + 4u + 4u, "%zu rules", rs);
+	free(addrs);
+	free(small);
+	free(big);
+}
