@@ -270,6 +270,10 @@ struct city {
 	struct zblocks v4z[Z_COUNT], v6z[Z_COUNT];
 	size_t underserved, planned, fibre, other;
 	size_t core_links, fibre_links, second_links, rented_links, dsl_links;
+	struct vendor_pick {
+		int site, vendor; /* a vendor controller's site and bms_vendors index */
+	} vend[EXAMPLE_VENDOR_SITES];
+	size_t nvend;
 };
 
 static double round6(double x)
@@ -1454,6 +1458,305 @@ static int write_ifaces(const struct city *c, FILE *f)
 	return 0;
 }
 
+/*
+ * hosts.csv (docs/inventory.md, "The example city"): the data centres'
+ * central services, per district a print server and a building-automation
+ * supervisor in its town hall, vendor controllers in the bms segments of a
+ * few other sites, and the state's services at no site. A host's address is
+ * its segment's start plus a fixed offset of 10 or more, clear of the
+ * gateway (the first host); the IPv6 interface id repeats the IPv4 address's
+ * last octet (the last two in segments larger than a /24), so that 10.6.0.10
+ * goes with ::10, 10.4.13.74 with ::74 and 10.6.1.10 with ::1:10.
+ */
+#define HOST_OFFSET 10 /* a district site's host: clear of the gateway at 1 */
+
+struct dc_host {
+	const char *name; /* after "dc1-" or "dc2-" */
+	enum zone zone;
+	unsigned off;
+	unsigned dcs; /* bit 0: DC1, bit 1: DC2 */
+	bool app;     /* an application: env=prod in DC1, env=standby in DC2 */
+	const char *labels;
+	const char *what; /* the description, before the site's name */
+};
+
+static const struct dc_host dc_hosts[] = {
+    {"dns1", Z_SERVERS, 10, 3, false, "app=dns role=resolver", "DNS-Resolver 1"},
+    {"dns2", Z_SERVERS, 11, 3, false, "app=dns role=resolver", "DNS-Resolver 2"},
+    {"ntp1", Z_SERVERS, 20, 3, false, "app=time role=ntp", "NTP-Server 1"},
+    {"ntp2", Z_SERVERS, 21, 3, false, "app=time role=ntp", "NTP-Server 2"},
+    {"mail1", Z_SERVERS, 25, 3, false, "app=mail role=relay", "Mail-Relay"},
+    {"ldap1", Z_SERVERS, 30, 3, false, "app=ldap role=directory", "Verzeichnisdienst 1"},
+    {"ldap2", Z_SERVERS, 31, 3, false, "app=ldap role=directory", "Verzeichnisdienst 2"},
+    {"dhcp1", Z_SERVERS, 40, 3, false, "app=dhcp role=dhcp", "DHCP-Server (Failover-Paar)"},
+    {"payroll-web", Z_SERVERS, 100, 3, true, "app=payroll role=web",
+     "Personalabrechnung, Webserver"},
+    {"payroll-app", Z_SERVERS, 101, 3, true, "app=payroll role=app",
+     "Personalabrechnung, Anwendungsserver"},
+    {"payroll-db", Z_SERVERS, 102, 3, true, "app=payroll role=db", "Personalabrechnung, Datenbank"},
+    {"casemgmt-web", Z_SERVERS, 110, 3, true, "app=casemgmt role=web",
+     "Fallbearbeitung, Webserver"},
+    {"casemgmt-app", Z_SERVERS, 111, 3, true, "app=casemgmt role=app",
+     "Fallbearbeitung, Anwendungsserver"},
+    {"casemgmt-db", Z_SERVERS, 112, 3, true, "app=casemgmt role=db", "Fallbearbeitung, Datenbank"},
+    {"mon1", Z_MGMT, 10, 3, false, "app=snmp role=monitoring", "Netzüberwachung (SNMP)"},
+    {"syslog1", Z_MGMT, 20, 1, false, "app=syslog role=syslog", "Syslog-Sammler"},
+    {"cooling", Z_BMS, 10, 3, false, "app=bms role=controller vendor=stulz",
+     "Klimasteuerung (Stulz)"},
+};
+#define NDC_HOSTS (sizeof(dc_hosts) / sizeof(dc_hosts[0]))
+
+/* Building-automation vendors of the controllers at the district sites. */
+static const struct {
+	const char *label, *name;
+} bms_vendors[] = {
+    {"sauter", "Sauter"},
+    {"siemens", "Siemens"},
+    {"kieback-peter", "Kieback&Peter"},
+    {"honeywell", "Honeywell"},
+    {"johnson-controls", "Johnson Controls"},
+};
+#define NVENDORS (sizeof(bms_vendors) / sizeof(bms_vendors[0]))
+
+/*
+ * Services of the state's data centre, reached over the state administration
+ * network: addresses from the shared address space (RFC 6598) as that network
+ * hands them out, far from the providers' /31s at 100.64.0.0, and the state's
+ * own ULA; both outside the city's plan.
+ */
+static const struct {
+	const char *name, *v4, *v6, *labels, *what;
+} partner_hosts[] = {
+    {"state-dc-portal", "100.96.0.10", "fd8c:31d4:57a2:1::10",
+     "app=eservices partner=state-dc role=web", "Landesrechenzentrum: Serviceportal des Landes"},
+    {"state-dc-ldap", "100.96.0.20", "fd8c:31d4:57a2:1::20",
+     "app=ldap partner=state-dc role=directory",
+     "Landesrechenzentrum: Verzeichnisdienst der Landesverwaltung"},
+    {"state-dc-mail", "100.96.0.25", "fd8c:31d4:57a2:1::25", "app=mail partner=state-dc role=relay",
+     "Landesrechenzentrum: Mail-Gateway des Landesverwaltungsnetzes"},
+};
+#define NPARTNERS (sizeof(partner_hosts) / sizeof(partner_hosts[0]))
+
+static int vendor_pick_cmp(const void *a, const void *b)
+{
+	const struct vendor_pick *x = a, *y = b;
+	return x->site - y->site;
+}
+
+/* The sites with vendor controllers: drawn from those with a bms segment
+ * other than the data centres and town halls (their own stream). */
+static int make_vendor_sites(struct city *c, uint64_t seed)
+{
+	struct rng r;
+	int *cand = malloc((c->ns + 1) * sizeof(*cand));
+	size_t n = 0;
+	if (!cand)
+		return -ENOMEM;
+	rng_init(&r, seed, 7);
+	for (size_t i = 0; i < c->ns; i++) {
+		const struct gsite *s = &c->s[i];
+		if (s->type != SITE_DATA_CENTRE && s->type != SITE_TOWN_HALL &&
+		    zone_hosts(s, Z_BMS) > 0)
+			cand[n++] = (int)i;
+	}
+	c->nvend = 0;
+	for (size_t k = 0; k < n && k < EXAMPLE_VENDOR_SITES; k++) {
+		size_t j = k + (size_t)rng_below(&r, n - k);
+		int t = cand[k];
+		cand[k] = cand[j];
+		cand[j] = t;
+		c->vend[c->nvend++] = (struct vendor_pick){cand[k], (int)rng_below(&r, NVENDORS)};
+	}
+	qsort(c->vend, c->nvend, sizeof(*c->vend), vendor_pick_cmp);
+	free(cand);
+	return 0;
+}
+
+/* The index of site's segment in zone z (c->g is ordered by site), or -1. */
+static long find_seg(const struct city *c, int site, enum zone z)
+{
+	size_t lo = 0, hi = c->ng;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->g[mid].site < site)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->ng && c->g[lo].site == site; lo++)
+		if (c->g[lo].zone == z)
+			return (long)lo;
+	return -1;
+}
+
+static size_t dc_host_count(void)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < NDC_HOSTS; k++)
+		n += (dc_hosts[k].dcs & 1) + (dc_hosts[k].dcs >> 1 & 1);
+	return n;
+}
+
+static size_t host_count(const struct city *c)
+{
+	return dc_host_count() + 2 * NDIST + c->nvend + NPARTNERS;
+}
+
+/* A name as a label value: lower case, umlauts spelt out, '-' for a space. */
+static void label_slug(const char *name, char *out, size_t size)
+{
+	static const char *const map[][2] = {{"ä", "ae"}, {"ö", "oe"}, {"ü", "ue"}, {"Ä", "ae"},
+					     {"Ö", "oe"}, {"Ü", "ue"}, {"ß", "ss"}};
+	size_t n = 0;
+	while (*name && n + 3 < size) {
+		size_t k = 0;
+		while (k < sizeof(map) / sizeof(map[0]) && strncmp(name, map[k][0], 2) != 0)
+			k++;
+		if (k < sizeof(map) / sizeof(map[0])) {
+			memcpy(out + n, map[k][1], 2);
+			n += 2;
+			name += 2;
+			continue;
+		}
+		char ch = *name++;
+		out[n++] = ch == ' ' ? '-' : (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+	}
+	out[n] = '\0';
+}
+
+static int label_word_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t kx = strcspn(x, "="), ky = strcspn(y, "=");
+	int c = strncmp(x, y, kx < ky ? kx : ky);
+	if (c || kx != ky)
+		return c ? c : kx < ky ? -1 : 1;
+	return strcmp(x + kx, y + ky);
+}
+
+/* Space-separated key=value labels, written sorted by key, then value (as the reader keeps them).
+ */
+static void labels_text(FILE *f, const char *labels)
+{
+	char buf[256], *w[16];
+	size_t n = 0;
+	snprintf(buf, sizeof(buf), "%s", labels);
+	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && n < 16;
+	     t = strtok_r(NULL, " ", &save))
+		w[n++] = t;
+	qsort(w, n, sizeof(w[0]), label_word_cmp);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? " " : "", w[i]);
+}
+
+/* The decimal digits of x < 256 as hex digits: 74 -> 0x74. */
+static uint64_t dec_as_hex(unsigned x)
+{
+	return (uint64_t)(x / 100) << 8 | (uint64_t)(x / 10 % 10) << 4 | x % 10;
+}
+
+/* One row: the host at offset off of segment seg, with both its families. */
+static int host_row(FILE *f, const struct city *c, const char *name, long seg, unsigned off,
+		    const char *labels, const char *desc)
+{
+	if (seg < 0)
+		return -ERANGE;
+	const struct gseg *g = &c->g[seg];
+	char buf[IP_PREFIX_STRLEN];
+	struct ip_prefix p;
+	struct ip_addr a;
+	/* Never the broadcast address; the sizes of docs/addressplan.md leave room. */
+	if (c->v4 && off + 1 >= (uint64_t)1 << (32 - g->v4len))
+		return -ERANGE;
+	fprintf(f, "%s,%s,", name, c->s[g->site].id);
+	/* The interface id repeats the IPv4 address's last octets, as written. */
+	uint32_t a4 = c->v4 ? V4_CITY + g->v4 + off : off;
+	uint64_t id = dec_as_hex(a4 & 255);
+	if (!c->v4 || g->v4len < 24)
+		id |= dec_as_hex(a4 >> 8 & 255) << 16;
+	if (c->v4) {
+		v4_prefix(a4, 32, &p);
+		ip_prefix_format(&p, buf, sizeof(buf));
+		*strchr(buf, '/') = '\0';
+		fprintf(f, "%s ", buf);
+	}
+	city_prefix(c, g->v6, 64, &p);
+	ip_prefix_first(&p, &a);
+	ip_addr_add(&a, id);
+	ip_addr_format(&a, buf, sizeof(buf));
+	fprintf(f, "%s,", buf);
+	labels_text(f, labels);
+	fputc(',', f);
+	csv_text(f, desc);
+	fputc('\n', f);
+	return 0;
+}
+
+static int write_hosts(const struct city *c, FILE *f)
+{
+	char name[96], labels[200], desc[320], slug[64];
+	int r = 0;
+	fputs("name,site,addresses,labels,description\n", f);
+	/* DC1 and DC2 are the first two sites (make_sites). */
+	for (int dc = 0; dc < 2 && r == 0; dc++)
+		for (size_t k = 0; k < NDC_HOSTS && r == 0; k++) {
+			const struct dc_host *h = &dc_hosts[k];
+			if (!(h->dcs >> dc & 1))
+				continue;
+			snprintf(name, sizeof(name), "dc%d-%s", dc + 1, h->name);
+			/* Applications run in DC1 and stand by in DC2. */
+			const char *env = dc ? "standby" : "prod",
+				   *mode = dc ? "Standby" : "Produktion";
+			if (h->app) {
+				snprintf(labels, sizeof(labels), "%s env=%s", h->labels, env);
+				snprintf(desc, sizeof(desc), "%s: %s (%s)", c->s[dc].name, h->what,
+					 mode);
+			} else {
+				snprintf(labels, sizeof(labels), "%s", h->labels);
+				snprintf(desc, sizeof(desc), "%s: %s", c->s[dc].name, h->what);
+			}
+			r = host_row(f, c, name, find_seg(c, dc, h->zone), h->off, labels, desc);
+		}
+	for (int d = 0; d < NDIST && r == 0; d++) {
+		const struct gsite *s = &c->s[c->hub[d]];
+		label_slug(dist_defs[d].name, slug, sizeof(slug));
+		snprintf(name, sizeof(name), "%s-print", slug);
+		snprintf(labels, sizeof(labels), "district=%s role=print", slug);
+		snprintf(desc, sizeof(desc), "%s: Druckserver", s->name);
+		r = host_row(f, c, name, find_seg(c, c->hub[d], Z_SERVERS), HOST_OFFSET, labels,
+			     desc);
+		if (r)
+			break;
+		snprintf(name, sizeof(name), "%s-bms", slug);
+		snprintf(labels, sizeof(labels), "app=bms district=%s role=bms-supervisor", slug);
+		snprintf(desc, sizeof(desc), "%s: Gebäudeleittechnik, Leitrechner", s->name);
+		r = host_row(f, c, name, find_seg(c, c->hub[d], Z_BMS), HOST_OFFSET, labels, desc);
+	}
+	for (size_t k = 0; k < c->nvend && r == 0; k++) {
+		const struct gsite *s = &c->s[c->vend[k].site];
+		const char *v = bms_vendors[c->vend[k].vendor].label;
+		char id[sizeof(s->id)];
+		label_slug(s->id, id, sizeof(id));
+		label_slug(dist_defs[s->district].name, slug, sizeof(slug));
+		snprintf(name, sizeof(name), "%s-bms-%s", id, v);
+		snprintf(labels, sizeof(labels), "app=bms district=%s role=controller vendor=%s",
+			 slug, v);
+		snprintf(desc, sizeof(desc), "%s: Automationsstation %s", s->name,
+			 bms_vendors[c->vend[k].vendor].name);
+		r = host_row(f, c, name, find_seg(c, c->vend[k].site, Z_BMS), HOST_OFFSET, labels,
+			     desc);
+	}
+	for (size_t k = 0; k < NPARTNERS && r == 0; k++) {
+		fprintf(f, "%s,,%s %s,", partner_hosts[k].name, partner_hosts[k].v4,
+			partner_hosts[k].v6);
+		labels_text(f, partner_hosts[k].labels);
+		fputc(',', f);
+		csv_text(f, partner_hosts[k].what);
+		fputc('\n', f);
+	}
+	return r;
+}
+
 static void write_readme(const struct city *c, FILE *f, uint64_t seed)
 {
 	size_t dn[NDIST] = {0}, df[NDIST] = {0}, tn[SITE_TYPE_COUNT] = {0},
@@ -1486,13 +1789,17 @@ static void write_readme(const struct city *c, FILE *f, uint64_t seed)
 	    "  links of %d Mbit/s, %zu of them second paths.\n"
 	    "- %zu sites on rented lines, %zu on DSL, each with one line to its district hub;\n"
 	    "  %zu under-served schools; %zu planned trenches (%.0f EUR + %.0f EUR/m).\n"
-	    "- %zu segments; %s.\n\n",
+	    "- %zu segments; %s.\n"
+	    "- %zu hosts: %zu central services in the data centres, a print server and a\n"
+	    "  building-automation supervisor in every district's town hall, %zu vendor\n"
+	    "  controllers at other sites, %zu services of the state's data centre at no site.\n\n",
 	    c->ns, c->ns - 2 - NDIST, c->core_links, CORE_MBPS, DC_MBPS, c->fibre, c->other,
 	    100.0 * (double)c->fibre / (double)c->other, c->fibre_links + c->second_links,
 	    ACCESS_FIBRE_MBPS, c->second_links, c->rented_links, c->dsl_links, c->underserved,
 	    c->planned, EXAMPLE_TRENCH_FIXED_EUR, EXAMPLE_TRENCH_EUR_PER_M, c->ng,
 	    c->v4 ? "IPv4 from 10.0.0.0/8 and IPv6 from a ULA /48"
-		  : "IPv6 only: the city is too large for 10.0.0.0/8");
+		  : "IPv6 only: the city is too large for 10.0.0.0/8",
+	    host_count(c), dc_host_count(), c->nvend, NPARTNERS);
 	fputs("| district | sites | on fibre |\n|---|---:|---:|\n", f);
 	for (int d = 0; d < NDIST; d++)
 		fprintf(f, "| %s | %zu | %zu |\n", dist_defs[d].name, dn[d], df[d]);
@@ -1529,6 +1836,7 @@ enum out_file {
 	OUT_SEGMENTS,
 	OUT_PLAN,
 	OUT_IFACES,
+	OUT_HOSTS,
 	OUT_README,
 	OUT_POLICY,
 	OUT_VPN,
@@ -1536,8 +1844,9 @@ enum out_file {
 	OUT_N
 };
 static const char *const out_names[OUT_N] = {
-    "districts.csv",  "sites.csv", "links.csv",	  "segments.csv", "addressplan.csv",
-    "interfaces.csv", "README.md", "policy.yaml", "vpn.yaml",	  "rollout.yaml",
+    "districts.csv",   "sites.csv",	 "links.csv",	 "segments.csv",
+    "addressplan.csv", "interfaces.csv", "hosts.csv",	 "README.md",
+    "policy.yaml",     "vpn.yaml",	 "rollout.yaml",
 };
 
 /* Every file of the city appears together (core/atomic.h batch), or none. */
@@ -1574,6 +1883,9 @@ static int write_all(const struct city *c, const char *dir, uint64_t seed, size_
 			break;
 		case OUT_IFACES:
 			r = write_ifaces(c, f);
+			break;
+		case OUT_HOSTS:
+			r = write_hosts(c, f);
 			break;
 		case OUT_README:
 			write_readme(c, f, seed);
@@ -1629,6 +1941,8 @@ int example_generate(const struct example_opts *o, const char *dir, struct examp
 	if (r == 0)
 		r = make_segments(&c);
 	if (r == 0)
+		r = make_vendor_sites(&c, o->seed);
+	if (r == 0)
 		r = mkdir_p(dir);
 	if (r == 0)
 		r = write_all(&c, dir, o->seed, &plan_rows);
@@ -1638,6 +1952,7 @@ int example_generate(const struct example_opts *o, const char *dir, struct examp
 		sum->links = c.nl;
 		sum->segments = c.ng;
 		sum->plan_rows = plan_rows;
+		sum->hosts = host_count(&c);
 		sum->fibre_sites = c.fibre;
 		sum->other_sites = c.other;
 		sum->underserved_schools = c.underserved;

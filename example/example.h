@@ -24,6 +24,10 @@
 #define EXAMPLE_UNDERSERVED_SCHOOLS 19
 #define EXAMPLE_FULL_SITES	    500
 
+/* Sites (other than data centres and town halls) with a vendor's building-automation
+ * controller in hosts.csv, when the city has that many with a bms segment. */
+#define EXAMPLE_VENDOR_SITES 6
+
 /* Planned trench cost model: fixed part (building entry, splicing) + per metre. */
 #define EXAMPLE_TRENCH_FIXED_EUR 15000.0
 #define EXAMPLE_TRENCH_EUR_PER_M 250.0
@@ -36,7 +40,7 @@ struct example_opts {
 
 /* What was generated (filled by example_generate when asked for). */
 struct example_summary {
-	size_t sites, links, segments, plan_rows;
+	size_t sites, links, segments, plan_rows, hosts;
 	size_t fibre_sites; /* non-data-centre sites on fibre */
 	size_t other_sites; /* non-data-centre sites */
 	size_t underserved_schools;
@@ -49,10 +53,10 @@ void example_opts_default(struct example_opts *o);
 
 /*
  * Writes districts.csv, sites.csv, links.csv, segments.csv, addressplan.csv,
- * interfaces.csv, README.md and the example policy.yaml, vpn.yaml and rollout.yaml into dir
- * (created when missing), all in one atomic batch. Returns 0,
- * -EINVAL for options out of range, -ENOTEMPTY when dir holds files and
- * o->force is not set, or another negative errno. sum may be NULL.
+ * interfaces.csv, hosts.csv, README.md and the example policy.yaml, vpn.yaml and rollout.yaml into
+ * dir (created when missing), all in one atomic batch. Returns 0, -EINVAL for options out of range,
+ * -ENOTEMPTY when dir holds files and o->force is not set, or another negative errno. sum may be
+ * NULL.
  */
 int example_generate(const struct example_opts *o, const char *dir, struct example_summary *sum);
 

@@ -36,6 +36,8 @@ if [[ -d "$src/examples/stuttgart" ]]; then
 	grep_in "$tmp/out" '"valid": true' "json summary"
 	nif=$(($(wc -l <"$src/examples/stuttgart/interfaces.csv") - 1))
 	grep_in "$tmp/out" "\"interfaces\": $nif" "interfaces in the json summary"
+	nhost=$(($(wc -l <"$src/examples/stuttgart/hosts.csv") - 1))
+	grep_in "$tmp/out" "\"hosts\": $nhost" "hosts in the json summary"
 	# interfaces.csv is optional: an inventory without it is checked as before, quietly.
 	cp -r "$src/examples/stuttgart" "$tmp/noif"
 	rm "$tmp/noif/interfaces.csv"
@@ -47,6 +49,18 @@ if [[ -d "$src/examples/stuttgart" ]]; then
 	sed -i '2s/,segment,admin,/,segment,admn,/' "$tmp/noif/interfaces.csv"
 	expect 3 "check with a broken interfaces.csv" -- "$bin" check "$tmp/noif"
 	grep_in "$tmp/err" "$tmp/noif/interfaces.csv:2:21: error: site 'DC1' has no segment 'admn' (did you mean 'admin'?)" "located interface error"
+	# hosts.csv likewise: optional, and checked like the other tables.
+	cp -r "$src/examples/stuttgart" "$tmp/hosts"
+	expect 0 "check with hosts.csv" -- "$bin" check "$tmp/hosts"
+	grep_in "$tmp/out" ", $nhost hosts," "hosts in the summary"
+	rm "$tmp/hosts/hosts.csv"
+	expect 0 "check without hosts.csv" -- "$bin" check "$tmp/hosts"
+	ok "no host count" -- test "$(grep -cF ' hosts,' "$tmp/out")" -eq 0
+	cp "$src/examples/stuttgart/hosts.csv" "$tmp/hosts/"
+	sed -i '2s/^dc1-dns1,DC1,/dc1-dns1,DC,/; 3s/^dc1-dns2,DC1,/dc1-dns2,DC2,/' "$tmp/hosts/hosts.csv"
+	expect 3 "check with a broken hosts.csv" -- "$bin" check "$tmp/hosts"
+	grep_in "$tmp/err" "$tmp/hosts/hosts.csv:2:10: error: unknown site 'DC' (did you mean 'DC1'?)" "located host error"
+	grep_in "$tmp/err" "$tmp/hosts/hosts.csv:3:14: error: 10.6.0.11 is not inside a segment of site 'DC2'" "host outside its site"
 fi
 
 # A broken inventory: exit 3, every error at once, nothing on stdout.

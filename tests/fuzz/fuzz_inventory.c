@@ -2,9 +2,10 @@
 /*
  * The CSV reader (core/csvread.c) and the inventory's table loaders
  * (inventory/inventory.c). The input is one table of a small valid inventory
- * (tests/golden/policy/inventory); the others stay valid. Which table is
- * decided by the header line, so that the real tables seed their own loader:
- * an input whose header names no table picks one by its first byte.
+ * (tests/golden/policy/inventory, and the hosts.csv below); the others stay
+ * valid. Which table is decided by the header line, so that the real tables
+ * seed their own loader: an input whose header names no table picks one by
+ * its first byte.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +15,20 @@
 #include "inventory/inventory.h"
 #include "tests/fuzz/harness.h"
 
-static const char *const tables[] = {"districts.csv", "sites.csv", "links.csv", "segments.csv",
-				     "addressplan.csv"};
-#define NTABLES (sizeof(tables) / sizeof(tables[0]))
-static char *orig[NTABLES];
+static const char *const tables[] = {"districts.csv", "sites.csv",	 "links.csv",
+				     "segments.csv",  "addressplan.csv", "hosts.csv"};
+#define NTABLES	    (sizeof(tables) / sizeof(tables[0]))
+#define HOSTS_TABLE 5
+
+/* The golden inventory has no hosts: these fit its segments (docs/inventory.md, hosts.csv). */
+static const char hosts_csv[] =
+    "name,site,addresses,labels,description\n"
+    "dc1-dns1,DC1,10.1.0.10 fd00:1:0:100::10,app=dns role=resolver,\"DNS-Resolver 1, RZ\"\n"
+    "dc1-mon,DC1,10.9.0.10 fd00:1:0:900::10,app=snmp role=monitoring,\n"
+    "s1-print,S1,10.1.1.10 fd00:1:0:101::10,district=mitte role=dhcp role=print,Druckserver\n"
+    "s3-portal,S3,10.4.3.16/28,app=portal,\n"
+    "state-dc,,100.96.0.10 fd8c:31d4:57a2::10,partner=state-dc,\n";
+static const char *orig[NTABLES];
 static size_t origlen[NTABLES];
 static char dir[4200];
 
@@ -29,7 +40,12 @@ void fuzz_init(void)
 	FUZZ_ASSERT(mkdir(dir, 0700) == 0);
 	for (size_t i = 0; i < NTABLES; i++) {
 		snprintf(rel, sizeof(rel), "tests/golden/policy/inventory/%s", tables[i]);
-		orig[i] = fuzz_slurp(rel, &origlen[i]);
+		if (i == HOSTS_TABLE) {
+			orig[i] = hosts_csv;
+			origlen[i] = sizeof(hosts_csv) - 1;
+		} else {
+			orig[i] = fuzz_slurp(rel, &origlen[i]);
+		}
 		snprintf(sub, sizeof(sub), "inv/%s", tables[i]);
 		fuzz_write(sub, orig[i], origlen[i]);
 	}
@@ -44,6 +60,8 @@ static size_t pick(const char *buf, size_t len)
 		n = sizeof(head) - 1;
 	memcpy(head, buf, n);
 	head[n] = '\0';
+	if (strstr(head, "addresses") || strstr(head, "labels"))
+		return HOSTS_TABLE;
 	if (strstr(head, "radius"))
 		return 0;
 	if (strstr(head, "district"))

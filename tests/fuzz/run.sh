@@ -89,7 +89,7 @@ inventory)
 	seed "$src"/tests/golden/*/inventory/*.csv "$src"/tests/e2e/fixtures/*/*.csv \
 		"$src"/examples/stuttgart/{districts,addressplan}.csv
 	# The city's big tables, cut to their first lines (a seed is at most max_len).
-	for f in "$src"/examples/stuttgart/{sites,links,segments}.csv; do
+	for f in "$src"/examples/stuttgart/{sites,links,segments,hosts}.csv; do
 		head -n 60 "$f" >"$t/seeds/stuttgart-$(basename "$f")"
 	done
 	maxlen=16384

@@ -17,9 +17,10 @@
 #include "inventory/inventory.h"
 #include "tests/unit/testutil.h"
 
-static const char *const files[] = {
-    "districts.csv",  "sites.csv", "links.csv",	  "segments.csv", "addressplan.csv",
-    "interfaces.csv", "README.md", "policy.yaml", "vpn.yaml",	  "rollout.yaml"};
+static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
+				    "segments.csv",  "addressplan.csv", "interfaces.csv",
+				    "hosts.csv",     "README.md",	"policy.yaml",
+				    "vpn.yaml",	     "rollout.yaml"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
 /* A fresh city in a new temporary directory. */
@@ -455,6 +456,215 @@ static void check_ifaces(const struct inventory *inv)
 	free(nets);
 }
 
+/* --- hosts.csv --- */
+
+static bool has_role(const struct host *h, const char *role)
+{
+	return host_has_label(h, "role", role);
+}
+
+/* The label value of key (the first), or NULL. */
+static const char *label_of(const struct host *h, const char *key)
+{
+	for (size_t i = 0; i < h->nlabels; i++)
+		if (strcmp(h->labels[i].key, key) == 0)
+			return h->labels[i].value;
+	return NULL;
+}
+
+/* A district's name as the generator promises it in labels (docs/inventory.md). */
+static void district_label(const char *name, char *out, size_t size)
+{
+	static const char *const from[] = {"ä", "ö", "ü", "ß", " "}, *const to[] = {"ae", "oe",
+										    "ue", "ss",
+										    "-"};
+	size_t n = 0;
+	while (*name && n + 3 < size) {
+		size_t k = 0;
+		while (k < 5 && strncmp(name, from[k], strlen(from[k])) != 0)
+			k++;
+		if (k < 5) {
+			n += (size_t)snprintf(out + n, size - n, "%s", to[k]);
+			name += strlen(from[k]);
+		} else {
+			char ch = *name++;
+			out[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* The segment of site s that holds prefix p, or NULL. */
+static const struct segment *segment_of(const struct inventory *inv, int s,
+					const struct ip_prefix *p)
+{
+	for (size_t i = 0; i < inv->nsegments; i++) {
+		const struct segment *g = &inv->segments[i];
+		if (g->site != s)
+			continue;
+		if ((g->has_v4 && ip_prefix_covers(&g->v4, p)) ||
+		    (g->has_v6 && ip_prefix_covers(&g->v6, p)))
+			return g;
+	}
+	return NULL;
+}
+
+/*
+ * A host at a site: one address per family of one segment, in the zone its
+ * role belongs in, at least ten addresses from the segment's start (clear of
+ * the gateway), never a gateway's own address; the IPv6 interface id repeats
+ * the IPv4 address's last octet.
+ */
+static const struct segment *check_host_at_site(const struct inventory *inv, const struct host *h)
+{
+	const struct segment *g = segment_of(inv, h->site, &h->addrs[0]);
+	cr_assert_not_null(g, "%s: not in a segment of its site", h->name);
+	cr_assert_eq(h->naddrs, (size_t)g->has_v4 + g->has_v6, "%s: %zu addresses", h->name,
+		     h->naddrs);
+	struct ip_addr v4 = {0}, v6 = {0};
+	for (size_t i = 0; i < h->naddrs; i++) {
+		const struct ip_prefix *p = &h->addrs[i];
+		const struct ip_prefix *net = p->family == 4 ? &g->v4 : &g->v6;
+		struct ip_addr a, first;
+		cr_assert_eq(p->len, ip_family_bits(p->family), "%s: a prefix", h->name);
+		cr_assert(ip_prefix_covers(net, p), "%s: address %zu outside segment %s", h->name,
+			  i, g->name);
+		ip_prefix_first(p, &a);
+		ip_prefix_first(net, &first);
+		ip_addr_add(&first, 10);
+		cr_assert_geq(ip_addr_cmp(&a, &first), 0, "%s: too near the gateway", h->name);
+		for (size_t k = inv->iface_start[h->site]; k < inv->iface_start[h->site + 1]; k++) {
+			const struct iface *f = &inv->ifaces[k];
+			cr_assert_neq(ip_addr_cmp(&a, p->family == 4 ? &f->addr4 : &f->addr6), 0,
+				      "%s takes the address of %s", h->name, f->name);
+		}
+		*(p->family == 4 ? &v4 : &v6) = a;
+	}
+	if (g->has_v4) {
+		char dec[8], hex[8];
+		snprintf(dec, sizeof(dec), "%u", v4.b[3]);
+		snprintf(hex, sizeof(hex), "%x", v6.b[15] | (v6.b[14] & 0x0f) << 8);
+		cr_assert_str_eq(hex, dec, "%s: IPv6 does not repeat the IPv4 octet", h->name);
+	}
+	return g;
+}
+
+/*
+ * hosts.csv: what docs/inventory.md promises of the example's hosts, counted
+ * from the inventory itself: per data centre two resolvers, two NTP servers,
+ * a mail relay, two directory servers, a DHCP server, a monitoring server and
+ * a cooling controller, the syslog collector in the primary only; payroll and
+ * case management as web, app and db in production at the primary and on
+ * standby at the fallback; a print server and a supervisor per district in its
+ * town hall; vendor controllers at other sites; the state's services at no
+ * site, outside the city's plan.
+ */
+static void check_hosts(const struct inventory *inv)
+{
+	static const char *const per_dc[][2] = {{"resolver", "dns"}, {"ntp", "time"},
+						{"relay", "mail"},   {"directory", "ldap"},
+						{"dhcp", "dhcp"},    {"monitoring", "snmp"}};
+	static const size_t per_dc_n[] = {2, 2, 1, 2, 1, 1};
+	static const char *const apps[] = {"payroll", "casemgmt"}, *const tiers[] = {"web", "app",
+										     "db"};
+	size_t ndc = 0, cand = 0, at_dc[6] = {0}, syslog = 0, cooling = 0, vendors = 0,
+	       partners = 0;
+	size_t app[2][3][2] = {{{0}}}; /* app, tier, primary/fallback */
+	size_t *print = calloc(inv->ndistricts, sizeof(*print));
+	size_t *bms = calloc(inv->ndistricts, sizeof(*bms));
+	cr_assert(inv->has_hosts);
+	for (size_t i = 0; i < inv->nsites; i++) {
+		const struct site *s = &inv->sites[i];
+		bool has_bms = false;
+		ndc += s->type == SITE_DATA_CENTRE;
+		for (size_t k = 0; k < inv->nsegments; k++)
+			has_bms |= inv->segments[k].site == (int)i &&
+				   !strcmp(inv->segments[k].zone, "bms");
+		cand += has_bms && s->type != SITE_DATA_CENTRE && s->type != SITE_TOWN_HALL;
+	}
+	for (size_t i = 0; i < inv->nhosts; i++) {
+		const struct host *h = &inv->hosts[i];
+		cr_assert_eq(inventory_find_host(inv, h->name), (int)i);
+		if (h->site < 0) {
+			/* Outside every prefix of the city's plan, and at no site. */
+			cr_assert(host_has_label(h, "partner", "state-dc"), "%s: no partner",
+				  h->name);
+			for (size_t a = 0; a < h->naddrs; a++)
+				for (size_t k = 0; k < inv->nplan; k++)
+					cr_assert_not(
+					    ip_prefix_overlaps(&inv->plan[k].prefix, &h->addrs[a]),
+					    "%s is inside the city's plan", h->name);
+			partners++;
+			continue;
+		}
+		const struct site *s = &inv->sites[h->site];
+		const struct segment *g = check_host_at_site(inv, h);
+		if (s->type == SITE_DATA_CENTRE) {
+			int side = h->site == inv->primary_dc ? 0 : 1;
+			cr_assert(h->site == inv->primary_dc || h->site == inv->fallback_dc);
+			if (has_role(h, "controller")) {
+				cr_assert_str_eq(g->zone, "bms", "%s", h->name);
+				cooling++;
+				continue;
+			}
+			if (has_role(h, "syslog") || has_role(h, "monitoring"))
+				cr_assert_str_eq(g->zone, "mgmt", "%s", h->name);
+			else
+				cr_assert_str_eq(g->zone, "servers", "%s", h->name);
+			syslog += has_role(h, "syslog") && side == 0;
+			for (size_t k = 0; k < 6; k++)
+				at_dc[k] += has_role(h, per_dc[k][0]) &&
+					    host_has_label(h, "app", per_dc[k][1]);
+			for (size_t a = 0; a < 2; a++)
+				for (size_t t = 0; t < 3; t++)
+					app[a][t][side] +=
+					    host_has_label(h, "app", apps[a]) &&
+					    has_role(h, tiers[t]) &&
+					    host_has_label(h, "env", side ? "standby" : "prod");
+			continue;
+		}
+		char want[64];
+		district_label(inv->districts[s->district].name, want, sizeof(want));
+		cr_assert_str_eq(label_of(h, "district") ? label_of(h, "district") : "", want, "%s",
+				 h->name);
+		if (has_role(h, "print")) {
+			cr_assert_eq(s->type, SITE_TOWN_HALL, "%s", h->name);
+			cr_assert_str_eq(g->zone, "servers", "%s", h->name);
+			print[s->district]++;
+		} else if (has_role(h, "bms-supervisor")) {
+			cr_assert_eq(s->type, SITE_TOWN_HALL, "%s", h->name);
+			cr_assert_str_eq(g->zone, "bms", "%s", h->name);
+			cr_assert(host_has_label(h, "app", "bms"));
+			bms[s->district]++;
+		} else {
+			cr_assert(has_role(h, "controller") && label_of(h, "vendor"), "%s",
+				  h->name);
+			cr_assert_str_eq(g->zone, "bms", "%s", h->name);
+			cr_assert_neq(s->type, SITE_TOWN_HALL, "%s", h->name);
+			vendors++;
+		}
+	}
+	cr_assert_eq(ndc, 2);
+	for (size_t k = 0; k < 6; k++)
+		cr_assert_eq(at_dc[k], per_dc_n[k] * ndc, "%zu %s servers", at_dc[k], per_dc[k][0]);
+	for (size_t a = 0; a < 2; a++)
+		for (size_t t = 0; t < 3; t++)
+			cr_assert(app[a][t][0] == 1 && app[a][t][1] == 1,
+				  "%s %s: %zu prod, %zu standby", apps[a], tiers[t], app[a][t][0],
+				  app[a][t][1]);
+	cr_assert_eq(syslog, 1);
+	cr_assert_eq(cooling, ndc);
+	for (size_t d = 0; d < inv->ndistricts; d++) {
+		cr_assert_eq(print[d], 1, "%s: %zu print servers", inv->districts[d].name,
+			     print[d]);
+		cr_assert_eq(bms[d], 1, "%s: %zu supervisors", inv->districts[d].name, bms[d]);
+	}
+	cr_assert_eq(vendors, cand < EXAMPLE_VENDOR_SITES ? cand : EXAMPLE_VENDOR_SITES);
+	cr_assert(partners >= 2 && partners <= 3, "%zu partner hosts", partners);
+	free(print);
+	free(bms);
+}
+
 static void check_city(const struct inventory *inv, size_t want_sites)
 {
 	cr_assert_eq(inv->nsites, want_sites);
@@ -467,6 +677,7 @@ static void check_city(const struct inventory *inv, size_t want_sites)
 	check_plan(inv);
 	check_vlans(inv);
 	check_ifaces(inv);
+	check_hosts(inv);
 }
 
 Test(example, fresh_city_is_real)
@@ -478,6 +689,7 @@ Test(example, fresh_city_is_real)
 	cr_assert_eq(sum.underserved_schools, 19);
 	cr_assert_eq(sum.links, inv->nlinks);
 	cr_assert_eq(sum.segments, inv->nsegments);
+	cr_assert_eq(sum.hosts, inv->nhosts);
 	inventory_free(inv);
 	tu_rmdir(dir);
 	free(dir);
@@ -548,6 +760,7 @@ Test(example, small_cities)
 	check_links(inv);
 	check_plan(inv);
 	check_ifaces(inv);
+	check_hosts(inv);
 	cr_assert_eq(sum.underserved_schools, 3);
 	inventory_free(inv);
 	tu_rmdir(dir);
@@ -559,6 +772,7 @@ Test(example, small_cities)
 	check_core_ring(inv);
 	check_plan(inv);
 	check_ifaces(inv);
+	check_hosts(inv);
 	cr_assert_eq(sum.fibre_sites, sum.other_sites, "only town halls: all on fibre");
 	inventory_free(inv);
 	tu_rmdir(dir);
@@ -596,6 +810,7 @@ Test(example, ten_thousand_sites_fit_10_8_and_a_48, .timeout = 300)
 	}
 	check_plan(inv);
 	check_ifaces(inv);
+	check_hosts(inv);
 	check_broadband(inv, 19);
 	inventory_free(inv);
 	tu_rmdir(dir);

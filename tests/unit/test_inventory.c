@@ -72,6 +72,16 @@ static struct diag_list *load_bad(struct fixture f, char **dirp)
 	return dl;
 }
 
+/* Loads and expects success; the inventory, its diagnostics in *dlp, its directory in *dirp. */
+static struct inventory *load_good(struct fixture f, struct diag_list **dlp, char **dirp)
+{
+	*dirp = make_inv(f);
+	*dlp = diag_list_new();
+	struct inventory *inv = NULL;
+	cr_assert_eq(inventory_load(*dirp, *dlp, &inv), 0, "%s", tu_diags(*dlp));
+	return inv;
+}
+
 static void expect(struct diag_list *dl, const char *dir, const char *want)
 {
 	char full[1024];
@@ -624,17 +634,19 @@ static void label_is(const struct host *h, size_t i, const char *key, const char
 
 Test(inventory, hosts_load_with_sorted_labels)
 {
-	char *dir = make_inv((struct fixture){
-	    .hosts = HOSTHDR
-	    "dc1-dns1,DC1,10.32.0.10 fd5e:0:0:100::10,role=resolver app=dns,\"Resolver 1, RZ\"\n"
-	    "rathaus.print-1,S000001,  10.0.0.10   fd5e::10 ,"
-	    "role=print district=moehringen role=dhcp app=cups app-x=1,Druckserver Möhringen\n"
-	    "dc1-db_cluster,DC1,10.32.1.0/28 fd5e:0:0:100::1:0/112,,\n"
-	    "state-dc-portal,,100.96.0.10 fd8c:31d4:57a2::10,partner=state-dc,\n"
-	    "voip-gw,S000001,10.16.0.10,,Nur IPv4\n"});
-	struct diag_list *dl = diag_list_new();
-	struct inventory *inv = NULL;
-	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	char *dir;
+	struct diag_list *dl;
+	struct inventory *inv = load_good(
+	    (struct fixture){
+		.hosts = HOSTHDR
+		"dc1-dns1,DC1,10.32.0.10 fd5e:0:0:100::10,role=resolver app=dns,\"Resolver 1, "
+		"RZ\"\n"
+		"rathaus.print-1,S000001,  10.0.0.10   fd5e::10 ,"
+		"role=print district=moehringen role=dhcp app=cups app-x=1,Druckserver Möhringen\n"
+		"dc1-db_cluster,DC1,10.32.1.0/28 fd5e:0:0:100::1:0/112,,\n"
+		"state-dc-portal,,100.96.0.10 fd8c:31d4:57a2::10,partner=state-dc,\n"
+		"voip-gw,S000001,10.16.0.10,,Nur IPv4\n"},
+	    &dl, &dir);
 	cr_assert_eq(diag_count(dl), 0, "%s", tu_diags(dl));
 	cr_assert(inv->has_hosts);
 	cr_assert_eq(inv->nhosts, 5);
@@ -701,11 +713,11 @@ Test(inventory, hosts_load_with_sorted_labels)
 /* Columns are found by name; labels and description may be left out. */
 Test(inventory, hosts_need_three_columns)
 {
-	char *dir = make_inv((struct fixture){.hosts = "addresses,name,site\n"
-						       "10.32.0.10,dc1-dns1,DC1\n"});
-	struct diag_list *dl = diag_list_new();
-	struct inventory *inv = NULL;
-	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	char *dir;
+	struct diag_list *dl;
+	struct inventory *inv = load_good((struct fixture){.hosts = "addresses,name,site\n"
+								    "10.32.0.10,dc1-dns1,DC1\n"},
+					  &dl, &dir);
 	cr_assert_eq(inv->nhosts, 1);
 	cr_assert_eq(inv->hosts[0].nlabels, 0);
 	cr_assert_str_eq(inv->hosts[0].description, "");
@@ -856,12 +868,12 @@ Test(inventory, host_addresses_collide)
 /* A host at no site whose address lies in a segment: it loads, with a warning naming the site. */
 Test(inventory, host_without_site_in_a_segment_warns)
 {
-	char *dir = make_inv((struct fixture){.hosts = HOSTHDR
-					      "printer-x,,10.0.0.140 fd5e:0:0:1::140 100.96.0.1,,\n"
-					      "broad,,10.32.0.0/21,,\n"});
-	struct diag_list *dl = diag_list_new();
-	struct inventory *inv = NULL;
-	cr_assert_eq(inventory_load(dir, dl, &inv), 0, "%s", tu_diags(dl));
+	char *dir;
+	struct diag_list *dl;
+	struct inventory *inv = load_good(
+	    (struct fixture){.hosts = HOSTHDR "printer-x,,10.0.0.140 fd5e:0:0:1::140 100.96.0.1,,\n"
+					      "broad,,10.32.0.0/21,,\n"},
+	    &dl, &dir);
 	expect(dl, dir,
 	       "hosts.csv:2:12: warning: host 'printer-x' has no site but 10.0.0.140 lies in "
 	       "segment 'admin' of site 'S000002' (add site 'S000002')");
