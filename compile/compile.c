@@ -657,9 +657,6 @@ static int add_trule(const struct pol_build *b, struct pol_table *t, const struc
 	if (fwd) {
 		char name[96];
 		snprintf(name, sizeof(name), "g_%s", r->id);
-		for (char *c = name; *c; c++)
-			if (*c == '-' || *c == '.')
-				*c = '_';
 		char label[128];
 		snprintf(label, sizeof(label), "{gateways offering %s}", r->id);
 		int k = pol_table_find_set(t, name);
@@ -1375,14 +1372,11 @@ static void log_line(struct render *r, const char *match, const char *prefix, co
 }
 
 /* The rules of one match: an optional log rule, then the verdict (two for reject). */
-/* A name for an nft object of rule id: prefix, the id with - and . as _. */
+/* A name for an nft object of rule id (ids are unique, and nft names take - and .). */
 static void rule_obj_name(char *buf, size_t size, const char *prefix, const char *id,
 			  const char *sfx)
 {
 	snprintf(buf, size, "%s%s%s", prefix, id, sfx);
-	for (char *c = buf; *c; c++)
-		if (*c == '-' || *c == '.')
-			*c = '_';
 }
 
 /*
@@ -1411,7 +1405,7 @@ static void limit_rule(struct render *r, const struct pol_trule *tr, const char 
 		return;
 	}
 	bool v6 = strstr(match, "ip6 ") != NULL || strstr(match, "ipv6") != NULL;
-	rule_obj_name(name, sizeof(name), "l_", tr->id, v6 ? "_v6" : "_v4");
+	rule_obj_name(name, sizeof(name), "ls_", tr->id, v6 ? "_v6" : "_v4");
 	if (declared(r, name) < 0) {
 		remember(r, name, name, true);
 		fprintf(r->sets,
@@ -1538,10 +1532,7 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 		if (!tr->nspans)
 			return;
 		char wn[64];
-		snprintf(wn, sizeof(wn), "w_%s", tr->id);
-		for (char *c = wn; *c; c++)
-			if (*c == '-' || *c == '.')
-				*c = '_';
+		rule_obj_name(wn, sizeof(wn), "w_", tr->id, "");
 		window_set(r, wn, tr);
 		o += (size_t)snprintf(match + o, sizeof(match) - o, " meta time @%s", wn);
 	}
