@@ -15,7 +15,7 @@ const char *const pol_mode_names[POL_MODE_COUNT] = {"enforce", "observe"};
 const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT] = {
     "segment", "vpn", "unassigned", "internet", "dc", "other", "special", "private-external"};
 const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "invalid",
-							  "related", "management"};
+							  "related", "management", "fixed"};
 
 const char *const pol_special_prefixes[] = {
     "0.0.0.0/8",       /* this network (RFC 791) */
@@ -898,6 +898,31 @@ bool pol_icmp_can_open(uint8_t family, uint8_t proto, int type)
 	return true;
 }
 
+/*
+ * The input chain's fixed accepts a tuple can show (compile.c render_input):
+ * neighbour discovery (ICMPv6 133-136), MLD reports from :: or a link-local
+ * source, DHCP to the server port from a host of a segment (or 0.0.0.0).
+ * What a tuple cannot show (hop limits, the client port, the interface) is
+ * taken as a real host sends it; the routing protocols' accepts depend on
+ * peers the table does not hold and are not judged here.
+ */
+static bool input_fixed(const struct pol_tuple *tp, const struct pol_class *src)
+{
+	if (tp->src.family == 6 && tp->proto == IPPROTO_ICMPV6) {
+		int ty = tp->icmp_type;
+		bool unspec = true, ll = tp->src.b[0] == 0xfe && (tp->src.b[1] & 0xc0) == 0x80;
+		for (int i = 0; i < 16; i++)
+			unspec &= tp->src.b[i] == 0;
+		return (ty >= 133 && ty <= 136) || ((ty == 131 || ty == 143) && (unspec || ll));
+	}
+	if (tp->proto == IPPROTO_UDP && tp->dport == 67) {
+		bool zero = tp->src.family == 4 && !tp->src.b[0] && !tp->src.b[1] && !tp->src.b[2] &&
+			    !tp->src.b[3];
+		return src->local || zero;
+	}
+	return false;
+}
+
 int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -916,6 +941,12 @@ int pol_decide(const struct pol_table *t, const struct pol_tuple *tp, struct pol
 		}
 		if (pol_ranges_find(&t->lists[POL_L_MGMT], &tp->src)) {
 			out->by = POL_BY_MANAGEMENT;
+			out->action = POL_ACCEPT;
+			out->passes = true;
+			return 0;
+		}
+		if (input_fixed(tp, &out->src)) {
+			out->by = POL_BY_FIXED;
 			out->action = POL_ACCEPT;
 			out->passes = true;
 			return 0;

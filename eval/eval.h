@@ -293,6 +293,8 @@ enum pol_outcome {
 			   never does */
 	POL_BY_MANAGEMENT, /* to the gateway itself from a management network: the
 			      input chain's anti-lockout accepts it before any rule */
+	POL_BY_FIXED,	   /* to the gateway itself: a fixed accept of the input chain
+			      (neighbour discovery, MLD reports, DHCP from a segment) */
 	POL_OUTCOME_COUNT
 };
 extern const char *const pol_outcome_names[POL_OUTCOME_COUNT];
