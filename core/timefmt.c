@@ -16,8 +16,7 @@ static bool digits(const char *s, int n, int *v)
 	return true;
 }
 
-/* Days from 1970-01-01 to the civil date (proleptic Gregorian calendar). */
-static int64_t days_from_civil(int y, int m, int d)
+int64_t days_from_civil(int y, int m, int d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;

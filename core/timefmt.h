@@ -19,4 +19,8 @@
  */
 bool rfc3339_parse(const char *s, int64_t *ns);
 
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian calendar;
+ * m 1..12, d 1..31, any year; negative before 1970). */
+int64_t days_from_civil(int y, int m, int d);
+
 #endif
