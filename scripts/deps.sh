@@ -11,6 +11,7 @@ packages=(
 	libnftables-dev libnftnl-dev libmnl-dev nftables
 	libnl-3-dev libnl-route-3-dev libpcap-dev
 	libcriterion-dev
+	tzdata
 	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3
 	softflowd nfdump
 	chromium
