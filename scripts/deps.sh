@@ -12,7 +12,7 @@ packages=(
 	libnl-3-dev libnl-route-3-dev libpcap-dev
 	libcriterion-dev
 	tzdata
-	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3
+	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3 python3
 	softflowd nfdump
 	chromium
 )
