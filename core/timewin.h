@@ -97,16 +97,20 @@ bool tw_contains(const struct tw_window *w, int64_t t);
  * real instants, so it may be shorter or longer than end - start, or come in
  * two pieces (see "Local time" above). Writes at most max intervals to out
  * (out may be NULL when max is 0) and returns how many there are in all;
- * -EINVAL for a window with out-of-range fields, -ENOENT when the zone file
- * does not exist, -EBADMSG when it is not a usable TZif file, -ENOMEM.
+ * -EINVAL for a window with out-of-range fields or a zone name tw_parse
+ * refuses, -ENOENT when the zone file does not exist, -ENOTSUP for a zone
+ * that counts leap seconds, -EBADMSG when it is not a usable TZif file,
+ * -ENOMEM, or another negative errno of reading the file.
  */
 long tw_intervals(const struct tw_window *w, int64_t from, int64_t to, struct tw_interval *out,
 		  size_t max);
 
-/* "mon-fri 22:00-02:00 Europe/Berlin": canonical text, what tw_parse reads
- * back: days in week order from Monday, three or more consecutive ones as a
- * range ("mon-wed,sat,sun"), "daily" for all seven; an end of 1440 as 24:00.
- * Truncated to size like snprintf. */
+/* "mon-fri 22:00-02:00 Europe/Berlin": canonical text, which tw_parse reads
+ * back to the same window: days in week order from Monday, three or more
+ * consecutive ones as a range ("mon-wed,sat,sun"), "daily" for all seven; an
+ * end of 1440 as 24:00. Truncated to size like snprintf. Windows tw_parse
+ * cannot make print as they are and do not read back: no days as "none",
+ * end == start as the same clock time twice. */
 void tw_format(const struct tw_window *w, char *buf, size_t size);
 
 #endif
