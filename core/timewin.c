@@ -22,7 +22,7 @@
 #define DAY	  86400
 #define T_LIMIT	  ((int64_t)1 << 40)
 #define NO_CHANGE INT64_MAX
-/* RFC 8536 3.2: a TZif file holds far less; anything larger is not one. */
+/* Real TZif files are a few KiB; a larger file is refused, not read. */
 #define TZIF_MAX (1 << 20)
 
 static int64_t floordiv(int64_t a, int64_t b)
@@ -165,8 +165,8 @@ static bool posix_parse(const char *s, struct tz_rule *r)
 			return false;
 		r->dst_off = -west;
 	}
-	return *s++ == ',' && posix_date(&s, &r->start) && *s++ == ',' &&
-	       posix_date(&s, &r->end) && !*s;
+	return *s++ == ',' && posix_date(&s, &r->start) && *s++ == ',' && posix_date(&s, &r->end) &&
+	       !*s;
 }
 
 /* The instant a rule date falls on in year y, its time read with offset off. */
@@ -180,7 +180,8 @@ static int64_t rule_instant(const struct tz_date *dt, int y, int32_t off)
 		day = days_from_civil(y, 1, 1) + dt->n;
 	} else {
 		int64_t first = days_from_civil(y, dt->m, 1);
-		int64_t next = dt->m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, dt->m + 1, 1);
+		int64_t next =
+		    dt->m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, dt->m + 1, 1);
 		int sunday0 = (weekday(first) + 1) % 7;
 		day = first + (dt->d - sunday0 + 7) % 7 + (int64_t)(dt->w - 1) * 7;
 		while (day >= next)
@@ -580,7 +581,8 @@ static const char *shown(const char *s, char buf[72])
 	return buf;
 }
 
-static int fail(char *err, size_t errsize, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errsize, const char *fmt, ...)
 {
@@ -607,23 +609,25 @@ static int parse_day(const char *days, const char *s, size_t len, char *err, siz
 	int i = day_index(s, len);
 	if (i >= 0)
 		return i;
-	char word[16], show[72];
+	char word[16], show[72], wshow[72];
 	snprintf(word, sizeof(word), "%.*s", (int)(len < 15 ? len : 15), s);
 	const char *hint = diag_suggest(word, day_names, 7);
 	/* "monday", "Tues": the first three letters name the day */
-	for (int k = 0; !hint && k < 7 && len > 3 && strspn(word, "abcdefghijklmnopqrstuvwxyz"
-								   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == len; k++)
+	bool word_of_letters =
+	    len >= 3 && strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == len;
+	for (int k = 0; !hint && word_of_letters && k < 7; k++)
 		if (strncasecmp(word, day_names[k], 3) == 0)
 			hint = day_names[k];
 	if (len == 0)
 		fail(err, errsize, "bad days '%s': empty day", shown(days, show));
 	else if (hint)
 		fail(err, errsize, "bad days '%s': unknown day '%s' (did you mean '%s'?)",
-		     shown(days, show), word, hint);
+		     shown(days, show), shown(word, wshow), hint);
 	else
 		fail(err, errsize,
-		     "bad days '%s': unknown day '%s' (expected mon tue wed thu fri sat sun, or daily)",
-		     shown(days, show), word);
+		     "bad days '%s': unknown day '%s' (expected mon tue wed thu fri sat sun, or "
+		     "daily)",
+		     shown(days, show), shown(word, wshow));
 	return -1;
 }
 
@@ -641,7 +645,8 @@ static int parse_days(const char *days, uint8_t *mask, char *err, size_t errsize
 		int a = parse_day(days, p, dash < len ? dash : len, err, errsize), b = a;
 		if (a < 0)
 			return -EINVAL;
-		if (dash < len && (b = parse_day(days, p + dash + 1, len - dash - 1, err, errsize)) < 0)
+		if (dash < len &&
+		    (b = parse_day(days, p + dash + 1, len - dash - 1, err, errsize)) < 0)
 			return -EINVAL;
 		for (int d = a;; d = (d + 1) % 7) {
 			*mask |= 1 << d;
@@ -662,19 +667,20 @@ static bool two_digits(const char *s, int max, int *v)
 	return *v <= max;
 }
 
-static int parse_hours(const char *hours, uint16_t *start, uint16_t *end, char *err,
-		       size_t errsize)
+static int parse_hours(const char *hours, uint16_t *start, uint16_t *end, char *err, size_t errsize)
 {
 	char show[72];
 	int h1, m1, h2, m2;
 	if (strlen(hours) != 11 || !two_digits(hours, 23, &h1) || hours[2] != ':' ||
 	    !two_digits(hours + 3, 59, &m1) || hours[5] != '-' || !two_digits(hours + 6, 24, &h2) ||
 	    hours[8] != ':' || !two_digits(hours + 9, 59, &m2) || (h2 == 24 && m2 != 0))
-		return fail(err, errsize, "bad hours '%s': expected HH:MM-HH:MM", shown(hours, show));
+		return fail(err, errsize, "bad hours '%s': expected HH:MM-HH:MM",
+			    shown(hours, show));
 	if (h1 * 60 + m1 == h2 * 60 + m2)
-		return fail(err, errsize,
-			    "bad hours '%s': start and end are the same time (a whole day is 00:00-24:00)",
-			    hours);
+		return fail(
+		    err, errsize,
+		    "bad hours '%s': start and end are the same time (a whole day is 00:00-24:00)",
+		    hours);
 	*start = h1 * 60 + m1;
 	*end = h2 * 60 + m2 ? h2 * 60 + m2 : 1440;
 	return 0;
@@ -764,7 +770,8 @@ static bool suggest_city(const char *name, char *hint, size_t size)
 static bool suggest_zone(const char *name, char *hint, size_t size)
 {
 	struct tz z;
-	if (!suggest_path(name, hint, size) && (strchr(name, '/') || !suggest_city(name, hint, size)))
+	if (!suggest_path(name, hint, size) &&
+	    (strchr(name, '/') || !suggest_city(name, hint, size)))
 		return false;
 	if (strcmp(hint, name) == 0 || tz_load(hint, &z) < 0)
 		return false;
@@ -777,13 +784,15 @@ static int check_zone(const char *tz, char *err, size_t errsize)
 	char show[72], hint[TW_TZ_MAX * 2];
 	size_t len = strlen(tz);
 	if (!len)
-		return fail(err, errsize, "missing timezone: expected a name like Europe/Berlin or UTC");
+		return fail(err, errsize,
+			    "missing timezone: expected a name like Europe/Berlin or UTC");
 	if (len >= TW_TZ_MAX)
 		return fail(err, errsize, "bad timezone '%s': longer than %d characters",
 			    shown(tz, show), TW_TZ_MAX - 1);
 	if (!tz_name_ok(tz))
 		return fail(err, errsize,
-			    "bad timezone '%s': expected a name like Europe/Berlin (A-Za-z0-9_+-/, no '..', no leading '/')",
+			    "bad timezone '%s': expected a name like Europe/Berlin (A-Za-z0-9_+-/, "
+			    "no '..', no leading '/')",
 			    shown(tz, show));
 	struct tz z;
 	int rc = tz_load(tz, &z);
@@ -798,7 +807,8 @@ static int check_zone(const char *tz, char *err, size_t errsize)
 	if (rc == -ENOTSUP)
 		return fail(err, errsize, "timezone '%s' counts leap seconds: not supported", tz);
 	if (rc == -EBADMSG)
-		return fail(err, errsize, "timezone '%s': %s/%s is not a TZif file", tz, ZONEINFO, tz);
+		return fail(err, errsize, "timezone '%s': %s/%s is not a TZif file", tz, ZONEINFO,
+			    tz);
 	return fail(err, errsize, "timezone '%s': cannot read %s/%s: %s", tz, ZONEINFO, tz,
 		    strerror(-rc));
 }
@@ -812,7 +822,8 @@ int tw_parse(const char *days, const char *hours, const char *tz, struct tw_wind
 	if (!days || !hours || !tz || !out)
 		return fail(err, errsize, "missing days, hours or timezone");
 	if (parse_days(days, &w.days, err, errsize) < 0 ||
-	    parse_hours(hours, &w.start, &w.end, err, errsize) < 0 || check_zone(tz, err, errsize) < 0)
+	    parse_hours(hours, &w.start, &w.end, err, errsize) < 0 ||
+	    check_zone(tz, err, errsize) < 0)
 		return -EINVAL;
 	strcpy(w.tz, tz);
 	*out = w;

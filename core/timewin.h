@@ -25,7 +25,9 @@
  * - fall back (the clock jumps from B back to A): the local times in [A, B)
  *   occur twice, and both count: a window 02:00-02:30 on that night holds
  *   twice, for half an hour each, in two UTC intervals; a window 01:00-02:30
- *   holds from 01:00 to the jump, then again for the repeated 02:00-02:30.
+ *   holds from the first 01:00 to the first 02:30, and again from the jump
+ *   back to the second 02:30; a window 00:00-04:00 holds one interval, an
+ *   hour longer than its four.
  * Instants are whole seconds; leap seconds are not counted (Unix time), and
  * zones that count them (the "right/" files) are refused. Instants beyond
  * +-2^40 s (about 34,800 years) are outside every window.
@@ -40,10 +42,13 @@
 #define TW_TZ_MAX 64
 
 struct tw_window {
-	uint8_t days;	     /* bit 0 = Monday ... bit 6 = Sunday: the days the window STARTS on */
-	uint16_t start, end; /* minutes after local midnight, 0..1439 / 1..1440; end <= start: the
-				window runs past midnight into the next day (end == start: 24 hours) */
-	char tz[TW_TZ_MAX];  /* IANA name, e.g. "Europe/Berlin", or "UTC" */
+	/* bit 0 = Monday ... bit 6 = Sunday: the days the window STARTS on */
+	uint8_t days;
+	/* minutes after local midnight, 0..1439 / 1..1440; end <= start: the window runs past
+	 * midnight into the next day (end == start: 24 hours) */
+	uint16_t start, end;
+	/* IANA name, e.g. "Europe/Berlin", or "UTC" */
+	char tz[TW_TZ_MAX];
 };
 
 /* An inclusive span of Unix seconds. */
@@ -92,16 +97,20 @@ bool tw_contains(const struct tw_window *w, int64_t t);
  * real instants, so it may be shorter or longer than end - start, or come in
  * two pieces (see "Local time" above). Writes at most max intervals to out
  * (out may be NULL when max is 0) and returns how many there are in all;
- * -EINVAL for a window with out-of-range fields, -ENOENT when the zone file
- * does not exist, -EBADMSG when it is not a usable TZif file, -ENOMEM.
+ * -EINVAL for a window with out-of-range fields or a zone name tw_parse
+ * refuses, -ENOENT when the zone file does not exist, -ENOTSUP for a zone
+ * that counts leap seconds, -EBADMSG when it is not a usable TZif file,
+ * -ENOMEM, or another negative errno of reading the file.
  */
 long tw_intervals(const struct tw_window *w, int64_t from, int64_t to, struct tw_interval *out,
 		  size_t max);
 
-/* "mon-fri 22:00-02:00 Europe/Berlin": canonical text, what tw_parse reads
- * back: days in week order from Monday, three or more consecutive ones as a
- * range ("mon-wed,sat,sun"), "daily" for all seven; an end of 1440 as 24:00.
- * Truncated to size like snprintf. */
+/* "mon-fri 22:00-02:00 Europe/Berlin": canonical text, which tw_parse reads
+ * back to the same window: days in week order from Monday, three or more
+ * consecutive ones as a range ("mon-wed,sat,sun"), "daily" for all seven; an
+ * end of 1440 as 24:00. Truncated to size like snprintf. Windows tw_parse
+ * cannot make print as they are and do not read back: no days as "none",
+ * end == start as the same clock time twice. */
 void tw_format(const struct tw_window *w, char *buf, size_t size);
 
 #endif

@@ -11,7 +11,8 @@ packages=(
 	libnftables-dev libnftnl-dev libmnl-dev nftables
 	libnl-3-dev libnl-route-3-dev libpcap-dev
 	libcriterion-dev
-	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3
+	tzdata
+	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3 python3
 	softflowd nfdump
 	chromium
 )
