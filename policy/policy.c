@@ -42,13 +42,7 @@ bool policy_parse_date(const char *s, long *days)
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
 		return false;
-	/* Days from civil date (proleptic Gregorian calendar). */
-	int yy = y - (m <= 2);
-	long era = yy / 400;
-	long yoe = yy - era * 400;
-	long doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*days = era * 146097 + doe - 719468;
+	*days = (long)days_from_civil(y, m, d);
 	return true;
 }
 
