@@ -272,6 +272,15 @@ static int gateway_targets(struct pol_build *b)
 	return rc;
 }
 
+/* acc = acc and by (tmp is scratch). */
+static int narrow(struct pol_ranges *acc, const struct pol_ranges *by, struct pol_ranges *tmp)
+{
+	tmp->n = 0;
+	int rc = pol_ranges_intersect(acc, by, tmp);
+	acc->n = 0;
+	return rc < 0 ? rc : pol_ranges_copy_into(acc, tmp);
+}
+
 /*
  * Every endpoint term's addresses: its zones' (the city table's), its
  * objects', hosts' and labels', its sites' segments, intersected, minus its
@@ -313,20 +322,11 @@ static int materialize_terms(struct pol_build *b)
 					rc = zone_ranges(city, t->zones[k], fam, &u);
 			if (rc == 0)
 				rc = pol_ranges_normalize(&u);
-			tmp.n = 0;
 			if (rc == 0)
-				rc = pol_ranges_intersect(&acc, &u, &tmp);
-			acc.n = 0;
-			if (rc == 0)
-				rc = pol_ranges_copy_into(&acc, &tmp);
+				rc = narrow(&acc, &u, &tmp);
 		}
-		if (t->has_addrs && rc == 0) {
-			tmp.n = 0;
-			rc = pol_ranges_intersect(&acc, &t->addrs, &tmp);
-			acc.n = 0;
-			if (rc == 0)
-				rc = pol_ranges_copy_into(&acc, &tmp);
-		}
+		if (t->has_addrs && rc == 0)
+			rc = narrow(&acc, &t->addrs, &tmp);
 		if (t->has_sites && rc == 0) {
 			u.n = 0;
 			for (size_t k = 0; k < b->sites.n && rc == 0; k++)
@@ -335,12 +335,8 @@ static int materialize_terms(struct pol_build *b)
 							    &b->sites.v[k].last, 0);
 			if (rc == 0)
 				rc = pol_ranges_normalize(&u);
-			tmp.n = 0;
 			if (rc == 0)
-				rc = pol_ranges_intersect(&acc, &u, &tmp);
-			acc.n = 0;
-			if (rc == 0)
-				rc = pol_ranges_copy_into(&acc, &tmp);
+				rc = narrow(&acc, &u, &tmp);
 		}
 		for (size_t k = 0; k < t->nexcept && rc == 0; k++) {
 			tmp.n = 0;

@@ -141,6 +141,17 @@ static bool name_taken(struct reader *r, const struct ynode *k, const char *name
 	return what != NULL;
 }
 
+/* A new definition's name: valid and not taken. what: "object", "site group"... */
+static bool new_name(struct reader *r, const struct ynode *k, const char *name, const char *what)
+{
+	if (!polr_valid_name(name, false)) {
+		ynode_error(r->doc, k, r->dl, "%s names are 1-48 characters of a-z 0-9 _ - (got '%s')",
+			    what, name);
+		return false;
+	}
+	return !name_taken(r, k, name, (size_t)-1, (size_t)-1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Objects and external networks */
 
@@ -261,14 +272,8 @@ static int declare_objects(struct reader *r, const struct ynode *m, enum pol_obj
 		const char *name = ynode_scalar(k);
 		if (!name)
 			continue;
-		if (!polr_valid_name(name, false)) {
-			ynode_error(r->doc, k, r->dl,
-				    "%s names are 1-48 characters of a-z 0-9 _ - (got '%s')",
-				    kind == POL_OBJ_EXTERNAL ? "external network" : "object",
-				    name);
-			continue;
-		}
-		if (name_taken(r, k, name, (size_t)-1, (size_t)-1))
+		if (!new_name(r, k, name,
+			      kind == POL_OBJ_EXTERNAL ? "external network" : "object"))
 			continue;
 		struct pol_object *ob = &p->objects[p->nobjects];
 		memset(ob, 0, sizeof(*ob));
@@ -428,13 +433,7 @@ int polr_read_groups(struct reader *r, const struct ynode *gs)
 		const char *name = ynode_scalar(k);
 		if (!name)
 			continue;
-		if (!polr_valid_name(name, false)) {
-			ynode_error(r->doc, k, r->dl,
-				    "site group names are 1-48 characters of a-z 0-9 _ - (got '%s')",
-				    name);
-			continue;
-		}
-		if (name_taken(r, k, name, (size_t)-1, (size_t)-1))
+		if (!new_name(r, k, name, "site group"))
 			continue;
 		struct pol_group *g = &p->groups[p->ngroups];
 		memset(g, 0, sizeof(*g));
