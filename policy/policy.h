@@ -49,6 +49,8 @@ struct pol_object {
 	char *name;
 	enum pol_object_kind kind;
 	struct pol_ranges addrs; /* normalized, val 0 */
+	int *nested;		 /* objects it includes by name */
+	size_t nnested;
 	char *description;
 	bool used; /* named by a rule, an assertion or another object that is used */
 	unsigned line, col;

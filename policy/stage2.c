@@ -194,6 +194,8 @@ static int object_item(struct objread *o, size_t i, const struct ynode *it, cons
 		int rc = resolve_object(o, (size_t)k);
 		if (rc == 0)
 			rc = add_ranges(&ob->addrs, &r->p->objects[k].addrs);
+		if (rc == 0)
+			rc = push_int(&ob->nested, &ob->nnested, k);
 		return rc;
 	}
 	size_t nn;
@@ -349,6 +351,16 @@ out:
 	free(o.defs);
 	free(o.state);
 	return rc;
+}
+
+/* Object o is used, and so is every object it includes. */
+static void mark_used(struct policy *p, int o)
+{
+	if (p->objects[o].used)
+		return;
+	p->objects[o].used = true;
+	for (size_t i = 0; i < p->objects[o].nnested; i++)
+		mark_used(p, p->objects[o].nested[i]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -623,7 +635,7 @@ static int name_item(struct reader *r, const struct ynode *it, int *zone)
 	memset(&b, 0, sizeof(b));
 	int o = policy_find_object(p, s), g = -1, h = -1;
 	if (o >= 0) {
-		p->objects[o].used = true;
+		mark_used(p, o);
 		b.t.has_addrs = true;
 		if (push_int(&b.t.objects, &b.t.nobjects, o) < 0 ||
 		    pol_ranges_copy_into(&b.t.addrs, &p->objects[o].addrs) < 0)
@@ -825,7 +837,7 @@ static void term_names(struct reader *r, const struct ynode *n, const char *key,
 						    ext ? "external network" : "object", s);
 				continue;
 			}
-			p->objects[o].used = true;
+			mark_used(p, o);
 			b->has_obj = true;
 			if (push_int(&b->t.objects, &b->t.nobjects, o) < 0 ||
 			    add_ranges(&b->objaddrs, &p->objects[o].addrs) < 0)
@@ -1207,6 +1219,7 @@ void polr_free_stage2(struct policy *p)
 	for (size_t i = 0; i < p->nobjects; i++) {
 		free(p->objects[i].name);
 		free(p->objects[i].description);
+		free(p->objects[i].nested);
 		pol_ranges_free(&p->objects[i].addrs);
 	}
 	free(p->objects);

@@ -1205,3 +1205,24 @@ Test(stage2, site_group_rules_compile_at_both_ends_only)
 	diag_list_free(dl);
 	inventory_free(inv);
 }
+
+/* What lint's unused-object finding reads: an object used through another is used. */
+Test(stage2, objects_used_through_nesting)
+{
+	struct inventory *inv;
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = s2_load("objects:\n  a: [b]\n  b: [10.99.1.5]\n  c: [10.99.1.6]\n"
+				   "site_groups:\n  g: [S1]\n  h: [S2]\nrules:\n"
+				   "  - {id: r, from: {object: a, sites: g}, to: any, services: [web], "
+				   "action: accept}\n",
+				   dl, &inv);
+	cr_assert_not_null(p, "%s", tu_diags(dl));
+	cr_expect(p->objects[policy_find_object(p, "a")].used);
+	cr_expect(p->objects[policy_find_object(p, "b")].used);
+	cr_expect(!p->objects[policy_find_object(p, "c")].used);
+	cr_expect(p->groups[policy_find_group(p, "g")].used);
+	cr_expect(!p->groups[policy_find_group(p, "h")].used);
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+}
