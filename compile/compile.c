@@ -239,6 +239,7 @@ void pol_build_free(struct pol_build *b)
 static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol_ranges *out);
 static long gw_rule_ifaces(const struct inventory *inv, int site, const struct pol_rule *r,
 			   char **out, size_t max);
+static bool iface_matches(const struct pol_rule *r, const struct iface *x);
 
 /*
  * Where each gateway service goes: the own addresses of every gateway that
@@ -258,8 +259,7 @@ static int gateway_targets(struct pol_build *b)
 			continue;
 		for (size_t k = 0; k < inv->nifaces && rc == 0; k++) {
 			const struct iface *x = &inv->ifaces[k];
-			char *one[1];
-			if (gw_rule_ifaces(inv, x->site, r, one, 1) < 0)
+			if (!iface_matches(r, x))
 				continue;
 			if (x->has_v4)
 				rc = pol_ranges_add(&b->gwto[i], &x->addr4, &x->addr4, 0);
@@ -568,6 +568,12 @@ static int term_set(const struct pol_build *b, struct pol_table *t, int *tmap, i
 		return tmap[k];
 	const struct pol_term *pt = &b->p->terms[k];
 	int rc = pol_table_add_set(t, pt->setname, pt->label, &b->terms[k]);
+	/* Two terms whose names meet (a digest's few digits): a suffix keeps them apart. */
+	for (unsigned n = 2; rc == -EEXIST && n < 1000; n++) {
+		char name[128];
+		snprintf(name, sizeof(name), "%s_%u", pt->setname, n);
+		rc = pol_table_add_set(t, name, pt->label, &b->terms[k]);
+	}
 	if (rc >= 0)
 		tmap[k] = rc;
 	return rc;
@@ -602,27 +608,41 @@ static int side_of(const struct pol_build *b, struct pol_table *t, const struct 
 /* How far ahead a time window's occurrences are rendered (docs/policy.md). */
 #define WINDOW_HORIZON_DAYS 366
 
+/* From the day before the policy's day to WINDOW_HORIZON_DAYS after its start (whole
+ * days: compiling twice on one day gives the same files). */
+static void window_horizon(const struct policy *p, int64_t *from, int64_t *to)
+{
+	int64_t day = p->now - ((p->now % 86400) + 86400) % 86400;
+	*from = day - 86400;
+	*to = day + (int64_t)WINDOW_HORIZON_DAYS * 86400;
+}
+
 /*
  * The interfaces of site's gateway a gateway service is accepted on: its
  * names and roles resolved (at most max; none when it names none). -1 when
  * it names interfaces and none is at this site (the service is then not
  * compiled there).
  */
+static bool iface_matches(const struct pol_rule *r, const struct iface *x)
+{
+	if (!r->nifaces)
+		return true;
+	for (size_t i = 0; i < r->nifaces; i++)
+		if (strcmp(r->ifaces[i], x->name) == 0 ||
+		    strcmp(r->ifaces[i], iface_role_names[x->role]) == 0)
+			return true;
+	return false;
+}
+
 static long gw_rule_ifaces(const struct inventory *inv, int site, const struct pol_rule *r,
 			   char **out, size_t max)
 {
 	size_t n = 0;
 	if (!r->gateway || !r->nifaces)
 		return 0;
-	for (size_t k = inv->iface_start[site]; k < inv->iface_start[site + 1] && n < max; k++) {
-		const struct iface *x = &inv->ifaces[k];
-		for (size_t i = 0; i < r->nifaces; i++)
-			if (strcmp(r->ifaces[i], x->name) == 0 ||
-			    strcmp(r->ifaces[i], iface_role_names[x->role]) == 0) {
-				out[n++] = x->name;
-				break;
-			}
-	}
+	for (size_t k = inv->iface_start[site]; k < inv->iface_start[site + 1] && n < max; k++)
+		if (iface_matches(r, &inv->ifaces[k]))
+			out[n++] = inv->ifaces[k].name;
 	return n ? (long)n : -1;
 }
 
@@ -650,6 +670,35 @@ static int add_trule(const struct pol_build *b, struct pol_table *t, const struc
 	if ((rc = side_of(b, t, &r->from, map, tmap, &tr.from)) < 0 ||
 	    (rc = side_of(b, t, &r->to, map, tmap, &tr.to)) < 0)
 		goto out;
+	if (r->gateway && !fwd && r->nifaces) {
+		/* Offered on the named interfaces' own addresses: the input rule and the
+		 * table match the destination, so query and kernel agree whatever
+		 * interface the packet comes in on. */
+		struct pol_ranges own = {0};
+		rc = 0;
+		for (size_t k = b->inv->iface_start[site]; k < b->inv->iface_start[site + 1] && rc == 0;
+		     k++) {
+			const struct iface *x = &b->inv->ifaces[k];
+			if (!iface_matches(r, x))
+				continue;
+			if (x->has_v4)
+				rc = pol_ranges_add(&own, &x->addr4, &x->addr4, 0);
+			if (rc == 0 && x->has_v6)
+				rc = pol_ranges_add(&own, &x->addr6, &x->addr6, 0);
+		}
+		char name[96], label[128];
+		snprintf(name, sizeof(name), "gs_%s", r->id);
+		snprintf(label, sizeof(label), "{addresses offering %s}", r->id);
+		int k = rc < 0 ? rc : pol_table_add_set(t, name, label, &own);
+		pol_ranges_free(&own);
+		if (k < 0) {
+			rc = k;
+			goto out;
+		}
+		tr.to.any = false;
+		tr.to.sets[0] = k;
+		tr.to.nsets = 1;
+	}
 	if (fwd) {
 		char name[96];
 		snprintf(name, sizeof(name), "g_%s", r->id);
@@ -662,6 +711,8 @@ static int add_trule(const struct pol_build *b, struct pol_table *t, const struc
 		}
 		tr.gateway = false;
 		tr.nifaces = 0;
+		/* The offering gateway limits; the gateways on the way do not. */
+		memset(&tr.limit, 0, sizeof(tr.limit));
 		tr.to.any = false;
 		tr.to.sets[0] = k;
 		tr.to.nsets = 1;
@@ -670,7 +721,8 @@ static int add_trule(const struct pol_build *b, struct pol_table *t, const struc
 	if (r->when.set) {
 		struct tw_window w = {.days = r->when.days, .start = r->when.start, .end = r->when.end};
 		snprintf(w.tz, sizeof(w.tz), "%s", r->when.tz);
-		int64_t from = p->now - 86400, to = p->now + (int64_t)WINDOW_HORIZON_DAYS * 86400;
+		int64_t from, to;
+		window_horizon(p, &from, &to);
 		long n = tw_intervals(&w, from, to, NULL, 0);
 		struct tw_interval *iv = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(*iv));
 		tr.spans = calloc(n > 0 ? (size_t)n + 1 : 1, sizeof(*tr.spans));
@@ -1381,38 +1433,61 @@ static void rule_obj_name(char *buf, size_t size, const char *prefix, const char
  * policy rule (shared by its IPv4 and IPv6 rules and its services), or, per
  * source, a dynamic set per family keyed by the source address.
  */
-static void limit_rule(struct render *r, const struct pol_trule *tr, const char *match)
+static unsigned unit_seconds(const char *unit)
 {
-	char name[96], burst[48] = "";
+	return strcmp(unit, "second") == 0 ? 1
+	       : strcmp(unit, "minute") == 0 ? 60
+	       : strcmp(unit, "hour") == 0   ? 3600
+					     : 86400;
+}
+
+/*
+ * A limited accept. One limiter per policy rule: a named limit shared by its
+ * IPv4 and IPv6 rules and its services, and a rule before the accept drops
+ * what exceeds it, so that the excess never falls through to a broader rule
+ * below. Per source: a dynamic set per family keyed by the source address
+ * (IPv6: its /64, which one host can fill with addresses), and the accept
+ * itself updates it: a full set matches nothing, so the rule after it drops
+ * (fails closed). An entry lives long enough for its bucket to refill.
+ * Burst: as given, else the rate (N connections at once, N per unit).
+ */
+static void limit_rule(struct render *r, const struct pol_trule *tr, const char *match,
+		       uint8_t fam, const char *cmt)
+{
+	char name[96];
 	const struct pol_limit *l = &tr->limit;
-	if (l->burst)
-		snprintf(burst, sizeof(burst), " burst %u packets", l->burst);
-	r->st.rules++;
+	unsigned burst = l->burst ? l->burst : l->rate;
+	r->st.rules += 2;
 	if (!l->per_source) {
 		rule_obj_name(name, sizeof(name), "l_", tr->id, "");
 		if (declared(r, name) < 0) {
 			remember(r, name, name, true);
-			fprintf(r->sets, "\tlimit %s {\n\t\trate over %u/%s%s\n\t}\n", name, l->rate,
-				l->unit, burst);
+			fprintf(r->sets, "\tlimit %s {\n\t\trate over %u/%s burst %u packets\n\t}\n",
+				name, l->rate, l->unit, burst);
 		}
 		fprintf(r->cur,
 			"\t\t%s limit name \"%s\" counter drop comment \"limit:%s\"\n", match,
 			name, tr->id);
+		fprintf(r->cur, "\t\t%s counter accept comment \"%s\"\n", match, cmt);
 		return;
 	}
-	bool v6 = strstr(match, "ip6 ") != NULL || strstr(match, "ipv6") != NULL;
-	rule_obj_name(name, sizeof(name), "ls_", tr->id, v6 ? "_v6" : "_v4");
+	rule_obj_name(name, sizeof(name), "ls_", tr->id, fam == 6 ? "_v6" : "_v4");
 	if (declared(r, name) < 0) {
+		uint64_t refill = ((uint64_t)burst + l->rate - 1) / l->rate * unit_seconds(l->unit);
+		uint64_t timeout = refill + unit_seconds(l->unit);
 		remember(r, name, name, true);
 		fprintf(r->sets,
 			"\tset %s {\n\t\ttype %s\n\t\tsize 65535\n\t\tflags dynamic,timeout\n"
-			"\t\ttimeout 10m\n\t}\n",
-			name, v6 ? "ipv6_addr" : "ipv4_addr");
+			"\t\ttimeout %llus\n\t}\n",
+			name, fam == 6 ? "ipv6_addr" : "ipv4_addr",
+			(unsigned long long)(timeout < 600 ? 600 : timeout));
 	}
 	fprintf(r->cur,
-		"\t\t%s update @%s { %s saddr limit rate over %u/%s%s } counter drop comment "
-		"\"limit:%s\"\n",
-		match, name, v6 ? "ip6" : "ip", l->rate, l->unit, burst, tr->id);
+		"\t\t%s update @%s { %s limit rate %u/%s burst %u packets } counter accept "
+		"comment \"%s\"\n",
+		match, name, fam == 6 ? "ip6 saddr & ffff:ffff:ffff:ffff::" : "ip saddr", l->rate,
+		l->unit, burst, cmt);
+	fprintf(r->cur, "\t\t%s counter drop comment \"limit:%s\"\n", match, tr->id);
 }
 
 /* The occurrences of a rule's time window: absolute UTC instants, one interval set. */
@@ -1423,7 +1498,9 @@ static void window_set(struct render *r, const char *name, const struct pol_trul
 	remember(r, name, name, true);
 	/* The horizon, for `segplan policy status`: past it the rule matches nothing. */
 	char until[32];
-	time_t h = (time_t)(r->b->p->now + (int64_t)WINDOW_HORIZON_DAYS * 86400);
+	int64_t hfrom, hto;
+	window_horizon(r->b->p, &hfrom, &hto);
+	time_t h = (time_t)hto;
 	struct tm tm;
 	gmtime_r(&h, &tm);
 	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -1441,7 +1518,7 @@ static void window_set(struct render *r, const char *name, const struct pol_trul
 	r->st.elements += tr->nspans;
 }
 
-static void verdict(struct render *r, const struct pol_trule *tr, const char *match)
+static void verdict(struct render *r, const struct pol_trule *tr, const char *match, uint8_t fam)
 {
 	struct pol_table_meta m;
 	char prefix[128], cmt[128];
@@ -1454,9 +1531,12 @@ static void verdict(struct render *r, const struct pol_trule *tr, const char *ma
 			 tr->id);
 		log_line(r, match, prefix, tr->id);
 	}
+	if (tr->action == POL_ACCEPT && tr->limit.rate &&
+	    (m.mode != POL_MODE_OBSERVE || tr->gateway)) {
+		limit_rule(r, tr, match, fam, cmt);
+		return;
+	}
 	r->st.rules++;
-	if (tr->action == POL_ACCEPT && tr->limit.rate && m.mode != POL_MODE_OBSERVE)
-		limit_rule(r, tr, match);
 	if (observe || tr->action == POL_ACCEPT) {
 		fprintf(r->cur, "\t\t%s counter accept comment \"%s\"\n", match, cmt);
 	} else if (tr->action == POL_DROP) {
@@ -1479,13 +1559,6 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 	const char *ip = fam == 4 ? "ip" : "ip6";
 	char match[2048] = "", name[NAME_MAX_LEN + 64];
 	size_t o = 0;
-	if (tr->gateway && tr->nifaces) {
-		o += (size_t)snprintf(match + o, sizeof(match) - o, " iifname {");
-		for (size_t i = 0; i < tr->nifaces && o < sizeof(match); i++)
-			o += (size_t)snprintf(match + o, sizeof(match) - o, "%s \"%s\"", i ? "," : "",
-					      tr->ifaces[i]);
-		o += (size_t)snprintf(match + o, sizeof(match) - o, " }");
-	}
 	if (!tr->from.any) {
 		if (!side_set(r, &tr->from, fam, name, sizeof(name)))
 			return;
@@ -1533,7 +1606,7 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 		o += (size_t)snprintf(match + o, sizeof(match) - o, " meta time @%s", wn);
 	}
 	if (tr->svc.any) {
-		verdict(r, tr, match + 1);
+		verdict(r, tr, match + 1, fam);
 		return;
 	}
 	for (int k = 0; k < SVC_KIND_COUNT; k++) {
@@ -1545,7 +1618,7 @@ static void render_rule(struct render *r, const struct pol_trule *tr, uint8_t fa
 		    "meta l4proto . th dport", "icmp type", "icmpv6 type", "meta l4proto"};
 		char full[sizeof(match) + NAME_MAX_LEN + 96];
 		snprintf(full, sizeof(full), "%s %s @%s", match + 1, how[k], name);
-		verdict(r, tr, full);
+		verdict(r, tr, full, fam);
 	}
 }
 

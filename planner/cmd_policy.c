@@ -532,9 +532,11 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 			if (ru->limit.rate)
 				json_object_set_new(
 				    g, "limit",
-				    json_pack("{s:I,s:s,s:b}", "rate", (json_int_t)ru->limit.rate,
-					      "unit", ru->limit.unit, "per_source",
-					      ru->limit.per_source));
+				    json_pack("{s:I,s:s,s:I,s:b}", "rate", (json_int_t)ru->limit.rate,
+					      "unit", ru->limit.unit, "burst",
+					      (json_int_t)(ru->limit.burst ? ru->limit.burst
+									   : ru->limit.rate),
+					      "per_source", ru->limit.per_source));
 		}
 		json_array_append_new(ga, g);
 	}
@@ -608,9 +610,10 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 			if (ru->window)
 				printf("; window %s", ru->window);
 			if (ru->limit.rate)
-				printf("; limit %u/%s%s: new connections over it are dropped",
+				printf("; limit %u/%s burst %u%s: new connections over it are dropped",
 				       ru->limit.rate, ru->limit.unit,
-				       ru->limit.per_source ? " per source" : "");
+				       ru->limit.burst ? ru->limit.burst : ru->limit.rate,
+				       ru->limit.per_source ? " per source (IPv6: per /64)" : "");
 			printf(")");
 		} else if (v->by == POL_BY_MANAGEMENT) {
 			printf(" by the anti-lockout (a management network to the gateway)");

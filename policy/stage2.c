@@ -521,25 +521,48 @@ int polr_read_groups(struct reader *r, const struct ynode *gs)
 /* ------------------------------------------------------------------ */
 /* Endpoint terms */
 
+/* The address keys of a mapping: each a union of its names; different keys intersect. */
+enum { TK_OBJECT, TK_EXTERNAL, TK_HOST, TK_COUNT };
+
 struct termbuild {
 	struct pol_term t;
-	struct pol_ranges objaddrs; /* objects and hosts named */
-	bool has_obj;
+	struct pol_ranges kaddrs[TK_COUNT]; /* objects, external networks, hosts named */
+	bool has_k[TK_COUNT];
 	struct pol_ranges laddrs; /* hosts selected by labels */
 	bool has_labels;
-	char label[1024];
-	size_t lo;
+	char *label; /* the canonical text, whole: terms are told apart by it */
+	size_t lo, cap;
 };
 
 static void tb_text(struct termbuild *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void tb_text(struct termbuild *b, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, aq;
 	va_start(ap, fmt);
-	if (b->lo < sizeof(b->label))
-		b->lo += (size_t)vsnprintf(b->label + b->lo, sizeof(b->label) - b->lo, fmt, ap);
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && b->lo + (size_t)n + 1 > b->cap) {
+		size_t cap = 2 * (b->lo + (size_t)n + 1) + 64;
+		char *v = realloc(b->label, cap);
+		if (v) {
+			b->label = v;
+			b->cap = cap;
+		}
+	}
+	if (n >= 0 && b->lo + (size_t)n + 1 <= b->cap)
+		b->lo += (size_t)vsnprintf(b->label + b->lo, b->cap - b->lo, fmt, aq);
+	va_end(aq);
+}
+
+static void tb_free(struct termbuild *b)
+{
+	for (int k = 0; k < TK_COUNT; k++)
+		pol_ranges_free(&b->kaddrs[k]);
+	pol_ranges_free(&b->laddrs);
+	free(b->label);
+	b->label = NULL;
 }
 
 static void term_free(struct pol_term *t)
@@ -560,11 +583,12 @@ static void term_free(struct pol_term *t)
 static int intern_term(struct reader *r, struct termbuild *b)
 {
 	struct policy *p = r->p;
-	if (b->lo >= sizeof(b->label))
-		snprintf(b->label + sizeof(b->label) - 5, 5, "...}");
+	if (!b->label)
+		return -ENOMEM;
 	int k = policy_find_term(p, b->label);
 	if (k >= 0) {
 		term_free(&b->t);
+		tb_free(b);
 		return k;
 	}
 	struct pol_term *v = realloc(p->terms, (p->nterms + 1) * sizeof(*v));
@@ -600,13 +624,11 @@ static int intern_term(struct reader *r, struct termbuild *b)
 		}
 		snprintf(name + o, sizeof(name) - o, "_%02x%02x%02x", d[0], d[1], d[2]);
 	}
-	for (char *c = name; *c; c++)
-		if (*c == '-')
-			*c = '_';
 	if (!(b->t.setname = strdup(name)))
 		return -ENOMEM;
 	p->terms[p->nterms] = b->t;
 	memset(&b->t, 0, sizeof(b->t));
+	tb_free(b);
 	return (int)p->nterms++;
 }
 
@@ -838,9 +860,10 @@ static void term_names(struct reader *r, const struct ynode *n, const char *key,
 				continue;
 			}
 			mark_used(p, o);
-			b->has_obj = true;
+			int kk = ext ? TK_EXTERNAL : TK_OBJECT;
+			b->has_k[kk] = true;
 			if (push_int(&b->t.objects, &b->t.nobjects, o) < 0 ||
-			    add_ranges(&b->objaddrs, &p->objects[o].addrs) < 0)
+			    add_ranges(&b->kaddrs[kk], &p->objects[o].addrs) < 0)
 				*err = -ENOMEM;
 		} else if (key[0] == 'h') {
 			int h = inventory_find_host(r->inv, s);
@@ -860,8 +883,8 @@ static void term_names(struct reader *r, const struct ynode *n, const char *key,
 				free(hn);
 				continue;
 			}
-			b->has_obj = true;
-			if (host_addrs(&r->inv->hosts[h], &b->objaddrs) < 0)
+			b->has_k[TK_HOST] = true;
+			if (host_addrs(&r->inv->hosts[h], &b->kaddrs[TK_HOST]) < 0)
 				*err = -ENOMEM;
 		} else { /* sites: group names or site ids */
 			if (!b->t.sites && !(b->t.sites = calloc(r->inv->nsites + 1, 1))) {
@@ -944,16 +967,23 @@ static int read_term_map(struct reader *r, const struct ynode *m)
 		if (err == 0 && b.laddrs.n == 0 && diag_errors(r->dl) == errors)
 			ynode_error(r->doc, m, r->dl, "no host carries all these labels");
 	}
-	if (err == 0 && b.has_obj)
-		err = pol_ranges_normalize(&b.objaddrs);
-	if (err == 0) {
-		b.t.has_addrs = b.has_obj || b.has_labels;
-		if (b.has_obj && b.has_labels)
-			err = pol_ranges_intersect(&b.objaddrs, &b.laddrs, &b.t.addrs);
-		else if (b.has_obj)
-			err = pol_ranges_copy_into(&b.t.addrs, &b.objaddrs);
-		else if (b.has_labels)
-			err = pol_ranges_copy_into(&b.t.addrs, &b.laddrs);
+	/* Each key is the union of its names; the keys given narrow each other. */
+	bool first = true;
+	for (int k = 0; k < TK_COUNT + 1 && err == 0; k++) {
+		struct pol_ranges *src = k < TK_COUNT ? &b.kaddrs[k] : &b.laddrs;
+		if (k < TK_COUNT ? !b.has_k[k] : !b.has_labels)
+			continue;
+		err = pol_ranges_normalize(src);
+		if (err == 0 && first) {
+			err = pol_ranges_copy_into(&b.t.addrs, src);
+		} else if (err == 0) {
+			struct pol_ranges tmp = {0};
+			err = pol_ranges_intersect(&b.t.addrs, src, &tmp);
+			pol_ranges_free(&b.t.addrs);
+			b.t.addrs = tmp;
+		}
+		first = false;
+		b.t.has_addrs = true;
 	}
 	if (b.has_labels && err == 0) {
 		/* The selector as written, for query's answer. */
@@ -990,10 +1020,9 @@ static int read_term_map(struct reader *r, const struct ynode *m)
 	}
 	tb_text(&b, "}");
 	free(sel);
-	pol_ranges_free(&b.objaddrs);
-	pol_ranges_free(&b.laddrs);
-	if (err < 0) {
+	if (err < 0 || !b.label) {
 		term_free(&b.t);
+		tb_free(&b);
 		return -2;
 	}
 	if (b.lo <= 2) {
@@ -1002,11 +1031,13 @@ static int read_term_map(struct reader *r, const struct ynode *m)
 			    "an endpoint mapping needs zone, object, external, host, labels, sites "
 			    "or except");
 		term_free(&b.t);
+		tb_free(&b);
 		return -1;
 	}
 	if (b.t.nzones == 1 && !b.t.has_addrs && !b.t.has_sites && !b.t.nexcept) {
 		int z = b.t.zones[0];
 		term_free(&b.t);
+		tb_free(&b);
 		return -(10 + z);
 	}
 	int k = intern_term(r, &b);

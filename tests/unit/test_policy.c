@@ -1226,3 +1226,80 @@ Test(stage2, objects_used_through_nesting)
 	diag_list_free(dl);
 	inventory_free(inv);
 }
+
+/* Found by review: terms are told apart by their whole text (a long mapping once shared
+ * the set of another), and different keys of a mapping intersect (object and host). */
+Test(stage2, long_mappings_stay_apart_and_keys_intersect)
+{
+	char *text = NULL, objs[4096] = "", list[4096] = "";
+	size_t o = 0, l = 0;
+	for (int i = 0; i < 22; i++) {
+		o += (size_t)snprintf(objs + o, sizeof(objs) - o,
+				      "  o%02d-a-rather-long-name-to-make-the-text-long: "
+				      "[10.99.8.%d]\n",
+				      i, 200 + i);
+		l += (size_t)snprintf(list + l, sizeof(list) - l, "%so%02d-a-rather-long-name-to-"
+								  "make-the-text-long",
+				      i ? ", " : "", i);
+	}
+	cr_assert(asprintf(&text,
+			   "objects:\n%s  pay-all: [10.99.8.0/24]\n  srv-a: [10.99.8.1]\n"
+			   "  srv_a: [10.99.8.2]\nrules:\n"
+			   "  - {id: wide, from: [admin], to: {objects: [%s, pay-all]}, services: [web], "
+			   "action: accept}\n"
+			   "  - {id: narrow, from: [voip], to: {objects: [%s]}, services: [web], "
+			   "action: accept}\n"
+			   "  - {id: both, from: [voip], to: {object: pay-all, host: pay-db}, services: "
+			   "[dns], action: accept}\n"
+			   "  - {id: none, from: [voip], to: {object: srv-a, host: pay-db}, services: "
+			   "[dns], action: accept}\n"
+			   "  - {id: dash, from: [guest], to: srv-a, services: [web], action: accept}\n"
+			   "  - {id: under, from: [guest], to: srv_a, services: [web], action: accept}\n",
+			   objs, list, list) > 0);
+	struct inventory *inv;
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = s2_load(text, dl, &inv);
+	cr_assert_not_null(p, "%s", tu_diags(dl));
+	struct pol_build *b = NULL;
+	struct pol_table *t = NULL;
+	cr_assert_eq(pol_build_new(p, inv, &b), 0);
+	cr_assert_eq(pol_build_gateway(b, inventory_find_site(inv, "DC1"), POL_MODE_ENFORCE, &t), 0);
+	struct {
+		const char *src, *dst;
+		int dport, proto;
+		const char *rule; /* NULL: default drop */
+	} cases[] = {
+	    {"10.99.1.5", "10.99.8.80", 80, 6, "wide"},	  /* in pay-all */
+	    {"10.99.17.5", "10.99.8.80", 80, 6, NULL},	  /* not in the narrow list */
+	    {"10.99.17.5", "10.99.8.205", 80, 6, "narrow"}, /* in the list */
+	    {"10.99.17.5", "10.99.8.81", 53, 17, "both"},	  /* pay-db inside pay-all */
+	    {"10.99.17.5", "10.99.8.80", 53, 17, NULL},	  /* pay-all but not pay-db */
+	    {"10.99.49.5", "10.99.8.1", 80, 6, "dash"},	  /* srv-a */
+	    {"10.99.49.5", "10.99.8.2", 80, 6, "under"},	  /* srv_a, its own set */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pol_tuple tp = {.proto = (uint8_t)cases[i].proto,
+				       .dport = (uint16_t)cases[i].dport,
+				       .icmp_type = -1};
+		struct pol_verdict v;
+		cr_assert_eq(ip_addr_parse(cases[i].src, &tp.src), 0);
+		cr_assert_eq(ip_addr_parse(cases[i].dst, &tp.dst), 0);
+		cr_assert_eq(pol_decide(t, &tp, &v), 0);
+		const char *got = v.rule >= 0 ? pol_table_rule(t, (size_t)v.rule)->id : NULL;
+		cr_expect((got == NULL) == (cases[i].rule == NULL) &&
+			      (!got || strcmp(got, cases[i].rule) == 0),
+			  "%s -> %s:%d: rule %s, want %s", cases[i].src, cases[i].dst, cases[i].dport,
+			  got ? got : "(default)", cases[i].rule ? cases[i].rule : "(default)");
+	}
+	/* {object: srv-a, host: pay-db} is empty (no address in both): rule none can match no
+	 * connection and is compiled nowhere. */
+	cr_expect_eq(pol_table_nrules(t), 5, "%zu rules at DC1", pol_table_nrules(t));
+	for (size_t i = 0; i < pol_table_nrules(t); i++)
+		cr_expect_str_neq(pol_table_rule(t, i)->id, "none");
+	pol_table_free(t);
+	pol_build_free(b);
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+	free(text);
+}
