@@ -16,7 +16,10 @@ struct group {
 
 struct differ {
 	const struct lint_space *s;
+	const struct inventory *ia, *ib;
 	const struct policy *pa, *pb;
+	int64_t *times; /* one instant per combination of time windows (lint_space_regimes) */
+	size_t ntimes;
 	struct group *g;
 	size_t ng;
 	char **sites;
@@ -56,9 +59,55 @@ static int group_add(struct group *g, const struct lint_space *s, size_t atom,
 	return rc;
 }
 
+/* A box of source endpoint e, family fam, services svc, to the gateway itself. */
+static int group_add_input(struct group *g, size_t ne, uint8_t fam, int e,
+			   const struct lint_ivset *svc)
+{
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 16;
+		struct lint_box *v = realloc(g->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		g->v = v;
+		g->cap = cap;
+	}
+	struct lint_box *b = &g->v[g->n];
+	memset(b, 0, sizeof(*b));
+	b->fams = fam == 4 ? 1u : 2u;
+	b->rels = (1u << LINT_REL_COUNT) - 1;
+	b->from = calloc(ne + 1, sizeof(bool));
+	b->to = calloc(ne + 1, sizeof(bool));
+	if (!b->from || !b->to || lint_ivset_union(svc, &b->svc, &b->svc) < 0 ||
+	    lint_ivset_add_fixed(&b->svc, 4) < 0 || lint_ivset_add_fixed(&b->svc, 6) < 0) {
+		lint_box_free(b);
+		return -ENOMEM;
+	}
+	b->from[e] = true;
+	g->n++;
+	return 0;
+}
+
 static enum pol_action action_of(const struct policy *p, int rule)
 {
 	return rule < 0 ? POL_DROP : p->rules[rule].action;
+}
+
+static const struct pol_limit *limit_of(const struct policy *p, int rule)
+{
+	static const struct pol_limit none;
+	return rule < 0 ? &none : &p->rules[rule].limit;
+}
+
+/* The same verdict: the same action, and an accept limited alike (a limit is part of it). */
+static bool same_verdict(const struct differ *D, int ra, int rb)
+{
+	if (action_of(D->pa, ra) != action_of(D->pb, rb))
+		return false;
+	const struct pol_limit *x = limit_of(D->pa, ra), *y = limit_of(D->pb, rb);
+	if (action_of(D->pa, ra) != POL_ACCEPT || (!x->rate && !y->rate))
+		return true;
+	return x->rate == y->rate && strcmp(x->unit, y->unit) == 0 && x->burst == y->burst &&
+	       x->per_source == y->per_source;
 }
 
 /* Compares the two rule lists of one view atom by atom. */
@@ -73,7 +122,8 @@ static int diff_view(struct differ *D, int view, const struct lint_model *ma,
 	for (size_t at = 0; at < lint_space_natoms(s) && rc == 0; at++) {
 		if (!real[at])
 			continue;
-		(*natoms)++;
+		if (natoms)
+			(*natoms)++;
 		/* The default drop's part goes last, as rule index na (nb). */
 		rc = lint_model_decide(ma, at, pa, &pa[na]);
 		if (rc == 0)
@@ -84,7 +134,7 @@ static int diff_view(struct differ *D, int view, const struct lint_model *ma,
 			int ra = i < na ? lint_model_rule(ma, i) : -1;
 			for (size_t j = 0; j <= nb && rc == 0; j++) {
 				int rb = j < nb ? lint_model_rule(mb, j) : -1;
-				if (!pb[j].n || action_of(D->pa, ra) == action_of(D->pb, rb))
+				if (!pb[j].n || same_verdict(D, ra, rb))
 					continue;
 				if ((rc = lint_ivset_inter(&pa[i], &pb[j], &x)) < 0 || !x.n)
 					continue;
@@ -162,8 +212,12 @@ static int one_view(struct differ *D, const struct inventory *ia, const struct i
 		if (rc == 0)
 			rc = lint_model_new(s, 1, -1, &mb);
 	}
-	if (rc == 0)
-		rc = diff_view(D, view, ma, mb, real, natoms);
+	/* Every combination of time windows; the atoms are counted once. */
+	for (size_t t = 0; t < D->ntimes && rc == 0; t++) {
+		lint_model_set_time(ma, D->times[t]);
+		lint_model_set_time(mb, D->times[t]);
+		rc = diff_view(D, view, ma, mb, real, t == 0 ? natoms : NULL);
+	}
 	lint_model_free(ma);
 	lint_model_free(mb);
 	free(real);
@@ -333,7 +387,189 @@ static int diff_gateways(struct diff_report *d, const struct inventory *ia,
 
 size_t diff_count(const struct diff_report *d)
 {
-	return d->n + d->nmgmt + d->nlogging + d->nexpiry + d->ngateways;
+	return d->n + d->nmgmt + d->nlogging + d->nexpiry + d->ngateways + d->nservices;
+}
+
+/* ------------------------------------------------------------------ */
+/* Gateway services: the input chain of every gateway with addresses of its own */
+
+/* Gateways whose gateway services are the same list in each policy. */
+struct sgroup {
+	struct lint_model *ma, *mb;
+	char **ids;
+	size_t n;
+};
+
+static bool has_self(const struct inventory *inv, int site)
+{
+	if (site < 0)
+		return false;
+	for (size_t k = inv->iface_start[site]; k < inv->iface_start[site + 1]; k++)
+		if (inv->ifaces[k].has_v4 || inv->ifaces[k].has_v6)
+			return true;
+	return false;
+}
+
+static int sgroup_add(struct sgroup **g, size_t *ng, const struct lint_space *s, const char *id,
+		      int sa, int sb)
+{
+	struct lint_model *ma = NULL, *mb = NULL;
+	int rc = lint_model_new_input(s, 0, sa, &ma);
+	if (rc == 0)
+		rc = lint_model_new_input(s, 1, sb, &mb);
+	size_t k = 0;
+	for (; rc == 0 && k < *ng; k++)
+		if (lint_model_same_rules((*g)[k].ma, ma) && lint_model_same_rules((*g)[k].mb, mb))
+			break;
+	if (rc == 0 && k == *ng) {
+		struct sgroup *v = realloc(*g, (*ng + 1) * sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+		} else {
+			*g = v;
+			memset(&v[k], 0, sizeof(v[k]));
+			v[k].ma = ma;
+			v[k].mb = mb;
+			ma = mb = NULL;
+			(*ng)++;
+		}
+	}
+	char **ids = rc == 0 ? realloc((*g)[k].ids, ((*g)[k].n + 1) * sizeof(char *)) : NULL;
+	if (rc == 0 && (!ids || !(ids[(*g)[k].n] = strdup(id)))) {
+		if (ids)
+			(*g)[k].ids = ids;
+		rc = -ENOMEM;
+	} else if (rc == 0) {
+		(*g)[k].ids = ids;
+		(*g)[k].n++;
+	}
+	lint_model_free(ma);
+	lint_model_free(mb);
+	return rc;
+}
+
+/* The changes of one group of gateways, as boxes per (before, after) rule pair. */
+static int services_group(struct differ *D, struct diff_report *d, const struct sgroup *g)
+{
+	const struct lint_space *s = D->s;
+	const struct lint_names *nm = lint_space_names(s);
+	size_t na = lint_model_nrules(g->ma), nb = lint_model_nrules(g->mb), ne = nm->ne;
+	struct lint_ivset *pa = calloc(na + 1, sizeof(*pa)), *pb = calloc(nb + 1, sizeof(*pb));
+	struct lint_ivset x = {0};
+	struct group *v = NULL; /* view: unused; ra, rb the rules */
+	size_t nv = 0;
+	int rc = pa && pb ? 0 : -ENOMEM;
+	for (size_t t = 0; t < D->ntimes && rc == 0; t++) {
+		lint_model_set_time(g->ma, D->times[t]);
+		lint_model_set_time(g->mb, D->times[t]);
+		for (size_t e = 0; e < ne && rc == 0; e++) {
+			if (!nm->seen[e] || lint_model_management(g->ma, (int)e) ||
+			    lint_model_management(g->mb, (int)e))
+				continue;
+			for (uint8_t fam = 4; fam <= 6 && rc == 0; fam += 2) {
+				rc = lint_model_decide_input(g->ma, fam, (int)e, pa, &pa[na]);
+				if (rc == 0)
+					rc = lint_model_decide_input(g->mb, fam, (int)e, pb, &pb[nb]);
+				for (size_t i = 0; i <= na && rc == 0; i++) {
+					if (!pa[i].n)
+						continue;
+					int ra = i < na ? lint_model_rule(g->ma, i) : -1;
+					for (size_t j = 0; j <= nb && rc == 0; j++) {
+						int rb = j < nb ? lint_model_rule(g->mb, j) : -1;
+						if (!pb[j].n || same_verdict(D, ra, rb))
+							continue;
+						if ((rc = lint_ivset_inter(&pa[i], &pb[j], &x)) < 0 ||
+						    !x.n)
+							continue;
+						size_t k = 0;
+						while (k < nv && (v[k].ra != ra || v[k].rb != rb))
+							k++;
+						if (k == nv) {
+							struct group *w =
+							    realloc(v, (nv + 1) * sizeof(*w));
+							if (!w) {
+								rc = -ENOMEM;
+								break;
+							}
+							v = w;
+							memset(&v[nv], 0, sizeof(v[nv]));
+							v[nv].ra = ra;
+							v[nv++].rb = rb;
+						}
+						rc = group_add_input(&v[k], ne, fam, (int)e, &x);
+					}
+				}
+			}
+		}
+	}
+	for (size_t k = 0; k < nv && rc == 0; k++) {
+		rc = lint_boxes_merge(v[k].v, &v[k].n, ne);
+		struct diff_service *w =
+		    rc == 0 ? realloc(d->services, (d->nservices + v[k].n + 1) * sizeof(*w)) : NULL;
+		if (rc == 0 && !w)
+			rc = -ENOMEM;
+		if (rc < 0)
+			break;
+		d->services = w;
+		for (size_t i = 0; i < v[k].n; i++) {
+			struct diff_service *c = &d->services[d->nservices++];
+			memset(c, 0, sizeof(*c));
+			c->before = (struct diff_side){action_of(D->pa, v[k].ra), v[k].ra};
+			c->after = (struct diff_side){action_of(D->pb, v[k].rb), v[k].rb};
+			c->box = v[k].v[i];
+			memset(&v[k].v[i], 0, sizeof(v[k].v[i]));
+			if (!(c->gateways = calloc(g->n + 1, sizeof(char *)))) {
+				rc = -ENOMEM;
+				break;
+			}
+			for (; c->ngateways < g->n; c->ngateways++)
+				if (!(c->gateways[c->ngateways] = strdup(g->ids[c->ngateways]))) {
+					rc = -ENOMEM;
+					break;
+				}
+		}
+	}
+	for (size_t k = 0; k < nv; k++) {
+		for (size_t i = 0; i < v[k].n; i++)
+			lint_box_free(&v[k].v[i]);
+		free(v[k].v);
+	}
+	free(v);
+	for (size_t i = 0; pa && i <= na; i++)
+		lint_ivset_free(&pa[i]);
+	for (size_t j = 0; pb && j <= nb; j++)
+		lint_ivset_free(&pb[j]);
+	free(pa);
+	free(pb);
+	lint_ivset_free(&x);
+	return rc;
+}
+
+static int diff_services(struct differ *D, struct diff_report *d)
+{
+	const struct inventory *ia = D->ia, *ib = D->ib;
+	struct sgroup *g = NULL;
+	size_t ng = 0;
+	int rc = 0;
+	for (size_t s = 0; s < ib->nsites && rc == 0; s++) {
+		int sa = inventory_find_site(ia, ib->sites[s].id);
+		if (has_self(ia, sa) || has_self(ib, (int)s))
+			rc = sgroup_add(&g, &ng, D->s, ib->sites[s].id, sa, (int)s);
+	}
+	for (size_t s = 0; s < ia->nsites && rc == 0; s++)
+		if (inventory_find_site(ib, ia->sites[s].id) < 0 && has_self(ia, (int)s))
+			rc = sgroup_add(&g, &ng, D->s, ia->sites[s].id, (int)s, -1);
+	for (size_t k = 0; k < ng && rc == 0; k++)
+		rc = services_group(D, d, &g[k]);
+	for (size_t k = 0; k < ng; k++) {
+		lint_model_free(g[k].ma);
+		lint_model_free(g[k].mb);
+		for (size_t i = 0; i < g[k].n; i++)
+			free(g[k].ids[i]);
+		free(g[k].ids);
+	}
+	free(g);
+	return rc;
 }
 
 static void settings_free(struct diff_setting *v, size_t n)
@@ -369,6 +605,13 @@ void diff_report_free(struct diff_report *d)
 	for (size_t i = 0; i < d->n; i++)
 		lint_box_free(&d->v[i].box);
 	free(d->v);
+	for (size_t i = 0; i < d->nservices; i++) {
+		lint_box_free(&d->services[i].box);
+		for (size_t k = 0; k < d->services[i].ngateways; k++)
+			free(d->services[i].gateways[k]);
+		free(d->services[i].gateways);
+	}
+	free(d->services);
 	for (size_t i = 0; i < d->nsites; i++)
 		free(d->sites[i]);
 	free(d->sites);
@@ -406,15 +649,18 @@ int diff_policies(const struct policy *a, const struct inventory *ia, const stru
 	const struct policy *pols[2] = {a, b};
 	const struct inventory *invs[2] = {ia, ib};
 	struct lint_space *s = NULL;
-	struct differ D = {.pa = a, .pb = b};
+	struct differ D = {.pa = a, .pb = b, .ia = ia, .ib = ib};
 	struct diff_report *d = calloc(1, sizeof(*d));
 	int rc = d ? lint_space_new(pols, invs, 2, &s) : -ENOMEM;
 	*out = NULL;
 	if (rc < 0)
 		goto out;
 	D.s = s;
-	if ((rc = exception_sites(&D, a, ia)) < 0 || (rc = exception_sites(&D, b, ib)) < 0)
+	if ((rc = lint_space_regimes(s, &D.times, &D.ntimes)) < 0 ||
+	    (rc = exception_sites(&D, a, ia)) < 0 || (rc = exception_sites(&D, b, ib)) < 0)
 		goto out;
+	d->classes = lint_space_nclasses(s);
+	d->regimes = D.ntimes;
 	d->sites = D.sites;
 	d->nsites = D.nsites;
 	if ((rc = lint_names_copy(&d->names, lint_space_names(s))) < 0)
@@ -422,7 +668,7 @@ int diff_policies(const struct policy *a, const struct inventory *ia, const stru
 	for (int view = -1; view < (int)D.nsites && rc == 0; view++)
 		rc = one_view(&D, ia, ib, view, &d->atoms);
 	if (rc == 0)
-		rc = collect(&D, d, 2 * d->names.nzones);
+		rc = collect(&D, d, d->names.ne);
 	if (rc == 0)
 		rc = mgmt_side(d, b, ib, a, true);
 	if (rc == 0)
@@ -431,7 +677,10 @@ int diff_policies(const struct policy *a, const struct inventory *ia, const stru
 		rc = diff_settings(d, a, b);
 	if (rc == 0)
 		rc = diff_gateways(d, ia, ib);
+	if (rc == 0)
+		rc = diff_services(&D, d);
 out:
+	free(D.times);
 	for (size_t i = 0; i < D.ng; i++) {
 		for (size_t k = 0; k < D.g[i].n; k++)
 			lint_box_free(&D.g[i].v[k]);
@@ -453,8 +702,14 @@ out:
 
 static json_t *side_json(const struct policy *p, const struct diff_side *s)
 {
-	return json_pack("{s:s,s:o}", "verdict", pol_action_names[s->action], "rule",
-			 s->rule >= 0 ? json_string(p->rules[s->rule].id) : json_null());
+	json_t *o = json_pack("{s:s,s:o}", "verdict", pol_action_names[s->action], "rule",
+			      s->rule >= 0 ? json_string(p->rules[s->rule].id) : json_null());
+	const struct pol_limit *l = limit_of(p, s->rule);
+	if (o && l->rate && s->action == POL_ACCEPT)
+		json_object_set_new(o, "limit",
+				    json_pack("{s:i,s:s,s:i,s:b}", "rate", l->rate, "unit", l->unit,
+					      "burst", l->burst, "per_source", l->per_source));
+	return o;
 }
 
 json_t *diff_change_json(const struct diff_report *d, const struct policy *a,
@@ -476,9 +731,14 @@ json_t *diff_change_json(const struct diff_report *d, const struct policy *a,
 
 static void side_text(const struct policy *p, const struct diff_side *s, char *buf, size_t size)
 {
+	const struct pol_limit *l = limit_of(p, s->rule);
+	char lim[64] = "";
+	if (l->rate && s->action == POL_ACCEPT)
+		snprintf(lim, sizeof(lim), ", limit %u/%s%s", l->rate, l->unit,
+			 l->per_source ? " per source" : "");
 	if (s->rule >= 0)
-		snprintf(buf, size, "%s (rule '%s')", pol_action_names[s->action],
-			 p->rules[s->rule].id);
+		snprintf(buf, size, "%s (rule '%s'%s)", pol_action_names[s->action],
+			 p->rules[s->rule].id, lim);
 	else
 		snprintf(buf, size, "%s (default)", pol_action_names[s->action]);
 }
@@ -598,4 +858,42 @@ char *diff_gateway_text(const struct diff_gateway *g)
 		return NULL;
 	}
 	return s;
+}
+
+json_t *diff_service_json(const struct diff_report *d, const struct policy *a,
+			  const struct policy *b, const struct diff_service *c)
+{
+	json_t *gw = json_array();
+	for (size_t i = 0; gw && i < c->ngateways; i++)
+		json_array_append_new(gw, json_string(c->gateways[i]));
+	json_t *o = gw ? json_pack("{s:o,s:s,s:o,s:o,s:o,s:o}", "gateways", gw, "family",
+				   c->box.fams == 1 ? "ipv4" : c->box.fams == 2 ? "ipv6" : "any",
+				   "from", lint_endpoints_json(&d->names, c->box.from), "services",
+				   lint_services_json(&c->box.svc), "before", side_json(a, &c->before),
+				   "after", side_json(b, &c->after))
+		       : NULL;
+	return o;
+}
+
+char *diff_service_text(const struct diff_report *d, const struct policy *a,
+			const struct policy *b, const struct diff_service *c)
+{
+	char *from = lint_endpoints_text(&d->names, c->box.from), *svc = NULL, *t = NULL;
+	char x[160], y[160], more[48] = "";
+	if (!from || !(svc = lint_services_text(&c->box.svc))) {
+		free(from);
+		return NULL;
+	}
+	side_text(a, &c->before, x, sizeof(x));
+	side_text(b, &c->after, y, sizeof(y));
+	if (c->ngateways > 1)
+		snprintf(more, sizeof(more), " (and %zu more)", c->ngateways - 1);
+	if (asprintf(&t, "gateway service on %s%s: %s%s%s -> the gateway %s: %s -> %s",
+		     c->ngateways ? c->gateways[0] : "?", more,
+		     c->box.fams == 1 ? "ipv4 " : c->box.fams == 2 ? "ipv6 " : "", from, "", svc,
+		     x, y) < 0)
+		t = NULL;
+	free(from);
+	free(svc);
+	return t;
 }

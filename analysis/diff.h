@@ -57,6 +57,19 @@ struct diff_gateway {
 	size_t nadded, nremoved;
 };
 
+/*
+ * Traffic to the gateways themselves whose verdict changes: sources (a box
+ * with `to` empty), services, on the gateways listed, through their gateway
+ * services (the input chain; sources in a management zone of either policy
+ * are the `management` section's).
+ */
+struct diff_service {
+	char **gateways; /* site ids */
+	size_t ngateways;
+	struct diff_side before, after;
+	struct lint_box box;
+};
+
 struct diff_report {
 	struct lint_names names; /* the zones the boxes refer to */
 	struct diff_change *v;
@@ -70,6 +83,10 @@ struct diff_report {
 	char **sites; /* the sites with exceptions, each its own view */
 	size_t nsites;
 	size_t atoms; /* atoms compared, summed over the views */
+	struct diff_service *services;
+	size_t nservices;
+	size_t classes; /* endpoints that exist in either inventory */
+	size_t regimes; /* combinations of time windows compared */
 };
 
 /*
@@ -98,6 +115,12 @@ char *diff_mgmt_text(const struct diff_mgmt *m);
 /* {"setting"|"rule", "before", "after"}; text "logging: rate 5/second -> 10/minute". */
 json_t *diff_setting_json(const struct diff_setting *s);
 char *diff_setting_text(const char *section, const struct diff_setting *s);
+/* {"gateways", "family", "from", "services", "before", "after"}; text
+ * "gateway service on S1: ipv4 monitoring [mon1] udp/161: drop (default) -> accept (rule 'snmp')". */
+json_t *diff_service_json(const struct diff_report *d, const struct policy *a,
+			  const struct policy *b, const struct diff_service *c);
+char *diff_service_text(const struct diff_report *d, const struct policy *a,
+			const struct policy *b, const struct diff_service *c);
 /* {"site", "added": [access...], "removed": [...]}; text one line per access. */
 json_t *diff_gateway_json(const struct diff_gateway *g);
 char *diff_gateway_text(const struct diff_gateway *g);

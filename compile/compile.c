@@ -913,6 +913,13 @@ out:
 	return rc;
 }
 
+bool pol_build_offers(const struct pol_build *b, int rule, int site)
+{
+	const struct pol_rule *r = &b->p->rules[rule];
+	char *names[1];
+	return r->gateway && !r->expired && gw_rule_ifaces(b->inv, site, r, names, 1) >= 0;
+}
+
 int pol_build_city(const struct pol_build *b, struct pol_table **out)
 {
 	const struct policy *p = b->p;

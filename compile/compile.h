@@ -11,6 +11,7 @@
 #ifndef SEGPLAN_COMPILE_H
 #define SEGPLAN_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,10 @@ const struct pol_ranges *pol_build_term(const struct pol_build *b, int term);
  */
 int pol_build_gateway(const struct pol_build *b, int site, enum pol_mode mode,
 		      struct pol_table **out);
+
+/* Is gateway service rule (an index into the policy's rules, r->gateway) compiled into
+ * site's input chain (not expired, and one of its interfaces, if it names any, is there)? */
+bool pol_build_offers(const struct pol_build *b, int rule, int site);
 
 /* A classification table of the whole city (every zone and site), no rules. */
 int pol_build_city(const struct pol_build *b, struct pol_table **out);

@@ -206,10 +206,13 @@ int policy_cmd_lint(int argc, char **argv)
 	}
 	code = warnings ? SEG_EXIT_FINDINGS : SEG_EXIT_OK;
 	if (findings) {
-		json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "policy", l.p->file, "date",
-				      l.p->date, "views", (json_int_t)r->views, "atoms",
-				      (json_int_t)r->atoms, "warnings", (json_int_t)warnings,
-				      "notes", (json_int_t)notes, "findings", findings);
+		json_t *j = json_pack(
+		    "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "policy", l.p->file, "date",
+		    l.p->date, "views", (json_int_t)r->views, "atoms", (json_int_t)r->atoms,
+		    "classes", (json_int_t)r->classes, "gateways", (json_int_t)r->gateways,
+		    "regimes", (json_int_t)r->regimes, "errors", (json_int_t)r->errors, "warnings",
+		    (json_int_t)(warnings - r->errors), "notes", (json_int_t)notes, "findings",
+		    findings);
 		int jc = j ? out_json(j) : out_fail(SEG_EXIT_SYSTEM, "out of memory");
 		code = jc ? jc : code;
 		goto out;
@@ -220,9 +223,13 @@ int policy_cmd_lint(int argc, char **argv)
 		diag_format(diag_get(out, i), buf, sizeof(buf));
 		printf("%s\n", buf);
 	}
-	printf("%s: %zu finding%s, %zu note%s (%zu rules, %zu views, %zu atoms, date %s)\n",
-	       l.p->file, warnings, warnings == 1 ? "" : "s", notes, notes == 1 ? "" : "s",
-	       l.p->nrules, r->views, r->atoms, l.p->date);
+	char errs[48] = "";
+	if (r->errors)
+		snprintf(errs, sizeof(errs), " (%zu error%s)", r->errors, r->errors == 1 ? "" : "s");
+	printf("%s: %zu finding%s%s, %zu note%s (%zu rules, %zu views, %zu atoms, %zu classes, "
+	       "date %s)\n",
+	       l.p->file, warnings, warnings == 1 ? "" : "s", errs, notes, notes == 1 ? "" : "s",
+	       l.p->nrules, r->views, r->atoms, r->classes, l.p->date);
 out:
 	lint_report_free(r);
 	ydoc_free(doc);
@@ -268,7 +275,10 @@ int policy_cmd_diff(int argc, char **argv)
 	code = diff_count(d) ? SEG_EXIT_FINDINGS : SEG_EXIT_OK;
 	if (a.json) {
 		json_t *ch = json_array(), *views = json_array(), *mg = json_array(),
-		       *lg = json_array(), *ex = json_array(), *gw = json_array();
+		       *lg = json_array(), *ex = json_array(), *gw = json_array(),
+		       *sv = json_array();
+		for (size_t i = 0; sv && i < d->nservices; i++)
+			json_array_append_new(sv, diff_service_json(d, la.p, lb.p, &d->services[i]));
 		for (size_t i = 0; ch && i < d->n; i++)
 			json_array_append_new(ch, diff_change_json(d, la.p, lb.p, &d->v[i]));
 		for (size_t i = 0; views && i < d->nsites; i++)
@@ -281,14 +291,18 @@ int policy_cmd_diff(int argc, char **argv)
 			json_array_append_new(ex, diff_setting_json(&d->expiry[i]));
 		for (size_t i = 0; gw && i < d->ngateways; i++)
 			json_array_append_new(gw, diff_gateway_json(&d->gateways[i]));
-		json_t *j = ch && views && mg && lg && ex && gw
-				? json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "old",
-					    la.p->file, "new", lb.p->file, "date", la.p->date,
-					    "atoms", (json_int_t)d->atoms, "exception_sites", views,
+		json_t *j = ch && views && mg && lg && ex && gw && sv
+				? json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+					    "old", la.p->file, "new", lb.p->file, "date",
+					    la.p->date, "atoms", (json_int_t)d->atoms, "classes",
+					    (json_int_t)d->classes, "regimes",
+					    (json_int_t)d->regimes, "exception_sites", views,
 					    "changes", ch, "management", mg, "logging", lg,
-					    "expiry", ex, "gateway_access", gw)
+					    "expiry", ex, "gateway_access", gw,
+					    "gateway_services", sv)
 				: NULL;
 		if (!j) {
+			json_decref(sv);
 			json_decref(ch);
 			json_decref(views);
 			json_decref(mg);
@@ -311,8 +325,10 @@ int policy_cmd_diff(int argc, char **argv)
 			t = diff_setting_text("logging", &d->logging[k]);
 		else if ((k -= d->nlogging) < d->nexpiry)
 			t = diff_setting_text("expiry", &d->expiry[k]);
+		else if ((k -= d->nexpiry) < d->ngateways)
+			t = diff_gateway_text(&d->gateways[k]);
 		else
-			t = diff_gateway_text(&d->gateways[k - d->nexpiry]);
+			t = diff_service_text(d, la.p, lb.p, &d->services[k - d->ngateways]);
 		if (!t) {
 			code = out_fail(SEG_EXIT_SYSTEM, "out of memory");
 			goto out;
@@ -320,9 +336,9 @@ int policy_cmd_diff(int argc, char **argv)
 		printf("%s\n", t);
 		free(t);
 	}
-	printf("%zu change%s, %zu other difference%s (%zu atoms compared, date %s)\n", d->n,
-	       d->n == 1 ? "" : "s", diff_count(d) - d->n, diff_count(d) - d->n == 1 ? "" : "s",
-	       d->atoms, la.p->date);
+	printf("%zu change%s, %zu other difference%s (%zu atoms compared, %zu classes, date %s)\n",
+	       d->n, d->n == 1 ? "" : "s", diff_count(d) - d->n,
+	       diff_count(d) - d->n == 1 ? "" : "s", d->atoms, d->classes, la.p->date);
 out:
 	diff_report_free(d);
 	loaded_free(&la);

@@ -86,7 +86,8 @@ static int view(struct work *w, int site, const bool *real)
 		int from, to;
 		enum lint_rel rel;
 		lint_atom_parts(s, at, &fam, &from, &to, &rel);
-		int r = w->row[from / 2], c = w->row[to / 2];
+		const struct lint_names *nm = lint_space_names(s);
+		int r = w->row[lint_endpoint_zone(nm, from)], c = w->row[lint_endpoint_zone(nm, to)];
 		if (r < 0 || c < 0)
 			continue;
 		if ((rc = lint_model_decide(m, at, parts, &rest)) < 0)
