@@ -841,3 +841,532 @@ Test(lint, risky_management_zones)
 	run_free(&x);
 	free(pol);
 }
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: objects, labels, site groups, except, windows, assertions */
+
+#include <inttypes.h>
+
+#include "compile/compile.h"
+#include "core/proto.h"
+#include "eval/eval.h"
+
+/* The stage-2 fixture's inventory (hosts.csv, interfaces.csv) with a policy of the test's. */
+static void s2_run(struct run *x, const char *policy_text)
+{
+	static const char *const files[] = {"districts.csv", "sites.csv",      "links.csv",
+					    "segments.csv",  "addressplan.csv", "hosts.csv",
+					    "interfaces.csv"};
+	memset(x, 0, sizeof(*x));
+	x->dir = tu_tmpdir();
+	cr_assert_not_null(x->dir);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), "tests/e2e/fixtures/stage2/%s", files[i]);
+		char *text = tu_slurp(tu_path(rel), NULL);
+		free(tu_write(x->dir, files[i], text));
+		free(text);
+	}
+	char *path = tu_write(x->dir, "policy.yaml", policy_text);
+	x->dl = diag_list_new();
+	struct diag_list *idl = diag_list_new();
+	cr_assert_eq(inventory_load(x->dir, idl, &x->inv), 0, "%s", tu_diags(idl));
+	diag_list_free(idl);
+	/* A Monday: the vendors' window (mon-fri 22:00-02:00 Berlin) opens that evening. */
+	x->rc = policy_load(path, "policy.yaml", x->inv, "2026-12-07", x->dl, &x->p);
+	cr_assert_eq(x->rc, 0, "%s", tu_diags(x->dl));
+	struct ydoc *doc = NULL;
+	struct diag_list *ydl = diag_list_new();
+	cr_assert_eq(ydoc_load(path, "policy.yaml", ydl, &doc), 0);
+	cr_assert_eq(lint_policy(x->p, x->inv, doc, x->dl, &x->r), 0);
+	ydoc_free(doc);
+	diag_list_free(ydl);
+	free(path);
+}
+
+/* Lines 1-25; rules from line 26 on. */
+static const char s2_head[] = "version: 1\n"
+			      "management: [mgmt]\n"
+			      "datacentre:\n"
+			      "  sites: [DC1]\n"
+			      "services:\n"
+			      "  dns: {udp: [53], tcp: [53]}\n"
+			      "  web: {tcp: [80, 443]}\n"
+			      "  ssh: {tcp: [22]}\n"
+			      "  sql: {tcp: [5432]}\n"
+			      "  snmp: {udp: [161]}\n"
+			      "objects:\n"
+			      "  resolvers: [dc-dns1, dc-dns2]\n"
+			      "  core: {objects: [resolvers], addresses: [10.99.8.123]}\n"
+			      "  spare: [10.99.1.77]\n"
+			      "  wide: [10.99.0.0/20]\n"
+			      "  edge: [10.99.127.0/24, 10.99.128.0/24]\n"
+			      "externals:\n"
+			      "  state-dc: {addresses: [100.70.0.0/16]}\n"
+			      "  partner: {addresses: [100.71.0.0/16]}\n"
+			      "site_groups:\n"
+			      "  mitte: {districts: [Mitte]}\n"
+			      "  townhalls: {types: [town_hall]}\n"
+			      "  pilot: [S1]\n"
+			      "  unused-group: [S3]\n"
+			      "rules:\n";
+
+static char *s2_policy(const char *rules, const char *tail)
+{
+	char *s = NULL;
+	cr_assert(asprintf(&s, "%s%s%s", s2_head, rules, tail ? tail : "") > 0);
+	return s;
+}
+
+static const struct lint_finding *finding_of(const struct lint_report *r, const struct policy *p,
+					     enum lint_kind k, const char *rule)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].kind == k && r->v[i].rule >= 0 &&
+		    strcmp(p->rules[r->v[i].rule].id, rule) == 0)
+			return &r->v[i];
+	return NULL;
+}
+
+Test(lint_stage2, shadowed_through_objects_and_labels)
+{
+	struct run x;
+	char *pol = s2_policy("  - {id: web-all, from: admin, to: servers, services: [web], action: accept}\n"
+			      "  - {id: pay-web, from: admin, to: {app: payroll, role: web}, services: [web], action: accept}\n"
+			      "  - {id: dns-core, from: admin, to: core, services: [dns], action: accept}\n"
+			      "  - {id: dns-res, from: admin, to: resolvers, services: [dns], action: accept}\n"
+			      "  - {id: res-then, from: admin, to: dc-dns1, services: [dns], action: drop}\n",
+			      "  - {id: use, from: [state-dc, partner], to: {sites: [pilot, mitte, townhalls, unused-group]}, services: [web], action: drop}\n");
+	s2_run(&x, pol);
+	const struct lint_finding *f = finding_of(x.r, x.p, LINT_SHADOWED, "pay-web");
+	cr_assert_not_null(f, "%s", report_text(x.r));
+	cr_assert(names_rule(x.p, f, "web-all"), "%s", f->msg);
+	/* resolvers lie inside core: the rule naming them decides nothing. */
+	f = finding_of(x.r, x.p, LINT_SHADOWED, "dns-res");
+	cr_assert_not_null(f, "%s", report_text(x.r));
+	cr_assert(names_rule(x.p, f, "dns-core"), "%s", f->msg);
+	/* One host of the resolvers, with the opposite action: shadowed too, not an overlap only. */
+	cr_assert_not_null(finding_of(x.r, x.p, LINT_SHADOWED, "res-then"), "%s", report_text(x.r));
+	cr_assert_null(finding_of(x.r, x.p, LINT_SHADOWED, "web-all"));
+	cr_assert_null(finding_of(x.r, x.p, LINT_SHADOWED, "dns-core"));
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint_stage2, except_and_site_groups)
+{
+	struct run x;
+	char *pol = s2_policy(
+	    "  - {id: not-guest, from: {except: [guest]}, to: core, services: [dns], action: accept}\n"
+	    "  - {id: guest-dns, from: guest, to: core, services: [dns], action: drop}\n"
+	    "  - {id: admin-dns, from: admin, to: core, services: [dns], action: accept}\n"
+	    "  - {id: mitte-web, from: {zone: admin, sites: mitte}, to: servers, services: [web], action: accept}\n"
+	    "  - {id: admin-web, from: admin, to: servers, services: [web], action: accept}\n"
+	    "  - {id: pilot-web, from: {zone: admin, sites: pilot}, to: servers, services: [web], action: accept}\n",
+	    "  - {id: use, from: [state-dc, partner, spare, wide, edge], to: {sites: [townhalls, unused-group]}, services: [web], action: drop}\n");
+	s2_run(&x, pol);
+	/* guest is excepted from the first rule: the drop decides its queries. */
+	cr_assert_null(finding_of(x.r, x.p, LINT_SHADOWED, "guest-dns"), "%s", report_text(x.r));
+	const struct lint_finding *f = finding_of(x.r, x.p, LINT_SHADOWED, "admin-dns");
+	cr_assert_not_null(f, "%s", report_text(x.r));
+	cr_assert(names_rule(x.p, f, "not-guest"));
+	/* Admin at S3 (Nord) is not in mitte: the city-wide rule still decides it. */
+	cr_assert_null(finding_of(x.r, x.p, LINT_SHADOWED, "admin-web"), "%s", report_text(x.r));
+	/* mitte-web is redundant next to admin-web: pilot-web is named shadowed by the one that
+	 * stays. */
+	cr_assert_not_null(finding_of(x.r, x.p, LINT_REDUNDANT, "mitte-web"), "%s", report_text(x.r));
+	f = finding_of(x.r, x.p, LINT_SHADOWED, "pilot-web");
+	cr_assert_not_null(f, "%s", report_text(x.r));
+	cr_assert(names_rule(x.p, f, "admin-web"), "%s", f->msg);
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint_stage2, windowed_rules_never_shadow)
+{
+	struct run x;
+	char *pol = s2_policy(
+	    "  - id: maint\n"
+	    "    from: vpn-vendors\n"
+	    "    to: bms\n"
+	    "    services: [ssh]\n"
+	    "    action: accept\n"
+	    "    when: {days: mon-fri, hours: \"22:00-02:00\", timezone: Europe/Berlin}\n"
+	    "  - {id: vendors-no, from: vpn-vendors, to: bms, services: [ssh], action: drop, log: true}\n"
+	    "  - {id: vendors-no2, from: vpn-vendors, to: bms, services: [ssh], action: drop, log: true}\n"
+	    "  - {id: admin-ssh, from: admin, to: servers, services: [ssh], action: accept}\n"
+	    "  - id: admin-ssh-night\n"
+	    "    from: admin\n"
+	    "    to: servers\n"
+	    "    services: [ssh]\n"
+	    "    action: drop\n"
+	    "    when: {days: daily, hours: \"01:00-02:00\", timezone: UTC}\n",
+	    "  - {id: use, from: [state-dc, partner, spare, wide, edge], to: {sites: [mitte, townhalls, pilot, unused-group]}, services: [web], action: drop}\n");
+	s2_run(&x, pol);
+	/* The drop decides while the window is shut: not shadowed. */
+	cr_assert_null(finding_of(x.r, x.p, LINT_SHADOWED, "vendors-no"), "%s", report_text(x.r));
+	/* Its copy is shadowed, by the copy (unwindowed), never by the windowed rule. */
+	const struct lint_finding *f = finding_of(x.r, x.p, LINT_SHADOWED, "vendors-no2");
+	cr_assert_not_null(f, "%s", report_text(x.r));
+	cr_assert(names_rule(x.p, f, "vendors-no") && !names_rule(x.p, f, "maint"), "%s", f->msg);
+	/* A windowed rule after one that takes everything it matches is shadowed. */
+	f = finding_of(x.r, x.p, LINT_SHADOWED, "admin-ssh-night");
+	cr_assert_not_null(f, "%s", report_text(x.r));
+	cr_assert_null(finding_of(x.r, x.p, LINT_SHADOWED, "maint"));
+	/* The windowed accept is not redundant: the drop after it decides otherwise. */
+	cr_assert_null(finding_of(x.r, x.p, LINT_REDUNDANT, "maint"), "%s", report_text(x.r));
+	run_free(&x);
+	free(pol);
+}
+
+Test(lint_stage2, unused_and_overlapping_objects_and_empty_terms)
+{
+	struct run x;
+	char *pol = s2_policy(
+	    "  - {id: dns, from: admin, to: core, services: [dns], action: accept}\n"
+	    "  - {id: nobody, from: {zone: guest, sites: [S2]}, to: servers, services: [web], action: accept}\n"
+	    "  - {id: groups, from: {zone: admin, sites: [mitte, townhalls, pilot]}, to: state-dc, services: [web], action: accept}\n",
+	    NULL);
+	s2_run(&x, pol);
+	const char *unused[] = {"spare", "wide", "edge", "partner"};
+	for (size_t i = 0; i < 4; i++) {
+		bool hit = false;
+		for (size_t k = 0; k < x.r->n; k++)
+			hit |= x.r->v[k].kind == LINT_UNUSED_OBJECT && x.r->v[k].object >= 0 &&
+			       strcmp(x.p->objects[x.r->v[k].object].name, unused[i]) == 0;
+		cr_assert(hit, "%s not reported unused:\n%s", unused[i], report_text(x.r));
+	}
+	/* resolvers are named only inside core, which a rule uses: used. */
+	for (size_t k = 0; k < x.r->n; k++) {
+		const struct lint_finding *f = &x.r->v[k];
+		cr_assert(!(f->kind == LINT_UNUSED_OBJECT &&
+			    (strcmp(x.p->objects[f->object].name, "resolvers") == 0 ||
+			     strcmp(x.p->objects[f->object].name, "core") == 0 ||
+			     strcmp(x.p->objects[f->object].name, "state-dc") == 0)),
+			  "%s", f->msg);
+	}
+	const struct lint_finding *g = only(x.r, LINT_UNUSED_GROUP);
+	cr_assert_str_eq(x.p->groups[g->group].name, "unused-group");
+	/* wide spans admin, servers and unassigned; edge crosses the city's edge. */
+	size_t over = 0;
+	for (size_t k = 0; k < x.r->n; k++) {
+		const struct lint_finding *f = &x.r->v[k];
+		if (f->kind != LINT_OBJECT_OVERLAP)
+			continue;
+		over++;
+		const char *n = x.p->objects[f->object].name;
+		cr_assert(strcmp(n, "wide") == 0 || strcmp(n, "edge") == 0, "%s", f->msg);
+		if (strcmp(n, "wide") == 0)
+			cr_assert(strstr(f->msg, "admin") && strstr(f->msg, "servers") &&
+				      strstr(f->msg, "unassigned"),
+				  "%s", f->msg);
+		else
+			cr_assert(strstr(f->msg, "partly inside the city plan"), "%s", f->msg);
+	}
+	cr_assert_eq(over, 2, "%s", report_text(x.r));
+	const struct lint_finding *e = only(x.r, LINT_EMPTY_TERM);
+	cr_assert_str_eq(x.p->rules[e->rule].id, "nobody");
+	cr_assert(strstr(e->msg, "{zone: guest, sites: S2}"), "%s", e->msg);
+	run_free(&x);
+	free(pol);
+}
+
+/* Is address a on side sd of policy p (zones by the city table, terms by their addresses)? */
+static bool on_side(const struct pol_build *b, const struct pol_table *city,
+		    const struct policy *p, const struct pol_rside *sd, const struct ip_addr *a)
+{
+	struct pol_class c;
+	pol_classify(city, a, &c);
+	if (sd->any)
+		return true;
+	for (size_t i = 0; i < sd->nzones; i++) {
+		const struct pol_zone *z = &p->zones[sd->zones[i]];
+		if ((z->kind == POL_ZONE_DC && c.dc) ||
+		    (c.zone >= 0 && strcmp(pol_table_zone_name(city, c.zone), z->name) == 0))
+			return true;
+	}
+	for (size_t i = 0; i < sd->nterms; i++)
+		if (pol_ranges_find(pol_build_term(b, sd->terms[i]), a))
+			return true;
+	return false;
+}
+
+/* The oracle: the flow of a failing assertion, judged by pol_decide at each gateway. */
+static void check_flow(const struct run *x, const struct lint_finding *f)
+{
+	const struct lint_flow *fl = f->flow;
+	const struct pol_assertion *as = &x->p->assertions[f->assertion];
+	struct pol_build *b = NULL;
+	struct pol_table *city = NULL;
+	cr_assert_not_null(fl);
+	cr_assert_eq(pol_build_new(x->p, x->inv, &b), 0);
+	cr_assert_eq(pol_build_city(b, &city), 0);
+	cr_assert(on_side(b, city, x->p, &as->from, &fl->src), "%s", f->msg);
+	cr_assert(on_side(b, city, x->p, &as->to, &fl->dst), "%s", f->msg);
+	struct pol_tuple t;
+	memset(&t, 0, sizeof(t));
+	t.src = fl->src;
+	t.dst = fl->dst;
+	t.proto = fl->proto;
+	t.dport = fl->port >= 0 ? (uint16_t)fl->port : 0;
+	t.icmp_type = fl->icmp_type;
+	t.time = fl->time;
+	if (!as->svc_any) {
+		bool in = false;
+		for (size_t i = 0; i < as->nservices; i++) {
+			const struct pol_match *m = &x->p->services[as->services[i]].match;
+			for (size_t k = 0; k < m->nports; k++)
+				in |= m->ports[k].proto == t.proto && m->ports[k].lo <= t.dport &&
+				      t.dport <= m->ports[k].hi;
+		}
+		cr_assert(in, "%s: the flow's service is not the assertion's", f->msg);
+	}
+	int judges[2], counted;
+	size_t nj;
+	pol_build_judges(b, &t.src, &t.dst, judges, &nj, &counted);
+	cr_assert_eq(nj, fl->njudges, "%s", f->msg);
+	bool all = true;
+	for (size_t k = 0; k < nj; k++) {
+		cr_assert_eq(judges[k], fl->judges[k], "%s", f->msg);
+		struct pol_table *gt = NULL;
+		struct pol_verdict v;
+		cr_assert_eq(pol_build_gateway(b, judges[k], POL_MODE_ENFORCE, &gt), 0);
+		cr_assert_eq(pol_decide(gt, &t, &v), 0);
+		cr_assert(!v.to_gateway);
+		all &= v.passes;
+		cr_assert_eq(v.passes, fl->accepted[k], "%s at %s", f->msg,
+			     x->inv->sites[judges[k]].id);
+		if (fl->rules[k] >= 0)
+			cr_assert_str_eq(pol_table_rule(gt, (size_t)v.rule)->id,
+					 x->p->rules[fl->rules[k]].id);
+		else
+			cr_assert_eq(v.by, POL_BY_DEFAULT, "%s", f->msg);
+		pol_table_free(gt);
+	}
+	if (as->allow)
+		cr_assert(!all, "%s: every judge accepts", f->msg);
+	else
+		cr_assert(all, "%s: some judge drops", f->msg);
+	pol_table_free(city);
+	pol_build_free(b);
+}
+
+static const char s2_rules[] =
+    "  - {id: mgmt-all, from: mgmt, to: any, services: any, action: accept}\n"
+    "  - {id: dns, from: {except: [guest]}, to: core, services: [dns], action: accept}\n"
+    "  - {id: payroll-web, from: admin, to: {app: payroll, role: web}, services: [web], action: accept}\n"
+    "  - {id: payroll-db, from: {app: payroll, role: web}, to: {app: payroll, role: db}, services: [sql], action: accept}\n"
+    "  - {id: state, from: {zone: admin, sites: mitte}, to: state-dc, services: [web], action: accept}\n"
+    "  - {id: bms-sup, from: {zone: bms, sites: townhalls}, to: {role: bms-supervisor}, services: [web], scope: same-site, action: accept}\n"
+    "  - {id: print, from: admin, to: {object: wide, except: [s1-print]}, services: [web], action: accept}\n"
+    "  - id: ssh-limited\n"
+    "    from: [admin]\n"
+    "    to: [servers]\n"
+    "    services: [ssh]\n"
+    "    action: accept\n"
+    "    limit: {rate: 5/second, burst: 5}\n"
+    "  - id: maint\n"
+    "    from: [vpn-vendors]\n"
+    "    to: [bms]\n"
+    "    services: [ssh]\n"
+    "    action: accept\n"
+    "    when: {days: mon-fri, hours: \"22:00-02:00\", timezone: Europe/Berlin}\n"
+    "  - {id: school-no, from: school, to: any, services: any, action: reject}\n"
+    "  - {id: voip-sd, from: voip, to: voip, services: any, scope: same-district, action: accept}\n"
+    "sites:\n"
+    "  S2:\n"
+    "    rules:\n"
+    "      - {id: s2-school-web, from: school, to: {app: payroll, role: web}, services: [web], action: accept}\n"
+    "  S3:\n"
+    "    rules:\n"
+    "      - {id: s3-no-ssh, from: admin, to: servers, services: [ssh], action: drop}\n"
+    "gateway:\n"
+    "  - {id: snmp, from: {role: monitoring}, services: [snmp], action: accept, interfaces: [transfer]}\n";
+
+Test(lint_stage2, assertions_hold_and_fail_with_a_real_flow)
+{
+	struct run x;
+	char *pol = s2_policy(
+	    s2_rules,
+	    "assertions:\n"
+	    "  - {id: guest-never-mgmt, from: guest, to: mgmt, expect: deny}\n"
+	    "  - {id: admin-payroll, from: admin, to: {app: payroll, role: web}, services: [web], expect: allow}\n"
+	    "  - {id: no-admin-ssh, from: admin, to: servers, services: [ssh], expect: deny}\n"
+	    "  - {id: vendors-never-bms, from: vpn-vendors, to: bms, expect: deny}\n"
+	    "  - {id: admin-db, from: admin, to: {app: payroll, role: db}, services: [sql], expect: allow}\n"
+	    "  - {id: school-never-payroll, from: school, to: {app: payroll}, services: [web], expect: deny}\n"
+	    "  - {id: web-db, from: {app: payroll, role: web}, to: {app: payroll, role: db}, services: [sql], expect: allow}\n"
+	    "  - {id: voip-apart, from: voip, to: voip, services: [web], expect: deny}\n"
+	    "  - {id: s3-admin-ssh, from: admin, to: servers, services: [ssh], expect: allow}\n");
+	s2_run(&x, pol);
+	/* school-never-payroll holds: S2's exception accepts, but DC1 judges the connection too
+	 * and rejects it (school-no). */
+	const char *fail[] = {"no-admin-ssh", "vendors-never-bms", "admin-db", "voip-apart",
+			      "s3-admin-ssh"};
+	size_t nfail = 0;
+	for (size_t i = 0; i < x.r->n; i++) {
+		const struct lint_finding *f = &x.r->v[i];
+		if (f->kind != LINT_ASSERTION)
+			continue;
+		nfail++;
+		cr_assert_eq(f->severity, DIAG_ERROR);
+		const char *id = x.p->assertions[f->assertion].id;
+		bool expected = false;
+		for (size_t k = 0; k < sizeof(fail) / sizeof(fail[0]); k++)
+			expected |= strcmp(fail[k], id) == 0;
+		cr_assert(expected, "unexpected: %s", f->msg);
+		check_flow(&x, f);
+		if (strcmp(id, "vendors-never-bms") == 0) {
+			/* Only in the window: the flow is timed inside it. */
+			cr_assert_neq(f->flow->time, 0);
+			cr_assert(strstr(f->msg, "maint"), "%s", f->msg);
+		}
+		if (strcmp(id, "s3-admin-ssh") == 0)
+			cr_assert(strstr(f->msg, "s3-no-ssh"), "%s", f->msg);
+	}
+	cr_assert_eq(nfail, sizeof(fail) / sizeof(fail[0]), "%s", report_text(x.r));
+	cr_assert_eq(x.r->errors, nfail);
+	run_free(&x);
+	free(pol);
+}
+
+/* A random address of the fixture: segments, hosts, pools, unassigned, outside. */
+static void s2_addr(const struct inventory *inv, uint8_t fam, unsigned *seed, struct ip_addr *a)
+{
+	static const char *const v4[] = {"10.99.64.9", "10.99.65.7", "10.99.66.3", "10.99.100.1",
+					 "100.70.1.10", "8.8.8.8", "172.16.5.5", "10.99.8.53",
+					 "10.99.8.80", "10.99.8.81", "10.99.8.161", "10.99.9.10",
+					 "10.99.41.10", "10.99.8.123"};
+	static const char *const v6[] = {"fd99:0:64::9",   "fd99:0:66::3", "fd99:9::1",
+					 "2001:db8::1",    "fd70::5",	   "fd99:0:1::53",
+					 "fd99:0:1::80",   "fd99:0:1::81", "fd99:0:1::161",
+					 "fd99:0:5:1::10", "fd42::1"};
+	unsigned k = (unsigned)rand_r(seed) % 3;
+	if (k == 0) {
+		const char *s = fam == 4 ? v4[(unsigned)rand_r(seed) % (sizeof(v4) / sizeof(v4[0]))]
+					 : v6[(unsigned)rand_r(seed) % (sizeof(v6) / sizeof(v6[0]))];
+		cr_assert_eq(ip_addr_parse(s, a), 0);
+		return;
+	}
+	for (;;) {
+		const struct segment *sg = &inv->segments[(unsigned)rand_r(seed) % inv->nsegments];
+		const struct ip_prefix *p = fam == 4 ? (sg->has_v4 ? &sg->v4 : NULL)
+						     : (sg->has_v6 ? &sg->v6 : NULL);
+		if (!p)
+			continue;
+		ip_prefix_first(p, a);
+		/* The first addresses (hosts live low in the fixture) or any. */
+		unsigned off = (unsigned)rand_r(seed) % 2 ? (unsigned)rand_r(seed) % 16
+							   : (unsigned)rand_r(seed) % 256;
+		a->b[fam == 4 ? 3 : 15] = (uint8_t)off;
+		return;
+	}
+}
+
+Test(lint_stage2, model_verdicts_equal_the_evaluator, .timeout = 300)
+{
+	struct run x;
+	char *pol = s2_policy(s2_rules, NULL);
+	s2_run(&x, pol);
+	const struct policy *pols[1] = {x.p};
+	const struct inventory *invs[1] = {x.inv};
+	struct lint_space *s = NULL;
+	struct pol_build *b = NULL;
+	struct pol_table *city = NULL, **gt = calloc(x.inv->nsites, sizeof(*gt));
+	struct lint_model **m = calloc(x.inv->nsites, sizeof(*m));
+	cr_assert_eq(lint_space_new(pols, invs, 1, &s), 0);
+	cr_assert_eq(pol_build_new(x.p, x.inv, &b), 0);
+	cr_assert_eq(pol_build_city(b, &city), 0);
+	for (size_t g = 0; g < x.inv->nsites; g++) {
+		bool exc = false;
+		for (size_t i = 0; i < x.p->nrules; i++)
+			exc |= x.p->rules[i].site == (int)g;
+		cr_assert_eq(pol_build_gateway(b, (int)g, POL_MODE_ENFORCE, &gt[g]), 0);
+		cr_assert_eq(lint_model_new(s, 0, exc ? (int)g : -1, &m[g]), 0);
+	}
+	/* Times: none (every window open), and around the vendors' window. */
+	const int64_t times[] = {0, x.p->now + 12 * 3600, x.p->now + 21 * 3600 + 30 * 60,
+				 x.p->now + 5 * 86400 + 22 * 3600};
+	unsigned seed = 12;
+	size_t judged = 0, by_rule = 0, cases = 0;
+	for (; cases < 2000; cases++) {
+		struct pol_tuple t;
+		memset(&t, 0, sizeof(t));
+		uint8_t fam = rand_r(&seed) % 2 ? 4 : 6;
+		s2_addr(x.inv, fam, &seed, &t.src);
+		s2_addr(x.inv, fam, &seed, &t.dst);
+		static const uint8_t protos[] = {6, 6, 6, 17, 17, 1, 58, 47};
+		t.proto = protos[(unsigned)rand_r(&seed) % sizeof(protos)];
+		static const uint16_t ports[] = {22, 53, 80, 443, 161, 5432, 8080, 9100};
+		t.dport = ports[(unsigned)rand_r(&seed) % (sizeof(ports) / sizeof(ports[0]))];
+		t.icmp_type = t.proto == 1 || t.proto == 58 ? (int)((unsigned)rand_r(&seed) % 256) : -1;
+		if (t.proto == 1 || t.proto == 58)
+			t.proto = fam == 4 ? 1 : 58;
+		t.time = times[(unsigned)rand_r(&seed) % 4];
+		int judges[2], counted;
+		size_t nj;
+		pol_build_judges(b, &t.src, &t.dst, judges, &nj, &counted);
+		int from = lint_space_endpoint(s, 0, &t.src), to = lint_space_endpoint(s, 0, &t.dst);
+		struct pol_class cs, cd;
+		pol_classify(city, &t.src, &cs);
+		pol_classify(city, &t.dst, &cd);
+		for (size_t k = 0; k < nj; k++) {
+			int g = judges[k];
+			struct pol_verdict v;
+			cr_assert_eq(pol_decide(gt[g], &t, &v), 0);
+			/* The gateways' own addresses are the input chain's. */
+			if (v.to_gateway || from < 0 || to < 0)
+				continue;
+			int dist = x.inv->sites[g].district;
+			bool sd = cs.site >= 0 && x.inv->sites[cs.site].district == dist;
+			bool dd = cd.site >= 0 && x.inv->sites[cd.site].district == dist;
+			enum lint_rel rel = cs.site == g && cd.site == g ? LINT_REL_SITE
+					    : sd && dd		       ? LINT_REL_DISTRICT
+								       : LINT_REL_ELSEWHERE;
+			unsigned pv = proto_has_ports(t.proto) ? t.dport
+				      : t.icmp_type >= 0       ? (unsigned)t.icmp_type
+							       : 0;
+			lint_model_set_time(m[g], t.time);
+			int r = lint_model_verdict(m[g], lint_atom_index(s, fam, from, to, rel),
+						   lint_svc_point(t.proto, pv));
+			char a1[64], a2[64];
+			ip_addr_format(&t.src, a1, sizeof(a1));
+			ip_addr_format(&t.dst, a2, sizeof(a2));
+			judged++;
+			if (v.by == POL_BY_INVALID) {
+				cr_assert_eq(r, -2, "%s -> %s proto %u type %d", a1, a2, t.proto,
+					     t.icmp_type);
+			} else if (v.by == POL_BY_DEFAULT) {
+				cr_assert_eq(r, -1, "%s -> %s proto %u port %u at %s, t=%" PRId64
+						    ": model says rule '%s', evaluator the default",
+					     a1, a2, t.proto, t.dport, x.inv->sites[g].id, t.time,
+					     r >= 0 ? x.p->rules[lint_model_rule(m[g], (size_t)r)].id
+						    : "-");
+			} else {
+				cr_assert_eq(v.by, POL_BY_RULE);
+				by_rule++;
+				cr_assert_geq(r, 0, "%s -> %s proto %u port %u at %s: evaluator rule %s",
+					      a1, a2, t.proto, t.dport, x.inv->sites[g].id,
+					      pol_table_rule(gt[g], (size_t)v.rule)->id);
+				cr_assert_str_eq(x.p->rules[lint_model_rule(m[g], (size_t)r)].id,
+						 pol_table_rule(gt[g], (size_t)v.rule)->id,
+						 "%s -> %s proto %u port %u at %s", a1, a2, t.proto,
+						 t.dport, x.inv->sites[g].id);
+			}
+		}
+	}
+	cr_log_info("%zu tuples, %zu judged, %zu decided by a rule", cases, judged, by_rule);
+	cr_assert_gt(judged, 1000);
+	cr_assert_gt(by_rule, 100);
+	for (size_t g = 0; g < x.inv->nsites; g++) {
+		pol_table_free(gt[g]);
+		lint_model_free(m[g]);
+	}
+	free(gt);
+	free(m);
+	pol_table_free(city);
+	pol_build_free(b);
+	lint_space_free(s);
+	run_free(&x);
+	free(pol);
+}
