@@ -866,3 +866,411 @@ Test(diff, logging_expiry_and_routing_access)
 	env_free(&e2);
 	env_free(&e);
 }
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: classes by membership, gateway services, limits, windows */
+
+#include "core/proto.h"
+
+struct s2env {
+	char *dir;
+	struct inventory *inv;
+};
+
+static void s2_env(struct s2env *e)
+{
+	static const char *const files[] = {"districts.csv", "sites.csv",      "links.csv",
+					    "segments.csv",  "addressplan.csv", "hosts.csv",
+					    "interfaces.csv"};
+	e->dir = tu_tmpdir();
+	cr_assert_not_null(e->dir);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), "tests/e2e/fixtures/stage2/%s", files[i]);
+		char *text = tu_slurp(tu_path(rel), NULL);
+		free(tu_write(e->dir, files[i], text));
+		free(text);
+	}
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(inventory_load(e->dir, dl, &e->inv), 0, "%s", tu_diags(dl));
+	diag_list_free(dl);
+}
+
+static void s2_env_free(struct s2env *e)
+{
+	inventory_free(e->inv);
+	tu_rmdir(e->dir);
+	free(e->dir);
+}
+
+static const char s2_top[] = "version: 1\n"
+			     "management: [mgmt]\n"
+			     "datacentre:\n"
+			     "  sites: [DC1]\n"
+			     "services:\n"
+			     "  dns: {udp: [53], tcp: [53]}\n"
+			     "  web: {tcp: [80, 443]}\n"
+			     "  ssh: {tcp: [22]}\n"
+			     "  sql: {tcp: [5432]}\n"
+			     "  snmp: {udp: [161]}\n"
+			     "  syslog: {udp: [514]}\n"
+			     "objects:\n"
+			     "  resolvers: [dc-dns1, dc-dns2]\n"
+			     "  core: {objects: [resolvers], addresses: [10.99.8.123]}\n"
+			     "externals:\n"
+			     "  state-dc: {addresses: [100.70.0.0/16, \"fd70::/48\"]}\n"
+			     "site_groups:\n"
+			     "  mitte: {districts: [Mitte]}\n"
+			     "  townhalls: {types: [town_hall]}\n";
+
+static struct policy *s2_load(const struct s2env *e, const char *body, const char *name)
+{
+	char *full = NULL;
+	cr_assert(asprintf(&full, "%s%s", s2_top, body) > 0);
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = NULL;
+	cr_assert_eq(policy_load_buffer(full, strlen(full), name, e->inv, "2026-12-07", dl, &p), 0,
+		     "%s\n%s", tu_diags(dl), full);
+	diag_list_free(dl);
+	free(full);
+	return p;
+}
+
+/* The base: every kind of endpoint term, an exception, a gateway service; no window. */
+static const char s2_base[] =
+    "rules:\n"
+    "  - {id: mgmt-all, from: mgmt, to: any, services: any, action: accept}\n"
+    "  - {id: dns, from: {except: [guest]}, to: core, services: [dns], action: accept}\n"
+    "  - {id: payroll-web, from: admin, to: {app: payroll, role: web}, services: [web], action: accept}\n"
+    "  - {id: payroll-db, from: {app: payroll, role: web}, to: {app: payroll, role: db}, services: [sql], action: accept}\n"
+    "  - {id: state, from: {zone: admin, sites: mitte}, to: state-dc, services: [web], action: accept}\n"
+    "  - {id: bms-sup, from: {zone: bms, sites: townhalls}, to: {role: bms-supervisor}, services: [web], scope: same-site, action: accept}\n"
+    "  - {id: ssh, from: admin, to: servers, services: [ssh], action: accept, limit: {rate: 5/second}}\n"
+    "  - {id: school-no, from: school, to: any, services: any, action: reject}\n"
+    "sites:\n"
+    "  S2:\n"
+    "    rules:\n"
+    "      - {id: s2-web, from: school, to: {app: payroll, role: web}, services: [web], action: accept}\n"
+    "gateway:\n"
+    "  - {id: snmp, from: {role: monitoring}, services: [snmp], action: accept, interfaces: [transfer]}\n";
+
+static char *s2_edit(const char *from, const char *to)
+{
+	const char *at = strstr(s2_base, from);
+	cr_assert_not_null(at, "%s", from);
+	char *s = NULL;
+	cr_assert(asprintf(&s, "%.*s%s%s", (int)(at - s2_base), s2_base, to, at + strlen(from)) > 0);
+	return s;
+}
+
+static const char *s2_all_text(const struct diff_report *d, const struct policy *a,
+			       const struct policy *b)
+{
+	static char buf[32768];
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->n + d->nservices && o < sizeof(buf) - 1; i++) {
+		char *t = i < d->n ? diff_change_text(d, a, b, &d->v[i])
+				   : diff_service_text(d, a, b, &d->services[i - d->n]);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\n", t ? t : "?");
+		free(t);
+	}
+	return buf;
+}
+
+Test(diff_stage2, an_identical_policy_and_equivalent_edits_give_no_change)
+{
+	struct s2env e;
+	s2_env(&e);
+	struct policy *a = s2_load(&e, s2_base, "old.yaml");
+	/* core and the resolvers it holds: the same addresses as core alone. */
+	char *t = s2_edit("to: core, services: [dns]", "to: [resolvers, core], services: [dns]");
+	char *u = NULL;
+	cr_assert(asprintf(&u, "%s", t) > 0);
+	struct policy *b = s2_load(&e, u, "new.yaml");
+	struct diff_report *d = NULL;
+	cr_assert_eq(diff_policies(a, e.inv, b, e.inv, &d), 0);
+	cr_assert_eq(diff_count(d), 0, "%s", s2_all_text(d, a, b));
+	cr_assert_gt(d->classes, 2 * d->names.nzones / 2);
+	diff_report_free(d);
+	policy_free(b);
+	free(t);
+	free(u);
+	policy_free(a);
+	s2_env_free(&e);
+}
+
+Test(diff_stage2, gateway_services_and_limits)
+{
+	struct s2env e;
+	s2_env(&e);
+	struct policy *a = s2_load(&e, s2_base, "old.yaml");
+	/* The monitoring host loses SNMP on the transfer interfaces' gateway (S1) and gains syslog
+	 * from every segment host of mgmt... no: from the admin zone, everywhere. */
+	char *t = s2_edit("  - {id: snmp, from: {role: monitoring}, services: [snmp], action: accept, "
+			  "interfaces: [transfer]}\n",
+			  "  - {id: syslog, from: admin, services: [syslog], action: accept}\n");
+	char *u = NULL;
+	cr_assert(asprintf(&u, "%s", t) > 0);
+	free(t);
+	t = u;
+	u = NULL;
+	const char *lim = "limit: {rate: 5/second}";
+	char *at = strstr(t, lim);
+	cr_assert_not_null(at);
+	cr_assert(asprintf(&u, "%.*slimit: {rate: 10/second}%s", (int)(at - t), t, at + strlen(lim)) >
+		  0);
+	struct policy *b = s2_load(&e, u, "new.yaml");
+	struct diff_report *d = NULL;
+	cr_assert_eq(diff_policies(a, e.inv, b, e.inv, &d), 0);
+	const char *all = s2_all_text(d, a, b);
+	/* Only S1 has addresses of its own (interfaces.csv): the services change there. */
+	bool lost = false, gained = false;
+	for (size_t i = 0; i < d->nservices; i++) {
+		const struct diff_service *c = &d->services[i];
+		cr_assert_eq(c->ngateways, 1, "%s", all);
+		cr_assert_str_eq(c->gateways[0], "S1");
+		char *from = lint_endpoints_text(&d->names, c->box.from);
+		char *svc = lint_services_text(&c->box.svc);
+		if (c->before.action == POL_ACCEPT) {
+			cr_assert_str_eq(a->rules[c->before.rule].id, "snmp");
+			cr_assert_str_eq(svc, "udp/161", "%s", all);
+			cr_assert(strstr(from, "{role: monitoring}") != NULL, "%s", from);
+			lost = true;
+		} else {
+			cr_assert_str_eq(b->rules[c->after.rule].id, "syslog");
+			cr_assert_str_eq(svc, "udp/514", "%s", all);
+			cr_assert(strstr(from, "admin") != NULL, "%s", from);
+			gained = true;
+		}
+		free(from);
+		free(svc);
+	}
+	cr_assert(lost && gained, "%s", all);
+	/* The limit is part of the verdict: every admin -> servers ssh flow changes. */
+	bool ssh = false;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diff_change *c = &d->v[i];
+		cr_assert_eq(c->before.action, POL_ACCEPT, "%s", all);
+		cr_assert_str_eq(a->rules[c->before.rule].id, "ssh");
+		cr_assert_str_eq(b->rules[c->after.rule].id, "ssh");
+		char *txt = diff_change_text(d, a, b, c);
+		cr_assert(strstr(txt, "limit 5/second") && strstr(txt, "limit 10/second"), "%s", txt);
+		free(txt);
+		ssh = true;
+	}
+	cr_assert(ssh, "%s", all);
+	diff_report_free(d);
+	policy_free(b);
+	free(t);
+	free(u);
+	policy_free(a);
+	s2_env_free(&e);
+}
+
+/* An address of the fixture, often a host's. */
+static void s2_addr(const struct inventory *inv, uint8_t fam, struct ip_addr *a)
+{
+	static const char *const v4[] = {"10.99.64.9",  "10.99.66.3", "10.99.100.1", "100.70.1.10",
+					 "8.8.8.8",     "10.99.8.53", "10.99.8.80",  "10.99.8.81",
+					 "10.99.8.161", "10.99.9.10", "10.99.41.10", "10.99.8.123"};
+	static const char *const v6[] = {"fd99:0:64::9",  "fd99:0:66::3",  "fd99:9::1",
+					 "2001:db8::1",   "fd70::5",	   "fd99:0:1::53",
+					 "fd99:0:1::80",  "fd99:0:1::81",  "fd99:0:1::161",
+					 "fd99:0:5:1::10"};
+	if (rndn(3) == 0) {
+		const char *s = fam == 4 ? v4[rndn(sizeof(v4) / sizeof(v4[0]))]
+					 : v6[rndn(sizeof(v6) / sizeof(v6[0]))];
+		cr_assert_eq(ip_addr_parse(s, a), 0);
+		return;
+	}
+	random_addr(inv, fam, a);
+}
+
+/* An address of endpoint ep (found by trying random ones), false when none turns up. */
+static bool s2_addr_of(const struct lint_space *s, const struct inventory *inv, uint8_t fam,
+		       int ep, struct ip_addr *a)
+{
+	for (int i = 0; i < 400; i++) {
+		s2_addr(inv, fam, a);
+		if (lint_space_endpoint(s, 0, a) == ep)
+			return true;
+	}
+	return false;
+}
+
+/* A tuple aimed at a random change box (its relation may still miss). */
+static bool s2_box_tuple(const struct diff_report *d, const struct lint_space *s,
+			 const struct inventory *inv, struct pol_tuple *out)
+{
+	const struct lint_box *b = &d->v[rndn((unsigned)d->n)].box;
+	uint8_t fam = b->fams == 1 ? 4 : b->fams == 2 ? 6 : (rndn(2) ? 4 : 6);
+	int from = pick(b->from, d->names.ne), to = pick(b->to, d->names.ne);
+	struct pol_tuple t = *out;
+	if (from < 0 || to < 0 || !s2_addr_of(s, inv, fam, from, &t.src) ||
+	    !s2_addr_of(s, inv, fam, to, &t.dst))
+		return false;
+	const struct lint_iv *iv = &b->svc.v[rndn((unsigned)b->svc.n)];
+	point_service(iv->lo + (uint32_t)(rnd() % ((uint64_t)iv->hi - iv->lo + 1)), fam, &t);
+	*out = t;
+	return true;
+}
+
+/* The mutations of the stage-2 base, each with the old text and the new. */
+static const char *const s2_mut[][2] = {
+    {"from: {except: [guest]}, to: core", "from: {except: [guest, school]}, to: core"},
+    {"to: {app: payroll, role: web}, services: [web], action: accept}\n  - {id: payroll-db",
+     "to: {app: payroll}, services: [web], action: accept}\n  - {id: payroll-db"},
+    {"from: {zone: admin, sites: mitte}", "from: {zone: admin, sites: townhalls}"},
+    /* The scope alone changes nothing (both ends are at S1 anyway): with every bms, it does. */
+    {"from: {zone: bms, sites: townhalls}, to: {role: bms-supervisor}, services: [web], scope: "
+     "same-site,",
+     "from: bms, to: {role: bms-supervisor}, services: [web],"},
+    {"  - {id: school-no, from: school, to: any, services: any, action: reject}\n", ""},
+    {"from: school, to: {app: payroll, role: web}", "from: school, to: core"},
+    {"  - {id: mgmt-all, from: mgmt, to: any, services: any, action: accept}\n",
+     "  - {id: mgmt-all, from: mgmt, to: {except: [bms]}, services: any, action: accept}\n"},
+};
+
+Test(diff_stage2, random_tuples_change_exactly_inside_the_boxes, .timeout = 600)
+{
+	struct s2env e;
+	s2_env(&e);
+	rng_state = 0x5eed5eedULL;
+	struct policy *a = s2_load(&e, s2_base, "old.yaml");
+	for (size_t mi = 0; mi < sizeof(s2_mut) / sizeof(s2_mut[0]); mi++) {
+		char *t = s2_edit(s2_mut[mi][0], s2_mut[mi][1]);
+		struct policy *b = s2_load(&e, t, "new.yaml");
+		struct diff_report *d = NULL;
+		cr_assert_eq(diff_policies(a, e.inv, b, e.inv, &d), 0);
+		cr_assert_gt(d->n, 0, "mutation %zu changes nothing", mi);
+		/* The same space as the diff's: the same inputs give the same endpoints. */
+		const struct policy *pols[2] = {a, b};
+		const struct inventory *invs[2] = {e.inv, e.inv};
+		struct lint_space *s = NULL;
+		cr_assert_eq(lint_space_new(pols, invs, 2, &s), 0);
+		cr_assert_eq(lint_space_names(s)->ne, d->names.ne);
+		struct pol_build *ba = NULL, *bb = NULL;
+		struct pol_table *city = NULL;
+		cr_assert_eq(pol_build_new(a, e.inv, &ba), 0);
+		cr_assert_eq(pol_build_new(b, e.inv, &bb), 0);
+		cr_assert_eq(pol_build_city(ba, &city), 0);
+		size_t ns = e.inv->nsites, changed = 0, judged = 0;
+		struct pol_table **ta = calloc(ns, sizeof(*ta)), **tb = calloc(ns, sizeof(*tb));
+		for (size_t g = 0; g < ns; g++) {
+			cr_assert_eq(pol_build_gateway(ba, (int)g, POL_MODE_ENFORCE, &ta[g]), 0);
+			cr_assert_eq(pol_build_gateway(bb, (int)g, POL_MODE_ENFORCE, &tb[g]), 0);
+		}
+		for (size_t n = 0; n < 3000; n++) {
+			struct pol_tuple tp;
+			memset(&tp, 0, sizeof(tp));
+			uint8_t fam = rndn(2) ? 4 : 6;
+			s2_addr(e.inv, fam, &tp.src);
+			s2_addr(e.inv, fam, &tp.dst);
+			random_service(fam, &tp);
+			if (rndn(3) == 0 && s2_box_tuple(d, s, e.inv, &tp)) {
+				fam = tp.src.family;
+			} else if (rndn(2)) {
+				static const uint16_t p[] = {22, 53, 80, 443, 161, 5432};
+				tp.proto = rndn(2) ? IPPROTO_TCP : IPPROTO_UDP;
+				tp.dport = p[rndn(6)];
+			}
+			int judges[2], counted;
+			size_t nj;
+			pol_build_judges(ba, &tp.src, &tp.dst, judges, &nj, &counted);
+			for (size_t k = 0; k < nj; k++) {
+				int g = judges[k];
+				struct pol_verdict va, vb;
+				cr_assert_eq(pol_decide(ta[g], &tp, &va), 0);
+				cr_assert_eq(pol_decide(tb[g], &tp, &vb), 0);
+				if (va.to_gateway)
+					continue;
+				struct lint_point pt;
+				struct pol_class cs, cd;
+				pol_classify(city, &tp.src, &cs);
+				pol_classify(city, &tp.dst, &cd);
+				pt.family = fam;
+				pt.from = lint_space_endpoint(s, 0, &tp.src);
+				pt.to = lint_space_endpoint(s, 0, &tp.dst);
+				int dist = e.inv->sites[g].district;
+				bool sd = cs.site >= 0 && e.inv->sites[cs.site].district == dist;
+				bool dd = cd.site >= 0 && e.inv->sites[cd.site].district == dist;
+				pt.rel = cs.site == g && cd.site == g ? LINT_REL_SITE
+					 : sd && dd		      ? LINT_REL_DISTRICT
+								      : LINT_REL_ELSEWHERE;
+				unsigned x = proto_has_ports(tp.proto) ? tp.dport
+					     : tp.proto == IPPROTO_ICMP || tp.proto == IPPROTO_ICMPV6
+						 ? (unsigned)tp.icmp_type
+						 : 0;
+				pt.svc = lint_svc_point(tp.proto, x);
+				/* Limits are part of the verdict; none changes in these mutations. */
+				bool ch = va.action != vb.action;
+				bool in = inside(d, e.inv->sites[g].id, &pt);
+				judged++;
+				changed += ch;
+				if (ch != in) {
+					char s1[64], s2[64];
+					ip_addr_format(&tp.src, s1, sizeof(s1));
+					ip_addr_format(&tp.dst, s2, sizeof(s2));
+					cr_assert_fail("mutation %zu: %s -> %s proto %u port %u at %s: "
+						       "%s -> %s but %s the changes:\n%s",
+						       mi, s1, s2, tp.proto, tp.dport,
+						       e.inv->sites[g].id, pol_action_names[va.action],
+						       pol_action_names[vb.action],
+						       in ? "inside" : "outside", s2_all_text(d, a, b));
+				}
+			}
+		}
+		cr_log_info("stage-2 mutation %zu: %zu changes, %zu of %zu judged tuples differ", mi,
+			    d->n, changed, judged);
+		cr_assert_gt(changed, 0, "mutation %zu: no random tuple changes", mi);
+		for (size_t g = 0; g < ns; g++) {
+			pol_table_free(ta[g]);
+			pol_table_free(tb[g]);
+		}
+		free(ta);
+		free(tb);
+		pol_table_free(city);
+		pol_build_free(ba);
+		pol_build_free(bb);
+		lint_space_free(s);
+		diff_report_free(d);
+		policy_free(b);
+		free(t);
+	}
+	policy_free(a);
+	s2_env_free(&e);
+}
+
+Test(diff_stage2, a_window_changes_only_what_it_opens)
+{
+	struct s2env e;
+	s2_env(&e);
+	struct policy *a = s2_load(&e, s2_base, "old.yaml");
+	char *t = s2_edit("  - {id: school-no,",
+			  "  - id: vendors\n"
+			  "    from: vpn-vendors\n"
+			  "    to: bms\n"
+			  "    services: [ssh]\n"
+			  "    action: accept\n"
+			  "    when: {days: mon-fri, hours: \"22:00-02:00\", timezone: Europe/Berlin}\n"
+			  "  - {id: school-no,");
+	struct policy *b = s2_load(&e, t, "new.yaml");
+	struct diff_report *d = NULL;
+	cr_assert_eq(diff_policies(a, e.inv, b, e.inv, &d), 0);
+	cr_assert_eq(d->regimes, 2, "window open and shut");
+	cr_assert_gt(d->n, 0);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diff_change *c = &d->v[i];
+		cr_assert_eq(c->before.rule, -1);
+		cr_assert_str_eq(b->rules[c->after.rule].id, "vendors");
+		char *txt = lint_services_text(&c->box.svc);
+		cr_assert_str_eq(txt, "tcp/22");
+		free(txt);
+	}
+	diff_report_free(d);
+	policy_free(b);
+	free(t);
+	policy_free(a);
+	s2_env_free(&e);
+}
