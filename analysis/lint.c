@@ -39,12 +39,17 @@ static uint32_t proto_size(unsigned p)
 	return is_icmp_proto(p) ? 256 : 1;
 }
 
+/* Where each protocol starts on the line (computed once: the sizes never change). */
 static uint32_t proto_off(unsigned p)
 {
-	uint32_t off = 0;
-	for (unsigned q = 0; q < p; q++)
-		off += proto_size(q);
-	return off;
+	static uint32_t off[257];
+	static bool done;
+	if (!done) {
+		for (unsigned q = 0; q < 256; q++)
+			off[q + 1] = off[q] + proto_size(q);
+		done = true;
+	}
+	return off[p];
 }
 
 static uint32_t line_end(void)
@@ -61,17 +66,16 @@ uint32_t lint_svc_point(uint8_t proto, unsigned x)
 /* The protocol a point belongs to, and the offset of that protocol. */
 static unsigned point_proto(uint32_t x, uint32_t *off)
 {
-	uint32_t o = 0;
-	for (unsigned p = 0; p < 256; p++) {
-		uint32_t sz = proto_size(p);
-		if (x < o + sz) {
-			*off = o;
-			return p;
-		}
-		o += sz;
+	unsigned lo = 0, hi = 255;
+	while (lo < hi) {
+		unsigned mid = (lo + hi + 1) / 2;
+		if (proto_off(mid) <= x)
+			lo = mid;
+		else
+			hi = mid - 1;
 	}
-	*off = o;
-	return 255;
+	*off = proto_off(lo);
+	return lo;
 }
 
 bool lint_svc_is_fixed(uint8_t family, uint32_t point)
@@ -257,12 +261,29 @@ static bool iv_meets(const struct lint_ivset *a, const struct lint_ivset *b)
 
 static int fixed_set(uint8_t family, struct lint_ivset *out)
 {
+	/* The same few intervals every time: computed once per family. */
+	static struct lint_iv cache[2][256];
+	static size_t ncache[2];
+	static bool done[2];
+	int f = family == 4 ? 0 : 1;
+	if (!done[f]) {
+		struct lint_ivset c = {0};
+		uint8_t proto = proto_icmp_of(family);
+		for (int t = 0; t < 256; t++)
+			if (!pol_icmp_can_open(family, proto, t) &&
+			    iv_push(&c, lint_svc_point(proto, (unsigned)t),
+				    lint_svc_point(proto, (unsigned)t)) < 0) {
+				lint_ivset_free(&c);
+				return -ENOMEM;
+			}
+		memcpy(cache[f], c.v, c.n * sizeof(*c.v));
+		ncache[f] = c.n;
+		lint_ivset_free(&c);
+		done[f] = true;
+	}
 	out->n = 0;
-	uint8_t proto = proto_icmp_of(family);
-	for (int t = 0; t < 256; t++)
-		if (!pol_icmp_can_open(family, proto, t) &&
-		    iv_push(out, lint_svc_point(proto, (unsigned)t),
-			    lint_svc_point(proto, (unsigned)t)) < 0)
+	for (size_t i = 0; i < ncache[f]; i++)
+		if (iv_push(out, cache[f][i].lo, cache[f][i].hi) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -472,6 +493,11 @@ int lint_names_copy(struct lint_names *dst, const struct lint_names *src)
 		if (src->classes[i].label && !(dst->classes[i].label = strdup(src->classes[i].label)))
 			return -ENOMEM;
 	}
+	if (!(dst->plain = calloc(2 * src->nzones + 1, sizeof(char *))))
+		return -ENOMEM;
+	for (size_t e = 0; src->plain && e < 2 * src->nzones; e++)
+		if (src->plain[e] && !(dst->plain[e] = strdup(src->plain[e])))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -481,6 +507,9 @@ void lint_names_clear(struct lint_names *n)
 		free(n->zones[z]);
 	for (size_t i = 0; n->classes && i < n->ne - 2 * n->nzones; i++)
 		free(n->classes[i].label);
+	for (size_t e = 0; n->plain && e < 2 * n->nzones; e++)
+		free(n->plain[e]);
+	free(n->plain);
 	free(n->classes);
 	free(n->zones);
 	free(n->seen);
@@ -883,51 +912,92 @@ static int assign_bits(struct lint_space *s)
 	return 0;
 }
 
-/* Names the classes: "servers [core, {app: payroll, role: web}]". */
+/*
+ * One endpoint's label: its zone (with [dc] or [non-dc] when the zone has
+ * both), then the terms that tell it apart from the zone's other endpoints:
+ * a term that holds most of the zone is named by its absence ("not T"), a
+ * term that holds all of it not at all. bits is NULL for a plain endpoint.
+ */
+static char *class_label(const struct lint_space *s, int zone, bool dc, const uint64_t *bits,
+			 const bool *both, const unsigned *in, const unsigned *total)
+{
+	size_t z = (size_t)zone;
+	char *t = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&t, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "%s", s->names.zones[z]);
+	if (both[z])
+		fprintf(f, "[%s]", dc ? "dc" : "non-dc");
+	for (size_t b = 0; b < s->nbits; b++) {
+		unsigned k = in[z * s->nbits + b];
+		bool mine = bits && ((bits[b / 64] >> (b % 64)) & 1);
+		bool neg = 2 * k > total[z];
+		if (k == total[z] || (neg ? mine : !mine))
+			continue;
+		fprintf(f, "%s%s%s", n++ ? ", " : " [", neg ? "not " : "", s->bitlabel[b]);
+	}
+	if (n)
+		fprintf(f, "]");
+	else if (!bits)
+		fprintf(f, " [in no term]");
+	if (fclose(f) != 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Names the classes ("servers [core, {app: payroll, role: web}]") and the plain endpoints of
+ * zones that have classes. */
 static int label_classes(struct lint_space *s)
 {
-	size_t nz = s->names.nzones, nx = s->nxc;
-	bool *dc = calloc(2 * nz + 1, sizeof(bool));
+	size_t nz = s->names.nzones, nx = s->nxc, nb = s->nbits;
+	bool *dc = calloc(2 * nz + 1, sizeof(bool)), *both = calloc(nz + 1, sizeof(bool));
+	unsigned *in = calloc(nz * nb + 1, sizeof(unsigned)), *total = calloc(nz + 1, sizeof(unsigned));
+	bool *cls = calloc(nz + 1, sizeof(bool));
 	s->names.classes = calloc(nx + 1, sizeof(*s->names.classes));
-	if (!dc || !s->names.classes) {
-		free(dc);
-		return -ENOMEM;
+	s->names.plain = calloc(2 * nz + 1, sizeof(char *));
+	int rc = -ENOMEM;
+	if (!dc || !both || !in || !total || !cls || !s->names.classes || !s->names.plain)
+		goto out;
+	/* Per zone: its endpoints that exist, and how many of them each term holds. */
+	for (size_t e = 0; e < s->ne; e++) {
+		if (!s->names.seen[e])
+			continue;
+		/* The classes' own records: names.classes is filled below. */
+		int z = e < 2 * nz ? (int)e / 2 : s->xc[e - 2 * nz].zone;
+		bool d = e < 2 * nz ? (e & 1) : s->xc[e - 2 * nz].dc;
+		dc[2 * (size_t)z + d] = true;
+		total[z]++;
+		if (e < 2 * nz)
+			continue;
+		cls[z] = true;
+		for (size_t b = 0; b < nb; b++)
+			in[(size_t)z * nb + b] += ep_bit(s, e, (int)b);
 	}
-	/* Does the zone have data-centre addresses, and others? Then the label says which. */
-	for (size_t e = 0; e < s->ne; e++)
-		if (s->names.seen[e]) {
-			int z = e < 2 * nz ? (int)e / 2 : s->xc[e - 2 * nz].zone;
-			bool d = e < 2 * nz ? (e & 1) : s->xc[e - 2 * nz].dc;
-			dc[2 * (size_t)z + d] = true;
-		}
-	int rc = 0;
+	for (size_t z = 0; z < nz; z++)
+		both[z] = dc[2 * z] && dc[2 * z + 1];
+	rc = 0;
 	for (size_t k = 0; k < nx && rc == 0; k++) {
 		const struct xclass *x = &s->xc[k];
 		struct lint_class *c = &s->names.classes[k];
-		char *t = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&t, &len);
 		c->zone = x->zone;
 		c->dc = x->dc;
-		if (!f) {
+		if (!(c->label = class_label(s, x->zone, x->dc, x->bits, both, in, total)))
 			rc = -ENOMEM;
-			break;
-		}
-		fprintf(f, "%s", s->names.zones[x->zone]);
-		if (dc[2 * (size_t)x->zone] && dc[2 * (size_t)x->zone + 1])
-			fprintf(f, "[%s]", x->dc ? "dc" : "non-dc");
-		fprintf(f, " [");
-		for (size_t b = 0, n = 0; b < s->nbits; b++)
-			if ((x->bits[b / 64] >> (b % 64)) & 1)
-				fprintf(f, "%s%s", n++ ? ", " : "", s->bitlabel[b]);
-		fprintf(f, "]");
-		if (fclose(f) != 0) {
-			free(t);
-			rc = -ENOMEM;
-		}
-		c->label = t;
 	}
+	for (size_t e = 0; e < 2 * nz && rc == 0; e++)
+		if (cls[e / 2] && !(s->names.plain[e] =
+					class_label(s, (int)e / 2, e & 1, NULL, both, in, total)))
+			rc = -ENOMEM;
+out:
 	free(dc);
+	free(both);
+	free(in);
+	free(total);
+	free(cls);
 	return rc;
 }
 
@@ -1645,16 +1715,13 @@ static void plain_name(const struct lint_names *n, size_t e, char *buf, size_t s
 
 char *lint_endpoint_text(const struct lint_names *n, int e)
 {
-	char buf[256], *t = NULL;
+	char buf[256];
 	if ((size_t)e >= 2 * n->nzones)
 		return strdup(n->classes[(size_t)e - 2 * n->nzones].label);
+	if (n->plain && n->plain[e])
+		return strdup(n->plain[e]);
 	plain_name(n, (size_t)e, buf, sizeof(buf));
-	bool classes = false;
-	for (size_t k = 0; k < n->ne - 2 * n->nzones; k++)
-		classes |= n->classes[k].zone == e / 2 && n->seen[2 * n->nzones + k];
-	if (asprintf(&t, "%s%s", buf, classes ? " [in no term]" : "") < 0)
-		return NULL;
-	return t;
+	return strdup(buf);
 }
 
 static void name_out(json_t *a, struct sbuf *b, size_t *k, const char *name)
