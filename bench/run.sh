@@ -16,7 +16,7 @@ run() {
 for prog in "$build"/bench/bench_*; do
 	[[ -x $prog && -f $prog ]] || continue
 	case $(basename "$prog") in
-	bench_compile) run "$prog" "$PWD" ;;
+	bench_compile | bench_lint) run "$prog" "$PWD" ;;
 	bench_rollout) run "$prog" --example examples/stuttgart ;;
 	*) run "$prog" ;;
 	esac
