@@ -42,17 +42,25 @@ static struct group *group_of(struct differ *D, int view, int ra, int rb)
 	return &v[D->ng++];
 }
 
+/* Room for one more box. */
+static int group_grow(struct group *g)
+{
+	if (g->n < g->cap)
+		return 0;
+	size_t cap = g->cap ? 2 * g->cap : 16;
+	struct lint_box *v = realloc(g->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	g->v = v;
+	g->cap = cap;
+	return 0;
+}
+
 static int group_add(struct group *g, const struct lint_space *s, size_t atom,
 		     const struct lint_ivset *svc)
 {
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? 2 * g->cap : 16;
-		struct lint_box *v = realloc(g->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		g->v = v;
-		g->cap = cap;
-	}
+	if (group_grow(g) < 0)
+		return -ENOMEM;
 	int rc = lint_box_atom(s, atom, svc, &g->v[g->n]);
 	if (rc == 0)
 		g->n++;
@@ -63,14 +71,8 @@ static int group_add(struct group *g, const struct lint_space *s, size_t atom,
 static int group_add_input(struct group *g, size_t ne, uint8_t fam, int e,
 			   const struct lint_ivset *svc)
 {
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? 2 * g->cap : 16;
-		struct lint_box *v = realloc(g->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		g->v = v;
-		g->cap = cap;
-	}
+	if (group_grow(g) < 0)
+		return -ENOMEM;
 	struct lint_box *b = &g->v[g->n];
 	memset(b, 0, sizeof(*b));
 	b->fams = fam == 4 ? 1u : 2u;

@@ -1358,7 +1358,9 @@ static int add_mrule(struct lint_model *m, const struct input *in, size_t idx)
  * (gateway_model): their forward rule to the gateways offering them concerns
  * only the gateways' own addresses, which make no atom.
  */
-int lint_model_new(const struct lint_space *s, size_t which, int site, struct lint_model **out)
+/* A model of input which at site: its forward rules, or its input chain's gateway services. */
+static int model_build(const struct lint_space *s, size_t which, int site, bool input,
+		       struct lint_model **out)
 {
 	const struct input *in = &s->in[which];
 	const struct policy *p = in->p;
@@ -1368,28 +1370,37 @@ int lint_model_new(const struct lint_space *s, size_t which, int site, struct li
 	if (!m)
 		return -ENOMEM;
 	m->s = s;
+	m->input = input;
 	m->which = which;
 	if (!(m->v = calloc(p->nrules + 1, sizeof(*m->v))))
 		goto out;
 	for (int f = 0; f < NFAM; f++)
 		if ((rc = universe(fam_of[f], &m->uni[f])) < 0)
 			goto out;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < p->nrules; i++) {
+	/* Forward: the site's exceptions, then the city-wide rules. Input: the gateway
+	 * services the site's gateway offers, in policy order. */
+	for (int pass = 0; pass < 2 && rc == 0; pass++)
+		for (size_t i = 0; i < p->nrules && rc == 0; i++) {
 			const struct pol_rule *r = &p->rules[i];
-			if (r->expired || r->gateway || r->site != (pass == 0 ? site : -1) ||
-			    (pass == 0 && site < 0))
-				continue;
-			if ((rc = add_mrule(m, in, i)) < 0)
-				goto out;
+			bool take = input ? pass == 1 && site >= 0 &&
+						pol_build_offers(in->b, (int)i, site)
+					  : !r->expired && !r->gateway &&
+						r->site == (pass == 0 ? site : -1) &&
+						!(pass == 0 && site < 0);
+			if (take)
+				rc = add_mrule(m, in, i);
 		}
-	rc = 0;
 out:
 	if (rc < 0)
 		lint_model_free(m);
 	else
 		*out = m;
 	return rc;
+}
+
+int lint_model_new(const struct lint_space *s, size_t which, int site, struct lint_model **out)
+{
+	return model_build(s, which, site, false, out);
 }
 
 void lint_model_set_time(struct lint_model *m, int64_t t)
@@ -1485,31 +1496,7 @@ int lint_model_verdict(const struct lint_model *m, size_t atom, uint32_t point)
 int lint_model_new_input(const struct lint_space *s, size_t which, int site,
 			 struct lint_model **out)
 {
-	const struct input *in = &s->in[which];
-	const struct policy *p = in->p;
-	struct lint_model *m = calloc(1, sizeof(*m));
-	int rc = -ENOMEM;
-	*out = NULL;
-	if (!m)
-		return -ENOMEM;
-	m->s = s;
-	m->input = true;
-	m->which = which;
-	if (!(m->v = calloc(p->nrules + 1, sizeof(*m->v))))
-		goto out;
-	for (int f = 0; f < NFAM; f++)
-		if ((rc = universe(fam_of[f], &m->uni[f])) < 0)
-			goto out;
-	for (size_t i = 0; site >= 0 && i < p->nrules; i++)
-		if (pol_build_offers(in->b, (int)i, site) && (rc = add_mrule(m, in, i)) < 0)
-			goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		lint_model_free(m);
-	else
-		*out = m;
-	return rc;
+	return model_build(s, which, site, true, out);
 }
 
 bool lint_model_management(const struct lint_model *m, int from)
@@ -1622,15 +1609,41 @@ static int box_diffs(const struct lint_box *a, const struct lint_box *b, size_t 
 	return d;
 }
 
+static uint64_t bytes_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+/* A hash of each of the five dimensions: boxes whose hashes differ in two differ in two. */
+static void box_hash(const struct lint_box *b, size_t ne, uint64_t h[5])
+{
+	h[0] = b->fams;
+	h[1] = b->rels;
+	h[2] = bytes_hash(b->from, ne);
+	h[3] = bytes_hash(b->to, ne);
+	h[4] = bytes_hash(b->svc.v, b->svc.n * sizeof(*b->svc.v));
+}
+
 int lint_boxes_merge(struct lint_box *v, size_t *n, size_t ne)
 {
+	uint64_t(*h)[5] = malloc((*n + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < *n; i++)
+		box_hash(&v[i], ne, h[i]);
 	bool changed = true;
 	while (changed) {
 		changed = false;
 		for (size_t i = 0; i < *n; i++) {
 			for (size_t j = i + 1; j < *n;) {
-				int which = -1;
-				if (box_diffs(&v[i], &v[j], ne, &which) > 1) {
+				int which = -1, dh = 0;
+				for (int k = 0; k < 5 && dh < 2; k++)
+					dh += h[i][k] != h[j][k];
+				if (dh > 1 || box_diffs(&v[i], &v[j], ne, &which) > 1) {
 					j++;
 					continue;
 				}
@@ -1646,14 +1659,19 @@ int lint_boxes_merge(struct lint_box *v, size_t *n, size_t ne)
 						v[i].to[e] |= v[j].to[e];
 					}
 				else if (which == 4 &&
-					 lint_ivset_union(&v[i].svc, &v[j].svc, &v[i].svc) < 0)
+					 lint_ivset_union(&v[i].svc, &v[j].svc, &v[i].svc) < 0) {
+					free(h);
 					return -ENOMEM;
+				}
 				lint_box_free(&v[j]);
 				v[j] = v[--*n];
+				memcpy(h[j], h[*n], sizeof(h[j]));
+				box_hash(&v[i], ne, h[i]);
 				changed = true;
 			}
 		}
 	}
+	free(h);
 	return 0;
 }
 

@@ -22,8 +22,6 @@
 #include "harness.h"
 #include "analysis/diff.h"
 #include "analysis/lint.h"
-#include "core/atomic.h"
-#include "example/example.h"
 #include "inventory/inventory.h"
 #include "policy/policy.h"
 
@@ -313,19 +311,10 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "bench_lint: %s not found, skipping the example city\n", ex);
 	}
-	if (!mkdtemp(tmpl))
-		return 1;
-	struct example_opts o;
-	example_opts_default(&o);
-	o.sites = 10000;
-	o.force = true;
-	snprintf(path, sizeof(path), "%s/policy.yaml", tmpl);
-	if (example_generate(&o, tmpl, NULL) < 0 ||
-	    atomic_write(path, policy_example_yaml, strlen(policy_example_yaml)) < 0)
+	if (bench_city_generate(10000, tmpl) < 0)
 		return 1;
 	rc |= bench_city("generated city", tmpl, NULL);
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
-	if (system(path) != 0)
+	if (bench_city_remove(tmpl) < 0)
 		rc = 1;
 	return rc;
 }

@@ -11,6 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/atomic.h"
+#include "example/example.h"
+#include "policy/policy.h"
+
 double bench_now(void)
 {
 	struct timespec ts;
@@ -133,4 +137,27 @@ int bench_agent_opts(int argc, char **argv, struct bench_agent_opts *o, const ch
 		o->agent = o->agent_buf;
 	}
 	return -1;
+}
+
+int bench_city_generate(long sites, char *tmpl)
+{
+	char path[4096];
+	struct example_opts o;
+	if (!mkdtemp(tmpl))
+		return -1;
+	example_opts_default(&o);
+	o.sites = sites;
+	o.force = true;
+	snprintf(path, sizeof(path), "%s/policy.yaml", tmpl);
+	if (example_generate(&o, tmpl, NULL) < 0 ||
+	    atomic_write(path, policy_example_yaml, strlen(policy_example_yaml)) < 0)
+		return -1;
+	return 0;
+}
+
+int bench_city_remove(const char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
 }

@@ -31,6 +31,11 @@ const char *bench_src(int argc, char **argv, int i);
 int bench_self(char *buf, size_t size);
 int bench_sibling(char *buf, size_t size, const char *rel);
 
+/* A generated city of `sites` sites with the example policy, in a new folder made from tmpl
+ * (mkdtemp); 0 or -1. bench_city_remove deletes it. */
+int bench_city_generate(long sites, char *tmpl);
+int bench_city_remove(const char *dir);
+
 /* A child run: CPU time (user + system), peak RSS, exit status (128 + the
  * signal when killed, -1 when it did not run). */
 struct bench_child {

@@ -879,18 +879,7 @@ struct s2env {
 
 static void s2_env(struct s2env *e)
 {
-	static const char *const files[] = {"districts.csv", "sites.csv",      "links.csv",
-					    "segments.csv",  "addressplan.csv", "hosts.csv",
-					    "interfaces.csv"};
-	e->dir = tu_tmpdir();
-	cr_assert_not_null(e->dir);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char rel[128];
-		snprintf(rel, sizeof(rel), "tests/e2e/fixtures/stage2/%s", files[i]);
-		char *text = tu_slurp(tu_path(rel), NULL);
-		free(tu_write(e->dir, files[i], text));
-		free(text);
-	}
+	e->dir = tu_copy_dir("tests/e2e/fixtures/stage2", "policy.yaml");
 	struct diag_list *dl = diag_list_new();
 	cr_assert_eq(inventory_load(e->dir, dl, &e->inv), 0, "%s", tu_diags(dl));
 	diag_list_free(dl);

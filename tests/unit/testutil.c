@@ -2,6 +2,7 @@
 #include "tests/unit/testutil.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <stdio.h>
@@ -34,6 +35,30 @@ char *tu_tmpdir(void)
 		return NULL;
 	}
 	return t;
+}
+
+char *tu_copy_dir(const char *rel, const char *skip)
+{
+	char *dir = tu_tmpdir();
+	const char *from = tu_path(rel);
+	DIR *d = dir ? opendir(from) : NULL;
+	cr_assert_not_null(d, "cannot read %s", from);
+	char src[4096];
+	snprintf(src, sizeof(src), "%s", from);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[4352];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", src, e->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (skip && strcmp(e->d_name, skip) == 0))
+			continue;
+		char *text = tu_slurp(path, NULL);
+		free(tu_write(dir, e->d_name, text));
+		free(text);
+	}
+	closedir(d);
+	return dir;
 }
 
 void tu_rmdir(const char *dir)

@@ -15,6 +15,9 @@ const char *tu_path(const char *rel);
 /* A fresh temporary directory (removed by tu_rmdir). */
 char *tu_tmpdir(void);
 void tu_rmdir(const char *dir);
+/* A fresh temporary directory with a copy of every file of the source tree's folder rel
+ * but skip (NULL: none). */
+char *tu_copy_dir(const char *rel, const char *skip);
 /* Writes text to dir/name; returns the malloc'ed path. */
 char *tu_write(const char *dir, const char *name, const char *text);
 /* True when some diagnostic formats exactly as want ("file:l:c: error: msg"). */
