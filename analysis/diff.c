@@ -112,6 +112,17 @@ static bool same_verdict(const struct differ *D, int ra, int rb)
 	       x->per_source == y->per_source;
 }
 
+/* The decisions' parts of both rule lists, with the default drop's last. */
+static void parts_free(struct lint_ivset *pa, size_t na, struct lint_ivset *pb, size_t nb)
+{
+	for (size_t i = 0; pa && i <= na; i++)
+		lint_ivset_free(&pa[i]);
+	for (size_t j = 0; pb && j <= nb; j++)
+		lint_ivset_free(&pb[j]);
+	free(pa);
+	free(pb);
+}
+
 /* Compares the two rule lists of one view atom by atom. */
 static int diff_view(struct differ *D, int view, const struct lint_model *ma,
 		     const struct lint_model *mb, const bool *real, size_t *natoms)
@@ -145,12 +156,7 @@ static int diff_view(struct differ *D, int view, const struct lint_model *ma,
 			}
 		}
 	}
-	for (size_t i = 0; pa && i <= na; i++)
-		lint_ivset_free(&pa[i]);
-	for (size_t j = 0; pb && j <= nb; j++)
-		lint_ivset_free(&pb[j]);
-	free(pa);
-	free(pb);
+	parts_free(pa, na, pb, nb);
 	lint_ivset_free(&x);
 	return rc;
 }
@@ -537,12 +543,7 @@ static int services_group(struct differ *D, struct diff_report *d, const struct 
 		free(v[k].v);
 	}
 	free(v);
-	for (size_t i = 0; pa && i <= na; i++)
-		lint_ivset_free(&pa[i]);
-	for (size_t j = 0; pb && j <= nb; j++)
-		lint_ivset_free(&pb[j]);
-	free(pa);
-	free(pb);
+	parts_free(pa, na, pb, nb);
 	lint_ivset_free(&x);
 	return rc;
 }

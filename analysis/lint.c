@@ -1078,9 +1078,9 @@ out:
 	return rc;
 }
 
-int lint_space_endpoint(const struct lint_space *s, size_t which, const struct ip_addr *a)
+/* The first piece of input `in` at or after address a (same family), by binary search. */
+static size_t piece_at(const struct input *in, const struct ip_addr *a)
 {
-	const struct input *in = &s->in[which];
 	size_t lo = 0, hi = in->npc;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -1091,6 +1091,13 @@ int lint_space_endpoint(const struct lint_space *s, size_t which, const struct i
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+int lint_space_endpoint(const struct lint_space *s, size_t which, const struct ip_addr *a)
+{
+	const struct input *in = &s->in[which];
+	size_t lo = piece_at(in, a);
 	if (lo >= in->npc || in->pc[lo].first.family != a->family || in->pc[lo].self)
 		return -1;
 	return in->pc[lo].ep;
@@ -2695,22 +2702,6 @@ static int static_policy(struct linter *L, const struct ydoc *doc)
 
 /* ------------------------------------------------------------------ */
 /* Stage 2: objects, groups and terms as written */
-
-/* The first piece of input `in` at or after address a (same family), by binary search. */
-static size_t piece_at(const struct input *in, const struct ip_addr *a)
-{
-	size_t lo = 0, hi = in->npc;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct piece *pc = &in->pc[mid];
-		if (pc->first.family < a->family ||
-		    (pc->first.family == a->family && ip_addr_cmp(&pc->last, a) < 0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
 
 /* An object whose addresses lie in several zones, or both inside and outside the city plan. */
 static int object_overlap(struct linter *L, size_t o)
