@@ -9,10 +9,13 @@
 #   polprobe.pl pick INVENTORY COUNT SEED          > site ids, spread over the city
 #   polprobe.pl tuples INVENTORY TABLE.json SEED TARGET   > tuples.tsv
 #   polprobe.pl query SEGPLAN INVENTORY GATEWAY DATE MODE < tuples > verdicts
+#       (DATE YYYY-MM-DD judges expiry on that day; an RFC 3339 time, with a
+#       T, is the instant every connection opens at: query --time)
 #   polprobe.pl send TIMEOUT_MS                    < tuples > outcomes
 #   polprobe.pl seen                       < nft -j -n list table inet probe
 #   polprobe.pl counters                   < nft -j or segplan status --json
 #   polprobe.pl judge TABLE.json TUPLES VERDICTS OUTCOMES SEEN [COUNTERS]
+#   polprobe.pl kernel TUPLES OUTCOMES SEEN   > id, the kernel's verdict, outcome
 #   polprobe.pl serve ADDR PORT      a TCP server answering "segplan: LINE"
 #   polprobe.pl talk SRC DST PORT    one exchange with it; prints the answer
 #
@@ -517,6 +520,7 @@ sub verdict_line {
 
 sub cmd_query {
 	my ($segplan, $inv, $gw, $date, $mode) = @_;
+	my $when = $date =~ /T/ ? '--time' : '--date';
 	my @tuples = read_tsv(\*STDIN);
 	# `segplan policy query --batch` loads the city once; without it, one
 	# process per tuple (POLPROBE_QUERY_SINGLE=1 forces that)
@@ -529,8 +533,8 @@ sub cmd_query {
 			print $in join(' ', $t->{src}, $t->{dst}, $t->{proto}, $arg), "\n";
 		}
 		close $in;
-		open(my $fh, '-|', 'sh', '-c', 'exec "$0" policy query "$1" --batch --date "$2" --mode "$3" <"$4"',
-			$segplan, $inv, $date, $mode, $in_path) or die "$segplan: $!\n";
+		open(my $fh, '-|', 'sh', '-c', 'exec "$0" policy query "$1" --batch "$2" "$3" --mode "$4" <"$5"',
+			$segplan, $inv, $when, $date, $mode, $in_path) or die "$segplan: $!\n";
 		for my $t (@tuples) {
 			my $line = <$fh> // die "query --batch ended before tuple $t->{id}\n";
 			print verdict_line($t, $gw, decode_json($line));
@@ -540,7 +544,7 @@ sub cmd_query {
 	}
 	for my $t (@tuples) {
 		my @cmd = ($segplan, 'policy', 'query', $inv, '--src', $t->{src}, '--dst', $t->{dst},
-			'--proto', $t->{proto}, '--date', $date, '--mode', $mode, '--json');
+			'--proto', $t->{proto}, $when, $date, '--mode', $mode, '--json');
 		push @cmd, '--dport', $t->{arg} if $t->{proto} eq 'tcp' || $t->{proto} eq 'udp';
 		push @cmd, '--type', $t->{arg} if $t->{proto} =~ /^icmp/;
 		open(my $fh, '-|', @cmd) or die "$segplan: $!\n";
@@ -812,6 +816,49 @@ sub read_map {
 	return %m;
 }
 
+# What the kernel did with a tuple: accept, drop or reject, from what the
+# receiver saw (SEEN) and what the sender got back (OUTCOME).
+sub kernel_verdict {
+	my ($t, $o, $seen) = @_;
+	my $delivered = $seen->{join "\t", @$t{qw(fam proto arg src dst)}};
+	# a reply is due for TCP, UDP (the listener's or the port-unreachable
+	# error), echo and timestamp requests
+	my $reply_due = $t->{proto} =~ /^(tcp|udp)$/
+	    || ($t->{proto} =~ /^icmp/ && $t->{arg} =~ /^(8|13|128)$/);
+	if ($delivered) {
+		return !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept' : "delivered-but-$o";
+	}
+	# a reject answers TCP with a reset (the receiver saw nothing, so the
+	# gateway sent it), everything else with admin-prohibited
+	return $o =~ /^prohibited/ && $t->{proto} ne 'tcp' ? 'reject'
+	    : $o eq 'refused' && $t->{proto} eq 'tcp' ? 'reject'
+	    : $o eq 'silent' ? 'drop' : "not-delivered-$o";
+}
+
+sub read_seen {
+	my ($path) = @_;
+	my %seen;
+	open(my $sf, '<', $path) or die "$path: $!\n";
+	while (my $line = <$sf>) {
+		chomp $line;
+		$seen{$line} = 1;
+	}
+	return %seen;
+}
+
+# One line per tuple: id, the kernel's verdict, the sender's outcome.
+sub cmd_kernel {
+	my ($tuples_path, $outcomes_path, $seen_path) = @_;
+	open(my $tf, '<', $tuples_path) or die "$tuples_path: $!\n";
+	my @tuples = read_tsv($tf);
+	my %outcome = read_map($outcomes_path, qw(id outcome));
+	my %seen = read_seen($seen_path);
+	for my $t (@tuples) {
+		my $o = $outcome{$t->{id}}{outcome} // 'missing';
+		print join("\t", $t->{id}, kernel_verdict($t, $o, \%seen), $o), "\n";
+	}
+}
+
 sub cmd_judge {
 	my ($table_path, $tuples_path, $verdicts_path, $outcomes_path, $seen_path, $counters_path) = @_;
 	my $table = decode_json(slurp($table_path));
@@ -819,33 +866,13 @@ sub cmd_judge {
 	my @tuples = read_tsv($tf);
 	my %verdict = read_map($verdicts_path, qw(id verdict passes rule by overall decided_at));
 	my %outcome = read_map($outcomes_path, qw(id outcome));
-	my %seen;
-	open(my $sf, '<', $seen_path) or die "$seen_path: $!\n";
-	while (my $line = <$sf>) {
-		chomp $line;
-		$seen{$line} = 1;
-	}
+	my %seen = read_seen($seen_path);
 	my ($pass, $fail, %row, %sent) = (0, 0);
 	my @order = ((map { $_->{id} } @{$table->{rules}}), 'default');
 	for my $t (@tuples) {
 		my $v = $verdict{$t->{id}} or die "no verdict for tuple $t->{id}\n";
 		my $o = $outcome{$t->{id}}{outcome} // 'missing';
-		my $delivered = $seen{join "\t", @$t{qw(fam proto arg src dst)}};
-		# a reply is due for TCP, UDP (the listener's or the port-unreachable
-		# error), echo and timestamp requests
-		my $reply_due = $t->{proto} =~ /^(tcp|udp)$/
-		    || ($t->{proto} =~ /^icmp/ && $t->{arg} =~ /^(8|13|128)$/);
-		my $kernel;
-		if ($delivered) {
-			$kernel = !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept'
-			    : "delivered-but-$o";
-		} else {
-			# a reject answers TCP with a reset (the receiver saw nothing, so
-			# the gateway sent it), everything else with admin-prohibited
-			$kernel = $o =~ /^prohibited/ && $t->{proto} ne 'tcp' ? 'reject'
-			    : $o eq 'refused' && $t->{proto} eq 'tcp' ? 'reject'
-			    : $o eq 'silent' ? 'drop' : "not-delivered-$o";
-		}
+		my $kernel = kernel_verdict($t, $o, \%seen);
 		my $want = $v->{passes} ? 'accept' : $v->{verdict};
 		my $rule = $v->{by} eq 'rule' ? $v->{rule} : $v->{by};
 		my $r = $row{$rule} //= {};
@@ -867,7 +894,7 @@ sub cmd_judge {
 		printf "MISMATCH tuple %d: %s %s %s -> %s %s: query (%s) says %s by %s (overall %s at %s), kernel %s (sender: %s, receiver %s)\n",
 		    $t->{id}, $t->{proto}, $t->{arg}, $t->{src}, $t->{dst}, "[$t->{srcns} -> $t->{dstns}]",
 		    $table->{gateway}, $want, $rule, $v->{overall}, $v->{decided_at}, $kernel, $o,
-		    $delivered ? 'saw it' : 'saw nothing';
+		    $seen{join "\t", @$t{qw(fam proto arg src dst)}} ? 'saw it' : 'saw nothing';
 	}
 	printf "%-22s %6s %5s %6s %6s %7s %8s %5s\n", 'RULE (deciding at ' . $table->{gateway} . ')',
 	    'tuples', 'ipv6', 'passed', 'denied', 'aimed', 'outside', 'bad';
@@ -949,10 +976,12 @@ if ($cmd eq 'host') {
 	cmd_counters();
 } elsif ($cmd eq 'judge') {
 	cmd_judge(@ARGV);
+} elsif ($cmd eq 'kernel') {
+	cmd_kernel(@ARGV);
 } elsif ($cmd eq 'serve') {
 	cmd_serve(@ARGV);
 } elsif ($cmd eq 'talk') {
 	cmd_talk(@ARGV);
 } else {
-	die "usage: polprobe.pl host|pick|tuples|query|send|seen|counters|judge|serve|talk ...\n";
+	die "usage: polprobe.pl host|pick|tuples|query|send|seen|counters|judge|kernel|serve|talk ...\n";
 }
