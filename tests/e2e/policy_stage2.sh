@@ -55,16 +55,6 @@ ulimit -n 8192 2>/dev/null || true
 start=$SECONDS
 export LC_ALL=C
 
-xcheck() { # VAR WHAT CMD...: e2e_check, or XFAIL/XPASS while VAR is 1
-	local var=$1 what=$2
-	shift 2
-	if [ "${!var:-0}" = 1 ]; then
-		if "$@"; then e2e_log "XPASS: $what (set $var=0)"; else e2e_log "XFAIL: $what ($var)"; fi
-	else
-		e2e_check "$what" "$@"
-	fi
-}
-
 # --- the policies ------------------------------------------------------------
 # P1: the fixture's policy plus the rules below. The windows are computed
 # from the current time: one holds now (UTC), one holds now in
@@ -302,7 +292,6 @@ packets() { # CHAIN COMMENT
 	e2e_in "${GWNS[gw]}" nft -j list chain inet segplan "$1" |
 		jq --arg c "$2" '[.nftables[].rule? | select(.comment == $c) | .expr[].counter?.packets // empty] | add // 0'
 }
-mac() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
 segdev() { awk -v s="$1" '$1 == s { print $2 }' "$GWNS_LINKS"; }
 # qgw SITE ARGS...: that gateway's verdict for one connection now, "verdict rule"
 qgw() {
@@ -335,35 +324,24 @@ run_phase S1 p0 "$tmp/r0" "$FIX"
 
 # --- gateway services at S1's input chain ---------------------------------------------
 e2e_log "[$((SECONDS - start)) s] S1 gateway services"
-# what passed segplan's input chain (a base chain after it: a drop there ends the packet)
-e2e_in "$gw" nft -f - <<'EOF' || exit 1
-table inet obs {
-	set in4 { type ifname . ipv4_addr . ipv4_addr . inet_proto; flags dynamic; }
-	set in6 { type ifname . ipv6_addr . ipv6_addr . inet_proto; flags dynamic; }
-	chain input {
-		type filter hook input priority filter + 10;
-		meta nfproto ipv4 add @in4 { meta iifname . ip saddr . ip daddr . meta l4proto }
-		meta nfproto ipv6 add @in6 { meta iifname . ip6 saddr . ip6 daddr . meta l4proto }
-	}
-}
-EOF
-seen_in() { e2e_in "$gw" nft get element inet obs "$1" "{ $2 }" >/dev/null 2>&1; }
+# what passed segplan's input chain
+e2e_observe_input "$gw" || exit 1
 e2e_in "$gw" nft -f "$tmp/r0/S1.nft" # fresh counters
 for a in 10.99.8.161/32 10.99.8.162/32; do ip -n "$up" addr add "$a" dev lo 2>/dev/null; done
 for a in fd99:0:1::161/128 fd99:0:1::162/128; do ip -n "$up" addr add "$a" dev lo nodad 2>/dev/null; done
 ip -n "$upb" addr add 10.99.8.161/32 dev lo || exit 1
 ip -n "$upb" addr add fd99:0:1::161/128 dev lo nodad || exit 1
 sleep 0.2
-MAC_TR0=$(mac "$gw" tr0)
-MAC_TR1=$(mac "$gw" tr1)
-MAC_SRV=$(mac "$gw" seg-servers)
+MAC_TR0=$(e2e_mac "$gw" tr0)
+MAC_TR1=$(e2e_mac "$gw" tr1)
+MAC_SRV=$(e2e_mac "$gw" seg-servers)
 SRVDEV=$(segdev servers)
 snmp() { # WHAT NS DEV DSTMAC SRC DST IIF WANT_KERNEL WANT_QUERY
 	local what=$1 ns=$2 dev=$3 dmac=$4 src=$5 dst=$6 iif=$7 wk=$8 wq=$9 k q set=in4
 	case $src in *:*) set=in6 ;; esac
 	e2e_in "$ns" perl "$HP" send "$dev" "$dmac" "$src" "$dst" 17 64 udp 40161 161
 	sleep 0.2
-	if seen_in "$set" "\"$iif\" . $src . $dst . udp"; then k=accept; else k=drop; fi
+	if e2e_seen "$gw" "$set" "\"$iif\" . $src . $dst . udp"; then k=accept; else k=drop; fi
 	q=$(qgw S1 "$FIX" --src "$src" --dst "$dst" --proto udp --dport 161)
 	e2e_check "S1 input: $what: want $wk, query $q, kernel $k" [ "$k" = "$wk" -a "$q" = "$wq" ]
 }
@@ -411,7 +389,7 @@ burst() {
 	local seg=$1 src=$2 dst=$3 n=$4 t0 t1
 	e2e_in "${GWNS[servers]}" nft reset counter inet cnt syn22 >/dev/null
 	t0=$(date +%s%N)
-	e2e_in "${GWNS[$seg]}" perl "$HP" send "$(segdev "$seg")" "$(mac "$gw" "seg-$seg")" "$src" "$dst" 6 64 tcpsyn 41000 22 -n "$n"
+	e2e_in "${GWNS[$seg]}" perl "$HP" send "$(segdev "$seg")" "$(e2e_mac "$gw" "seg-$seg")" "$src" "$dst" 6 64 tcpsyn 41000 22 -n "$n"
 	t1=$(date +%s%N)
 	B_ELAPSED=$(((t1 - t0) / 1000000))
 	sleep 0.3
@@ -483,12 +461,12 @@ run_phase S1 p1 "$tmp/r1" "$tmp/p1"
 d0=$(packets input default)
 e2e_in "${GWNS[servers]}" perl "$HP" send "$SRVDEV" "$MAC_SRV" 10.99.9.10 10.99.9.1 17 64 udp 40162 161
 sleep 0.2
-if seen_in in4 '"seg-servers" . 10.99.9.10 . 10.99.9.1 . udp'; then k=accept; else k=drop; fi
+if e2e_seen "$gw" in4 '"seg-servers" . 10.99.9.10 . 10.99.9.1 . udp'; then k=accept; else k=drop; fi
 d=$(($(packets input default) - d0))
 e2e_check "S1 input: print-snmp (interfaces: [transfer]) from s1-print on seg-servers is dropped by the input chain's default ($k, default +$d)" \
 	[ "$k" = drop -a "$d" = 1 ]
 q=$(qgw S1 "$tmp/p1" --src 10.99.9.10 --dst 10.99.9.1 --proto udp --dport 161)
-xcheck XFAIL_QUERY_IFACE "S1 input: query says what the kernel does for s1-print's SNMP on seg-servers (query: $q)" [ "${q%% *}" = drop ]
+e2e_xcheck XFAIL_QUERY_IFACE "S1 input: query says what the kernel does for s1-print's SNMP on seg-servers (query: $q)" [ "${q%% *}" = drop ]
 kill "$snmpd" 2>/dev/null
 wait "$snmpd" 2>/dev/null
 gwns_teardown
