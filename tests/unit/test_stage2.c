@@ -7,8 +7,11 @@
  *  - objects, external networks and site groups that no rule uses change no
  *    verdict at any gateway (and no byte of the ruleset but the policy hash);
  *  - a site group of one equals the old site exception at that site's
- *    gateway; elsewhere the group rule decides what the exception decided
- *    at the site, and only that;
+ *    gateway. Elsewhere they differ, and that is the point of site groups:
+ *    the group rules are compiled at the gateway of a connection's other end
+ *    too, and decide there what the exception decides at the site (and
+ *    nothing else), except for connections to the site gateway's own
+ *    addresses, which its input chain judges (no exception applies there);
  *  - `except` is set difference, with the membership of the tuples'
  *    addresses computed here from the prefixes (inet_pton and bit masks, not
  *    the library's ranges);
@@ -264,6 +267,18 @@ static void draw_aimed(const struct aim *a, int64_t now, struct pol_tuple *t)
 	t->time = now - 86400 + (int64_t)below(31 * 86400);
 }
 
+static void draw_tuple(const struct pool *pl, int64_t now, struct pol_tuple *t);
+
+/* Every other tuple aimed (at one of aims), the others drawn from the pool. */
+static void draw_mixed(const struct pool *pl, const struct aim *aims, size_t naims, int i,
+		       int64_t now, struct pol_tuple *t)
+{
+	if (i % 2)
+		draw_aimed(&aims[below(naims)], now, t);
+	else
+		draw_tuple(pl, now, t);
+}
+
 static void draw_tuple(const struct pool *pl, int64_t now, struct pol_tuple *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -375,10 +390,7 @@ Test(stage2, unused_objects_groups_externals_change_no_verdict)
 	cr_assert_lt(a.p->nrules, 64);
 	for (int i = 0; i < NTUPLES; i++) {
 		struct pol_tuple t;
-		if (i % 2)
-			draw_aimed(&aims[below(NELEM(aims))], a.p->now, &t);
-		else
-			draw_tuple(&pl, a.p->now, &t);
+		draw_mixed(&pl, aims, NELEM(aims), i, a.p->now, &t);
 		for (size_t s = 0; s < inv->nsites; s++) {
 			struct pol_verdict va, vb;
 			cr_assert_eq(pol_decide(a.t[s], &t, &va), 0);
@@ -481,10 +493,7 @@ Test(stage2, site_group_of_one_equals_the_site_exception)
 	size_t at_s1 = 0, by_exception = 0, differ_elsewhere = 0, judged_elsewhere = 0, to_s1_gateway = 0;
 	for (int i = 0; i < NTUPLES; i++) {
 		struct pol_tuple t;
-		if (i % 2)
-			draw_aimed(&aims[below(NELEM(aims))], a.p->now, &t);
-		else
-			draw_tuple(&pl, a.p->now, &t);
+		draw_mixed(&pl, aims, NELEM(aims), i, a.p->now, &t);
 		char buf[256];
 		tuple_text(&t, buf, sizeof(buf));
 		struct pol_verdict a1, b1;
