@@ -35,9 +35,9 @@
 #include "policy/policy.h"
 #include "tests/unit/testutil.h"
 
-#define FIXTURE "tests/e2e/fixtures/stage2"
-#define DAY	"2026-12-01"
-#define NTUPLES 10000
+#define FIXTURE	 "tests/e2e/fixtures/stage2"
+#define DAY	 "2026-12-01"
+#define NTUPLES	 10000
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------ */
@@ -184,10 +184,13 @@ static void pool_inventory(struct pool *pl, const struct inventory *inv)
 			pool_add_prefix(pl, &p);
 		}
 	}
-	static const char *const more[] = {
-	    "10.99.64.0/24", "fd99:0:64::/64", "10.99.65.0/24", "fd99:0:65::/64", "10.99.66.0/24",
-	    "fd99:0:66::/64", "10.99.100.0/24", "fd99:0:99::/64", "100.70.0.0/16", "fd70::/48",
-	    "11.22.33.0/24", "2a0b:11::/64", "0.0.0.0/0", "::/0"};
+	static const char *const more[] = {"10.99.64.0/24",  "fd99:0:64::/64",
+					   "10.99.65.0/24",  "fd99:0:65::/64",
+					   "10.99.66.0/24",  "fd99:0:66::/64",
+					   "10.99.100.0/24", "fd99:0:99::/64",
+					   "100.70.0.0/16",  "fd70::/48",
+					   "11.22.33.0/24",  "2a0b:11::/64",
+					   "0.0.0.0/0",	     "::/0"};
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
 		pool_add(pl, more[i]);
 }
@@ -302,8 +305,10 @@ static void draw_tuple(const struct pool *pl, int64_t now, struct pol_tuple *t)
 	} else if (t->proto == 6 || t->proto == 17 || t->proto == 132) {
 		uint64_t q = below(10);
 		t->dport = q < 7 ? (uint16_t)(ports[below(sizeof(ports) / sizeof(ports[0]))] +
-					      (q == 5 ? 1 : q == 6 ? -1 : 0))
-			       : (uint16_t)(1 + below(65535));
+					      (q == 5	? 1
+					       : q == 6 ? -1
+							: 0))
+				 : (uint16_t)(1 + below(65535));
 	}
 	/* a day before the policy's day to a month after it (its windows) */
 	t->time = now - 86400 + (int64_t)below(31 * 86400);
@@ -346,41 +351,47 @@ Test(stage2, unused_objects_groups_externals_change_no_verdict)
 	char *t2 = insert_after(t1, "externals:",
 				"  unused-ext: {addresses: [100.70.1.0/24, 203.0.113.0/24, "
 				"\"fd70::/64\"]}\n");
-	char *with = insert_after(t2, "site_groups:",
-				  "  unused-grp: {districts: [Mitte]}\n  unused-one: [S3]\n");
+	char *with = insert_after(
+	    t2, "site_groups:", "  unused-grp: {districts: [Mitte]}\n  unused-one: [S3]\n");
 	struct built a, b;
 	build(inv, base, DAY, &a);
 	build(inv, with, DAY, &b);
-	for (const char *name = "unused-obj"; name; name = strcmp(name, "unused-obj") == 0 ? "unused-ext" : NULL) {
-		int o = policy_find_object(b.p, name);
+	static const char *const objects[] = {"unused-obj", "unused-nest", "unused-ext"};
+	for (size_t i = 0; i < NELEM(objects); i++) {
+		int o = policy_find_object(b.p, objects[i]);
 		cr_assert_geq(o, 0);
-		cr_expect_not(b.p->objects[o].used, "%s is not used", name);
+		cr_expect_not(b.p->objects[o].used, "%s is not used", objects[i]);
 	}
-	cr_expect_not(b.p->groups[policy_find_group(b.p, "unused-grp")].used);
+	static const char *const groups[] = {"unused-grp", "unused-one"};
+	for (size_t i = 0; i < NELEM(groups); i++) {
+		int g = policy_find_group(b.p, groups[i]);
+		cr_assert_geq(g, 0);
+		cr_expect_not(b.p->groups[g].used, "%s is not used", groups[i]);
+	}
 
 	struct pool pl = {.n = 0};
 	pool_inventory(&pl, inv);
 	/* half of the tuples aimed at the fixture's rules, at their edges */
 	static const struct aim aims[] = {
-	    {"10.99.57.0/24", "10.99.8.0/24", 6, 443},	    /* mgmt-all */
-	    {"10.99.1.0/24", "10.99.8.52/30", 17, 53},	    /* dns, to core */
-	    {"10.99.49.0/24", "10.99.8.120/29", 17, 53},    /* dns from guest (excepted) */
+	    {"10.99.57.0/24", "10.99.8.0/24", 6, 443},	 /* mgmt-all */
+	    {"10.99.1.0/24", "10.99.8.52/30", 17, 53},	 /* dns, to core */
+	    {"10.99.49.0/24", "10.99.8.120/29", 17, 53}, /* dns from guest (excepted) */
 	    {"fd99:0:2:1::/64", "fd99:0:1::50/124", 6, 53},
-	    {"10.99.1.0/24", "10.99.8.80/31", 6, 443},	    /* payroll-web: web, db */
+	    {"10.99.1.0/24", "10.99.8.80/31", 6, 443}, /* payroll-web: web, db */
 	    {"fd99:0:0:3::/64", "fd99:0:1::80/127", 6, 80},
-	    {"10.99.8.80/31", "10.99.8.80/31", 6, 5432},    /* payroll-db */
+	    {"10.99.8.80/31", "10.99.8.80/31", 6, 5432}, /* payroll-db */
 	    {"fd99:0:1::80/127", "fd99:0:1::80/127", 6, 5432},
-	    {"10.99.1.0/24", "100.70.0.0/23", 6, 443},	    /* state-partner, from mitte */
-	    {"10.99.3.0/24", "100.70.1.0/24", 6, 443},	    /* ... and from Nord */
+	    {"10.99.1.0/24", "100.70.0.0/23", 6, 443}, /* state-partner, from mitte */
+	    {"10.99.3.0/24", "100.70.1.0/24", 6, 443}, /* ... and from Nord */
 	    {"fd99:0:0:2::/64", "fd70::/120", 6, 80},
-	    {"10.99.41.0/24", "10.99.41.8/30", 6, 80},	    /* bms-sup, same site */
+	    {"10.99.41.0/24", "10.99.41.8/30", 6, 80}, /* bms-sup, same site */
 	    {"fd99:0:5:1::/64", "fd99:0:5:1::8/125", 6, 443},
-	    {"10.99.1.0/24", "10.99.9.8/29", 6, 631},	    /* print-net, except s1-print */
+	    {"10.99.1.0/24", "10.99.9.8/29", 6, 631}, /* print-net, except s1-print */
 	    {"fd99:0:0:1::/64", "fd99:0:1:1::8/125", 6, 9100},
-	    {"10.99.1.0/24", "10.99.9.0/24", 6, 22},	    /* ssh-limited */
+	    {"10.99.1.0/24", "10.99.9.0/24", 6, 22}, /* ssh-limited */
 	    {"fd99:0:0:3::/64", "fd99:0:1::/64", 6, 22},
-	    {"10.99.17.0/24", "10.99.8.0/24", 6, 22},	    /* ssh-src */
-	    {"10.99.66.0/24", "10.99.41.0/24", 6, 22},	    /* maint, in its window or not */
+	    {"10.99.17.0/24", "10.99.8.0/24", 6, 22},  /* ssh-src */
+	    {"10.99.66.0/24", "10.99.41.0/24", 6, 22}, /* maint, in its window or not */
 	    {"fd99:0:66::/64", "fd99:0:5::/64", 6, 22},
 	    {"10.99.8.160/30", "10.99.254.0/29", 17, 161}, /* snmp, the gateway service */
 	    {"fd99:0:1::160/126", "fd99:0:0:1::/126", 17, 161},
@@ -398,7 +409,8 @@ Test(stage2, unused_objects_groups_externals_change_no_verdict)
 			if (!same_verdict(a.t[s], &va, b.t[s], &vb)) {
 				char buf[256];
 				tuple_text(&t, buf, sizeof(buf));
-				cr_assert_fail("at %s: %s: %s by %s without the unused definitions, %s by %s with them",
+				cr_assert_fail("at %s: %s: %s by %s without the unused "
+					       "definitions, %s by %s with them",
 					       inv->sites[s].id, buf, pol_action_names[va.action],
 					       rule_id(a.t[s], &va), pol_action_names[vb.action],
 					       rule_id(b.t[s], &vb));
@@ -467,7 +479,8 @@ Test(stage2, site_group_of_one_equals_the_site_exception)
 	    "action: reject}\n"
 	    "  - {id: x1-to, from: [admin], to: {zone: servers, sites: [S1]}, services: [ssh], "
 	    "action: reject}\n"
-	    "  - {id: x2-from, from: {zone: voip, sites: [S1]}, to: [bms, servers], services: [web], "
+	    "  - {id: x2-from, from: {zone: voip, sites: [S1]}, to: [bms, servers], services: "
+	    "[web], "
 	    "action: accept}\n"
 	    "  - {id: x2-to, from: [voip], to: {zones: [bms, servers], sites: [S1]}, services: "
 	    "[web], action: accept}\n");
@@ -481,16 +494,24 @@ Test(stage2, site_group_of_one_equals_the_site_exception)
 	pool_inventory(&pl, inv);
 	/* half of the tuples between admin or voip and servers or bms, at S1 and elsewhere */
 	static const struct aim aims[] = {
-	    {"10.99.1.0/24", "10.99.9.0/24", 6, 22},	   {"10.99.1.0/24", "10.99.8.0/24", 6, 22},
-	    {"10.99.3.0/24", "10.99.9.0/24", 6, 22},	   {"10.99.3.0/24", "10.99.11.0/24", 6, 22},
-	    {"fd99:0:0:1::/64", "fd99:0:1::/64", 6, 22},   {"fd99:0:0:3::/64", "fd99:0:1:1::/64", 6, 22},
-	    {"10.99.17.0/24", "10.99.41.0/24", 6, 80},	   {"10.99.17.0/24", "10.99.43.0/24", 6, 443},
-	    {"10.99.19.0/24", "10.99.41.0/24", 6, 443},   {"10.99.18.0/24", "10.99.9.0/24", 6, 80},
-	    {"fd99:0:2:1::/64", "fd99:0:5::/64", 6, 443}, {"fd99:0:2:3::/64", "fd99:0:5:1::/64", 6, 80},
-	    {"10.99.1.0/24", "10.99.41.0/24", 6, 22},	   {"10.99.17.0/24", "10.99.1.0/24", 6, 80},
+	    {"10.99.1.0/24", "10.99.9.0/24", 6, 22},
+	    {"10.99.1.0/24", "10.99.8.0/24", 6, 22},
+	    {"10.99.3.0/24", "10.99.9.0/24", 6, 22},
+	    {"10.99.3.0/24", "10.99.11.0/24", 6, 22},
+	    {"fd99:0:0:1::/64", "fd99:0:1::/64", 6, 22},
+	    {"fd99:0:0:3::/64", "fd99:0:1:1::/64", 6, 22},
+	    {"10.99.17.0/24", "10.99.41.0/24", 6, 80},
+	    {"10.99.17.0/24", "10.99.43.0/24", 6, 443},
+	    {"10.99.19.0/24", "10.99.41.0/24", 6, 443},
+	    {"10.99.18.0/24", "10.99.9.0/24", 6, 80},
+	    {"fd99:0:2:1::/64", "fd99:0:5::/64", 6, 443},
+	    {"fd99:0:2:3::/64", "fd99:0:5:1::/64", 6, 80},
+	    {"10.99.1.0/24", "10.99.41.0/24", 6, 22},
+	    {"10.99.17.0/24", "10.99.1.0/24", 6, 80},
 	};
 	rng_state = 42;
-	size_t at_s1 = 0, by_exception = 0, differ_elsewhere = 0, judged_elsewhere = 0, to_s1_gateway = 0;
+	size_t at_s1 = 0, by_exception = 0, differ_elsewhere = 0, judged_elsewhere = 0,
+	       to_s1_gateway = 0;
 	for (int i = 0; i < NTUPLES; i++) {
 		struct pol_tuple t;
 		draw_mixed(&pl, aims, NELEM(aims), i, a.p->now, &t);
@@ -501,12 +522,14 @@ Test(stage2, site_group_of_one_equals_the_site_exception)
 		cr_assert_eq(pol_decide(b.t[s1], &t, &b1), 0);
 		const char *ra = rule_id(a.t[s1], &a1), *rb = rule_id(b.t[s1], &b1);
 		/* at S1: the same verdict; x1 (x2) of A is x1-from or x1-to (x2-...) of B */
-		bool exc = a1.by == POL_BY_RULE && pol_table_rule(a.t[s1], (size_t)a1.rule)->exception;
+		bool exc =
+		    a1.by == POL_BY_RULE && pol_table_rule(a.t[s1], (size_t)a1.rule)->exception;
 		bool ok = a1.by == b1.by && a1.action == b1.action && a1.passes == b1.passes &&
 			  a1.to_gateway == b1.to_gateway &&
 			  (exc ? strncmp(rb, ra, strlen(ra)) == 0 && rb[strlen(ra)] == '-'
 			       : strcmp(ra, rb) == 0);
-		cr_assert(ok, "at S1: %s: %s by %s with the exception, %s by %s with the group of one",
+		cr_assert(ok,
+			  "at S1: %s: %s by %s with the exception, %s by %s with the group of one",
 			  buf, pol_action_names[a1.action], ra, pol_action_names[b1.action], rb);
 		at_s1 += a1.by != POL_BY_TRANSIT;
 		by_exception += exc;
@@ -526,25 +549,29 @@ Test(stage2, site_group_of_one_equals_the_site_exception)
 				/* to one of S1's own addresses: S1's input chain judges it, where
 				 * neither exceptions nor group rules apply; the other end's
 				 * gateway judges it by the group rule, as one at S1's segment */
-				cr_assert(vb.by == POL_BY_RULE && rbs[0] == 'x', "at %s: %s: %s by %s",
-					  inv->sites[s].id, buf, pol_action_names[vb.action], rbs);
+				cr_assert(vb.by == POL_BY_RULE && rbs[0] == 'x',
+					  "at %s: %s: %s by %s", inv->sites[s].id, buf,
+					  pol_action_names[vb.action], rbs);
 				to_s1_gateway++;
 				continue;
 			}
 			differ_elsewhere++;
-			cr_assert(vb.by == POL_BY_RULE && rbs[0] == 'x' && exc &&
-					  strncmp(rbs, ra, strlen(ra)) == 0 && vb.action == a1.action,
-				  "at %s: %s: %s by %s with the exception, %s by %s with the group of "
-				  "one (at S1: %s by %s)",
-				  inv->sites[s].id, buf, pol_action_names[va.action],
-				  rule_id(a.t[s], &va), pol_action_names[vb.action], rbs,
-				  pol_action_names[a1.action], ra);
+			cr_assert(
+			    vb.by == POL_BY_RULE && rbs[0] == 'x' && exc &&
+				strncmp(rbs, ra, strlen(ra)) == 0 && vb.action == a1.action,
+			    "at %s: %s: %s by %s with the exception, %s by %s with the group of "
+			    "one (at S1: %s by %s)",
+			    inv->sites[s].id, buf, pol_action_names[va.action],
+			    rule_id(a.t[s], &va), pol_action_names[vb.action], rbs,
+			    pol_action_names[a1.action], ra);
 		}
 	}
-	cr_log_info("group of one: %d tuples, %zu judged at S1, %zu by the exceptions; elsewhere "
-		    "%zu judged, %zu decided by the group rules as at S1, %zu to S1's own addresses",
-		    NTUPLES, at_s1, by_exception, judged_elsewhere, differ_elsewhere, to_s1_gateway);
-	cr_expect_gt(by_exception, 1000, "the exceptions decided enough tuples (%zu)", by_exception);
+	cr_log_info(
+	    "group of one: %d tuples, %zu judged at S1, %zu by the exceptions; elsewhere "
+	    "%zu judged, %zu decided by the group rules as at S1, %zu to S1's own addresses",
+	    NTUPLES, at_s1, by_exception, judged_elsewhere, differ_elsewhere, to_s1_gateway);
+	cr_expect_gt(by_exception, 1000, "the exceptions decided enough tuples (%zu)",
+		     by_exception);
 	cr_expect_gt(differ_elsewhere, 500,
 		     "the group rules are compiled where the other end is (%zu tuples)",
 		     differ_elsewhere);
@@ -603,8 +630,8 @@ static bool xin(const struct xprefix *v, size_t n, const struct ip_addr *a)
 }
 
 static const char *const BIG[] = {"10.99.8.0/22", "fd99:0:1::/48", "100.70.0.0/16"};
-static const char *const HOLES[] = {"10.99.9.0/25", "10.99.8.53", "fd99:0:1:1::/64",
-				    "fd99:0:1::53", "100.70.1.0/24"};
+static const char *const HOLES[] = {"10.99.9.0/25", "10.99.8.53", "fd99:0:1:1::/64", "fd99:0:1::53",
+				    "100.70.1.0/24"};
 static const char *const BIG2[] = {"10.99.40.0/22", "fd99:0:5::/48"};
 
 Test(stage2, except_is_set_difference)
@@ -618,11 +645,12 @@ Test(stage2, except_is_set_difference)
 	char *without = insert_after(base, "objects:", objects);
 	/* E1: to an object minus another; E2: from every address minus a zone and
 	 * an object; both first */
-	char *with = insert_after(without, "rules:",
-				  "  - {id: e1, from: any, to: {object: big, except: [holes]}, "
-				  "services: [printing], action: accept}\n"
-				  "  - {id: e2, from: {except: [guest, holes]}, to: big2, services: "
-				  "[sql], action: reject}\n");
+	char *with =
+	    insert_after(without, "rules:",
+			 "  - {id: e1, from: any, to: {object: big, except: [holes]}, "
+			 "services: [printing], action: accept}\n"
+			 "  - {id: e2, from: {except: [guest, holes]}, to: big2, services: "
+			 "[sql], action: reject}\n");
 	struct built w0, w;
 	build(inv, without, DAY, &w0);
 	build(inv, with, DAY, &w);
@@ -659,10 +687,11 @@ Test(stage2, except_is_set_difference)
 		pool_add(&pl, BIG2[i]);
 	/* the sets' edges, the excluded zone, the services */
 	static const char *const focus[] = {
-	    "10.99.8.0/24", "10.99.9.0/24", "10.99.11.255/32", "10.99.12.0/32", "10.99.8.52/30",
-	    "fd99:0:1::50/124", "fd99:0:1:1::/120", "fd99:0:1:2::/128", "100.70.1.0/24",
-	    "100.70.0.255/32", "100.70.2.0/32", "10.99.41.0/24", "10.99.43.0/24", "10.99.40.0/24",
-	    "fd99:0:5:1::/64", "10.99.49.0/24", "fd99:0:6:1::/64", "10.99.1.0/24", "fd99:0:0:1::/64"};
+	    "10.99.8.0/24",    "10.99.9.0/24",	   "10.99.11.255/32",  "10.99.12.0/32",
+	    "10.99.8.52/30",   "fd99:0:1::50/124", "fd99:0:1:1::/120", "fd99:0:1:2::/128",
+	    "100.70.1.0/24",   "100.70.0.255/32",  "100.70.2.0/32",    "10.99.41.0/24",
+	    "10.99.43.0/24",   "10.99.40.0/24",	   "fd99:0:5:1::/64",  "10.99.49.0/24",
+	    "fd99:0:6:1::/64", "10.99.1.0/24",	   "fd99:0:0:1::/64"};
 	static const uint16_t fports[] = {631, 9100, 5432};
 	pool_focus(&pl, focus, NELEM(focus), fports, NELEM(fports));
 	rng_state = 7;
@@ -674,7 +703,8 @@ Test(stage2, except_is_set_difference)
 		tuple_text(&t, buf, sizeof(buf));
 		bool printing = t.proto == 6 && (t.dport == 631 || t.dport == 9100);
 		bool sql = t.proto == 6 && t.dport == 5432;
-		bool m1 = printing && xin(big, NELEM(big), &t.dst) && !xin(holes, NELEM(holes), &t.dst);
+		bool m1 =
+		    printing && xin(big, NELEM(big), &t.dst) && !xin(holes, NELEM(holes), &t.dst);
 		bool m2 = sql && xin(big2, NELEM(big2), &t.dst) && !xin(guest, nguest, &t.src) &&
 			  !xin(holes, NELEM(holes), &t.src);
 		bool hole = printing && xin(holes, NELEM(holes), &t.dst);
@@ -685,13 +715,15 @@ Test(stage2, except_is_set_difference)
 			cr_assert_eq(pol_decide(w0.t[s], &t, &v0), 0);
 			cr_assert_eq(pol_decide(w.t[s], &t, &v), 0);
 			/* transit, invalid and the input chain come before any rule */
-			bool before = v0.by == POL_BY_TRANSIT || v0.by == POL_BY_INVALID || v0.to_gateway;
+			bool before =
+			    v0.by == POL_BY_TRANSIT || v0.by == POL_BY_INVALID || v0.to_gateway;
 			const char *want = before ? NULL : m1 ? "e1" : m2 ? "e2" : NULL;
 			if (want) {
-				cr_assert(v.by == POL_BY_RULE && strcmp(rule_id(w.t[s], &v), want) == 0 &&
-						  v.action == (want[1] == '1' ? POL_ACCEPT : POL_REJECT),
-					  "at %s: %s: want %s, got %s by %s", inv->sites[s].id, buf,
-					  want, pol_action_names[v.action], rule_id(w.t[s], &v));
+				cr_assert(
+				    v.by == POL_BY_RULE && strcmp(rule_id(w.t[s], &v), want) == 0 &&
+					v.action == (want[1] == '1' ? POL_ACCEPT : POL_REJECT),
+				    "at %s: %s: want %s, got %s by %s", inv->sites[s].id, buf, want,
+				    pol_action_names[v.action], rule_id(w.t[s], &v));
 				e1 += want[1] == '1';
 				e2 += want[1] == '2';
 			} else {
@@ -784,8 +816,10 @@ Test(stage2, window_sets_hold_what_timewin_says_across_dst)
 	cr_assert_gt(nb, 300, "(%zu)", nb);
 	struct tw_window wa, wb;
 	char err[128];
-	cr_assert_eq(tw_parse("daily", "01:30-03:30", "Europe/Berlin", &wa, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(tw_parse("daily", "02:15-02:45", "Europe/Berlin", &wb, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tw_parse("daily", "01:30-03:30", "Europe/Berlin", &wa, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(tw_parse("daily", "02:15-02:45", "Europe/Berlin", &wb, err, sizeof(err)), 0,
+		     "%s", err);
 	/* Berlin: 2027-03-28 01:00 UTC the clock jumps from 02:00 CET to 03:00
 	 * CEST (02:15-02:45 does not exist that night); 2027-10-31 01:00 UTC
 	 * from 03:00 CEST back to 02:00 CET (02:00-03:00 happens twice). */
@@ -793,26 +827,46 @@ Test(stage2, window_sets_hold_what_timewin_says_across_dst)
 		const char *at;
 		bool a, b;
 	} cases[] = {
-	    {"2027-03-27T00:29:59Z", 0, 0}, {"2027-03-27T00:30:00Z", 1, 0}, /* CET: 01:30 */
-	    {"2027-03-27T01:14:59Z", 1, 0}, {"2027-03-27T01:15:00Z", 1, 1},
-	    {"2027-03-27T01:44:59Z", 1, 1}, {"2027-03-27T01:45:00Z", 1, 0},
-	    {"2027-03-27T02:29:59Z", 1, 0}, {"2027-03-27T02:30:00Z", 0, 0},
-	    {"2027-03-28T00:29:59Z", 0, 0}, {"2027-03-28T00:30:00Z", 1, 0}, /* the night of the jump */
-	    {"2027-03-28T00:59:59Z", 1, 0}, {"2027-03-28T01:00:00Z", 1, 0}, /* 01:59:59 CET, 03:00 CEST */
-	    {"2027-03-28T01:15:00Z", 1, 0}, {"2027-03-28T01:29:59Z", 1, 0},
-	    {"2027-03-28T01:30:00Z", 0, 0}, {"2027-03-28T23:29:59Z", 0, 0}, /* CEST from here */
-	    {"2027-03-28T23:30:00Z", 1, 0}, {"2027-03-29T00:14:59Z", 1, 0},
-	    {"2027-03-29T00:15:00Z", 1, 1}, {"2027-03-29T00:44:59Z", 1, 1},
-	    {"2027-03-29T00:45:00Z", 1, 0}, {"2027-03-29T01:29:59Z", 1, 0},
-	    {"2027-03-29T01:30:00Z", 0, 0}, {"2027-10-30T23:29:59Z", 0, 0}, /* the night back */
-	    {"2027-10-30T23:30:00Z", 1, 0}, {"2027-10-31T00:14:59Z", 1, 0},
-	    {"2027-10-31T00:15:00Z", 1, 1}, {"2027-10-31T00:44:59Z", 1, 1}, /* 02:15 CEST */
-	    {"2027-10-31T00:45:00Z", 1, 0}, {"2027-10-31T00:59:59Z", 1, 0},
-	    {"2027-10-31T01:00:00Z", 1, 0}, {"2027-10-31T01:14:59Z", 1, 0},
-	    {"2027-10-31T01:15:00Z", 1, 1}, {"2027-10-31T01:44:59Z", 1, 1}, /* 02:15 CET */
-	    {"2027-10-31T01:45:00Z", 1, 0}, {"2027-10-31T02:29:59Z", 1, 0},
-	    {"2027-10-31T02:30:00Z", 0, 0}, {"2027-10-31T23:29:59Z", 0, 0}, /* CET: 00:29:59 */
-	    {"2027-11-01T00:30:00Z", 1, 0}, {"2027-11-01T01:15:00Z", 1, 1},
+	    {"2027-03-27T00:29:59Z", 0, 0},
+	    {"2027-03-27T00:30:00Z", 1, 0}, /* CET: 01:30 */
+	    {"2027-03-27T01:14:59Z", 1, 0},
+	    {"2027-03-27T01:15:00Z", 1, 1},
+	    {"2027-03-27T01:44:59Z", 1, 1},
+	    {"2027-03-27T01:45:00Z", 1, 0},
+	    {"2027-03-27T02:29:59Z", 1, 0},
+	    {"2027-03-27T02:30:00Z", 0, 0},
+	    {"2027-03-28T00:29:59Z", 0, 0},
+	    {"2027-03-28T00:30:00Z", 1, 0}, /* the night of the jump */
+	    {"2027-03-28T00:59:59Z", 1, 0},
+	    {"2027-03-28T01:00:00Z", 1, 0}, /* 01:59:59 CET, 03:00 CEST */
+	    {"2027-03-28T01:15:00Z", 1, 0},
+	    {"2027-03-28T01:29:59Z", 1, 0},
+	    {"2027-03-28T01:30:00Z", 0, 0},
+	    {"2027-03-28T23:29:59Z", 0, 0}, /* CEST from here */
+	    {"2027-03-28T23:30:00Z", 1, 0},
+	    {"2027-03-29T00:14:59Z", 1, 0},
+	    {"2027-03-29T00:15:00Z", 1, 1},
+	    {"2027-03-29T00:44:59Z", 1, 1},
+	    {"2027-03-29T00:45:00Z", 1, 0},
+	    {"2027-03-29T01:29:59Z", 1, 0},
+	    {"2027-03-29T01:30:00Z", 0, 0},
+	    {"2027-10-30T23:29:59Z", 0, 0}, /* the night back */
+	    {"2027-10-30T23:30:00Z", 1, 0},
+	    {"2027-10-31T00:14:59Z", 1, 0},
+	    {"2027-10-31T00:15:00Z", 1, 1},
+	    {"2027-10-31T00:44:59Z", 1, 1}, /* 02:15 CEST */
+	    {"2027-10-31T00:45:00Z", 1, 0},
+	    {"2027-10-31T00:59:59Z", 1, 0},
+	    {"2027-10-31T01:00:00Z", 1, 0},
+	    {"2027-10-31T01:14:59Z", 1, 0},
+	    {"2027-10-31T01:15:00Z", 1, 1},
+	    {"2027-10-31T01:44:59Z", 1, 1}, /* 02:15 CET */
+	    {"2027-10-31T01:45:00Z", 1, 0},
+	    {"2027-10-31T02:29:59Z", 1, 0},
+	    {"2027-10-31T02:30:00Z", 0, 0},
+	    {"2027-10-31T23:29:59Z", 0, 0}, /* CET: 00:29:59 */
+	    {"2027-11-01T00:30:00Z", 1, 0},
+	    {"2027-11-01T01:15:00Z", 1, 1},
 	};
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		int64_t t = utc(cases[i].at);
@@ -826,20 +880,23 @@ Test(stage2, window_sets_hold_what_timewin_says_across_dst)
 			rb |= fb[k] <= t && t < lb[k];
 		cr_expect_eq(tw_contains(&wa, t), cases[i].a, "tw_contains wa at %s", cases[i].at);
 		cr_expect_eq(tw_contains(&wb, t), cases[i].b, "tw_contains wb at %s", cases[i].at);
-		cr_expect_eq(ra, cases[i].a, "w_wa holds %s: %d, want %d", cases[i].at, ra, cases[i].a);
-		cr_expect_eq(rb, cases[i].b, "w_wb holds %s: %d, want %d", cases[i].at, rb, cases[i].b);
+		cr_expect_eq(ra, cases[i].a, "w_wa holds %s: %d, want %d", cases[i].at, ra,
+			     cases[i].a);
+		cr_expect_eq(rb, cases[i].b, "w_wb holds %s: %d, want %d", cases[i].at, rb,
+			     cases[i].b);
 		/* the table's spans: what query decides at that instant */
 		struct pol_tuple tp = {.proto = 6, .dport = 22, .time = t};
 		cr_assert_eq(ip_addr_parse("10.99.66.20", &tp.src), 0);
 		cr_assert_eq(ip_addr_parse("10.99.41.20", &tp.dst), 0);
 		struct pol_verdict v;
 		cr_assert_eq(pol_decide(w.t[s1], &tp, &v), 0);
-		cr_expect_eq(v.by == POL_BY_RULE && strcmp(rule_id(w.t[s1], &v), "wa") == 0, cases[i].a,
-			     "pol_decide at %s: %s", cases[i].at, rule_id(w.t[s1], &v));
+		cr_expect_eq(v.by == POL_BY_RULE && strcmp(rule_id(w.t[s1], &v), "wa") == 0,
+			     cases[i].a, "pol_decide at %s: %s", cases[i].at, rule_id(w.t[s1], &v));
 		tp.dport = 80;
 		cr_assert_eq(pol_decide(w.t[s1], &tp, &v), 0);
-		cr_expect_eq(v.by == POL_BY_RULE && strcmp(rule_id(w.t[s1], &v), "wb") == 0, cases[i].b,
-			     "pol_decide at %s (wb): %s", cases[i].at, rule_id(w.t[s1], &v));
+		cr_expect_eq(v.by == POL_BY_RULE && strcmp(rule_id(w.t[s1], &v), "wb") == 0,
+			     cases[i].b, "pol_decide at %s (wb): %s", cases[i].at,
+			     rule_id(w.t[s1], &v));
 	}
 	/* and every second of the two nights, rendered set against tw_contains */
 	size_t seconds = 0;
@@ -852,8 +909,9 @@ Test(stage2, window_sets_hold_what_timewin_says_across_dst)
 			for (size_t k = 0; k < nb && !rb; k++)
 				rb = fb[k] <= t && t < lb[k];
 			if (ra != tw_contains(&wa, t) || rb != tw_contains(&wb, t))
-				cr_assert_fail("at %lld the rendered sets say %d %d, tw_contains %d %d",
-					       (long long)t, ra, rb, tw_contains(&wa, t), tw_contains(&wb, t));
+				cr_assert_fail(
+				    "at %lld the rendered sets say %d %d, tw_contains %d %d",
+				    (long long)t, ra, rb, tw_contains(&wa, t), tw_contains(&wb, t));
 		}
 	}
 	cr_log_info("windows: %zu and %zu occurrences rendered; %zu instants stated, %zu seconds "
