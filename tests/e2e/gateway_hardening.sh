@@ -37,22 +37,6 @@ e2e_tmp
 tmp=$E2E_TMP
 start=$SECONDS
 
-# xcheck VAR WHAT CMD...: e2e_check, unless VAR is 1 (a known bug): then a
-# failure is XFAIL and a pass says the variable can be flipped.
-xcheck() {
-	local var=$1 what=$2
-	shift 2
-	if [ "${!var:-0}" = 1 ]; then
-		if "$@"; then
-			e2e_log "XPASS: $what (set $var=0)"
-		else
-			e2e_log "XFAIL: $what ($var)"
-		fi
-	else
-		e2e_check "$what" "$@"
-	fi
-}
-
 # --- the ruleset ---------------------------------------------------------------
 if ! "$SEGPLAN" policy compile "$FIX" --out "$tmp/enf" --site "$SITE" --date "$DATE" >/dev/null 2>"$tmp/compile.err"; then
 	cat "$tmp/compile.err" >&2
@@ -80,7 +64,6 @@ link() {
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up || exit 1
 }
 addr() { e2e_addr "$@"; }
-mac() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
 
 for n in gw upa upb; do
 	e2e_ns_add "$n"
@@ -139,17 +122,7 @@ ip -n "$upb" -6 route add 2a0b:11::10/128 via fd99:fffe::1 || exit 1
 
 # what reached the gateway's own stack past the segplan input chain (priority
 # filter + 10: a drop in segplan's chain ends the packet, an accept does not)
-e2e_in "$gw" nft -f - <<'EOF' || exit 1
-table inet obs {
-	set in4 { type ifname . ipv4_addr . ipv4_addr . inet_proto; flags dynamic; }
-	set in6 { type ifname . ipv6_addr . ipv6_addr . inet_proto; flags dynamic; }
-	chain input {
-		type filter hook input priority filter + 10;
-		meta nfproto ipv4 add @in4 { meta iifname . ip saddr . ip daddr . meta l4proto }
-		meta nfproto ipv6 add @in6 { meta iifname . ip6 saddr . ip6 daddr . meta l4proto }
-	}
-}
-EOF
+e2e_observe_input "$gw" || exit 1
 # what reached a host, before conntrack and any socket
 host_obs='table inet obs {
 	set p4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags dynamic; }
@@ -181,7 +154,6 @@ obs_flush() {
 	done
 }
 # seen NS SET ELEMENT: the observer saw it
-seen() { e2e_in "$1" nft get element inet obs "$2" "{ $3 }" >/dev/null 2>&1; }
 counter() { e2e_in "$1" nft -j list counter inet obs "$2" | jq '.nftables[1].counter.packets'; }
 rule_packets() { # packets counted by the forward rules commented "rule:$1"
 	e2e_in "$gw" nft -j list chain inet segplan forward |
@@ -190,10 +162,10 @@ rule_packets() { # packets counted by the forward rules commented "rule:$1"
 
 e2e_in "$gw" nft -f "$RULESET" 2>"$tmp/load.err"
 e2e_check "S1's ruleset (interface table, multi-homed) loads in the gateway" [ $? -eq 0 ]
-GWMAC_TR0=$(mac "$gw" tr0)
-GWMAC_TR1=$(mac "$gw" tr1)
+GWMAC_TR0=$(e2e_mac "$gw" tr0)
+GWMAC_TR1=$(e2e_mac "$gw" tr1)
 declare -A GWMAC
-for s in "${segs[@]}"; do GWMAC[$s]=$(mac "$gw" "seg-$s"); done
+for s in "${segs[@]}"; do GWMAC[$s]=$(e2e_mac "$gw" "seg-$s"); done
 
 # listeners and multicast memberships of the gateway (without a membership a
 # multicast packet is never delivered locally, whatever the ruleset says)
@@ -227,19 +199,19 @@ e2e_in "${NS[admin]}" perl "$HP" send eth0 "${GWMAC[admin]}" 10.99.57.10 10.99.8
 e2e_in "${NS[guest]}" perl "$HP" send eth0 "${GWMAC[guest]}" fd99:0:7::10 fd99:0:1::10 6 64 tcpsyn 40005 443
 sleep 0.3
 e2e_check "1 spoof: admin forging mgmt 10.99.57.10 does not reach the gateway's SSH" \
-	! seen "$gw" in4 '"seg-admin" . 10.99.57.10 . 10.99.1.1 . tcp'
+	! e2e_seen "$gw" in4 '"seg-admin" . 10.99.57.10 . 10.99.1.1 . tcp'
 e2e_check "1 spoof: guest forging DC mgmt 10.99.56.10 does not reach the gateway's SSH" \
-	! seen "$gw" in4 '"seg-guest" . 10.99.56.10 . 10.99.49.1 . tcp'
+	! e2e_seen "$gw" in4 '"seg-guest" . 10.99.56.10 . 10.99.49.1 . tcp'
 e2e_check "1 spoof: guest forging DC mgmt 10.99.56.10 does not reach the gateway's SNMP" \
-	! seen "$gw" in4 '"seg-guest" . 10.99.56.10 . 10.99.49.1 . udp'
+	! e2e_seen "$gw" in4 '"seg-guest" . 10.99.56.10 . 10.99.49.1 . udp'
 e2e_check "1 spoof: admin forging mgmt fd99:0:7:1::10 does not reach the gateway's SSH" \
-	! seen "$gw" in6 '"seg-admin" . fd99:0:7:1::10 . fd99:0:0:1::1 . tcp'
+	! e2e_seen "$gw" in6 '"seg-admin" . fd99:0:7:1::10 . fd99:0:0:1::1 . tcp'
 v=$(qv --src 10.99.57.10 --dst 10.99.8.10 --proto tcp --dport 443)
 e2e_check "1 spoof: admin forging mgmt is not forwarded to DC1 (query by address alone: $v; spoofing is the interface table's)" \
-	! seen "$upa" p4 '10.99.57.10 . 10.99.8.10 . tcp . 443'
+	! e2e_seen "$upa" p4 '10.99.57.10 . 10.99.8.10 . tcp . 443'
 v=$(qv --src fd99:0:7::10 --dst fd99:0:1::10 --proto tcp --dport 443)
 e2e_check "1 spoof: guest forging DC mgmt (IPv6) is not forwarded to DC1 (query by address alone: $v)" \
-	! seen "$upa" p6 'fd99:0:7::10 . fd99:0:1::10 . tcp . 443'
+	! e2e_seen "$upa" p6 'fd99:0:7::10 . fd99:0:1::10 . tcp . 443'
 antispoof=$(e2e_in "$gw" nft -j list chain inet segplan prerouting |
 	jq '[.nftables[].rule? | select(.comment == "fixed:antispoof") | .expr[].counter?.packets // empty] | add // 0')
 e2e_check "1 spoof: prerouting's fixed:antispoof counted the 6 forged packets ($antispoof)" [ "$antispoof" = 6 ]
@@ -258,14 +230,14 @@ e2e_check "1 mgmt: admin itself does not reach the gateway's SSH" ! talks "${NS[
 e2e_ns_add stray
 stray=$(e2e_ns_name stray)
 e2e_veth_named "$stray" eth0 10.99.253.2/30 "$gw" eth9 10.99.253.1/30
-mac9=$(mac "$gw" eth9)
+mac9=$(e2e_mac "$gw" eth9)
 e2e_in "$stray" perl "$HP" send eth0 "$mac9" 10.99.56.10 10.99.254.1 17 64 udp 40010 161
 e2e_in "$stray" perl "$HP" send eth0 "$mac9" 10.99.65.7 10.99.8.10 6 64 tcpsyn 40011 443
 sleep 0.3
 e2e_check "1 stray: a forged DC mgmt source on an unnamed interface does not reach the gateway's SNMP" \
-	! seen "$gw" in4 '"eth9" . 10.99.56.10 . 10.99.254.1 . udp'
+	! e2e_seen "$gw" in4 '"eth9" . 10.99.56.10 . 10.99.254.1 . udp'
 e2e_check "1 stray: a forged vpn-admins source on an unnamed interface is not forwarded to DC1" \
-	! seen "$upa" p4 '10.99.65.7 . 10.99.8.10 . tcp . 443'
+	! e2e_seen "$upa" p4 '10.99.65.7 . 10.99.8.10 . tcp . 443'
 unknown=$(e2e_in "$gw" nft -j list chain inet segplan prerouting |
 	jq '[.nftables[].rule? | select(.comment == "fixed:unknown-interface") | .expr[].counter?.packets // empty] | add // 0')
 e2e_check "1 stray: prerouting's fixed:unknown-interface counted both ($unknown)" [ "$unknown" -ge 2 ]
@@ -278,18 +250,18 @@ B=(e2e_in "$upb" perl "$HP" send gw)
 "${A[@]}" auto 10.99.254.2 224.0.0.5 89 1 ospf
 "${A[@]}" "$GWMAC_TR0" 10.99.254.2 10.99.254.1 89 1 ospf
 sleep 0.2
-e2e_check "2 ospf: tr0 subnet, TTL 1, to 224.0.0.5 is accepted" seen "$gw" in4 '"tr0" . 10.99.254.2 . 224.0.0.5 . 89'
-e2e_check "2 ospf: tr0 subnet, TTL 1, to the interface address is accepted" seen "$gw" in4 '"tr0" . 10.99.254.2 . 10.99.254.1 . 89'
+e2e_check "2 ospf: tr0 subnet, TTL 1, to 224.0.0.5 is accepted" e2e_seen "$gw" in4 '"tr0" . 10.99.254.2 . 224.0.0.5 . 89'
+e2e_check "2 ospf: tr0 subnet, TTL 1, to the interface address is accepted" e2e_seen "$gw" in4 '"tr0" . 10.99.254.2 . 10.99.254.1 . 89'
 obs_flush
 "${A[@]}" auto 10.99.254.2 224.0.0.5 89 2 ospf
 "${A[@]}" "$GWMAC_TR0" 10.99.254.2 10.99.254.1 89 2 ospf
 "${A[@]}" auto 10.99.254.20 224.0.0.5 89 1 ospf
 "${B[@]}" auto 10.99.254.10 224.0.0.5 89 1 ospf
 sleep 0.2
-e2e_check "2 ospf: TTL 2 to 224.0.0.5 is dropped" ! seen "$gw" in4 '"tr0" . 10.99.254.2 . 224.0.0.5 . 89'
-e2e_check "2 ospf: TTL 2 to the interface address is dropped" ! seen "$gw" in4 '"tr0" . 10.99.254.2 . 10.99.254.1 . 89'
-e2e_check "2 ospf: a source outside tr0's subnet is dropped" ! seen "$gw" in4 '"tr0" . 10.99.254.20 . 224.0.0.5 . 89'
-e2e_check "2 ospf: on tr1 (no OSPF there) it is dropped" ! seen "$gw" in4 '"tr1" . 10.99.254.10 . 224.0.0.5 . 89'
+e2e_check "2 ospf: TTL 2 to 224.0.0.5 is dropped" ! e2e_seen "$gw" in4 '"tr0" . 10.99.254.2 . 224.0.0.5 . 89'
+e2e_check "2 ospf: TTL 2 to the interface address is dropped" ! e2e_seen "$gw" in4 '"tr0" . 10.99.254.2 . 10.99.254.1 . 89'
+e2e_check "2 ospf: a source outside tr0's subnet is dropped" ! e2e_seen "$gw" in4 '"tr0" . 10.99.254.20 . 224.0.0.5 . 89'
+e2e_check "2 ospf: on tr1 (no OSPF there) it is dropped" ! e2e_seen "$gw" in4 '"tr1" . 10.99.254.10 . 224.0.0.5 . 89'
 # OSPFv3
 la=$(ll "$upa" gw)
 lb=$(ll "$upb" gw)
@@ -298,16 +270,16 @@ obs_flush
 "${A[@]}" auto "$la" ff02::5 89 1 ospf
 "${A[@]}" "$GWMAC_TR0" "$la" "$lg" 89 1 ospf
 sleep 0.2
-e2e_check "2 ospfv3: from $la, hop limit 1, to ff02::5 is accepted" seen "$gw" in6 "\"tr0\" . $la . ff02::5 . 89"
-e2e_check "2 ospfv3: to the gateway's link-local $lg is accepted" seen "$gw" in6 "\"tr0\" . $la . $lg . 89"
+e2e_check "2 ospfv3: from $la, hop limit 1, to ff02::5 is accepted" e2e_seen "$gw" in6 "\"tr0\" . $la . ff02::5 . 89"
+e2e_check "2 ospfv3: to the gateway's link-local $lg is accepted" e2e_seen "$gw" in6 "\"tr0\" . $la . $lg . 89"
 obs_flush
 "${A[@]}" auto "$la" ff02::5 89 2 ospf
 "${A[@]}" auto fd99:ffff:0:1::2 ff02::5 89 1 ospf
 "${B[@]}" auto "$lb" ff02::5 89 1 ospf
 sleep 0.2
-e2e_check "2 ospfv3: hop limit 2 is dropped" ! seen "$gw" in6 "\"tr0\" . $la . ff02::5 . 89"
-e2e_check "2 ospfv3: a global source is dropped" ! seen "$gw" in6 '"tr0" . fd99:ffff:0:1::2 . ff02::5 . 89'
-e2e_check "2 ospfv3: on tr1 it is dropped" ! seen "$gw" in6 "\"tr1\" . $lb . ff02::5 . 89"
+e2e_check "2 ospfv3: hop limit 2 is dropped" ! e2e_seen "$gw" in6 "\"tr0\" . $la . ff02::5 . 89"
+e2e_check "2 ospfv3: a global source is dropped" ! e2e_seen "$gw" in6 '"tr0" . fd99:ffff:0:1::2 . ff02::5 . 89'
+e2e_check "2 ospfv3: on tr1 it is dropped" ! e2e_seen "$gw" in6 "\"tr1\" . $lb . ff02::5 . 89"
 # BGP
 bgp() { e2e_in "$1" perl "$HP" connects "$2" "$3" 179 1 500; }
 e2e_check "2 bgp: the configured peer 10.99.254.10 connects to tr1:179" [ "$(bgp "$upb" 10.99.254.10 10.99.254.9)" = "connected 1 refused 0 silent 0" ]
@@ -322,18 +294,18 @@ ls=$(ll "${NS[servers]}" eth0)
 lad=$(ll "${NS[admin]}" eth0)
 e2e_in "${NS[servers]}" perl "$HP" send eth0 auto "$ls" ff02::12 112 255 vrrp
 sleep 0.2
-e2e_check "2 vrrp: TTL 255 to 224.0.0.18 on seg-servers is accepted" seen "$gw" in4 '"seg-servers" . 10.99.9.10 . 224.0.0.18 . 112'
-e2e_check "2 vrrp: IPv6, hop limit 255, $ls to ff02::12 on seg-servers is accepted" seen "$gw" in6 "\"seg-servers\" . $ls . ff02::12 . 112"
+e2e_check "2 vrrp: TTL 255 to 224.0.0.18 on seg-servers is accepted" e2e_seen "$gw" in4 '"seg-servers" . 10.99.9.10 . 224.0.0.18 . 112'
+e2e_check "2 vrrp: IPv6, hop limit 255, $ls to ff02::12 on seg-servers is accepted" e2e_seen "$gw" in6 "\"seg-servers\" . $ls . ff02::12 . 112"
 obs_flush
 e2e_in "${NS[servers]}" perl "$HP" send eth0 auto 10.99.9.10 224.0.0.18 112 254 vrrp
 e2e_in "${NS[servers]}" perl "$HP" send eth0 auto "$ls" ff02::12 112 254 vrrp
 e2e_in "${NS[admin]}" perl "$HP" send eth0 auto 10.99.1.10 224.0.0.18 112 255 vrrp
 e2e_in "${NS[admin]}" perl "$HP" send eth0 auto "$lad" ff02::12 112 255 vrrp
 sleep 0.2
-e2e_check "2 vrrp: TTL 254 is dropped" ! seen "$gw" in4 '"seg-servers" . 10.99.9.10 . 224.0.0.18 . 112'
-e2e_check "2 vrrp: hop limit 254 is dropped" ! seen "$gw" in6 "\"seg-servers\" . $ls . ff02::12 . 112"
-e2e_check "2 vrrp: on seg-admin (no VRRP there) it is dropped" ! seen "$gw" in4 '"seg-admin" . 10.99.1.10 . 224.0.0.18 . 112'
-e2e_check "2 vrrp: IPv6 on seg-admin is dropped" ! seen "$gw" in6 "\"seg-admin\" . $lad . ff02::12 . 112"
+e2e_check "2 vrrp: TTL 254 is dropped" ! e2e_seen "$gw" in4 '"seg-servers" . 10.99.9.10 . 224.0.0.18 . 112'
+e2e_check "2 vrrp: hop limit 254 is dropped" ! e2e_seen "$gw" in6 "\"seg-servers\" . $ls . ff02::12 . 112"
+e2e_check "2 vrrp: on seg-admin (no VRRP there) it is dropped" ! e2e_seen "$gw" in4 '"seg-admin" . 10.99.1.10 . 224.0.0.18 . 112'
+e2e_check "2 vrrp: IPv6 on seg-admin is dropped" ! e2e_seen "$gw" in6 "\"seg-admin\" . $lad . ff02::12 . 112"
 
 # ================= 3. DHCP and DAD ======================================================
 e2e_log "[$((SECONDS - start)) s] case 3"
@@ -342,8 +314,8 @@ e2e_in "${NS[admin]}" perl "$HP" send eth0 auto 0.0.0.0 255.255.255.255 17 64 dh
 "${A[@]}" auto 0.0.0.0 255.255.255.255 17 64 dhcp
 sleep 0.3
 e2e_check "3 dhcp: a discover from 0.0.0.0:68 on seg-admin reaches the listener on :67" grep -q '^from 0.0.0.0:68$' "$tmp/dhcp.log"
-e2e_check "3 dhcp: and passed the input chain" seen "$gw" in4 '"seg-admin" . 0.0.0.0 . 255.255.255.255 . udp'
-e2e_check "3 dhcp: on tr0 (not a segment) it is dropped" ! seen "$gw" in4 '"tr0" . 0.0.0.0 . 255.255.255.255 . udp'
+e2e_check "3 dhcp: and passed the input chain" e2e_seen "$gw" in4 '"seg-admin" . 0.0.0.0 . 255.255.255.255 . udp'
+e2e_check "3 dhcp: on tr0 (not a segment) it is dropped" ! e2e_seen "$gw" in4 '"tr0" . 0.0.0.0 . 255.255.255.255 . udp'
 e2e_in "${NS[admin]}" sysctl -qw net.ipv6.conf.eth0.accept_dad=1 net.ipv6.conf.eth0.dad_transmits=1
 ip -n "${NS[admin]}" -6 addr add fd99:0:0:1::77/64 dev eth0
 ip -n "${NS[admin]}" -6 addr add fd99:0:0:1::1/64 dev eth0 # the gateway's own
@@ -388,7 +360,7 @@ sleep 0.3
 icmp_case() { # WHAT KERNEL(seen|unseen) NS SET ELEMENT WANT_QUERY QUERY-ARGS...
 	local what=$1 want=$2 ns=$3 set=$4 el=$5 wq=$6 k
 	shift 6
-	if seen "$ns" "$set" "$el"; then k=accept; else k=drop; fi
+	if e2e_seen "$ns" "$set" "$el"; then k=accept; else k=drop; fi
 	local v
 	v=$(qv "$@")
 	e2e_check "5 icmp: $what: kernel $k, query $v" [ "$k" = "$want" -a "$v" = "$wq" ]
@@ -444,7 +416,7 @@ r=$(e2e_in "${NS[admin]}" perl "$HP" connects 10.99.1.10 10.99.41.10 22 1 1000)
 sleep 0.1
 e2e_check "8 reject: TCP SYN admin -> bms:22 gets a RST from the gateway ($r, query $v)" \
 	[ "$r" = "connected 0 refused 1 silent 0" -a "$v" = reject ]
-e2e_check "8 reject: bms never saw that SYN" ! seen "${NS[bms]}" p4 '10.99.1.10 . 10.99.41.10 . tcp . 22'
+e2e_check "8 reject: bms never saw that SYN" ! e2e_seen "${NS[bms]}" p4 '10.99.1.10 . 10.99.41.10 . tcp . 22'
 r=$(e2e_in "${NS[admin]}" perl "$HP" connects fd99:0:0:1::10 fd99:0:5:1::10 22 1 1000)
 e2e_check "8 reject: the same in IPv6 ($r)" [ "$r" = "connected 0 refused 1 silent 0" ]
 v=$(qv --src 10.99.1.10 --dst 10.99.41.10 --proto udp --dport 514)
@@ -453,7 +425,7 @@ e2e_check "8 reject: UDP admin -> bms:514 gets ICMP admin-prohibited (EHOSTUNREA
 	[ "$r" = unreach:EHOSTUNREACH -a "$v" = reject ]
 r=$(e2e_in "${NS[admin]}" perl "$HP" udpask fd99:0:0:1::10 fd99:0:5:1::10 514)
 e2e_check "8 reject: UDP in IPv6 gets ICMPv6 admin-prohibited (EACCES): $r" [ "$r" = unreach:EACCES ]
-e2e_check "8 reject: bms never saw the datagrams" ! seen "${NS[bms]}" p4 '10.99.1.10 . 10.99.41.10 . udp . 514'
+e2e_check "8 reject: bms never saw the datagrams" ! e2e_seen "${NS[bms]}" p4 '10.99.1.10 . 10.99.41.10 . udp . 514'
 
 # ================= 9. DCCP and SCTP ports ===========================================================
 e2e_log "[$((SECONDS - start)) s] case 9"
@@ -472,7 +444,7 @@ for dst in 10.99.8.10 fd99:0:1::10; do
 	if [ "$dst" = 10.99.8.10 ]; then src=10.99.1.10 set=p4; else src=fd99:0:0:1::10 set=p6; fi
 	for t in "dccp 5001 accept" "dccp 5003 drop" "dccp 5002 drop" "sctp 5002 accept" "sctp 5004 drop" "sctp 5001 drop"; do
 		read -r p port want <<<"$t"
-		if seen "$upa" "$set" "$src . $dst . $p . $port"; then k=accept; else k=drop; fi
+		if e2e_seen "$upa" "$set" "$src . $dst . $p . $port"; then k=accept; else k=drop; fi
 		v=$(qv --src "$src" --dst "$dst" --proto "$p" --dport "$port")
 		e2e_check "9 $p: $src -> $dst port $port: kernel $k, query $v (want $want)" [ "$k" = "$want" -a "$v" = "$want" ]
 	done

@@ -9,10 +9,15 @@
 #   polprobe.pl pick INVENTORY COUNT SEED          > site ids, spread over the city
 #   polprobe.pl tuples INVENTORY TABLE.json SEED TARGET   > tuples.tsv
 #   polprobe.pl query SEGPLAN INVENTORY GATEWAY DATE MODE < tuples > verdicts
+#       (DATE YYYY-MM-DD judges expiry on that day; an RFC 3339 time, with a
+#       T, is the instant every connection opens at: query --time)
 #   polprobe.pl send TIMEOUT_MS                    < tuples > outcomes
 #   polprobe.pl seen                       < nft -j -n list table inet probe
 #   polprobe.pl counters                   < nft -j or segplan status --json
 #   polprobe.pl judge TABLE.json TUPLES VERDICTS OUTCOMES SEEN [COUNTERS]
+#   polprobe.pl kernel TUPLES OUTCOMES SEEN   > id, the kernel's verdict, outcome
+#   polprobe.pl cap TABLE.json TUPLES VERDICTS  > tuples within the limits' buckets
+#   polprobe.pl instant MARGIN TABLE.json...    > now (RFC 3339), no window edge near
 #   polprobe.pl serve ADDR PORT      a TCP server answering "segplan: LINE"
 #   polprobe.pl talk SRC DST PORT    one exchange with it; prints the answer
 #
@@ -121,6 +126,59 @@ sub overlaps {
 	return substr($bits1, 0, $len) eq substr($bits2, 0, $len);
 }
 
+# A range of a table ("FIRST-LAST" or a prefix) as [family, first, last],
+# the addresses packed (so that string comparison orders them).
+sub range_bounds {
+	my ($r) = @_;
+	if (my ($first, $last) = $r =~ /^([^-\/]+)-([^-\/]+)$/) {
+		my $af = $first =~ /:/ ? AF_INET6 : AF_INET;
+		return [$af, inet_pton($af, $first), inet_pton($af, $last)];
+	}
+	my ($af, $bytes, $len) = prefix_bytes($r =~ m{/} ? $r : $r =~ /:/ ? "$r/128" : "$r/32");
+	my $bits = unpack('B*', $bytes);
+	my $lo = substr($bits, 0, $len) . ('0' x (length($bits) - $len));
+	my $hi = substr($bits, 0, $len) . ('1' x (length($bits) - $len));
+	return [$af, pack('B*', $lo), pack('B*', $hi)];
+}
+
+sub in_ranges {
+	my ($addr, $ranges) = @_;
+	my $af = $addr =~ /:/ ? AF_INET6 : AF_INET;
+	my $a = inet_pton($af, $addr);
+	for my $r (@$ranges) {
+		return 1 if $r->[0] == $af && $a ge $r->[1] && $a le $r->[2];
+	}
+	return 0;
+}
+
+# The packed address plus DELTA (-1 or 1); undef past either end.
+sub addr_step {
+	my ($bytes, $delta) = @_;
+	my @b = unpack('C*', $bytes);
+	for (my $i = $#b; $i >= 0; $i--) {
+		my $v = $b[$i] + $delta;
+		if ($v >= 0 && $v <= 255) {
+			$b[$i] = $v;
+			return pack('C*', @b);
+		}
+		$b[$i] = $v & 0xff;
+	}
+	return undef;
+}
+
+# Can a test host hold this address? Unicast space only (no this-network,
+# loopback, link-local, multicast or reserved), and not the links the
+# namespaces of gateway_ns.sh use between the gateway and "up".
+my @NOT_A_HOST = map { range_bounds($_) } qw(0.0.0.0/8 127.0.0.0/8 169.254.0.0/16 224.0.0.0/3
+    10.99.254.0/30 fd99:ffff::/64);
+sub usable_host {
+	my ($addr) = @_;
+	return 0 if in_ranges($addr, \@NOT_A_HOST);
+	return 1 if $addr !~ /:/;
+	# IPv6: global unicast (2000::/3) and unique local (fc00::/7)
+	return in_ranges($addr, [range_bounds('2000::/3'), range_bounds('fc00::/7')]);
+}
+
 # The /24 or /64 at the start of PREFIX (END=0) or just past its end (END=1).
 sub edge_net {
 	my ($prefix, $past) = @_;
@@ -203,6 +261,26 @@ sub zone_match {
 	return 1 if !ref($list) && $list eq 'any';
 	for my $z (@$list) {
 		return 1 if $z eq $ep->{zone} || ($z eq 'dc' && $ep->{dc});
+	}
+	return 0;
+}
+
+# Does a rule's side (from or to) match an endpoint? Zones by the endpoint's
+# zone; the table's named sets (objects, hosts, labels, groups, except) only
+# for endpoints that are one exact address, by membership.
+# A network endpoint matches a set when the hosts drawn from it (10-13) lie
+# in the set, in one of its families (remembered per endpoint and set).
+sub side_match {
+	my ($rule, $side, $ep, $sets) = @_;
+	return 1 if zone_match($rule->{$side}, $ep);
+	for my $name (@{$rule->{"${side}_sets"} // []}) {
+		my $in = $ep->{in_set}{$name} //= do {
+			my $r = $sets->{$name} // [];
+			$ep->{exact} ? in_ranges($ep->{addr}, $r)
+			    : (grep { $ep->{$_} && in_ranges(host_in($ep->{$_}, 10), $r)
+				    && in_ranges(host_in($ep->{$_}, 13), $r) } 4, 6) ? 1 : 0;
+		};
+		return 1 if $in;
 	}
 	return 0;
 }
@@ -353,10 +431,53 @@ sub cmd_tuples {
 		}
 		push @eps, \%ep if $ep{4} || $ep{6};
 	}
+	# Far ends from the table's named sets (objects, hosts, labels, site
+	# groups, external networks, exclusions): the first and last address of
+	# their ranges and the addresses just outside, each an endpoint of one
+	# exact address, in turn over the sets, at most 60. Each takes the zone,
+	# site and namespace of the segment (or pool) it lies in.
+	my %sets = map { $_->{name} => [map { range_bounds($_) } @{$_->{ranges}}] } @{$table->{sets} // []};
+	if (%sets) {
+		my @self = map { range_bounds($_) } @{$table->{lists}{self} // []};
+		my @city_r = map { range_bounds($_) } @city;
+		# the sets with fewest ranges first (hosts, labels, objects), and of
+		# each its own addresses before those just outside
+		my (@queues, %have);
+		for my $name (sort { @{$sets{$a}} <=> @{$sets{$b}} || $a cmp $b } keys %sets) {
+			my (@in, @out);
+			for my $r (@{$sets{$name}}) {
+				my ($af, $lo, $hi) = @$r;
+				push @in, map { inet_ntop($af, $_) } $lo, $hi;
+				push @out, map { inet_ntop($af, $_) } grep { defined } addr_step($lo, -1), addr_step($hi, 1);
+			}
+			push @queues, [shuffled(@in), shuffled(@out)];
+		}
+		my $exact = 0;
+		while ($exact < 60 && grep { @$_ } @queues) {
+			for my $q (@queues) {
+				my $addr = shift @$q // next;
+				next if $have{$addr}++ || !usable_host($addr) || in_ranges($addr, \@self);
+				my $fam = $addr =~ /:/ ? 6 : 4;
+				my $host = $addr . ($fam == 4 ? '/32' : '/128');
+				my ($in) = grep { $_->{$fam} && !$_->{exact} && overlaps($host, $_->{$fam}) } @eps;
+				# in a local segment: not the gateway's, the network's or the
+				# namespace's own address (hosts below 10), not broadcast
+				next if $in && $in->{local} && (in_ranges($addr, [range_bounds(host_in($in->{$fam}, 0) . '-' . host_in($in->{$fam}, 9))])
+				    || ($fam == 4 && inet_pton(AF_INET, $addr) eq range_bounds($in->{$fam})->[2]));
+				my %ep = $in ? %$in : (zone => (in_ranges($addr, \@city_r) ? 'unassigned' : outside_zone($host)),
+				    dc => 0, local => 0, ns => 'up');
+				delete @ep{4, 6};
+				push @eps, {%ep, exact => 1, addr => $addr, $fam => $addr};
+				last if ++$exact >= 60;
+			}
+		}
+	}
 	my @pairs;
 	for my $a (@eps) {
 		for my $b (@eps) {
 			next if $a == $b || (!$a->{local} && !$b->{local});
+			# two addresses of one segment talk without the gateway
+			next if $a->{local} && $b->{local} && $a->{ns} eq $b->{ns};
 			next if !(($a->{4} && $b->{4}) || ($a->{6} && $b->{6}));
 			push @pairs, [$a, $b];
 		}
@@ -368,8 +489,8 @@ sub cmd_tuples {
 			next if !$a->{$fam} || !$b->{$fam} || ($probe->[0] && $probe->[0] != $fam);
 			my $proto = $probe->[1];
 			next if ($proto eq 'icmp' && $fam == 6) || ($proto eq 'icmpv6' && $fam == 4);
-			my $src = host_in($a->{$fam}, 10 + rng(4));
-			my $dst = host_in($b->{$fam}, 10 + rng(4));
+			my $src = $a->{exact} ? $a->{addr} : host_in($a->{$fam}, 10 + rng(4));
+			my $dst = $b->{exact} ? $b->{addr} : host_in($b->{$fam}, 10 + rng(4));
 			my $key = join ' ', $fam, $proto, $probe->[2], $src, $dst;
 			next if $dup{$key}++;
 			push @out, [$fam, $proto, $probe->[2], $src, $dst, $a->{ns}, $b->{ns}, $target,
@@ -378,11 +499,14 @@ sub cmd_tuples {
 	};
 	my @pool;
 	for my $rule (@{$table->{rules}}) {
+		# a gateway service is judged in the input chain, to the gateway's own
+		# addresses, which no receiver here observes
+		next if $rule->{gateway};
 		my (@in, @scope, @zone);
 		for my $pair (shuffled(@pairs)) {
 			my ($a, $b) = @$pair;
-			my $f = zone_match($rule->{from}, $a);
-			my $t = zone_match($rule->{to}, $b);
+			my $f = side_match($rule, 'from', $a, \%sets);
+			my $t = side_match($rule, 'to', $b, \%sets);
 			my $s = scope_holds($rule->{scope}, $a, $b, $gw_district);
 			push @in, $pair if $f && $t && $s;
 			push @scope, $pair if $f && $t && !$s;
@@ -427,18 +551,31 @@ sub cmd_tuples {
 	# every far end at no site (VPN pools, unassigned nets, outside the plan)
 	# in a few tuples of its own, in both directions
 	my @local = grep { $_->{local} } @eps;
-	for my $ep (grep { !$_->{site} } @eps) {
+	for my $ep (grep { !$_->{site} && !$_->{exact} } @eps) {
 		for my $i (1 .. 3) {
 			my $l = $local[rng(scalar @local)];
 			$emit->($i % 2 ? ($l, $ep) : ($ep, $l), $pool[rng(scalar @pool)], '-', 'random');
 		}
 	}
-	# more drawn for the rules than room left (a policy of many rules): a
-	# random part of them, in their order
+	# every address drawn from a named set in a tuple of its own
+	for my $ep (grep { $_->{exact} } @eps) {
+		my $fam = $ep->{addr} =~ /:/ ? 6 : 4;
+		my @l = grep { $_->{$fam} && $_ != $ep && !($ep->{local} && $_->{ns} eq $ep->{ns}) } @local;
+		next if !@l;
+		my $l = $l[rng(scalar @l)];
+		$emit->(rng(2) ? ($l, $ep) : ($ep, $l), $pool[rng(scalar @pool)], '-', 'random');
+	}
+	# more drawn for the rules than room left (a policy of many rules): the
+	# first tuple drawn inside each rule, and a random part of the others,
+	# in their order
 	my $room = $target - @out;
 	$room = 0 if $room < 0;
 	if (@drawn > $room) {
-		my @keep = (shuffled(0 .. $#drawn))[0 .. $room - 1];
+		my %first;
+		my @must = grep { $drawn[$_][8] eq 'in' && !$first{$drawn[$_][7]}++ } 0 .. $#drawn;
+		my %must = map { $_ => 1 } @must;
+		my $left = $room - @must;
+		my @keep = (@must, $left > 0 ? (shuffled(grep { !$must{$_} } 0 .. $#drawn))[0 .. $left - 1] : ());
 		@drawn = @drawn[sort { $a <=> $b } @keep];
 	}
 	@out = (@drawn, @out);
@@ -517,6 +654,7 @@ sub verdict_line {
 
 sub cmd_query {
 	my ($segplan, $inv, $gw, $date, $mode) = @_;
+	my $when = $date =~ /T/ ? '--time' : '--date';
 	my @tuples = read_tsv(\*STDIN);
 	# `segplan policy query --batch` loads the city once; without it, one
 	# process per tuple (POLPROBE_QUERY_SINGLE=1 forces that)
@@ -529,8 +667,8 @@ sub cmd_query {
 			print $in join(' ', $t->{src}, $t->{dst}, $t->{proto}, $arg), "\n";
 		}
 		close $in;
-		open(my $fh, '-|', 'sh', '-c', 'exec "$0" policy query "$1" --batch --date "$2" --mode "$3" <"$4"',
-			$segplan, $inv, $date, $mode, $in_path) or die "$segplan: $!\n";
+		open(my $fh, '-|', 'sh', '-c', 'exec "$0" policy query "$1" --batch "$2" "$3" --mode "$4" <"$5"',
+			$segplan, $inv, $when, $date, $mode, $in_path) or die "$segplan: $!\n";
 		for my $t (@tuples) {
 			my $line = <$fh> // die "query --batch ended before tuple $t->{id}\n";
 			print verdict_line($t, $gw, decode_json($line));
@@ -540,7 +678,7 @@ sub cmd_query {
 	}
 	for my $t (@tuples) {
 		my @cmd = ($segplan, 'policy', 'query', $inv, '--src', $t->{src}, '--dst', $t->{dst},
-			'--proto', $t->{proto}, '--date', $date, '--mode', $mode, '--json');
+			'--proto', $t->{proto}, $when, $date, '--mode', $mode, '--json');
 		push @cmd, '--dport', $t->{arg} if $t->{proto} eq 'tcp' || $t->{proto} eq 'udp';
 		push @cmd, '--type', $t->{arg} if $t->{proto} =~ /^icmp/;
 		open(my $fh, '-|', @cmd) or die "$segplan: $!\n";
@@ -812,6 +950,49 @@ sub read_map {
 	return %m;
 }
 
+# What the kernel did with a tuple: accept, drop or reject, from what the
+# receiver saw (SEEN) and what the sender got back (OUTCOME).
+sub kernel_verdict {
+	my ($t, $o, $seen) = @_;
+	my $delivered = $seen->{join "\t", @$t{qw(fam proto arg src dst)}};
+	# a reply is due for TCP, UDP (the listener's or the port-unreachable
+	# error), echo and timestamp requests
+	my $reply_due = $t->{proto} =~ /^(tcp|udp)$/
+	    || ($t->{proto} =~ /^icmp/ && $t->{arg} =~ /^(8|13|128)$/);
+	if ($delivered) {
+		return !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept' : "delivered-but-$o";
+	}
+	# a reject answers TCP with a reset (the receiver saw nothing, so the
+	# gateway sent it), everything else with admin-prohibited
+	return $o =~ /^prohibited/ && $t->{proto} ne 'tcp' ? 'reject'
+	    : $o eq 'refused' && $t->{proto} eq 'tcp' ? 'reject'
+	    : $o eq 'silent' ? 'drop' : "not-delivered-$o";
+}
+
+sub read_seen {
+	my ($path) = @_;
+	my %seen;
+	open(my $sf, '<', $path) or die "$path: $!\n";
+	while (my $line = <$sf>) {
+		chomp $line;
+		$seen{$line} = 1;
+	}
+	return %seen;
+}
+
+# One line per tuple: id, the kernel's verdict, the sender's outcome.
+sub cmd_kernel {
+	my ($tuples_path, $outcomes_path, $seen_path) = @_;
+	open(my $tf, '<', $tuples_path) or die "$tuples_path: $!\n";
+	my @tuples = read_tsv($tf);
+	my %outcome = read_map($outcomes_path, qw(id outcome));
+	my %seen = read_seen($seen_path);
+	for my $t (@tuples) {
+		my $o = $outcome{$t->{id}}{outcome} // 'missing';
+		print join("\t", $t->{id}, kernel_verdict($t, $o, \%seen), $o), "\n";
+	}
+}
+
 sub cmd_judge {
 	my ($table_path, $tuples_path, $verdicts_path, $outcomes_path, $seen_path, $counters_path) = @_;
 	my $table = decode_json(slurp($table_path));
@@ -819,33 +1000,18 @@ sub cmd_judge {
 	my @tuples = read_tsv($tf);
 	my %verdict = read_map($verdicts_path, qw(id verdict passes rule by overall decided_at));
 	my %outcome = read_map($outcomes_path, qw(id outcome));
-	my %seen;
-	open(my $sf, '<', $seen_path) or die "$seen_path: $!\n";
-	while (my $line = <$sf>) {
-		chomp $line;
-		$seen{$line} = 1;
-	}
+	my %seen = read_seen($seen_path);
 	my ($pass, $fail, %row, %sent) = (0, 0);
-	my @order = ((map { $_->{id} } @{$table->{rules}}), 'default');
+	# the rules, then the limits before limited accepts (no tuple is over a
+	# limit: polprobe.pl cap), then the default
+	my @order = ((map { $_->{id} } @{$table->{rules}}),
+	    (map { "limit:$_->{id}" } grep { $_->{limit} && $_->{limit}{rate} } @{$table->{rules}}), 'default');
+	my %seen_id;
+	@order = grep { !$seen_id{$_}++ } @order;
 	for my $t (@tuples) {
 		my $v = $verdict{$t->{id}} or die "no verdict for tuple $t->{id}\n";
 		my $o = $outcome{$t->{id}}{outcome} // 'missing';
-		my $delivered = $seen{join "\t", @$t{qw(fam proto arg src dst)}};
-		# a reply is due for TCP, UDP (the listener's or the port-unreachable
-		# error), echo and timestamp requests
-		my $reply_due = $t->{proto} =~ /^(tcp|udp)$/
-		    || ($t->{proto} =~ /^icmp/ && $t->{arg} =~ /^(8|13|128)$/);
-		my $kernel;
-		if ($delivered) {
-			$kernel = !$reply_due || $o eq 'answered' || $o eq 'refused' ? 'accept'
-			    : "delivered-but-$o";
-		} else {
-			# a reject answers TCP with a reset (the receiver saw nothing, so
-			# the gateway sent it), everything else with admin-prohibited
-			$kernel = $o =~ /^prohibited/ && $t->{proto} ne 'tcp' ? 'reject'
-			    : $o eq 'refused' && $t->{proto} eq 'tcp' ? 'reject'
-			    : $o eq 'silent' ? 'drop' : "not-delivered-$o";
-		}
+		my $kernel = kernel_verdict($t, $o, \%seen);
 		my $want = $v->{passes} ? 'accept' : $v->{verdict};
 		my $rule = $v->{by} eq 'rule' ? $v->{rule} : $v->{by};
 		my $r = $row{$rule} //= {};
@@ -867,7 +1033,7 @@ sub cmd_judge {
 		printf "MISMATCH tuple %d: %s %s %s -> %s %s: query (%s) says %s by %s (overall %s at %s), kernel %s (sender: %s, receiver %s)\n",
 		    $t->{id}, $t->{proto}, $t->{arg}, $t->{src}, $t->{dst}, "[$t->{srcns} -> $t->{dstns}]",
 		    $table->{gateway}, $want, $rule, $v->{overall}, $v->{decided_at}, $kernel, $o,
-		    $delivered ? 'saw it' : 'saw nothing';
+		    $seen{join "\t", @$t{qw(fam proto arg src dst)}} ? 'saw it' : 'saw nothing';
 	}
 	printf "%-22s %6s %5s %6s %6s %7s %8s %5s\n", 'RULE (deciding at ' . $table->{gateway} . ')',
 	    'tuples', 'ipv6', 'passed', 'denied', 'aimed', 'outside', 'bad';
@@ -897,6 +1063,61 @@ sub cmd_judge {
 	}
 }
 
+# --- limits and time windows --------------------------------------------------
+
+# The tuples a limited rule decides, no more than its bucket holds (its
+# burst, or nft's default of 5 packets; per source address for a per-source
+# limit, else one bucket for the rule and both families): what the kernel
+# drops over a rate is no verdict query can give a single connection.
+# Prints the tuples kept; "capped N" on stderr.
+sub cmd_cap {
+	my ($table_path, $tuples_path, $verdicts_path) = @_;
+	my $table = decode_json(slurp($table_path));
+	my %lim = map { $_->{id} => $_->{limit} } grep { $_->{limit} && $_->{limit}{rate} } @{$table->{rules}};
+	my %verdict = read_map($verdicts_path, qw(id verdict passes rule by overall decided_at));
+	open(my $tf, '<', $tuples_path) or die "$tuples_path: $!\n";
+	my ($capped, %used) = (0);
+	while (my $line = <$tf>) {
+		my ($id, undef, undef, undef, $src) = split /\t/, $line;
+		my $v = $verdict{$id} or die "no verdict for tuple $id\n";
+		my $l = $v->{by} eq 'rule' && $v->{passes} ? $lim{$v->{rule}} : undef;
+		if ($l) {
+			my $key = $v->{rule} . ($l->{per_source} ? " $src" : '');
+			if (++$used{$key} > ($l->{burst} || 5)) {
+				$capped++;
+				next;
+			}
+		}
+		print $line;
+	}
+	print STDERR "capped $capped\n";
+}
+
+# Now, as an RFC 3339 instant for query --time, once no window of the
+# tables opens or closes within MARGIN seconds (it sleeps past such an edge):
+# what query judges at that instant the kernel judges moments later.
+sub cmd_instant {
+	my ($margin, @tables) = @_;
+	require POSIX;
+	my @edges;
+	for my $path (@tables) {
+		my $table = decode_json(slurp($path));
+		for my $r (@{$table->{rules}}) {
+			push @edges, map { ($_->[0], $_->[1] + 1) } @{$r->{window_spans} // []};
+		}
+	}
+	while (1) {
+		my $now = int(time);
+		my @near = grep { $_ >= $now - 1 && $_ <= $now + $margin } @edges;
+		if (!@near) {
+			print POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $now), "\n";
+			return;
+		}
+		my ($last) = sort { $b <=> $a } @near;
+		sleep 1 + $last - $now;
+	}
+}
+
 # --- a whole TCP exchange ---------------------------------------------------
 
 sub cmd_serve {
@@ -923,36 +1144,23 @@ sub cmd_talk {
 	print $line;
 }
 
-my $cmd = shift // '';
-if ($cmd eq 'host') {
-	# host N of PREFIX, with the prefix length: "host 10.5.38.192/27 1" is
-	# 10.5.38.193/27; with KEY PREFIX N triples, "KEY ADDR/LEN" lines
-	if (@ARGV == 2) {
-		my ($prefix, $n) = @ARGV;
+# host N of PREFIX, with the prefix length: "host 10.5.38.192/27 1" is
+# 10.5.38.193/27; with KEY PREFIX N triples, "KEY ADDR/LEN" lines
+sub cmd_host {
+	if (@_ == 2) {
+		my ($prefix, $n) = @_;
 		print host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
-	} else {
-		while (my ($key, $prefix, $n) = splice(@ARGV, 0, 3)) {
-			print "$key ", host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
-		}
+		return;
 	}
-} elsif ($cmd eq 'pick') {
-	cmd_pick(@ARGV);
-} elsif ($cmd eq 'tuples') {
-	cmd_tuples(@ARGV);
-} elsif ($cmd eq 'query') {
-	cmd_query(@ARGV);
-} elsif ($cmd eq 'send') {
-	cmd_send(@ARGV);
-} elsif ($cmd eq 'seen') {
-	cmd_seen();
-} elsif ($cmd eq 'counters') {
-	cmd_counters();
-} elsif ($cmd eq 'judge') {
-	cmd_judge(@ARGV);
-} elsif ($cmd eq 'serve') {
-	cmd_serve(@ARGV);
-} elsif ($cmd eq 'talk') {
-	cmd_talk(@ARGV);
-} else {
-	die "usage: polprobe.pl host|pick|tuples|query|send|seen|counters|judge|serve|talk ...\n";
+	while (my ($key, $prefix, $n) = splice(@_, 0, 3)) {
+		print "$key ", host_in($prefix, $n), '/', (split m{/}, $prefix)[1], "\n";
+	}
 }
+
+my %cmds = (host => \&cmd_host, pick => \&cmd_pick, tuples => \&cmd_tuples, query => \&cmd_query,
+	send => \&cmd_send, seen => \&cmd_seen, counters => \&cmd_counters, judge => \&cmd_judge,
+	kernel => \&cmd_kernel, cap => \&cmd_cap, instant => \&cmd_instant, serve => \&cmd_serve,
+	talk => \&cmd_talk);
+my $cmd = shift // '';
+die "usage: polprobe.pl " . join('|', sort keys %cmds) . " ...\n" if !$cmds{$cmd};
+$cmds{$cmd}->(@ARGV);
