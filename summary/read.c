@@ -132,7 +132,8 @@ static bool one_of(const char *s, const char *const *names)
 }
 
 static const char *const verdicts[] = {"accept", "drop", "reject", "transit", NULL};
-static const char *const outcomes[] = {"rule", "default", "transit", "invalid", "related", NULL};
+static const char *const outcomes[] = {"rule",	  "default",	"transit", "invalid",
+				       "related", "management", NULL};
 
 /* ICMP errors that pass with the connection they quote (docs/summary.md):
  * part of that connection, neither covered, uncovered nor denied. */
