@@ -14,6 +14,7 @@
 #define SUMMARY_KIND	 "segplan-agent-summary" /* "kind" */
 #define SUMMARY_FORMAT	 1			 /* "format": the version written and accepted */
 #define SUMMARY_EXAMPLES 3			 /* example host pairs per denied tuple */
+#define SUMMARY_HOSTS	 16			 /* distinct addresses per end of a denied tuple */
 
 /* The envelope of a summary: format, kind, generator (the agent and its
  * version), host and site (NULL: null). 0, or non-zero when out of memory. */
