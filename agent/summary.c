@@ -513,27 +513,6 @@ static void hosts_add(struct hosts *h, const uint8_t a[16])
 }
 
 /*
- * The term of a rule's side an address matched, as `segplan policy query`
- * names it: "any", the first zone of the side that holds it, else the label
- * of the first set; NULL when none does.
- */
-static const char *side_term(const struct pol_table *t, const struct pol_side *sd,
-			     const struct ip_addr *a, const struct pol_class *c)
-{
-	if (sd->any)
-		return "any";
-	for (size_t i = 0; i < sd->nzones; i++) {
-		struct pol_side one = {.zones = &sd->zones[i], .nzones = 1};
-		if (pol_side_matches(t, &one, a, c))
-			return pol_table_zone_name(t, sd->zones[i]);
-	}
-	for (size_t i = 0; i < sd->nsets; i++)
-		if (pol_ranges_find(pol_table_set(t, sd->sets[i]), a))
-			return pol_table_set_label(t, sd->sets[i]);
-	return NULL;
-}
-
-/*
  * What the table names of a new connection of the tuple (docs/summary.md):
  * the named sets each end lies in, the deciding rule's terms that matched,
  * and for a denied connection its addresses and the scope checks it passes.
@@ -552,9 +531,10 @@ static int note_names(const struct pol_table *t, struct tuple *tu, const struct 
 				return -ENOMEM;
 	if (c->v.rule >= 0) {
 		const struct pol_trule *r = pol_table_rule(t, (size_t)c->v.rule);
-		const char *m[2] = {
-		    side_term(t, &r->from, &a[0], cl[0]),
-		    r->gateway && c->v.to_gateway ? "gateway" : side_term(t, &r->to, &a[1], cl[1])};
+		const char *m[2] = {summary_side_term(t, &r->from, &a[0], cl[0]),
+				    r->gateway && c->v.to_gateway
+					? "gateway"
+					: summary_side_term(t, &r->to, &a[1], cl[1])};
 		for (int e = 0; e < 2; e++)
 			if (m[e] && names_add(&tu->matched[e], -1, m[e], 1))
 				return -ENOMEM;
