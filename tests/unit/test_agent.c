@@ -872,8 +872,8 @@ static json_t *names_obj(json_t *list)
 /*
  * The named sets of S1's table that hold address a, found from the policy
  * (the term's addresses as the compiler resolved them, by label), not from
- * the table's sets: "{gateways offering X}" sets are no policy term and
- * are asked of the table.
+ * the table's sets: the sets of gateway services ("{gateways offering X}")
+ * are no policy term and are asked of the table.
  */
 static void s2_sets_of(const struct s2 *x, const char *addr, json_t *into)
 {
@@ -884,7 +884,14 @@ static void s2_sets_of(const struct s2 *x, const char *addr, json_t *into)
 		int k = policy_find_term(x->p, label);
 		const struct pol_ranges *r =
 		    k >= 0 ? pol_build_term(x->b, k) : pol_table_set(x->t, (int)i);
-		cr_assert(k >= 0 || strncmp(label, "{gateways offering ", 19) == 0, "%s", label);
+		/* The compiler's sets of a gateway service: "{gateways offering ID}" (and
+		 * the gateway's own addresses offering it), ID a gateway service. */
+		const char *off = strstr(label, " offering ");
+		char id[64] = "";
+		if (off)
+			snprintf(id, sizeof(id), "%.*s", (int)strcspn(off + 10, "}"), off + 10);
+		int gr = policy_find_rule(x->p, id);
+		cr_assert(k >= 0 || (gr >= 0 && x->p->rules[gr].gateway), "%s", label);
 		if (pol_ranges_find(r, &a))
 			bump(into, label, 1);
 	}
