@@ -224,6 +224,29 @@ struct tkey {
 	uint8_t pad[4];
 };
 
+/* Connections of a tuple by a name of its table: a named set an end lay in
+ * (set >= 0, its index in the tuple's table), or a term of the deciding rule
+ * that matched (set -1, found by label). */
+struct named {
+	char *label;
+	int set;
+	uint64_t flows;
+};
+
+struct names {
+	struct named *v;
+	size_t n, cap;
+};
+
+/* The distinct addresses of one end of a denied tuple, up to SUMMARY_HOSTS. */
+struct hosts {
+	uint8_t a[SUMMARY_HOSTS][16];
+	int n;
+	bool more; /* some address did not fit */
+};
+
+enum { SCOPE_SITE, SCOPE_DISTRICT, SCOPE_DC, SCOPE_N };
+
 struct tuple {
 	char *src_zone, *dst_zone, *rule;
 	const char *verdict, *by;
@@ -233,6 +256,12 @@ struct tuple {
 	struct counts c;
 	struct example ex[EXAMPLE_SLOTS];
 	int nex;
+	bool named;		 /* its table has named sets: src_sets and dst_sets are written */
+	struct names sets[2];	 /* the sets the source [0] and destination [1] lay in */
+	struct names matched[2]; /* the deciding rule's terms that matched: from [0], to [1] */
+	struct hosts *hosts;	 /* denied tuples: [2], source and destination addresses */
+	uint64_t scope[SCOPE_N]; /* denied tuples: connections passing each scope check */
+	bool unknown[SCOPE_N];	 /* the table cannot make the check (it lacks the list) */
 };
 
 struct hit {
@@ -293,13 +322,30 @@ int sum_new(struct sum **out)
 	return 0;
 }
 
+static void names_free(struct names *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->v[i].label);
+	free(n->v);
+	memset(n, 0, sizeof(*n));
+}
+
+static void tuple_free(struct tuple *t)
+{
+	free(t->src_zone);
+	free(t->dst_zone);
+	free(t->rule);
+	for (int e = 0; e < 2; e++) {
+		names_free(&t->sets[e]);
+		names_free(&t->matched[e]);
+	}
+	free(t->hosts);
+}
+
 static void free_window(struct sum *s)
 {
-	for (size_t i = 0; i < s->tmap.n; i++) {
-		free(s->tuples[i].src_zone);
-		free(s->tuples[i].dst_zone);
-		free(s->tuples[i].rule);
-	}
+	for (size_t i = 0; i < s->tmap.n; i++)
+		tuple_free(&s->tuples[i]);
 	bmap_clear(&s->tmap);
 	intern_free(&s->rkeys);
 	bmap_clear(&s->umap);
@@ -435,6 +481,80 @@ static void add_example(struct tuple *t, const uint8_t src[16], const uint8_t ds
 	e->flows = flows;
 }
 
+/* Adds flows under a set index (set >= 0) or a label (set -1). 0 or -ENOMEM. */
+static int names_add(struct names *n, int set, const char *label, uint64_t flows)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (set >= 0 ? n->v[i].set == set : strcmp(n->v[i].label, label) == 0) {
+			n->v[i].flows += flows;
+			return 0;
+		}
+	if (grow_array(&n->v, &n->cap, n->n + 1, sizeof(*n->v)))
+		return -ENOMEM;
+	struct named *x = &n->v[n->n];
+	if (!(x->label = strdup(label)))
+		return -ENOMEM;
+	x->set = set;
+	x->flows = flows;
+	n->n++;
+	return 0;
+}
+
+static void hosts_add(struct hosts *h, const uint8_t a[16])
+{
+	for (int i = 0; i < h->n; i++)
+		if (memcmp(h->a[i], a, 16) == 0)
+			return;
+	if (h->n == SUMMARY_HOSTS) {
+		h->more = true;
+		return;
+	}
+	memcpy(h->a[h->n++], a, 16);
+}
+
+/*
+ * What the table names of a new connection of the tuple (docs/summary.md):
+ * the named sets each end lies in, the deciding rule's terms that matched,
+ * and for a denied connection its addresses and the scope checks it passes.
+ */
+static int note_names(const struct pol_table *t, struct tuple *tu, const struct flow *f,
+		      const struct sum_class *c, bool denied)
+{
+	struct ip_addr a[2];
+	const struct pol_class *cl[2] = {&c->v.src, &c->v.dst};
+	to_ip(f->src, &a[0]);
+	to_ip(f->dst, &a[1]);
+	for (int e = 0; e < 2; e++)
+		for (size_t i = 0; i < pol_table_nsets(t); i++)
+			if (pol_ranges_find(pol_table_set(t, (int)i), &a[e]) &&
+			    names_add(&tu->sets[e], (int)i, pol_table_set_label(t, (int)i), 1))
+				return -ENOMEM;
+	if (c->v.rule >= 0) {
+		const struct pol_trule *r = pol_table_rule(t, (size_t)c->v.rule);
+		const char *m[2] = {summary_side_term(t, &r->from, &a[0], cl[0]),
+				    r->gateway && c->v.to_gateway
+					? "gateway"
+					: summary_side_term(t, &r->to, &a[1], cl[1])};
+		for (int e = 0; e < 2; e++)
+			if (m[e] && names_add(&tu->matched[e], -1, m[e], 1))
+				return -ENOMEM;
+	}
+	if (!denied)
+		return 0;
+	if (!tu->hosts && !(tu->hosts = calloc(2, sizeof(*tu->hosts))))
+		return -ENOMEM;
+	hosts_add(&tu->hosts[0], f->src);
+	hosts_add(&tu->hosts[1], f->dst);
+	/* A gateway's table carries its district's and the data centres' networks
+	 * only when one of its rules needs them: without them it cannot tell. */
+	tu->unknown[SCOPE_DISTRICT] |= pol_table_clist(t, POL_L_DISTRICT)->n == 0;
+	tu->unknown[SCOPE_DC] |= pol_table_clist(t, POL_L_DC)->n == 0;
+	tu->scope[SCOPE_SITE] += cl[0]->local && cl[1]->local;
+	tu->scope[SCOPE_DISTRICT] += cl[0]->district && cl[1]->district;
+	tu->scope[SCOPE_DC] += cl[1]->dc;
+	return 0;
+}
+
 static struct tuple *tuple_of(struct sum *s, const struct pol_table *t, const struct flow *f,
 			      const struct sum_class *c)
 {
@@ -472,6 +592,7 @@ static struct tuple *tuple_of(struct sum *s, const struct pol_table *t, const st
 		tu->proto = f->proto;
 		tu->ip_version = k.ipv;
 		tu->port = k.port;
+		tu->named = c->classified && pol_table_nsets(t) > 0;
 	}
 	return tu;
 }
@@ -553,6 +674,8 @@ void sum_add(struct sum *s, const struct pol_table *t, const struct flow *f, enu
 		if (conn)
 			add_example(tu, f->src, f->dst, 1);
 	}
+	if (conn && note_names(t, tu, f, &c, denied))
+		s->oom = true;
 	if (c.v.rule >= 0) {
 		struct hit *h = hit_of(s, t, c.v.rule);
 		if (!h) {
@@ -604,6 +727,89 @@ static int cmp_example(const void *a, const void *b)
 	return c ? c : memcmp(x->dst, y->dst, 16);
 }
 
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	if (x->flows != y->flows)
+		return x->flows > y->flows ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
+/* [{"name": ..., "flows": N}], by flows (descending), then by name. */
+static json_t *names_json(const struct names *n)
+{
+	struct named *v = calloc(n->n + 1, sizeof(*v));
+	json_t *a = json_array();
+	int bad = !v || !a;
+	if (!bad) {
+		memcpy(v, n->v, n->n * sizeof(*v));
+		qsort(v, n->n, sizeof(*v), cmp_named);
+	}
+	for (size_t i = 0; !bad && i < n->n; i++)
+		bad |= json_array_append_new(
+		    a, json_pack("{s:s,s:I}", "name", v[i].label, "flows", (json_int_t)v[i].flows));
+	free(v);
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* The addresses of one end, sorted, as every address the agent writes (exp_addr). */
+static json_t *hosts_json(const struct hosts *h)
+{
+	uint8_t v[SUMMARY_HOSTS][16];
+	char text[46];
+	json_t *a = json_array();
+	memcpy(v, h->a, sizeof(v));
+	qsort(v, (size_t)h->n, 16, cmp_addr);
+	for (int i = 0; a && i < h->n; i++)
+		if (json_array_append_new(a, json_string(exp_addr(v[i], text, sizeof(text))))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The names of the table and the denied connections' hosts (docs/summary.md). */
+static int tuple_names_json(const struct tuple *tu, json_t *o)
+{
+	int bad = 0;
+	if (tu->named) {
+		bad |= set(o, "src_sets", names_json(&tu->sets[0]));
+		bad |= set(o, "dst_sets", names_json(&tu->sets[1]));
+	}
+	if (tu->matched[0].n || tu->matched[1].n)
+		bad |= set(o, "matched",
+			   json_pack("{s:o,s:o}", "from", names_json(&tu->matched[0]), "to",
+				     names_json(&tu->matched[1])));
+	return bad;
+}
+
+static int tuple_hosts_json(const struct tuple *tu, json_t *o)
+{
+	if (!tu->hosts)
+		return 0;
+	int bad = set(o, "hosts",
+		      json_pack("{s:o,s:o,s:b,s:b}", "src", hosts_json(&tu->hosts[0]), "dst",
+				hosts_json(&tu->hosts[1]), "src_complete", !tu->hosts[0].more,
+				"dst_complete", !tu->hosts[1].more));
+	static const char *const checks[SCOPE_N] = {"same_site", "same_district", "dst_dc"};
+	json_t *sc = json_object();
+	bad |= !sc;
+	for (int k = 0; sc && k < SCOPE_N; k++)
+		if (!tu->unknown[k])
+			bad |= set(sc, checks[k], json_integer((json_int_t)tu->scope[k]));
+	bad |= set(o, "scope", sc);
+	return bad;
+}
+
 static json_t *tuple_json(const struct tuple *tu)
 {
 	json_t *o = json_object();
@@ -625,6 +831,7 @@ static json_t *tuple_json(const struct tuple *tu)
 	bad |= set(o, "flows", json_integer((json_int_t)tu->c.flows));
 	bad |= set(o, "packets", json_integer((json_int_t)tu->c.packets));
 	bad |= set(o, "bytes", json_integer((json_int_t)tu->c.bytes));
+	bad |= tuple_names_json(tu, o);
 	if (tu->nex) {
 		struct example ex[EXAMPLE_SLOTS];
 		char a[46], b[46];
@@ -639,6 +846,7 @@ static json_t *tuple_json(const struct tuple *tu)
 				      (json_int_t)ex[i].flows));
 		bad |= set(o, "examples", arr);
 	}
+	bad |= tuple_hosts_json(tu, o);
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -654,8 +862,48 @@ static void tuple_text(const struct tuple *t, char *buf, size_t size)
 		 t->by ? t->by : "", t->passes);
 }
 
+/* Adds src's names, hosts and scope counts to dst (its own copies). 0 or -ENOMEM. */
+static int merge_names(struct tuple *dst, const struct tuple *src)
+{
+	dst->named |= src->named;
+	for (int e = 0; e < 2; e++)
+		for (size_t i = 0; i < src->sets[e].n; i++)
+			if (names_add(&dst->sets[e], -1, src->sets[e].v[i].label,
+				      src->sets[e].v[i].flows))
+				return -ENOMEM;
+	for (int e = 0; e < 2; e++)
+		for (size_t i = 0; i < src->matched[e].n; i++)
+			if (names_add(&dst->matched[e], -1, src->matched[e].v[i].label,
+				      src->matched[e].v[i].flows))
+				return -ENOMEM;
+	if (!src->hosts)
+		return 0;
+	if (!dst->hosts && !(dst->hosts = calloc(2, sizeof(*dst->hosts))))
+		return -ENOMEM;
+	for (int e = 0; e < 2; e++) {
+		for (int i = 0; i < src->hosts[e].n; i++)
+			hosts_add(&dst->hosts[e], src->hosts[e].a[i]);
+		dst->hosts[e].more |= src->hosts[e].more;
+	}
+	for (int k = 0; k < SCOPE_N; k++) {
+		dst->scope[k] += src->scope[k];
+		dst->unknown[k] |= src->unknown[k];
+	}
+	return 0;
+}
+
+/* Frees what merged_tuples made for tuple t: its names and hosts, not the borrowed strings. */
+static void merged_free(struct tuple *t)
+{
+	for (int e = 0; e < 2; e++) {
+		names_free(&t->sets[e]);
+		names_free(&t->matched[e]);
+	}
+	free(t->hosts);
+}
+
 /* Tuples of several tables in one window, merged by their names. Returns
- * an array of n merged tuples (copies; names borrowed), or NULL. */
+ * an array of n merged tuples (copies; zone and rule names borrowed), or NULL. */
 static struct tuple *merged_tuples(const struct sum *s, size_t *n, char ***texts)
 {
 	struct intern k = {0};
@@ -670,20 +918,28 @@ static struct tuple *merged_tuples(const struct sum *s, size_t *n, char ***texts
 		const struct tuple *t = &s->tuples[i];
 		tuple_text(t, text, sizeof(text));
 		long j = intern_get(&k, text, &added);
-		if (j < 0) {
+		bool fail = j < 0;
+		if (!fail && added) {
+			v[j] = *t;
+			memset(v[j].sets, 0, sizeof(v[j].sets));
+			memset(v[j].matched, 0, sizeof(v[j].matched));
+			memset(v[j].scope, 0, sizeof(v[j].scope));
+			memset(v[j].unknown, 0, sizeof(v[j].unknown));
+			v[j].hosts = NULL;
+		} else if (!fail) {
+			v[j].c.flows += t->c.flows;
+			v[j].c.packets += t->c.packets;
+			v[j].c.bytes += t->c.bytes;
+			for (int e = 0; e < t->nex; e++)
+				add_example(&v[j], t->ex[e].src, t->ex[e].dst, t->ex[e].flows);
+		}
+		if (fail || merge_names(&v[j], t)) {
+			for (size_t m = 0; m < k.n; m++)
+				merged_free(&v[m]);
 			intern_free(&k);
 			free(v);
 			return NULL;
 		}
-		if (added) {
-			v[j] = *t;
-			continue;
-		}
-		v[j].c.flows += t->c.flows;
-		v[j].c.packets += t->c.packets;
-		v[j].c.bytes += t->c.bytes;
-		for (int e = 0; e < t->nex; e++)
-			add_example(&v[j], t->ex[e].src, t->ex[e].dst, t->ex[e].flows);
 	}
 	*n = k.n;
 	*texts = k.keys;
@@ -799,6 +1055,8 @@ static json_t *tuples_json(const struct sum *s)
 		bad |= json_array_append_new(arr, tuple_json(ord[i].t));
 	for (size_t i = 0; texts && i < n; i++)
 		free(texts[i]);
+	for (size_t i = 0; v && i < n; i++)
+		merged_free(&v[i]);
 	free(texts);
 	free(ord);
 	free(v);

@@ -50,6 +50,13 @@ struct audit_site {
 struct audit_example {
 	char *src, *dst; /* as the summary gives them: addresses or "h:" pseudonyms */
 	uint64_t flows;
+	const char *src_host, *dst_host; /* their hosts of hosts.csv, or NULL */
+};
+
+/* A name of the gateways' tables (a set, a term of a rule) and the flows it covered. */
+struct audit_name {
+	char *name;
+	uint64_t flows;
 };
 
 struct audit_denial {
@@ -64,6 +71,10 @@ struct audit_denial {
 	struct audit_example ex[AUDIT_EXAMPLES];
 	size_t nex;
 	int suggestion; /* index into report->suggestions, -1 when none is possible */
+	/* What the summaries named (enum summary_names: the sets the sources and
+	 * destinations lay in, the deny rules' terms that matched), by flows. */
+	struct audit_name *names[SUMMARY_NNAMES];
+	size_t nnames[SUMMARY_NNAMES];
 };
 
 /* A port range, ICMP type or whole protocol of a suggested rule. */
@@ -79,10 +90,32 @@ struct audit_service {
 	size_t nitems;
 };
 
+/* An object a suggestion names: the observed hosts of one end. */
+struct audit_object {
+	char *name;
+	bool existing; /* an object of the policy that holds exactly these addresses */
+	char **items;  /* the hosts: hosts.csv names, then addresses */
+	size_t nitems;
+	struct pol_ranges addrs; /* the addresses the items stand for */
+};
+
 struct audit_suggestion {
 	char *id;
-	int site; /* inventory site index of a site exception, -1 for a city-wide rule */
-	char *from, *to;
+	int site;	 /* inventory site index of a site exception, -1 for a city-wide rule */
+	char *from, *to; /* zones */
+	/*
+	 * The ends (from [0], to [1]) as the observed hosts when they are few and
+	 * all known: an index into report->objects, or -1 for the whole zone;
+	 * zoned when the object also holds addresses outside the zone (the rule
+	 * then names {zone: Z, object: O}).
+	 */
+	int object[2];
+	bool zoned[2];
+	enum pol_scope scope; /* the narrowest scope every observed connection passed */
+	/* Explicit deny rules of the policy (indices) that decide some of its
+	 * connections today: the suggestion would override them. */
+	int *cuts;
+	size_t ncuts;
 	char **services; /* names: existing services and the new one */
 	size_t nservices;
 	struct audit_item *items; /* everything observed, ranges merged */
@@ -138,6 +171,8 @@ struct audit_report {
 	size_t nsuggestions;
 	struct audit_service *services; /* new named services the suggestions use */
 	size_t nservices;
+	struct audit_object *objects; /* the objects they name, new and existing */
+	size_t nobjects;
 	size_t unresolved; /* denials no rule can be suggested for (zone "-") */
 	struct summary_counts unassigned;
 	struct audit_unassigned *unassigned_top; /* by bytes, descending */

@@ -52,7 +52,7 @@ int audit_new(const struct policy *p, const struct inventory *inv, const struct 
 		if (strmap_put(a->zone_ix, p->zones[i].name, (int)i) == -2)
 			goto out;
 	rc = pol_build_new(p, inv, &b);
-	if (rc < 0)
+	if (rc < 0 || (rc = pol_build_city(b, &a->city)) < 0)
 		goto out;
 	a->hash = strdup(pol_build_hash(b));
 	rc = a->hash ? 0 : -ENOMEM;
@@ -97,6 +97,12 @@ void audit_free(struct audit *a)
 			free(d->other[k]);
 		free(d->other);
 		free(d->groups);
+		free(d->points);
+		for (int k = 0; k < SUMMARY_NNAMES; k++) {
+			for (size_t j = 0; j < d->names[k].n; j++)
+				free(d->names[k].v[j].name);
+			free(d->names[k].v);
+		}
 	}
 	free(a->den);
 	intern_free(&a->dkeys);
@@ -104,10 +110,20 @@ void audit_free(struct audit *a)
 	intern_free(&a->exkeys);
 	free(a->exflows);
 	for (size_t i = 0; i < a->gkeys.n; i++) {
-		free(a->grp[i].from);
-		free(a->grp[i].to);
-		intern_free(&a->grp[i].pts);
-		free(a->grp[i].svc);
+		struct group *g = &a->grp[i];
+		for (size_t k = 0; k < g->pts.n; k++) {
+			struct gpoint *pt = &g->pt[k];
+			for (int e = 0; e < 2; e++) {
+				for (size_t j = 0; j < pt->nhosts[e]; j++)
+					free(pt->hosts[e][j]);
+				free(pt->hosts[e]);
+			}
+			free(pt->rules);
+		}
+		free(g->from);
+		free(g->to);
+		intern_free(&g->pts);
+		free(g->pt);
 	}
 	free(a->grp);
 	intern_free(&a->gkeys);
@@ -135,6 +151,7 @@ void audit_free(struct audit *a)
 	}
 	free(a->fac);
 	intern_free(&a->fkeys);
+	pol_table_free(a->city);
 	free(a->hash);
 	free(a->owner);
 	free(a->start);
@@ -200,6 +217,31 @@ static long intern_key(struct intern *t, bool *added, char *key)
 	return i;
 }
 
+int audit_host_of(const struct inventory *inv, const struct ip_addr *ip)
+{
+	for (size_t h = 0; h < inv->nhosts; h++)
+		for (size_t k = 0; k < inv->hosts[h].naddrs; k++)
+			if (ip_prefix_contains(&inv->hosts[h].addrs[k], ip))
+				return (int)h;
+	return -1;
+}
+
+const char *audit_host_name(const struct inventory *inv, const char *text)
+{
+	struct ip_addr ip;
+	int h = ip_addr_parse(text, &ip) == 0 ? audit_host_of(inv, &ip) : -1;
+	return h >= 0 ? inv->hosts[h].name : NULL;
+}
+
+void audit_object_free(struct audit_object *o)
+{
+	free(o->name);
+	for (size_t i = 0; i < o->nitems; i++)
+		free(o->items[i]);
+	free(o->items);
+	pol_ranges_free(&o->addrs);
+}
+
 /* ------------------------------------------------------------------ */
 /* Counting */
 
@@ -241,9 +283,75 @@ int audit_str_set_add(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-/* The group a denied tuple falls into: a site exception's site (when an
- * exception of that site denies it) or the city, and its zone pair. */
-static int group_of(struct audit *a, const struct summary_tuple *u, int rule)
+/* Adds flows to name in l. 0 or -ENOMEM. */
+static int nlist_add(struct nlist *l, const char *name, uint64_t flows)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0) {
+			l->v[i].flows += flows;
+			return 0;
+		}
+	if (grow_array(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) ||
+	    !(l->v[l->n].name = strdup(name)))
+		return -ENOMEM;
+	l->v[l->n++].flows = flows;
+	return 0;
+}
+
+static int cmp_strp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/*
+ * The observed addresses of one end of a tuple into the point's: the end
+ * stays named by its hosts while every connection's addresses are known (a
+ * complete list of addresses, not pseudonyms) and they are at most
+ * AUDIT_HOST_OBJECT_MAX; otherwise it is open (its zone).
+ */
+static int add_hosts(struct gpoint *pt, int e, const struct summary_read *s,
+		     const struct summary_tuple *u)
+{
+	if (pt->open[e])
+		return 0;
+	if (!u->has_hosts || !u->complete[e]) {
+		pt->open[e] = true;
+		return 0;
+	}
+	for (size_t i = u->host0[e]; i < u->host0[e] + u->nhosts[e] && !pt->open[e]; i++) {
+		struct ip_addr ip;
+		char text[IP_PREFIX_STRLEN];
+		const char *h = text;
+		if (ip_addr_parse(s->hosts[i], &ip) < 0) {
+			pt->open[e] = true;
+			break;
+		}
+		ip_addr_format(&ip, text, sizeof(text)); /* one text per address */
+		char **v = pt->hosts[e];
+		size_t n = pt->nhosts[e];
+		if (n && bsearch(&h, v, n, sizeof(*v), cmp_strp))
+			continue;
+		if (n == AUDIT_HOST_OBJECT_MAX) {
+			pt->open[e] = true;
+			break;
+		}
+		char **w = realloc(v, (n + 1) * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		pt->hosts[e] = w;
+		if (!(w[n] = strdup(h)))
+			return -ENOMEM;
+		pt->nhosts[e]++;
+		qsort(w, n + 1, sizeof(*w), cmp_strp);
+	}
+	return 0;
+}
+
+/* The group a denied tuple falls into (a site exception's site, when an
+ * exception of that site denies it, or the city; and its zone pair), and
+ * its service point there: the index of the group, *point that of the point. */
+static int group_of(struct audit *a, const struct summary_read *s, const struct summary_tuple *u,
+		    int rule, int *point)
 {
 	char key[64], sk[16];
 	int site = rule >= 0 ? a->p->rules[rule].site : -1;
@@ -255,14 +363,9 @@ static int group_of(struct audit *a, const struct summary_tuple *u, int rule)
 	struct group *gr = &a->grp[g];
 	if (added) {
 		gr->site = site;
-		gr->before = -1;
 		if (audit_dup_str(&gr->from, u->from) || audit_dup_str(&gr->to, u->to))
 			return -ENOMEM;
 	}
-	if (rule >= 0 && (gr->before < 0 || rule < gr->before))
-		gr->before = rule;
-	if (rule < 0)
-		gr->at_end = true;
 	add_counts(&gr->c, &u->c);
 	/* Whole protocols for what the policy syntax cannot name by port or type. */
 	struct summary_svc sv = u->svc;
@@ -274,9 +377,24 @@ static int group_of(struct audit *a, const struct summary_tuple *u, int rule)
 		sv.family = 0;
 	snprintf(key, sizeof(key), "%u|%u|%d", sv.proto, sv.family, sv.port);
 	long k = intern_get(&gr->pts, key, &added);
-	if (k < 0 || grow_array(&gr->svc, &gr->svccap, (size_t)k + 1, sizeof(*gr->svc)))
+	if (k < 0 || grow_array(&gr->pt, &gr->ptcap, (size_t)k + 1, sizeof(*gr->pt)))
 		return -ENOMEM;
-	gr->svc[k] = sv;
+	struct gpoint *pt = &gr->pt[k];
+	pt->svc = sv;
+	add_counts(&pt->c, &u->c);
+	if (rule >= 0 && int_set_add(&pt->rules, &pt->nrules, rule))
+		return -ENOMEM;
+	/* A tuple of continuation records only holds no connection: no evidence. */
+	if (u->c.flows) {
+		for (int e = 0; e < 2; e++)
+			if (add_hosts(pt, e, s, u))
+				return -ENOMEM;
+		for (int c = 0; c < SUMMARY_NSCOPE; c++) {
+			pt->scope[c] += u->scope_known[c] ? u->scope[c] : 0;
+			pt->scope_open[c] |= !u->scope_known[c];
+		}
+	}
+	*point = (int)k;
 	return (int)g;
 }
 
@@ -302,6 +420,10 @@ static int count_denial(struct audit *a, const struct summary_read *s,
 	add_counts(&dn->c, &u->c);
 	if (u->passes)
 		dn->passed += u->c.flows;
+	for (int k = 0; k < SUMMARY_NNAMES; k++)
+		for (size_t i = u->name0[k]; i < u->name0[k] + u->nnames[k]; i++)
+			if (nlist_add(&dn->names[k], s->names[i].name, s->names[i].flows))
+				return -ENOMEM;
 	int rule = -1;
 	if (u->rule) {
 		rule = audit_find_rule(a, u->rule);
@@ -323,9 +445,22 @@ static int count_denial(struct audit *a, const struct summary_read *s,
 	if (strcmp(u->from, "-") == 0 || strcmp(u->to, "-") == 0 ||
 	    audit_find_zone(a, u->from) < 0 || audit_find_zone(a, u->to) < 0)
 		return 0;
-	int g = group_of(a, u, rule);
-	if (g < 0 || int_set_add(&dn->groups, &dn->ngroups, g))
+	int pt;
+	int g = group_of(a, s, u, rule, &pt);
+	if (g < 0)
 		return -ENOMEM;
+	for (size_t i = 0; i < dn->ngroups; i++)
+		if (dn->groups[i] == g)
+			return 0;
+	int *gv = realloc(dn->groups, (dn->ngroups + 1) * sizeof(*gv));
+	if (gv)
+		dn->groups = gv;
+	int *pv = gv ? realloc(dn->points, (dn->ngroups + 1) * sizeof(*pv)) : NULL;
+	if (!gv || !pv)
+		return -ENOMEM;
+	dn->points = pv;
+	gv[dn->ngroups] = g;
+	pv[dn->ngroups++] = pt;
 	return 0;
 }
 

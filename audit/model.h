@@ -17,7 +17,22 @@
 #include "audit/audit.h"
 #include "core/diag.h"
 #include "core/intern.h"
+#include "eval/eval.h"
 #include "summary/read.h"
+
+/* Distinct hosts of an end up to which a suggestion names them (docs/audit.md). */
+#define AUDIT_HOST_OBJECT_MAX 8
+
+/* Connections by name: the table's sets and matched terms of a denial. */
+struct nacc {
+	char *name;
+	uint64_t flows;
+};
+
+struct nlist {
+	struct nacc *v;
+	size_t n, cap;
+};
 
 struct den {
 	char *from, *to;
@@ -27,19 +42,37 @@ struct den {
 	int *rules;   /* policy rule indices; -1 the default; -2 a rule the policy lacks */
 	char **other; /* ids of rules the policy lacks */
 	size_t nrules, nother;
-	int *groups;
+	int *groups; /* the groups it falls into, and its service point in each */
+	int *points;
 	size_t ngroups;
+	struct nlist names[SUMMARY_NNAMES]; /* what the summaries named (summary_names) */
+};
+
+/*
+ * What the summaries say of one service point of a group: its denied
+ * connections, the distinct addresses of each end while they are few and
+ * all known (else the end is open: only its zone is known), the scope
+ * checks they passed, and the rules that denied them.
+ */
+struct gpoint {
+	struct summary_svc svc;
+	struct summary_counts c;
+	char **hosts[2]; /* sorted addresses of the source and the destination */
+	size_t nhosts[2];
+	bool open[2];
+	uint64_t scope[SUMMARY_NSCOPE];
+	bool scope_open[SUMMARY_NSCOPE]; /* some connection's check is not known */
+	int *rules;			 /* deny rules (policy indices) that decided some */
+	size_t nrules;
 };
 
 struct group {
 	int site;
 	char *from, *to;
-	int before; /* smallest deciding rule index, -1 when only the default denies */
-	bool at_end;
 	struct summary_counts c;
 	struct intern pts; /* "proto|family|port" */
-	struct summary_svc *svc;
-	size_t svccap;
+	struct gpoint *pt;
+	size_t ptcap;
 };
 
 struct kperiod {
@@ -63,6 +96,7 @@ struct facc {
 struct audit {
 	const struct policy *p;
 	const struct inventory *inv;
+	struct pol_table *city; /* classifies observed addresses: site, district, data centre */
 	char *hash;
 	char *owner;
 	unsigned workers;
@@ -122,6 +156,14 @@ int audit_find_zone(const struct audit *a, const char *name);
 
 /* Part i of an intern key of the model and its length (not 0-terminated). */
 const char *audit_key_part(const char *key, size_t i, size_t *len);
+
+/* The host of hosts.csv that has address ip, or -1. */
+int audit_host_of(const struct inventory *inv, const struct ip_addr *ip);
+/* The name of the host of hosts.csv that has the address written as text, or NULL. */
+const char *audit_host_name(const struct inventory *inv, const char *text);
+
+/* Frees the members of o. */
+void audit_object_free(struct audit_object *o);
 
 /* *dst a copy of s, NULL for NULL. 0 or -ENOMEM. */
 int audit_dup_str(char **dst, const char *s);

@@ -43,6 +43,11 @@ void audit_report_free(struct audit_report *r)
 			free(d->ex[k].src);
 			free(d->ex[k].dst);
 		}
+		for (int k = 0; k < SUMMARY_NNAMES; k++) {
+			for (size_t j = 0; j < d->nnames[k]; j++)
+				free(d->names[k][j].name);
+			free(d->names[k]);
+		}
 	}
 	free(r->denials);
 	free(r->rules);
@@ -55,8 +60,12 @@ void audit_report_free(struct audit_report *r)
 		free(s->items);
 		free(s->comment);
 		free(s->owner);
+		free(s->cuts);
 	}
 	free(r->suggestions);
+	for (size_t i = 0; i < r->nobjects; i++)
+		audit_object_free(&r->objects[i]);
+	free(r->objects);
 	for (size_t i = 0; i < r->nservices; i++) {
 		free(r->services[i].name);
 		free(r->services[i].items);
@@ -216,8 +225,8 @@ static int cmp_pick_flows(const void *x, const void *y)
 	const struct pick *a = x, *b = y;
 	if (a->d != b->d)
 		return a->d < b->d ? -1 : 1;
-	struct audit_example ea = {(char *)a->src, (char *)a->dst, a->flows};
-	struct audit_example eb = {(char *)b->src, (char *)b->dst, b->flows};
+	struct audit_example ea = {.src = (char *)a->src, .dst = (char *)a->dst, .flows = a->flows};
+	struct audit_example eb = {.src = (char *)b->src, .dst = (char *)b->dst, .flows = b->flows};
 	return cmp_example(&ea, &eb);
 }
 
@@ -252,6 +261,8 @@ static int build_examples(const struct audit *a, struct audit_denial *out, long 
 			goto out;
 		}
 		e->flows = v[i].flows;
+		e->src_host = audit_host_name(a->inv, e->src);
+		e->dst_host = audit_host_name(a->inv, e->dst);
 		dn->nex++;
 	}
 	rc = 0;
@@ -275,6 +286,29 @@ static int cmp_dorder(const void *x, const void *y)
 	struct audit_denial da = {.from = a->from, .to = a->to, .svc = a->svc, .c = a->c};
 	struct audit_denial db = {.from = b->from, .to = b->to, .svc = b->svc, .c = b->c};
 	return cmp_denial(&da, &db);
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+	const struct audit_name *a = x, *b = y;
+	if (a->flows != b->flows)
+		return a->flows > b->flows ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* The names of a denial, by flows (descending), then by name. */
+static int copy_names(const struct nlist *l, struct audit_name **out, size_t *n)
+{
+	*out = calloc(l->n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++, (*n)++) {
+		(*out)[i].flows = l->v[i].flows;
+		if (!((*out)[i].name = strdup(l->v[i].name)))
+			return -ENOMEM;
+	}
+	qsort(*out, *n, sizeof(**out), cmp_name);
+	return 0;
 }
 
 static int build_denials(const struct audit *a, struct audit_report *r, long *order)
@@ -315,6 +349,8 @@ static int build_denials(const struct audit *a, struct audit_report *r, long *or
 				rc = -ENOMEM;
 		if (!rc)
 			qsort(out->rules, out->nrules, sizeof(*out->rules), cmp_rule_id);
+		for (int m = 0; !rc && m < SUMMARY_NNAMES; m++)
+			rc = copy_names(&d->names[m], &out->names[m], &out->nnames[m]);
 	}
 	free(o);
 	if (rc)
@@ -593,6 +629,18 @@ static json_t *items_json(const struct audit_item *v, size_t n)
 	return a;
 }
 
+static json_t *names_json(const struct audit_name *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_pack("{s:s,s:I}", "name", v[i].name, "flows",
+						       (json_int_t)v[i].flows))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static json_t *denial_json(const struct audit_report *r, const struct audit_denial *d)
 {
 	char t[64];
@@ -600,32 +648,54 @@ static json_t *denial_json(const struct audit_report *r, const struct audit_deni
 	json_t *ex = json_array();
 	for (size_t i = 0; ex && i < d->nex; i++)
 		json_array_append_new(ex,
-				      json_pack("{s:s,s:s,s:I}", "src", d->ex[i].src, "dst",
-						d->ex[i].dst, "flows", (json_int_t)d->ex[i].flows));
+				      json_pack("{s:s,s:s,s:I,s:o,s:o}", "src", d->ex[i].src, "dst",
+						d->ex[i].dst, "flows", (json_int_t)d->ex[i].flows,
+						"src_host", str_or_null(d->ex[i].src_host),
+						"dst_host", str_or_null(d->ex[i].dst_host)));
 	json_t *o = json_pack(
-	    "{s:s,s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "from", d->from, "to", d->to,
-	    "service", t, "proto", d->svc.proto, "port",
+	    "{s:s,s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "from", d->from,
+	    "to", d->to, "service", t, "proto", d->svc.proto, "port",
 	    d->svc.port >= 0 ? json_integer(d->svc.port) : json_null(), "flows",
 	    (json_int_t)d->c.flows, "packets", (json_int_t)d->c.packets, "bytes",
 	    (json_int_t)d->c.bytes, "passed_flows", (json_int_t)d->passed, "sites",
-	    strs_json(d->sites, d->nsites), "rules", strs_json(d->rules, d->nrules), "examples",
-	    ex ? ex : json_null(), "suggestion",
+	    strs_json(d->sites, d->nsites), "rules", strs_json(d->rules, d->nrules), "src_sets",
+	    names_json(d->names[SUMMARY_SRC_SETS], d->nnames[SUMMARY_SRC_SETS]), "dst_sets",
+	    names_json(d->names[SUMMARY_DST_SETS], d->nnames[SUMMARY_DST_SETS]), "matched",
+	    json_pack("{s:o,s:o}", "from",
+		      names_json(d->names[SUMMARY_FROM], d->nnames[SUMMARY_FROM]), "to",
+		      names_json(d->names[SUMMARY_TO], d->nnames[SUMMARY_TO])),
+	    "examples", ex ? ex : json_null(), "suggestion",
 	    d->suggestion >= 0 ? json_string(r->suggestions[d->suggestion].id) : json_null());
 	return o;
 }
 
-static json_t *suggestion_json(const struct audit_suggestion *s, const struct policy *p,
-			       const struct inventory *inv)
+/* An end of a suggestion: its object and the observed hosts, or nulls for the whole zone. */
+static json_t *end_json(const struct audit_report *r, const struct audit_suggestion *s, int e)
 {
+	const struct audit_object *o = s->object[e] >= 0 ? &r->objects[s->object[e]] : NULL;
+	return json_pack("{s:o,s:o,s:b}", "object", o ? json_string(o->name) : json_null(), "hosts",
+			 o ? strs_json(o->items, o->nitems) : json_null(), "zoned", s->zoned[e]);
+}
+
+static json_t *suggestion_json(const struct audit_report *r, const struct audit_suggestion *s,
+			       const struct policy *p, const struct inventory *inv)
+{
+	json_t *cuts = json_array();
+	for (size_t i = 0; cuts && i < s->ncuts; i++)
+		if (json_array_append_new(cuts, json_string(p->rules[s->cuts[i]].id))) {
+			json_decref(cuts);
+			cuts = NULL;
+		}
 	return json_pack(
-	    "{s:s,s:o,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:s,s:s,s:o}", "id", s->id, "site",
-	    s->site >= 0 ? json_string(inv->sites[s->site].id) : json_null(), "from", s->from, "to",
-	    s->to, "services", strs_json(s->services, s->nservices), "observed",
-	    items_json(s->items, s->nitems), "scope", "any", "action", "accept", "insert_before",
-	    s->before >= 0 ? json_string(p->rules[s->before].id) : json_null(), "flows",
-	    (json_int_t)s->c.flows, "packets", (json_int_t)s->c.packets, "bytes",
-	    (json_int_t)s->c.bytes, "comment", s->comment, "owner", s->owner, "risk",
-	    s->risk ? json_string(s->risk) : json_null());
+	    "{s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:s,s:s,s:o}", "id",
+	    s->id, "site", s->site >= 0 ? json_string(inv->sites[s->site].id) : json_null(), "from",
+	    s->from, "to", s->to, "from_end", end_json(r, s, 0), "to_end", end_json(r, s, 1),
+	    "services", strs_json(s->services, s->nservices), "observed",
+	    items_json(s->items, s->nitems), "scope", pol_scope_names[s->scope], "action", "accept",
+	    "insert_before", s->before >= 0 ? json_string(p->rules[s->before].id) : json_null(),
+	    "cuts_through", cuts, "flows", (json_int_t)s->c.flows, "packets",
+	    (json_int_t)s->c.packets, "bytes", (json_int_t)s->c.bytes, "comment", s->comment,
+	    "owner", s->owner, "risk", s->risk ? json_string(s->risk) : json_null());
 }
 
 static json_t *rule_json(const struct audit_rule_use *u, const struct policy *p,
@@ -710,8 +780,16 @@ json_t *audit_report_json(const struct audit_report *r, const struct policy *p,
 		    svcs, json_pack("{s:s,s:o}", "name", r->services[i].name, "items",
 				    items_json(r->services[i].items, r->services[i].nitems)));
 	for (size_t i = 0; srules && i < r->nsuggestions; i++)
-		err |= json_array_append_new(srules, suggestion_json(&r->suggestions[i], p, inv));
-	err |= !sg || set(sg, "services", svcs) || set(sg, "rules", srules) ||
+		err |=
+		    json_array_append_new(srules, suggestion_json(r, &r->suggestions[i], p, inv));
+	json_t *objs = json_array();
+	for (size_t i = 0; objs && i < r->nobjects; i++)
+		err |= json_array_append_new(
+		    objs, json_pack("{s:s,s:b,s:o}", "name", r->objects[i].name, "existing",
+				    r->objects[i].existing, "items",
+				    strs_json(r->objects[i].items, r->objects[i].nitems)));
+	err |= !sg || set(sg, "objects", objs) || set(sg, "services", svcs) ||
+	       set(sg, "rules", srules) ||
 	       set(sg, "unresolved", json_integer((json_int_t)r->unresolved));
 	err |= set(o, "suggestions", sg);
 

@@ -12,27 +12,40 @@
 #include "audit/model.h"
 #include "audit/report.h"
 #include "core/grow.h"
+#include "core/intern.h"
 
 /* ------------------------------------------------------------------ */
 /* The suggested rules */
 
-static bool name_taken(const struct policy *p, const struct audit_report *r, const char *s)
+/*
+ * What building the suggestions keeps at hand, so that thousands of them
+ * cost no quadratic scans: the ids and new object names given so far, and
+ * the objects by their addresses (policy_objects: the policy's, by the text
+ * of their ranges; objects: the report's).
+ */
+struct sctx {
+	const struct audit *a;
+	struct audit_report *r;
+	struct intern ids, names;
+	struct intern pkeys; /* the policy's objects' ranges as text */
+	int *pobj;	     /* pkeys index -> policy object */
+	struct intern okeys; /* the report's objects' ranges as text, index = r->objects index */
+};
+
+static bool name_taken(struct sctx *x, const char *s)
 {
-	if (policy_find_rule(p, s) >= 0)
+	const struct policy *p = x->a->p;
+	if (policy_find_rule(p, s) >= 0 || intern_find(&x->ids, s) >= 0)
 		return true;
 	for (size_t i = 0; i < p->nservices; i++)
 		if (strcmp(p->services[i].name, s) == 0)
-			return true;
-	for (size_t i = 0; i < r->nsuggestions; i++)
-		if (r->suggestions[i].id && strcmp(r->suggestions[i].id, s) == 0)
 			return true;
 	return false;
 }
 
 /* "audit-[site-]from-to", in the characters both rule ids and service
  * names allow (a-z 0-9 _ -), at most 48, unique in the policy. */
-static char *make_id(const struct policy *p, const struct audit_report *r, const char *site,
-		     const char *from, const char *to)
+static char *make_id(struct sctx *x, const char *site, const char *from, const char *to)
 {
 	char base[160], id[64];
 	snprintf(base, sizeof(base), "audit-%s%s%s-%s", site ? site : "", site ? "-" : "", from,
@@ -44,9 +57,9 @@ static char *make_id(const struct policy *p, const struct audit_report *r, const
 			*c = '_';
 	}
 	snprintf(id, sizeof(id), "%.40s", base);
-	for (int n = 2; name_taken(p, r, id); n++)
+	for (int n = 2; name_taken(x, id); n++)
 		snprintf(id, sizeof(id), "%.40s-%d", base, n);
-	return strdup(id);
+	return intern_get(&x->ids, id, NULL) < 0 ? NULL : strdup(id);
 }
 
 /* Observed points, sorted, to items: consecutive ports of one protocol join. */
@@ -120,11 +133,6 @@ static bool service_holds(const struct pol_match *m, const struct summary_svc *x
 	return false;
 }
 
-static int cmp_svc_v(const void *x, const void *y)
-{
-	return audit_cmp_svc(x, y);
-}
-
 /*
  * What makes a suggested accept rule dangerous to take as it is: opening a
  * zone to the internet or to addresses no segment holds, or opening a
@@ -146,25 +154,270 @@ static const char *suggestion_risk(const struct policy *p, const char *from, con
 	return NULL;
 }
 
-static int suggest_one(const struct audit *a, const struct group *g, struct audit_report *r,
-		       struct audit_suggestion *s)
+/* ------------------------------------------------------------------ */
+/* Host-level ends: the observed hosts as an object */
+
+/* Normalized ranges as text, equal for equal ranges: malloc'ed, or NULL. */
+static char *ranges_key(const struct pol_ranges *r)
 {
+	size_t cap = r->n * 2 * IP_PREFIX_STRLEN + 1;
+	char *k = malloc(cap), *o = k;
+	for (size_t i = 0; k && i < r->n; i++) {
+		char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+		ip_addr_format(&r->v[i].first, a, sizeof(a));
+		ip_addr_format(&r->v[i].last, b, sizeof(b));
+		o += sprintf(o, "%s-%s,", a, b);
+	}
+	if (k)
+		*o = 0;
+	return k;
+}
+
+/* Does every address of r lie in zone (by the city's classification)? */
+static bool within_zone(const struct pol_table *city, const struct pol_ranges *r, const char *zone)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct pol_class c1, c2;
+		pol_classify(city, &r->v[i].first, &c1);
+		pol_classify(city, &r->v[i].last, &c2);
+		if (strcmp(pol_table_zone_name(city, c1.zone), zone) != 0 ||
+		    strcmp(pol_table_zone_name(city, c2.zone), zone) != 0)
+			return false;
+		if (!ip_addr_cmp(&r->v[i].first, &r->v[i].last))
+			continue;
+		/* A range of several addresses: one range of the zone partition holds it. */
+		const struct pol_range *z =
+		    pol_ranges_find(pol_table_clist(city, POL_L_ZONES), &r->v[i].first);
+		if (!z || ip_addr_cmp(&z->last, &r->v[i].last) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* Addresses as text (they parse: the model keeps addresses only), by address. */
+static int cmp_addr_text(const void *x, const void *y)
+{
+	struct ip_addr a, b;
+	if (ip_addr_parse(*(char *const *)x, &a) < 0 || ip_addr_parse(*(char *const *)y, &b) < 0)
+		return strcmp(*(char *const *)x, *(char *const *)y);
+	return ip_addr_cmp(&a, &b);
+}
+
+static bool object_name_taken(const struct sctx *x, const char *s)
+{
+	const struct audit *a = x->a;
+	return policy_find_zone(a->p, s) >= 0 || policy_find_object(a->p, s) >= 0 ||
+	       policy_find_group(a->p, s) >= 0 || inventory_find_host(a->inv, s) >= 0 ||
+	       intern_find(&x->names, s) >= 0;
+}
+
+/*
+ * End e of suggestion s as the observed hosts (n sorted addresses): each
+ * address stands for its host of hosts.csv, or for itself. The object is an
+ * object of the policy that holds exactly those addresses, one made for an
+ * earlier suggestion, or a new one named after the rule ("ID-src",
+ * "ID-dst"). r->objects has room for it. 0 or -ENOMEM.
+ */
+static int end_object(struct sctx *x, struct audit_suggestion *s, int e, char *const *addrs,
+		      size_t n, const char *zone)
+{
+	const struct audit *a = x->a;
+	struct audit_report *r = x->r;
+	const struct inventory *inv = a->inv;
+	struct audit_object o = {0};
+	bool *used = calloc(inv->nhosts + 1, sizeof(*used));
+	char *key = NULL;
+	int rc = -ENOMEM;
+	if (!used || !(o.items = calloc(n + 1, sizeof(*o.items))))
+		goto out;
+	/* The hosts' names first, in the order of hosts.csv, then the other addresses. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			struct ip_addr ip;
+			if (ip_addr_parse(addrs[i], &ip) < 0) {
+				rc = -EINVAL; /* the model keeps addresses only */
+				goto out;
+			}
+			int h = audit_host_of(inv, &ip);
+			if (pass == 0 && h >= 0 && !used[h]) {
+				used[h] = true;
+				for (size_t k = 0; k < inv->hosts[h].naddrs; k++)
+					if (pol_ranges_add_prefix(&o.addrs, &inv->hosts[h].addrs[k],
+								  0))
+						goto out;
+			} else if (pass == 1 && h < 0) {
+				if (pol_ranges_add(&o.addrs, &ip, &ip, 0) ||
+				    !(o.items[o.nitems++] = strdup(addrs[i])))
+					goto out;
+			}
+		}
+	/* The addresses in address order, after the hosts' names in the order of hosts.csv. */
+	qsort(o.items, o.nitems, sizeof(*o.items), cmp_addr_text);
+	size_t nbare = o.nitems, nnames = 0;
+	for (size_t h = 0; h < inv->nhosts; h++)
+		nnames += used[h];
+	char **items = calloc(nbare + nnames + 1, sizeof(*items));
+	if (!items)
+		goto out;
+	size_t k = 0;
+	for (size_t h = 0; h < inv->nhosts; h++)
+		if (used[h] && !(items[k++] = strdup(inv->hosts[h].name))) {
+			for (size_t j = 0; j < k - 1; j++)
+				free(items[j]);
+			free(items);
+			goto out;
+		}
+	memcpy(items + k, o.items, nbare * sizeof(*items));
+	free(o.items);
+	o.items = items;
+	o.nitems = nbare + nnames;
+	if (pol_ranges_normalize(&o.addrs))
+		goto out;
+	s->zoned[e] = !within_zone(a->city, &o.addrs, zone);
+	bool added;
+	long ok = (key = ranges_key(&o.addrs)) ? intern_get(&x->okeys, key, &added) : -ENOMEM;
+	if (ok < 0)
+		goto out;
+	if (!added) {
+		s->object[e] = (int)ok;
+		rc = 0;
+		goto out;
+	}
+	long pk = intern_find(&x->pkeys, key);
+	if (pk >= 0) {
+		o.existing = true;
+		o.name = strdup(a->p->objects[x->pobj[pk]].name);
+	} else {
+		char base[64], name[80];
+		snprintf(base, sizeof(base), "%.40s-%s", s->id, e ? "dst" : "src");
+		snprintf(name, sizeof(name), "%s", base);
+		for (int i = 2; object_name_taken(x, name); i++)
+			snprintf(name, sizeof(name), "%s-%d", base, i);
+		if (intern_get(&x->names, name, NULL) >= 0)
+			o.name = strdup(name);
+	}
+	if (!o.name)
+		goto out;
+	s->object[e] = (int)r->nobjects;
+	r->objects[r->nobjects++] = o;
+	memset(&o, 0, sizeof(o));
+	rc = 0;
+out:
+	audit_object_free(&o);
+	free(used);
+	free(key);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Units: the points of a group with the same observed hosts, one rule each */
+
+struct unit {
+	const struct audit *a;
+	size_t g;
+	size_t *pts; /* points of the group, by service */
+	size_t npts;
+	int before; /* smallest deny rule of its points, -1: only the default */
+	struct summary_counts c;
+};
+
+/* Do points x and y have the same ends: both open, or the same hosts? */
+static bool same_ends(const struct gpoint *x, const struct gpoint *y)
+{
+	for (int e = 0; e < 2; e++) {
+		if (x->open[e] != y->open[e])
+			return false;
+		if (x->open[e])
+			continue;
+		if (x->nhosts[e] != y->nhosts[e])
+			return false;
+		for (size_t i = 0; i < x->nhosts[e]; i++)
+			if (strcmp(x->hosts[e][i], y->hosts[e][i]) != 0)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * The narrowest scope every observed connection of the unit passed: what
+ * the summaries counted where they count it, else what the observed hosts
+ * say when both ends are known (all at one site, all in one district, every
+ * destination in the data centres).
+ */
+static enum pol_scope unit_scope(const struct audit *a, const struct unit *u)
+{
+	const struct group *g = &a->grp[u->g];
+	const struct gpoint *p0 = &g->pt[u->pts[0]];
+	uint64_t flows = 0, n[SUMMARY_NSCOPE] = {0};
+	bool open[SUMMARY_NSCOPE] = {0}, holds[SUMMARY_NSCOPE];
+	for (size_t i = 0; i < u->npts; i++) {
+		const struct gpoint *pt = &g->pt[u->pts[i]];
+		flows += pt->c.flows;
+		for (int k = 0; k < SUMMARY_NSCOPE; k++) {
+			n[k] += pt->scope[k];
+			open[k] |= pt->scope_open[k];
+		}
+	}
+	for (int k = 0; k < SUMMARY_NSCOPE; k++)
+		holds[k] = flows && !open[k] && n[k] == flows;
+	if (flows && !p0->open[0] && !p0->open[1]) {
+		int site = -2, district = -2;
+		bool dc = true;
+		for (int e = 0; e < 2; e++)
+			for (size_t i = 0; i < p0->nhosts[e]; i++) {
+				struct ip_addr ip;
+				struct pol_class c;
+				if (ip_addr_parse(p0->hosts[e][i], &ip) < 0)
+					return POL_SCOPE_ANY;
+				pol_classify(a->city, &ip, &c);
+				int d = c.site >= 0 ? (int)a->inv->sites[c.site].district : -1;
+				site = site == -2 || site == c.site ? c.site : -1;
+				district = district == -2 || district == d ? d : -1;
+				dc &= e == 0 || c.dc;
+			}
+		holds[SUMMARY_SAME_SITE] |= site >= 0;
+		holds[SUMMARY_SAME_DISTRICT] |= district >= 0;
+		holds[SUMMARY_DST_DC] |= dc;
+	}
+	if (holds[SUMMARY_SAME_SITE])
+		return POL_SCOPE_SAME_SITE;
+	if (holds[SUMMARY_SAME_DISTRICT])
+		return POL_SCOPE_SAME_DISTRICT;
+	if (holds[SUMMARY_DST_DC])
+		return POL_SCOPE_DC_ONLY;
+	return POL_SCOPE_ANY;
+}
+
+static int cmp_int(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+	return (a > b) - (a < b);
+}
+
+static int suggest_one(struct sctx *x, const struct unit *u, struct audit_suggestion *s)
+{
+	const struct audit *a = x->a;
+	struct audit_report *r = x->r;
 	const struct policy *p = a->p;
-	size_t n = g->pts.n;
+	const struct group *g = &a->grp[u->g];
+	size_t n = u->npts, ncuts = 0;
 	struct summary_svc *v = calloc(n + 1, sizeof(*v));
 	struct summary_svc *rest = calloc(n + 1, sizeof(*rest));
 	bool *used = calloc(n + 1, sizeof(*used));
 	int rc = -ENOMEM;
+	s->object[0] = s->object[1] = -1;
 	if (!v || !rest || !used)
 		goto out;
-	memcpy(v, g->svc, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), cmp_svc_v);
+	for (size_t i = 0; i < n; i++) {
+		v[i] = g->pt[u->pts[i]].svc;
+		ncuts += g->pt[u->pts[i]].nrules;
+	}
 	s->site = g->site;
-	s->before = g->before;
-	s->c = g->c;
+	s->before = u->before;
+	s->c = u->c;
 	const char *site = g->site >= 0 ? a->inv->sites[g->site].id : NULL;
 	if (audit_dup_str(&s->from, g->from) || audit_dup_str(&s->to, g->to) ||
-	    !(s->id = make_id(p, r, site, g->from, g->to)))
+	    !(s->id = make_id(x, site, g->from, g->to)))
 		goto out;
 	if (!(s->items = calloc(n + 1, sizeof(*s->items))))
 		goto out;
@@ -202,11 +455,37 @@ static int suggest_one(const struct audit *a, const struct group *g, struct audi
 		r->nservices++;
 		s->nservices++;
 	}
+	/* The ends: the observed hosts when all are known and few. */
+	const struct gpoint *p0 = &g->pt[u->pts[0]];
+	for (int e = 0; e < 2; e++)
+		if (!p0->open[e] && p0->nhosts[e] &&
+		    (rc = end_object(x, s, e, p0->hosts[e], p0->nhosts[e], e ? g->to : g->from)))
+			goto out;
+	rc = -ENOMEM;
+	s->scope = unit_scope(a, u);
+	/* The deny rules it would override for the connections it was made for. */
+	if (!(s->cuts = calloc(ncuts + 1, sizeof(*s->cuts))))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct gpoint *pt = &g->pt[u->pts[i]];
+		for (size_t k = 0; k < pt->nrules; k++) {
+			bool dup = false;
+			for (size_t j = 0; j < s->ncuts; j++)
+				dup |= s->cuts[j] == pt->rules[k];
+			if (!dup)
+				s->cuts[s->ncuts++] = pt->rules[k];
+		}
+	}
+	qsort(s->cuts, s->ncuts, sizeof(*s->cuts), cmp_int);
 	s->risk = suggestion_risk(p, g->from, g->to);
-	char comment[160];
-	snprintf(comment, sizeof(comment),
-		 "suggested by audit: %" PRIu64 " flows, %" PRIu64 " bytes, review%s%s", g->c.flows,
-		 g->c.bytes, s->risk ? " with care: " : "", s->risk ? s->risk : "");
+	char comment[512];
+	int len =
+	    snprintf(comment, sizeof(comment),
+		     "suggested by audit: %" PRIu64 " flows, %" PRIu64 " bytes, review%s%s",
+		     u->c.flows, u->c.bytes, s->risk ? " with care: " : "", s->risk ? s->risk : "");
+	for (size_t i = 0; i < s->ncuts && len > 0 && (size_t)len < sizeof(comment); i++)
+		len += snprintf(comment + len, sizeof(comment) - (size_t)len, "%s%s",
+				i ? ", " : "; cuts through ", p->rules[s->cuts[i]].id);
 	if (audit_dup_str(&s->comment, comment) || audit_dup_str(&s->owner, a->owner))
 		goto out;
 	rc = 0;
@@ -217,47 +496,135 @@ out:
 	return rc;
 }
 
-struct gorder {
-	const struct audit *a;
-	size_t i;
-};
-
-static int cmp_group(const void *x, const void *y)
+static int cmp_unit(const void *x, const void *y)
 {
-	const struct gorder *p = x, *q = y;
-	const struct group *a = &p->a->grp[p->i], *b = &q->a->grp[q->i];
+	const struct unit *p = x, *q = y;
+	const struct audit *au = p->a;
+	const struct group *a = &au->grp[p->g], *b = &au->grp[q->g];
 	if (a->site != b->site) {
 		if (a->site < 0 || b->site < 0)
 			return a->site < 0 ? -1 : 1;
-		return strcmp(p->a->inv->sites[a->site].id, p->a->inv->sites[b->site].id);
+		return strcmp(au->inv->sites[a->site].id, au->inv->sites[b->site].id);
 	}
 	/* Only city-wide groups can end at the default: those after the others. */
-	int ba = a->before < 0 ? INT32_MAX : a->before, bb = b->before < 0 ? INT32_MAX : b->before;
+	int ba = p->before < 0 ? INT32_MAX : p->before, bb = q->before < 0 ? INT32_MAX : q->before;
 	if (ba != bb)
 		return ba < bb ? -1 : 1;
-	if (a->c.flows != b->c.flows)
-		return a->c.flows > b->c.flows ? -1 : 1;
+	if (p->c.flows != q->c.flows)
+		return p->c.flows > q->c.flows ? -1 : 1;
 	int c = strcmp(a->from, b->from);
-	return c ? c : strcmp(a->to, b->to);
+	if (c || (c = strcmp(a->to, b->to)))
+		return c;
+	return audit_cmp_svc(&a->pt[p->pts[0]].svc, &b->pt[q->pts[0]].svc);
+}
+
+struct pref {
+	const struct group *g;
+	size_t k;
+};
+
+static int cmp_pref(const void *x, const void *y)
+{
+	const struct pref *a = x, *b = y;
+	return audit_cmp_svc(&a->g->pt[a->k].svc, &b->g->pt[b->k].svc);
+}
+
+/* The units of group g appended to u (room for one per point); where[k] gets point k's unit. */
+static int group_units(const struct audit *a, size_t g, struct unit *u, size_t *nu, long *where)
+{
+	const struct group *gr = &a->grp[g];
+	size_t n = gr->pts.n, first = *nu;
+	struct pref *o = calloc(n + 1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++)
+		o[k] = (struct pref){gr, k};
+	qsort(o, n, sizeof(*o), cmp_pref);
+	for (size_t i = 0; i < n; i++) {
+		const struct gpoint *pt = &gr->pt[o[i].k];
+		size_t j = first;
+		while (j < *nu && !same_ends(&gr->pt[u[j].pts[0]], pt))
+			j++;
+		if (j == *nu) {
+			u[j] = (struct unit){.a = a, .g = g, .before = -1};
+			if (!(u[j].pts = calloc(n + 1, sizeof(*u[j].pts)))) {
+				free(o);
+				return -ENOMEM;
+			}
+			(*nu)++;
+		}
+		struct unit *x = &u[j];
+		x->pts[x->npts++] = o[i].k;
+		x->c.flows += pt->c.flows;
+		x->c.packets += pt->c.packets;
+		x->c.bytes += pt->c.bytes;
+		for (size_t k = 0; k < pt->nrules; k++)
+			if (x->before < 0 || pt->rules[k] < x->before)
+				x->before = pt->rules[k];
+		where[o[i].k] = (long)j;
+	}
+	free(o);
+	return 0;
+}
+
+struct uorder {
+	struct unit *u;
+	size_t i;
+};
+
+static int cmp_uorder(const void *x, const void *y)
+{
+	return cmp_unit(((const struct uorder *)x)->u, ((const struct uorder *)y)->u);
+}
+
+/* The policy's objects by the text of their ranges (the first of equal ones). */
+static int index_policy_objects(struct sctx *x)
+{
+	const struct policy *p = x->a->p;
+	if (!(x->pobj = calloc(p->nobjects + 1, sizeof(*x->pobj))))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nobjects; i++) {
+		char *key = ranges_key(&p->objects[i].addrs);
+		bool added;
+		long k = key ? intern_get(&x->pkeys, key, &added) : -ENOMEM;
+		free(key);
+		if (k < 0)
+			return -ENOMEM;
+		if (added)
+			x->pobj[k] = (int)i;
+	}
+	return 0;
 }
 
 int audit_build_suggestions(const struct audit *a, struct audit_report *r, const long *order)
 {
-	size_t n = a->gkeys.n;
-	struct gorder *o = calloc(n + 1, sizeof(*o));
-	long *where = calloc(n + 1, sizeof(*where));
-	r->suggestions = calloc(n + 1, sizeof(*r->suggestions));
-	r->services = calloc(n + 1, sizeof(*r->services));
+	size_t ng = a->gkeys.n, np = 0, nu = 0;
+	for (size_t g = 0; g < ng; g++)
+		np += a->grp[g].pts.n;
+	struct sctx x = {.a = a, .r = r};
+	struct unit *u = calloc(np + 1, sizeof(*u));
+	long **where = calloc(ng + 1, sizeof(*where)); /* group, point -> unit */
+	long *rank = calloc(np + 1, sizeof(*rank));    /* unit -> suggestion */
+	struct uorder *o = calloc(np + 1, sizeof(*o));
+	r->suggestions = calloc(np + 1, sizeof(*r->suggestions));
+	r->services = calloc(np + 1, sizeof(*r->services));
+	r->objects = calloc(2 * np + 1, sizeof(*r->objects));
 	int rc = -ENOMEM;
-	if (!o || !where || !r->suggestions || !r->services)
+	if (!u || !where || !rank || !o || !r->suggestions || !r->services || !r->objects ||
+	    index_policy_objects(&x))
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		o[i] = (struct gorder){a, i};
-	qsort(o, n, sizeof(*o), cmp_group);
-	for (size_t k = 0; k < n; k++) {
-		where[o[k].i] = (long)k;
+	for (size_t g = 0; g < ng; g++)
+		if (!(where[g] = calloc(a->grp[g].pts.n + 1, sizeof(**where))) ||
+		    group_units(a, g, u, &nu, where[g]))
+			goto out;
+	/* Sorted, the units become the suggestions. */
+	for (size_t i = 0; i < nu; i++)
+		o[i] = (struct uorder){&u[i], i};
+	qsort(o, nu, sizeof(*o), cmp_uorder);
+	for (size_t k = 0; k < nu; k++) {
+		rank[o[k].i] = (long)k;
 		r->nsuggestions++;
-		if (suggest_one(a, &a->grp[o[k].i], r, &r->suggestions[k]))
+		if ((rc = suggest_one(&x, o[k].u, &r->suggestions[k])))
 			goto out;
 	}
 	/* A denial points at its city-wide suggestion when it has one, else at
@@ -266,7 +633,7 @@ int audit_build_suggestions(const struct audit *a, struct audit_report *r, const
 		const struct den *d = &a->den[i];
 		struct audit_denial *out = &r->denials[order[i]];
 		for (size_t j = 0; j < d->ngroups; j++) {
-			long s = where[d->groups[j]];
+			long s = rank[where[d->groups[j]][d->points[j]]];
 			if (out->suggestion < 0 || s < out->suggestion)
 				out->suggestion = (int)s;
 		}
@@ -275,8 +642,19 @@ int audit_build_suggestions(const struct audit *a, struct audit_report *r, const
 	}
 	rc = 0;
 out:
-	free(o);
+	for (size_t i = 0; u && i < nu; i++)
+		free(u[i].pts);
+	for (size_t g = 0; where && g < ng; g++)
+		free(where[g]);
+	free(u);
 	free(where);
+	free(rank);
+	free(o);
+	free(x.pobj);
+	intern_free(&x.ids);
+	intern_free(&x.names);
+	intern_free(&x.pkeys);
+	intern_free(&x.okeys);
 	return rc;
 }
 
@@ -381,22 +759,41 @@ static void put_service(struct buf *b, const struct audit_item *v, size_t n)
 	put(b, "}");
 }
 
-static void put_rule(struct buf *b, const struct audit_suggestion *s, const struct policy *p,
-		     const char *ind)
+/* A side: the zone, the object of the observed hosts, or both ({zone: Z, object: O}). */
+static void put_end(struct buf *b, const struct audit_report *r, const struct audit_suggestion *s,
+		    int e)
+{
+	const char *zone = e ? s->to : s->from;
+	if (s->object[e] < 0)
+		put(b, "[%s]", zone);
+	else if (s->zoned[e])
+		put(b, "{zone: %s, object: %s}", zone, r->objects[s->object[e]].name);
+	else
+		put(b, "[%s]", r->objects[s->object[e]].name);
+}
+
+static void put_rule(struct buf *b, const struct audit_report *r, const struct audit_suggestion *s,
+		     const struct policy *p, const char *ind)
 {
 	if (s->risk)
 		put(b, "%s# review with care: %s\n", ind, s->risk);
+	for (size_t i = 0; i < s->ncuts; i++)
+		put(b, "%s%s%s (%s)%s", i ? ", " : ind,
+		    i ? "" : "# cuts through: ", p->rules[s->cuts[i]].id,
+		    pol_action_names[p->rules[s->cuts[i]].action], i + 1 < s->ncuts ? "" : "\n");
 	if (s->before >= 0)
 		put(b, "%s# insert before: %s\n", ind, p->rules[s->before].id);
 	else
 		put(b, "%s# insert at the end, before the default\n", ind);
-	put(b, "%s- id: %s\n", ind, s->id);
-	put(b, "%s  from: [%s]\n", ind, s->from);
-	put(b, "%s  to: [%s]\n", ind, s->to);
-	put(b, "%s  services: [", ind);
+	put(b, "%s- id: %s\n%s  from: ", ind, s->id, ind);
+	put_end(b, r, s, 0);
+	put(b, "\n%s  to: ", ind);
+	put_end(b, r, s, 1);
+	put(b, "\n%s  services: [", ind);
 	for (size_t i = 0; i < s->nservices; i++)
 		put(b, "%s%s", i ? ", " : "", s->services[i]);
-	put(b, "]\n%s  scope: any\n%s  action: accept\n%s  comment: ", ind, ind, ind);
+	put(b, "]\n%s  scope: %s\n%s  action: accept\n%s  comment: ", ind,
+	    pol_scope_names[s->scope], ind, ind);
 	put_quoted(b, s->comment);
 	put(b, "\n%s  owner: ", ind);
 	put_quoted(b, s->owner);
@@ -413,8 +810,28 @@ char *audit_suggest_yaml(const struct audit_report *r, const struct policy *p,
 	    "# %s to %s, policy %s.\n"
 	    "# For review: nothing here is applied. Each rule belongs in policy.yaml before\n"
 	    "# the rule its comment names, or at the end of its list, before the default\n"
-	    "# drop; the services go under `services:`.\n",
+	    "# drop; the services go under `services:`, the objects under `objects:`.\n",
 	    r->nsummaries, r->start ? r->start : "-", r->end ? r->end : "-", r->hash);
+	size_t nnew = 0;
+	for (size_t i = 0; i < r->nobjects; i++)
+		nnew += !r->objects[i].existing;
+	if (nnew)
+		put(&b, "objects:\n");
+	for (size_t i = 0; i < r->nobjects; i++) {
+		const struct audit_object *o = &r->objects[i];
+		if (o->existing)
+			continue;
+		put(&b, "  %s: [", o->name);
+		for (size_t k = 0; k < o->nitems; k++) {
+			put(&b, "%s", k ? ", " : "");
+			/* addresses quoted: an IPv6 address is no plain YAML scalar */
+			if (inventory_find_host(inv, o->items[k]) >= 0)
+				put(&b, "%s", o->items[k]);
+			else
+				put_quoted(&b, o->items[k]);
+		}
+		put(&b, "]\n");
+	}
 	if (r->nservices) {
 		put(&b, "services:\n");
 		for (size_t i = 0; i < r->nservices; i++) {
@@ -428,7 +845,7 @@ char *audit_suggest_yaml(const struct audit_report *r, const struct policy *p,
 	put(&b, "rules:%s\n", city ? "" : " []");
 	for (size_t i = 0; i < r->nsuggestions; i++)
 		if (r->suggestions[i].site < 0)
-			put_rule(&b, &r->suggestions[i], p, "  ");
+			put_rule(&b, r, &r->suggestions[i], p, "  ");
 	int site = -1;
 	for (size_t i = 0; i < r->nsuggestions; i++) {
 		const struct audit_suggestion *s = &r->suggestions[i];
@@ -439,7 +856,7 @@ char *audit_suggest_yaml(const struct audit_report *r, const struct policy *p,
 		if (s->site != site)
 			put(&b, "  %s:\n    rules:\n", inv->sites[s->site].id);
 		site = s->site;
-		put_rule(&b, s, p, "      ");
+		put_rule(&b, r, s, p, "      ");
 	}
 	if (b.oom) {
 		free(b.s);

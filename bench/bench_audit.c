@@ -2,7 +2,9 @@
 /*
  * segplan audit against its baseline, in one run: 850 gateways' summaries of
  * the example city (examples/stuttgart, its policy), a few hundred tuples
- * each, generated with a fixed seed and written to a temporary directory:
+ * each (denied ones with example pairs, the distinct hosts of each end and
+ * the scope count, as the agent writes them), generated with a fixed seed
+ * and written to a temporary directory:
  *  - baseline: reading and parsing every file with jansson, one after the
  *    other, nothing else;
  *  - audit: what the command does: the current policy's hash (pol_build_new),
@@ -87,6 +89,26 @@ static json_t *tuple(const struct policy *p, const char **zones, size_t nz, size
 							    "flows", (int)(1 + rnd(flows))));
 		}
 		json_object_set_new(t, "examples", ex);
+		/* The distinct hosts of each end (docs/summary.md): mostly few, a
+		 * quarter of the ends with more than the agent lists. */
+		json_t *h[2] = {json_array(), json_array()};
+		bool complete[2];
+		for (int e = 0; e < 2; e++) {
+			int n = rnd(4) ? 1 + (int)rnd(4) : 16;
+			complete[e] = n < 16;
+			for (int i = 0; i < n; i++) {
+				char a[32];
+				snprintf(a, sizeof(a), "10.%zu.%d.%d", e ? rnd(250) : site % 250,
+					 (int)rnd(250), (int)rnd(250) + 1);
+				json_array_append_new(h[e], json_string(a));
+			}
+		}
+		json_object_set_new(t, "hosts",
+				    json_pack("{s:o,s:o,s:b,s:b}", "src", h[0], "dst", h[1],
+					      "src_complete", complete[0], "dst_complete",
+					      complete[1]));
+		json_object_set_new(t, "scope",
+				    json_pack("{s:I}", "same_site", (json_int_t)rnd(flows + 1)));
 	}
 	return t;
 }

@@ -171,6 +171,32 @@ static void print_list(char *const *v, size_t n, size_t max, const char *null_na
 		printf(" and %zu more", n - max);
 }
 
+/* Names of the tables: "core (3), {role: db} (1)", or without the flows. */
+static void print_names(const struct audit_name *v, size_t n, size_t max, bool flows)
+{
+	for (size_t i = 0; i < n && i < max; i++) {
+		printf("%s%s", i ? ", " : "", v[i].name);
+		if (flows)
+			printf(" (%" PRIu64 ")", v[i].flows);
+	}
+	if (n > max)
+		printf(" and %zu more", n - max);
+}
+
+/* An end of a suggestion: its zone, or the object of the observed hosts and them. */
+static void print_end(const struct audit_report *r, const struct audit_suggestion *s, int e)
+{
+	const char *zone = e ? s->to : s->from;
+	if (s->object[e] < 0) {
+		printf("%s", zone);
+		return;
+	}
+	const struct audit_object *o = &r->objects[s->object[e]];
+	printf("%s%s%s [", zone, o->existing ? " object " : " hosts ", o->name);
+	print_list(o->items, o->nitems, 4, "");
+	printf("]");
+}
+
 static void print_text(const struct audit_report *r, const struct policy *p,
 		       const struct inventory *inv, const struct args *a)
 {
@@ -225,10 +251,31 @@ static void print_text(const struct audit_report *r, const struct policy *p,
 		print_list(d->sites, d->nsites, 8, "");
 		printf("; denied by ");
 		print_list(d->rules, d->nrules, 4, "the default");
+		if (d->nnames[SUMMARY_FROM] || d->nnames[SUMMARY_TO]) {
+			printf(" (matched from ");
+			print_names(d->names[SUMMARY_FROM], d->nnames[SUMMARY_FROM], 4, false);
+			printf(", to ");
+			print_names(d->names[SUMMARY_TO], d->nnames[SUMMARY_TO], 4, false);
+			printf(")");
+		}
 		printf("\n");
-		for (size_t k = 0; k < d->nex; k++)
-			printf("      e.g. %s -> %s (%" PRIu64 " flow%s)\n", d->ex[k].src,
-			       d->ex[k].dst, d->ex[k].flows, d->ex[k].flows == 1 ? "" : "s");
+		static const char *const in[2] = {"sources in", "destinations in"};
+		for (int e = 0; e < 2; e++) {
+			size_t n = d->nnames[e ? SUMMARY_DST_SETS : SUMMARY_SRC_SETS];
+			if (!n)
+				continue;
+			printf("      %s ", in[e]);
+			print_names(d->names[e ? SUMMARY_DST_SETS : SUMMARY_SRC_SETS], n, 4, true);
+			printf("\n");
+		}
+		for (size_t k = 0; k < d->nex; k++) {
+			const struct audit_example *x = &d->ex[k];
+			printf("      e.g. %s%s%s%s -> %s%s%s%s (%" PRIu64 " flow%s)\n", x->src,
+			       x->src_host ? " (" : "", x->src_host ? x->src_host : "",
+			       x->src_host ? ")" : "", x->dst, x->dst_host ? " (" : "",
+			       x->dst_host ? x->dst_host : "", x->dst_host ? ")" : "", x->flows,
+			       x->flows == 1 ? "" : "s");
+		}
 	}
 	if (r->ndenials > top)
 		printf("  ... %zu more (--top, --json)\n", r->ndenials - top);
@@ -262,11 +309,16 @@ static void print_text(const struct audit_report *r, const struct policy *p,
 	       r->nsuggestions && !a->suggest_out ? " (--suggest-out FILE writes them)" : "");
 	for (size_t i = 0; i < r->nsuggestions && i < top; i++) {
 		const struct audit_suggestion *s = &r->suggestions[i];
-		printf("  %s: %s -> %s", s->id, s->from, s->to);
+		printf("  %s: ", s->id);
+		print_end(r, s, 0);
+		printf(" -> ");
+		print_end(r, s, 1);
 		for (size_t k = 0; k < s->nitems; k++) {
 			audit_item_text(&s->items[k], svc, sizeof(svc));
 			printf("%s%s", k ? ", " : " ", svc);
 		}
+		if (s->scope != POL_SCOPE_ANY)
+			printf(", %s", pol_scope_names[s->scope]);
 		printf("; %s%s", s->site >= 0 ? "exception of " : "",
 		       s->site >= 0 ? inv->sites[s->site].id : "");
 		if (s->before >= 0)
@@ -274,9 +326,13 @@ static void print_text(const struct audit_report *r, const struct policy *p,
 			       p->rules[s->before].id);
 		else
 			printf("at the end, before the default");
-		printf(" (%" PRIu64 " flows, %s)%s%s\n", s->c.flows,
+		printf(" (%" PRIu64 " flows, %s)%s%s", s->c.flows,
 		       human(s->c.bytes, b1, sizeof(b1)), s->risk ? "; REVIEW WITH CARE: " : "",
 		       s->risk ? s->risk : "");
+		for (size_t k = 0; k < s->ncuts; k++)
+			printf("%s%s", k ? ", " : "; CUTS THROUGH deny rule ",
+			       p->rules[s->cuts[k]].id);
+		printf("\n");
 	}
 	if (r->nsuggestions > top)
 		printf("  ... %zu more (--top, --json)\n", r->nsuggestions - top);

@@ -17,6 +17,7 @@
 #include "planner/policy_deploy.h"
 #include "planner/policy_lint.h"
 #include "policy/policy.h"
+#include "summary/summary.h"
 
 static const char usage_main[] =
     "usage: segplan policy <subcommand> [<args>]\n\n"
@@ -436,23 +437,6 @@ static json_t *end_json(const struct pol_table *city, const struct inventory *in
 	return j;
 }
 
-/* The zone or set of a rule's side the address matched ("any" for any). */
-static const char *side_hit(const struct pol_table *t, const struct pol_side *sd,
-			    const struct ip_addr *a, const struct pol_class *c)
-{
-	if (sd->any)
-		return "any";
-	for (size_t i = 0; i < sd->nzones; i++) {
-		struct pol_side one = {.zones = &sd->zones[i], .nzones = 1};
-		if (pol_side_matches(t, &one, a, c))
-			return pol_table_zone_name(t, sd->zones[i]);
-	}
-	for (size_t i = 0; i < sd->nsets; i++)
-		if (pol_ranges_find(pol_table_set(t, sd->sets[i]), a))
-			return pol_table_set_label(t, sd->sets[i]);
-	return NULL;
-}
-
 struct checks {
 	bool same_site, same_district, dst_dc;
 };
@@ -522,8 +506,10 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 		    ru && ru->exception, "scope", ru ? pol_scope_names[ru->scope] : NULL, "counts",
 		    r->judges[i] == r->counted, "to_gateway", r->v[i].to_gateway);
 		if (ru) {
-			const char *f = side_hit(r->gw[i], &ru->from, &q->tp.src, &r->v[i].src);
-			const char *t = side_hit(r->gw[i], &ru->to, &q->tp.dst, &r->v[i].dst);
+			const char *f =
+			    summary_side_term(r->gw[i], &ru->from, &q->tp.src, &r->v[i].src);
+			const char *t =
+			    summary_side_term(r->gw[i], &ru->to, &q->tp.dst, &r->v[i].dst);
 			json_object_set_new(g, "matched",
 					    json_pack("{s:s?,s:s?}", "from", f,
 						      "to", ru->gateway ? "gateway" : t));
@@ -601,8 +587,9 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 		    v->rule >= 0 ? pol_table_rule(r->gw[i], (size_t)v->rule) : NULL;
 		printf("  gateway %s: %s", inv->sites[r->judges[i]].id, verdict_word(v));
 		if (ru) {
-			const char *f = side_hit(r->gw[i], &ru->from, &q->tp.src, &v->src);
-			const char *t = side_hit(r->gw[i], &ru->to, &q->tp.dst, &v->dst);
+			const char *f =
+			    summary_side_term(r->gw[i], &ru->from, &q->tp.src, &v->src);
+			const char *t = summary_side_term(r->gw[i], &ru->to, &q->tp.dst, &v->dst);
 			printf(" by %srule %s%s (scope %s; from %s, to %s", ru->gateway ? "gateway " : "",
 			       ru->id, ru->exception ? " [site exception]" : "",
 			       pol_scope_names[ru->scope], f ? f : "?",

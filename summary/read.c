@@ -17,6 +17,8 @@ void summary_read_free(struct summary_read *s)
 {
 	free(s->tuples);
 	free(s->ex);
+	free(s->names);
+	free(s->hosts);
 	free(s->hits);
 	free(s->krules);
 	free(s->utop);
@@ -323,6 +325,122 @@ static void read_examples(struct summary_reader *r, const json_t *ex, size_t i,
 	u->nex = s->nex - u->ex0;
 }
 
+/* One list of names of tuple i ([{"name", "flows"}]), each at most the tuple's flows. */
+static void read_names(struct summary_reader *r, const json_t *a, const struct at *w,
+		       struct summary_read *s, struct summary_tuple *u, enum summary_names k)
+{
+	u->name0[k] = s->nnames;
+	if (!json_is_array(a)) {
+		summary_bad(r, "%s: expected an array", PATH(w));
+		return;
+	}
+	if (grow_array(&s->names, &s->namecap, s->nnames + json_array_size(a), sizeof(*s->names))) {
+		summary_bad(r, "out of memory");
+		return;
+	}
+	size_t j;
+	const json_t *e;
+	json_array_foreach(a, j, e)
+	{
+		struct at we = *w;
+		we.k = j;
+		struct summary_name *n = &s->names[s->nnames];
+		if (!json_is_object(e)) {
+			summary_bad(r, "%s: expected an object", PATH(&we));
+			continue;
+		}
+		if (!get_str(r, e, &we, "name", true, false, &n->name) ||
+		    !get_u64(r, e, &we, "flows", true, u->c.flows, &n->flows))
+			continue;
+		for (size_t m = u->name0[k]; m < s->nnames; m++)
+			if (strcmp(s->names[m].name, n->name) == 0)
+				summary_bad(r, "%s: '%s' is listed twice", PATH(w), n->name);
+		s->nnames++;
+	}
+	u->nnames[k] = s->nnames - u->name0[k];
+}
+
+/* The names of the table, the denied connections' hosts and scope (docs/summary.md). */
+static void read_tuple_names(struct summary_reader *r, const json_t *t, size_t i,
+			     struct summary_read *s, struct summary_tuple *u)
+{
+	static const char *const keys[SUMMARY_NNAMES] = {"src_sets", "dst_sets", "from", "to"};
+	const json_t *ss = json_object_get(t, "src_sets"), *ds = json_object_get(t, "dst_sets");
+	if ((ss == NULL) != (ds == NULL))
+		summary_bad(r, "%s: 'src_sets' and 'dst_sets' go together",
+			    PATH(&((struct at){"tuples", i, NULL, NOIX})));
+	u->named = ss && ds;
+	const json_t *m = json_object_get(t, "matched");
+	if (m && !json_is_object(m))
+		summary_bad(r, "%s: expected an object",
+			    PATH(&((struct at){"tuples", i, "matched", NOIX})));
+	for (int k = 0; k < SUMMARY_NNAMES; k++) {
+		const json_t *a =
+		    k < SUMMARY_FROM ? json_object_get(t, keys[k]) : json_object_get(m, keys[k]);
+		char path[32];
+		snprintf(path, sizeof(path), "%s%s", k < SUMMARY_FROM ? "" : "matched.", keys[k]);
+		u->name0[k] = s->nnames;
+		if (a)
+			read_names(r, a, &((struct at){"tuples", i, path, NOIX}), s, u,
+				   (enum summary_names)k);
+		else if (m && json_is_object(m) && k >= SUMMARY_FROM)
+			summary_bad(r, "%s: missing member '%s'",
+				    PATH(&((struct at){"tuples", i, "matched", NOIX})), keys[k]);
+	}
+	const json_t *h = json_object_get(t, "hosts");
+	if (h) {
+		static const char *const ends[2] = {"src", "dst"};
+		static const char *const done[2] = {"src_complete", "dst_complete"};
+		u->has_hosts = true;
+		for (int e = 0; e < 2; e++) {
+			const json_t *a = json_object_get(h, ends[e]);
+			const json_t *c = json_object_get(h, done[e]);
+			const struct at w = {"tuples", i, "hosts", NOIX};
+			u->host0[e] = s->nhosts;
+			if (!json_is_array(a) || !json_is_boolean(c)) {
+				summary_bad(r,
+					    "%s: expected '%s' (an array) and '%s' (true or false)",
+					    PATH(&w), ends[e], done[e]);
+				continue;
+			}
+			u->complete[e] = json_is_true(c);
+			if (grow_array(&s->hosts, &s->hostcap, s->nhosts + json_array_size(a),
+				       sizeof(*s->hosts))) {
+				summary_bad(r, "out of memory");
+				return;
+			}
+			size_t j;
+			const json_t *x;
+			json_array_foreach(a, j, x)
+			{
+				const char *v = json_string_value(x);
+				if (!host_text(v)) {
+					summary_bad(
+					    r, "%s.%s[%zu]: expected an address or a pseudonym",
+					    PATH(&w), ends[e], j);
+					continue;
+				}
+				s->pseudonymised |= is_pseudonym(v);
+				s->hosts[s->nhosts++] = v;
+			}
+			u->nhosts[e] = s->nhosts - u->host0[e];
+		}
+	}
+	const json_t *sc = json_object_get(t, "scope");
+	if (sc) {
+		static const char *const checks[SUMMARY_NSCOPE] = {"same_site", "same_district",
+								   "dst_dc"};
+		if (!json_is_object(sc))
+			summary_bad(r, "%s: expected an object",
+				    PATH(&((struct at){"tuples", i, "scope", NOIX})));
+		for (int k = 0; json_is_object(sc) && k < SUMMARY_NSCOPE; k++)
+			if (json_object_get(sc, checks[k]))
+				u->scope_known[k] =
+				    get_u64(r, sc, &((struct at){"tuples", i, "scope", NOIX}),
+					    checks[k], true, u->c.flows, &u->scope[k]);
+	}
+}
+
 static void read_tuple(struct summary_reader *r, const json_t *t, size_t i, struct summary_read *s)
 {
 	const struct at w = {"tuples", i, NULL, NOIX};
@@ -381,6 +499,7 @@ static void read_tuple(struct summary_reader *r, const json_t *t, size_t i, stru
 	const json_t *ex = json_object_get(t, "examples");
 	if (ex)
 		read_examples(r, ex, i, s, u);
+	read_tuple_names(r, t, i, s, u);
 	if (r->errors == before)
 		s->ntuples++;
 }

@@ -36,12 +36,39 @@ struct summary_example {
 	uint64_t flows;
 };
 
+/* A name of the gateway's policy table and the connections of a tuple it covers. */
+struct summary_name {
+	const char *name;
+	uint64_t flows;
+};
+
+/* The lists of names of a tuple (docs/summary.md): the sets each end lay in and
+ * the deciding rule's terms that matched. */
+enum summary_names { SUMMARY_SRC_SETS, SUMMARY_DST_SETS, SUMMARY_FROM, SUMMARY_TO, SUMMARY_NNAMES };
+
+/* The scope checks counted for denied tuples. */
+enum summary_scope { SUMMARY_SAME_SITE, SUMMARY_SAME_DISTRICT, SUMMARY_DST_DC, SUMMARY_NSCOPE };
+
 struct summary_tuple {
 	const char *from, *to, *verdict, *by, *rule;
 	bool passes;
 	struct summary_svc svc;
 	struct summary_counts c;
 	size_t ex0, nex; /* its examples in summary_read.ex */
+	/* Names of the table (absent from summaries of tables without named sets,
+	 * and of agents before them): src_sets and dst_sets given, and list k
+	 * at summary_read.names[name0[k]], nnames[k] long. */
+	bool named;
+	size_t name0[SUMMARY_NNAMES], nnames[SUMMARY_NNAMES];
+	/* Denied tuples of agents that list them: the distinct addresses of the
+	 * source [0] and destination [1], at summary_read.hosts[host0[e]],
+	 * nhosts[e] long, and whether that is all of them. */
+	bool has_hosts;
+	size_t host0[2], nhosts[2];
+	bool complete[2];
+	/* Connections passing each scope check, where the summary gives it. */
+	bool scope_known[SUMMARY_NSCOPE];
+	uint64_t scope[SUMMARY_NSCOPE];
 };
 
 struct summary_krule {
@@ -66,6 +93,10 @@ struct summary_read {
 	size_t ntuples;
 	struct summary_example *ex; /* every tuple's examples, one array per summary */
 	size_t nex, excap;
+	struct summary_name *names; /* every tuple's names */
+	size_t nnames, namecap;
+	const char **hosts; /* every denied tuple's addresses */
+	size_t nhosts, hostcap;
 	struct summary_hit *hits;
 	size_t nhits;
 	bool kernel;

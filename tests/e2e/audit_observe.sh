@@ -8,7 +8,9 @@
 # summary must name exactly the denied zone pairs and services that were
 # sent, and its suggested rules, inserted into a copy of policy.yaml,
 # compiled in enforce mode and applied, must let the same traffic through
-# where the old policy in enforce mode stops it.
+# where the old policy in enforce mode stops it. The agent lists the hosts of
+# denied flows, so the suggestions name the observed hosts: the same services
+# to a second host of each segment stay stopped.
 . "$(dirname "$0")/lib.sh"
 e2e_require_root
 
@@ -47,7 +49,7 @@ compile "$INV" enforce "$tmp/enforce"
 e2e_ns_add gw
 gw=$(e2e_ns_name gw)
 e2e_forwarding "$gw"
-declare -A NS HOST
+declare -A NS HOST OTHER
 ifs=()
 for seg in admin:10.99.1 servers:10.99.9 voip:10.99.17; do
 	name=${seg%%:*}
@@ -55,7 +57,8 @@ for seg in admin:10.99.1 servers:10.99.9 voip:10.99.17; do
 	e2e_ns_add "$name"
 	NS[$name]=$(e2e_ns_name "$name")
 	HOST[$name]=$net.9
-	e2e_veth "${NS[$name]}" "$net.9/24" "$gw" "$net.1/24"
+	OTHER[$name]=$net.10
+	e2e_veth "${NS[$name]}" "$net.9/24" "$gw" "$net.1/24" "$net.10/24"
 	ifs+=(--interface "e${E2E_VETH}b")
 	e2e_route "${NS[$name]}" "$net.1"
 	# A listener on every TCP port, so that each handshake completes and
@@ -63,11 +66,13 @@ for seg in admin:10.99.1 servers:10.99.9 voip:10.99.17; do
 	e2e_bg "${NS[$name]}" perl -MIO::Socket::INET -MIO::Select -e '
 		my $sel = IO::Select->new;
 		for my $port (443, 445, 22, 8080) {
-			$sel->add(IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => $port,
-				Listen => 16, ReuseAddr => 1) or die "$port: $!");
+			for my $addr (@ARGV) {
+				$sel->add(IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port,
+					Listen => 16, ReuseAddr => 1) or die "$port: $!");
+			}
 		}
 		while (1) { for my $s ($sel->can_read) { my $c = $s->accept; close $c if $c } }
-	' "$net.9"
+	' "$net.9" "$net.10"
 done
 for name in admin servers voip; do
 	e2e_wait_listen "${NS[$name]}" 8080 || exit 1
@@ -81,15 +86,17 @@ traffic=(
 	"admin voip udp/5060"
 	"voip admin tcp/8080"
 )
-send() {
-	local line src dst proto port
+send() { # [other]: to the second host of each segment instead
+	local line src dst proto port to
 	for line in "${traffic[@]}"; do
 		read -r src dst svc <<<"$line"
 		proto=${svc%/*}
 		port=${svc#*/}
+		to=${HOST[$dst]}
+		[ "${1:-}" = other ] && to=${OTHER[$dst]}
 		for _ in 1 2; do
 			e2e_in "${NS[$src]}" timeout 1 bash -c \
-				"exec 3<>/dev/$proto/${HOST[$dst]}/$port; echo audit >&3" 2>/dev/null
+				"exec 3<>/dev/$proto/$to/$port; echo audit >&3" 2>/dev/null
 		done
 	done
 }
@@ -174,24 +181,38 @@ e2e_check "the kernel's counters came with the summary" \
 	[ "$(jq '[.rules[] | select(.id == "office-web") | .kernel_packets] | .[0]' "$tmp/audit.json")" -gt 0 ]
 e2e_check "the exception's denial is suggested as an exception of $SITE" \
 	[ "$(jq -r '.suggestions.rules[] | select(.site == "S1") | .insert_before' "$tmp/audit.json")" = s1-no-smb ]
+e2e_check "every suggestion names the observed hosts, not the zones" \
+	[ "$(jq '[.suggestions.rules[] | select(.from_end.object == null or .to_end.object == null)]
+		| length' "$tmp/audit.json")" -eq 0 ]
+e2e_check "the suggestion for the rejected SSH says it cuts through admin-no-ssh" \
+	[ "$(jq -r '.suggestions.rules[] | select(.observed | index("tcp/22")) | .cuts_through[0]' \
+		"$tmp/audit.json")" = admin-no-ssh ]
 
 # --- the suggestions into a copy of the policy --------------------------------
-# Services after `services:`; each rule before the rule its comment names, or
-# at the end of the city-wide rules, re-indented to its new place.
+# Services after `services:`, objects after `objects:` (the section made before
+# `services:` when the policy has none); each rule before the rule its comment
+# names, or at the end of the city-wide rules, re-indented to its new place.
 mkdir -p "$tmp/inv2"
 cp "$INV"/*.csv "$tmp/inv2/"
 perl -e '
 	my ($policy, $frag) = @ARGV;
 	open my $p, "<", $policy or die; my @pl = <$p>; close $p;
 	open my $f, "<", $frag or die; my @fl = <$f>; close $f;
-	my ($svc) = grep { $pl[$_] =~ /^services:\s*$/ } 0 .. $#pl;
-	my ($in, @add) = (0);
-	for (@fl) {
-		if (/^services:\s*$/) { $in = 1; next }
-		$in = 0 if /^\S/;
-		push @add, $_ if $in;
+	for my $key ("services", "objects") {
+		my ($at) = grep { $pl[$_] =~ /^\Q$key\E:\s*$/ } 0 .. $#pl;
+		my ($in, @add) = (0);
+		for (@fl) {
+			if (/^\Q$key\E:\s*$/) { $in = 1; next }
+			$in = 0 if /^\S/;
+			push @add, $_ if $in;
+		}
+		next unless @add;
+		unless (defined $at) {
+			($at) = grep { $pl[$_] =~ /^services:\s*$/ } 0 .. $#pl;
+			splice @pl, $at, 0, "$key:\n";
+		}
+		splice @pl, $at + 1, 0, @add;
 	}
-	splice @pl, $svc + 1, 0, @add;
 	for (my $i = 0; $i < @fl; $i++) {
 		next unless $fl[$i] =~ /^( *)# insert (.*)$/;
 		my ($ind, $where) = (length $1, $2);
@@ -236,5 +257,14 @@ for line in "${traffic[@]}"; do
 	read -r src dst svc <<<"$line"
 	e2e_check "enforcing with the suggestions: $src -> $dst $svc delivered" \
 		[ "$(seen "$dst" "$svc")" -gt 0 ]
+done
+reset_seen
+send other
+e2e_check "enforcing with the suggestions: web to the other hosts delivered" \
+	[ "$(seen servers tcp/443)" -gt 0 ]
+for line in "${traffic[@]:1}"; do
+	read -r src dst svc <<<"$line"
+	e2e_check "enforcing with the suggestions: $src -> another $dst host $svc stopped" \
+		[ "$(seen "$dst" "$svc")" -eq 0 ]
 done
 e2e_done

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/capture.h"
@@ -24,7 +25,10 @@
 #include "agent/netmon.h"
 #include "agent/summary.h"
 #include "craft/craft.h"
+#include "compile/compile.h"
 #include "eval/eval.h"
+#include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
 
 #define SEC 1000000000ull
@@ -658,6 +662,419 @@ Test(agent, without_policy_flows_are_counted_unclassified)
 	json_decref(j);
 	json_decref(c.records);
 	sum_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: the table of tests/e2e/fixtures/stage2 at S1 */
+
+#define S2_DIR	 "tests/e2e/fixtures/stage2"
+#define S2_DATE	 "2026-12-01"
+#define MON_NOON 1796644800ull /* 2026-12-07T12:00:00Z, Monday 13:00 in Berlin */
+#define MON_2130 1796679000ull /* 2026-12-07T21:30:00Z, 22:30 in Berlin: in the window */
+#define TUE_0059 1796691590ull /* 2026-12-08T00:59:50Z, 01:59:50 in Berlin: 10 s before its end */
+#define MON_2059 1796677190ull /* 2026-12-07T20:59:50Z, 21:59:50 in Berlin: 10 s before it */
+
+/* One connection of the fixture and what the policy says of it at S1 (by hand). */
+struct s2flow {
+	int v;
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t dport;
+	uint64_t at;	  /* first packet, Unix seconds */
+	uint64_t last;	  /* a second packet this many seconds later (0: one packet) */
+	const char *rule; /* deciding rule, NULL for none */
+	const char *by;	  /* rule, default, management */
+	const char *verdict;
+	bool counted; /* S1 counts it */
+};
+
+static const struct s2flow s2flows[] = {
+    {4, "10.99.1.20", "10.99.8.80", 6, 443, MON_NOON, 0, "payroll-web", "rule", "accept", true},
+    {6, "fd99:0:0:1::20", "fd99:0:1::80", 6, 443, MON_NOON, 0, "payroll-web", "rule", "accept",
+     true},
+    {4, "10.99.1.20", "10.99.8.53", 17, 53, MON_NOON, 0, "dns", "rule", "accept", true},
+    {4, "10.99.49.5", "10.99.8.53", 17, 53, MON_NOON, 0, NULL, "default", "drop", true},
+    {4, "10.99.49.6", "10.99.8.54", 17, 53, MON_NOON, 0, NULL, "default", "drop", true},
+    {4, "10.99.1.20", "10.99.9.10", 6, 631, MON_NOON, 0, NULL, "default", "drop", true},
+    {4, "10.99.1.20", "10.99.9.20", 6, 631, MON_NOON, 0, "print-net", "rule", "accept", true},
+    {4, "10.99.1.21", "10.99.9.30", 6, 22, MON_NOON, 0, "ssh-limited", "rule", "accept", true},
+    {4, "10.99.17.5", "10.99.9.30", 6, 22, MON_NOON, 0, "ssh-src", "rule", "accept", true},
+    {4, "10.99.66.7", "10.99.41.10", 6, 22, MON_2130, 0, "maint", "rule", "accept", true},
+    {4, "10.99.66.8", "10.99.41.10", 6, 22, MON_NOON, 0, NULL, "default", "drop", true},
+    /* judged at the first packet: in the window, then past its end... */
+    {4, "10.99.66.9", "10.99.41.11", 6, 22, TUE_0059, 40, "maint", "rule", "accept", true},
+    /* ...and before it, then inside */
+    {4, "10.99.66.10", "10.99.41.11", 6, 22, MON_2059, 40, NULL, "default", "drop", true},
+    /* the gateway itself: a gateway service, the default of the input chain, the anti-lockout */
+    {4, "10.99.8.161", "10.99.254.1", 17, 161, MON_NOON, 0, "snmp", "rule", "accept", false},
+    {4, "10.99.1.20", "10.99.1.1", 6, 22, MON_NOON, 0, NULL, "default", "drop", true},
+    {4, "10.99.57.5", "10.99.57.1", 6, 22, MON_NOON, 0, NULL, "management", "accept", true},
+    {4, "10.99.1.22", "100.70.1.10", 6, 443, MON_NOON, 0, "state-partner", "rule", "accept", true},
+    {4, "10.99.41.20", "10.99.41.10", 6, 443, MON_NOON, 0, "bms-sup", "rule", "accept", true},
+    {4, "10.99.41.20", "10.99.8.80", 6, 443, MON_NOON, 0, NULL, "default", "drop", true},
+    {4, "10.99.57.5", "10.99.8.81", 6, 5432, MON_NOON, 0, "mgmt-all", "rule", "accept", true},
+};
+#define NS2FLOWS (sizeof(s2flows) / sizeof(s2flows[0]))
+
+struct s2 {
+	struct inventory *inv;
+	struct policy *p;
+	struct pol_build *b;
+	struct pol_table *t; /* S1's, read back from its policy.json as the agent reads it */
+};
+
+static void s2_load(struct s2 *x)
+{
+	struct diag_list *dl = diag_list_new();
+	memset(x, 0, sizeof(*x));
+	cr_assert_eq(inventory_load(tu_path(S2_DIR), dl, &x->inv), 0, "%s", tu_diags(dl));
+	cr_assert_eq(policy_load(tu_path(S2_DIR "/policy.yaml"), NULL, x->inv, S2_DATE, dl, &x->p),
+		     0, "%s", tu_diags(dl));
+	cr_assert_eq(pol_build_new(x->p, x->inv, &x->b), 0);
+	struct pol_table *t;
+	cr_assert_eq(
+	    pol_build_gateway(x->b, inventory_find_site(x->inv, "S1"), POL_MODE_ENFORCE, &t), 0);
+	json_t *j = pol_table_to_json(t);
+	char *text = json_dumps(j, 0);
+	char *path = tu_write(tmpdir, "S1.policy.json", text);
+	cr_assert_eq(pol_table_load(path, dl, &x->t), 0, "%s", tu_diags(dl));
+	free(path);
+	free(text);
+	json_decref(j);
+	pol_table_free(t);
+	diag_list_free(dl);
+}
+
+static void s2_free(struct s2 *x)
+{
+	pol_table_free(x->t);
+	pol_build_free(x->b);
+	policy_free(x->p);
+	inventory_free(x->inv);
+}
+
+/* The connection's packets: one from the initiator, and one more `last` seconds later. */
+static void s2_put(struct capbuild *b, const struct s2flow *f, uint16_t sport)
+{
+	struct craft c = {.ip_version = f->v,
+			  .src = f->src,
+			  .dst = f->dst,
+			  .proto = f->proto,
+			  .sport = sport,
+			  .dport = f->dport,
+			  .tcp_flags = f->proto == 6 ? SYN : 0,
+			  .payload = f->proto == 6 ? 0 : 40};
+	put(b, f->at * SEC, &c);
+	if (f->last) {
+		c.tcp_flags = f->proto == 6 ? ACK : 0;
+		c.payload = 100;
+		put(b, (f->at + f->last) * SEC, &c);
+	}
+}
+
+/* `segplan policy query --batch --time T --json` for the flows of s2flows opened at T: one
+ * JSON object per flow in *out (indexed like s2flows; others left NULL). */
+static void s2_query(uint64_t at, json_t **out)
+{
+	const char *bin = getenv("SEGPLAN_BIN");
+	char in[512], cmd[2048], tm[32];
+	snprintf(in, sizeof(in), "%s/query-%llu.txt", tmpdir, (unsigned long long)at);
+	FILE *f = fopen(in, "w");
+	cr_assert(f);
+	for (size_t i = 0; i < NS2FLOWS; i++)
+		if (s2flows[i].at == at)
+			fprintf(f, "%s %s %u %u\n", s2flows[i].src, s2flows[i].dst,
+				s2flows[i].proto, s2flows[i].dport);
+	fclose(f);
+	time_t tt = (time_t)at;
+	struct tm g;
+	strftime(tm, sizeof(tm), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &g));
+	snprintf(cmd, sizeof(cmd), "'%s' policy query '%s' --batch --time %s < '%s' 2>/dev/null",
+		 bin, tu_path(S2_DIR), tm, in);
+	FILE *q = popen(cmd, "r");
+	cr_assert(q);
+	char line[16384];
+	for (size_t i = 0; i < NS2FLOWS; i++) {
+		if (s2flows[i].at != at)
+			continue;
+		cr_assert(fgets(line, sizeof(line), q), "query answered no line for flow %zu", i);
+		json_error_t err;
+		out[i] = json_loads(line, 0, &err);
+		cr_assert(out[i], "flow %zu: %s", i, err.text);
+	}
+	cr_assert_eq(pclose(q), 0, "%s", cmd);
+}
+
+/* query's judgement at gateway S1. */
+static json_t *at_s1(json_t *q)
+{
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(q, "gateways"), i, g)
+	{
+		if (strcmp(json_string_value(json_object_get(g, "site")), "S1") == 0)
+			return g;
+	}
+	return NULL;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The tuple of a classified record (its zones, service, verdict and rule). */
+static json_t *tuple_of_record(json_t *sum, json_t *rec)
+{
+	size_t i;
+	json_t *t;
+	bool ports = json_object_get(rec, "dst_port") != NULL;
+	json_array_foreach(json_object_get(sum, "tuples"), i, t)
+	{
+		if (str_eq(jstr(t, "src_zone"), jstr(rec, "src_zone")) &&
+		    str_eq(jstr(t, "dst_zone"), jstr(rec, "dst_zone")) &&
+		    geti(t, "ip_version") == geti(rec, "ip_version") &&
+		    geti(t, "proto") == geti(rec, "proto") &&
+		    (!ports || geti(t, "dst_port") == geti(rec, "dst_port")) &&
+		    str_eq(jstr(t, "verdict"), jstr(rec, "verdict")) &&
+		    str_eq(jstr(t, "rule"), jstr(rec, "rule")))
+			return t;
+	}
+	return NULL;
+}
+
+/* Adds n to the count of name in the object o. */
+static void bump(json_t *o, const char *name, json_int_t n)
+{
+	json_t *v = json_object_get(o, name);
+	json_object_set_new(o, name, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+/* A tuple's [{"name", "flows"}] list as an object name -> flows. */
+static json_t *names_obj(json_t *list)
+{
+	json_t *o = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		cr_assert_null(json_object_get(o, jstr(e, "name")), "a name listed twice");
+		json_object_set(o, jstr(e, "name"), json_object_get(e, "flows"));
+	}
+	return o;
+}
+
+/*
+ * The named sets of S1's table that hold address a, found from the policy
+ * (the term's addresses as the compiler resolved them, by label), not from
+ * the table's sets: the sets of gateway services ("{gateways offering X}")
+ * are no policy term and are asked of the table.
+ */
+static void s2_sets_of(const struct s2 *x, const char *addr, json_t *into)
+{
+	struct ip_addr a;
+	cr_assert_eq(ip_addr_parse(addr, &a), 0);
+	for (size_t i = 0; i < pol_table_nsets(x->t); i++) {
+		const char *label = pol_table_set_label(x->t, (int)i);
+		int k = policy_find_term(x->p, label);
+		const struct pol_ranges *r =
+		    k >= 0 ? pol_build_term(x->b, k) : pol_table_set(x->t, (int)i);
+		/* The compiler's sets of a gateway service: "{gateways offering ID}" (and
+		 * the gateway's own addresses offering it), ID a gateway service. */
+		const char *off = strstr(label, " offering ");
+		char id[64] = "";
+		if (off)
+			snprintf(id, sizeof(id), "%.*s", (int)strcspn(off + 10, "}"), off + 10);
+		int gr = policy_find_rule(x->p, id);
+		cr_assert(k >= 0 || (gr >= 0 && x->p->rules[gr].gateway), "%s", label);
+		if (pol_ranges_find(r, &a))
+			bump(into, label, 1);
+	}
+}
+
+Test(agent, stage2_table_decides_like_policy_query)
+{
+	if (!getenv("SEGPLAN_BIN"))
+		cr_skip_test("SEGPLAN_BIN is not set (run through ctest)");
+	struct s2 x;
+	s2_load(&x);
+	cr_assert_gt(pol_table_nsets(x.t), 5, "S1's table names objects, externals and terms");
+	struct ctx c = {NULL, x.t, json_array()};
+	cr_assert_eq(sum_new(&c.s), 0);
+	struct capbuild b;
+	cap_begin(&b, "stage2.pcap");
+	/* In time order: the capture is read as a clock. */
+	bool done[NS2FLOWS] = {0};
+	for (size_t n = 0; n < NS2FLOWS; n++) {
+		size_t best = NS2FLOWS;
+		for (size_t i = 0; i < NS2FLOWS; i++)
+			if (!done[i] && (best == NS2FLOWS || s2flows[i].at < s2flows[best].at))
+				best = i;
+		done[best] = true;
+		s2_put(&b, &s2flows[best], (uint16_t)(41000 + best));
+	}
+	run(&b, &c, NULL);
+	json_t *q[NS2FLOWS] = {0};
+	const uint64_t times[] = {MON_NOON, MON_2130, TUE_0059, MON_2059};
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		s2_query(times[i], q);
+	json_t *sum = summary(&c);
+
+	/* Every record against query at S1 and against the expectation by hand. */
+	cr_assert_eq(json_array_size(c.records), NS2FLOWS);
+	json_t *want_sets = json_object(), *want_matched = json_object(),
+	       *want_scope = json_object();
+	size_t i;
+	json_t *rec;
+	json_array_foreach(c.records, i, rec)
+	{
+		size_t k = (size_t)(geti(rec, "src_port") - 41000);
+		cr_assert_lt(k, NS2FLOWS);
+		const struct s2flow *f = &s2flows[k];
+		json_t *g = at_s1(q[k]);
+		cr_assert(g, "flow %zu: query has no judgement at S1", k);
+		cr_assert_str_eq(jstr(rec, "verdict"), jstr(g, "verdict"), "flow %zu", k);
+		cr_assert_str_eq(jstr(rec, "by"), jstr(g, "by"), "flow %zu", k);
+		cr_assert(str_eq(jstr(rec, "rule"), jstr(g, "rule")), "flow %zu: %s, query %s", k,
+			  jstr(rec, "rule"), jstr(g, "rule"));
+		cr_assert_eq(json_is_true(json_object_get(rec, "counted")),
+			     str_eq(jstr(q[k], "counted_at"), "S1"), "flow %zu", k);
+		cr_assert_str_eq(jstr(rec, "verdict"), f->verdict, "flow %zu", k);
+		cr_assert_str_eq(jstr(rec, "by"), f->by, "flow %zu", k);
+		cr_assert(str_eq(jstr(rec, "rule"), f->rule), "flow %zu: %s", k, jstr(rec, "rule"));
+		cr_assert_eq(json_is_true(json_object_get(rec, "counted")), f->counted, "flow %zu",
+			     k);
+		if (!f->counted)
+			continue;
+		/* What the tuple names: the sets of both ends, the matched terms, the scope. */
+		json_t *t = tuple_of_record(sum, rec);
+		cr_assert(t, "flow %zu has a tuple", k);
+		char key[32];
+		snprintf(key, sizeof(key), "%p", (void *)t);
+		json_t *ws = json_object_get(want_sets, key);
+		if (!ws) {
+			ws = json_pack("{s:o,s:o}", "src", json_object(), "dst", json_object());
+			json_object_set_new(want_sets, key, ws);
+			json_object_set_new(
+			    want_matched, key,
+			    json_pack("{s:o,s:o}", "from", json_object(), "to", json_object()));
+			json_object_set_new(want_scope, key,
+					    json_pack("{s:i,s:i,s:i}", "same_site", 0,
+						      "same_district", 0, "dst_dc", 0));
+		}
+		s2_sets_of(&x, f->src, json_object_get(ws, "src"));
+		s2_sets_of(&x, f->dst, json_object_get(ws, "dst"));
+		json_t *m = json_object_get(g, "matched");
+		if (m) {
+			json_t *wm = json_object_get(want_matched, key);
+			bump(json_object_get(wm, "from"), jstr(m, "from"), 1);
+			bump(json_object_get(wm, "to"), jstr(m, "to"), 1);
+		}
+		json_t *sc = json_object_get(q[k], "scope"), *w = json_object_get(want_scope, key);
+		const char *checks[] = {"same_site", "same_district", "dst_dc"};
+		for (int e = 0; e < 3; e++)
+			bump(w, checks[e], json_is_true(json_object_get(sc, checks[e])));
+	}
+	const char *key;
+	json_t *ws;
+	size_t tuples = 0;
+	json_object_foreach(want_sets, key, ws)
+	{
+		json_t *t = NULL;
+		sscanf(key, "%p", (void **)&t);
+		json_t *got_src = names_obj(json_object_get(t, "src_sets"));
+		json_t *got_dst = names_obj(json_object_get(t, "dst_sets"));
+		cr_assert(json_equal(got_src, json_object_get(ws, "src")), "%s -> %s src_sets: %s",
+			  jstr(t, "src_zone"), jstr(t, "dst_zone"),
+			  json_dumps(json_object_get(t, "src_sets"), 0));
+		cr_assert(json_equal(got_dst, json_object_get(ws, "dst")), "%s -> %s dst_sets: %s",
+			  jstr(t, "src_zone"), jstr(t, "dst_zone"),
+			  json_dumps(json_object_get(t, "dst_sets"), 0));
+		json_decref(got_src);
+		json_decref(got_dst);
+		json_t *wm = json_object_get(want_matched, key),
+		       *mt = json_object_get(t, "matched");
+		if (json_object_size(json_object_get(wm, "from"))) {
+			json_t *f = names_obj(json_object_get(mt, "from"));
+			json_t *to = names_obj(json_object_get(mt, "to"));
+			cr_assert(json_equal(f, json_object_get(wm, "from")), "matched from of %s",
+				  jstr(t, "rule"));
+			cr_assert(json_equal(to, json_object_get(wm, "to")), "matched to of %s",
+				  jstr(t, "rule"));
+			json_decref(f);
+			json_decref(to);
+		} else {
+			cr_assert_null(mt, "no rule, nothing matched");
+		}
+		bool denied = strcmp(jstr(t, "verdict"), "accept") != 0;
+		json_t *sc = json_object_get(t, "scope");
+		cr_assert_eq(sc != NULL, denied);
+		/* S1's table has no rule of scope same-district or dc-only: it carries
+		 * neither list and cannot make those checks. */
+		cr_assert(!sc || (json_object_size(sc) == 1 && json_object_get(sc, "same_site")),
+			  "%s", json_dumps(sc, 0));
+		if (sc)
+			cr_assert_eq(json_integer_value(json_object_get(sc, "same_site")),
+				     json_integer_value(json_object_get(
+					 json_object_get(want_scope, key), "same_site")),
+				     "%s -> %s same_site", jstr(t, "src_zone"),
+				     jstr(t, "dst_zone"));
+		tuples += denied;
+		tuples += 100;
+	}
+	cr_assert_eq(tuples / 100, 16, "tuples counted at S1");
+	cr_assert_eq(tuples % 100, 5, "denied tuples");
+
+	/* By hand: what the tuples name. */
+	json_t *pw = find_tuple(sum, "admin", "servers", 6, 443);
+	cr_assert(pw);
+	cr_assert_str_eq(jstr(json_array_get(json_object_get(pw, "dst_sets"), 0), "name"),
+			 "{app: payroll, role: web}");
+	cr_assert_str_eq(
+	    jstr(json_array_get(json_object_get(json_object_get(pw, "matched"), "to"), 0), "name"),
+	    "{app: payroll, role: web}");
+	json_t *st = find_tuple(sum, "admin", "private-external", 6, 443);
+	cr_assert(st);
+	json_t *sd = names_obj(json_object_get(st, "dst_sets"));
+	cr_assert(json_object_get(sd, "state-dc"), "the external network is named");
+	json_decref(sd);
+	/* guest -> resolvers: two hosts each way, all of them listed */
+	json_t *gd = find_tuple(sum, "guest", "servers", 17, 53);
+	cr_assert(gd);
+	json_t *h = json_object_get(gd, "hosts");
+	cr_assert(json_is_true(json_object_get(h, "src_complete")));
+	cr_assert_eq(json_array_size(json_object_get(h, "src")), 2);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(h, "dst"), 0)),
+			 "10.99.8.53");
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(h, "dst"), 1)),
+			 "10.99.8.54");
+	cr_assert_eq(geti(gd, "scope.same_site"), 0);
+	/* admin -> the excluded printer at the same site */
+	json_t *pr = NULL;
+	json_array_foreach(json_object_get(sum, "tuples"), i, pr)
+	{
+		if (geti(pr, "dst_port") == 631 && json_object_get(pr, "hosts"))
+			break;
+	}
+	cr_assert_str_eq(json_string_value(json_array_get(
+			     json_object_get(json_object_get(pr, "hosts"), "dst"), 0)),
+			 "10.99.9.10");
+	cr_assert_eq(geti(pr, "scope.same_site"), 1);
+
+	for (size_t k = 0; k < NS2FLOWS; k++)
+		json_decref(q[k]);
+	json_decref(want_sets);
+	json_decref(want_matched);
+	json_decref(want_scope);
+	json_decref(sum);
+	json_decref(c.records);
+	sum_free(c.s);
+	s2_free(&x);
 }
 
 /* ------------------------------------------------------------------ */

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/flow.h"
+#include "agent/summary.h"
 #include "audit/audit.h"
 #include "compile/compile.h"
 #include "core/yamlread.h"
@@ -349,28 +351,42 @@ static size_t find_rule(const struct lines *l, const char *id)
  * Inserts the fragment's services after `services:` and each rule where its
  * `# insert ...` comment says (docs/audit.md), re-indented to the target.
  */
+/* Inserts the entries of the fragment's top-level section `key:` after the policy's, or,
+ * when the policy has none, the section whole before the policy's `services:`. */
+static void merge_section(struct lines *pl, const struct lines *fl, const char *key)
+{
+	size_t at = pl->n, svc = pl->n, added = 0;
+	for (size_t i = 0; i < pl->n; i++) {
+		if (!strcmp(pl->v[i], key))
+			at = i;
+		if (!strcmp(pl->v[i], "services:"))
+			svc = i;
+	}
+	cr_assert_lt(svc, pl->n);
+	bool in = false;
+	for (size_t i = 0; i < fl->n; i++) {
+		if (!strcmp(fl->v[i], key)) {
+			in = true;
+			if (at == pl->n) {
+				lines_insert(pl, svc, key);
+				at = svc;
+			}
+			continue;
+		}
+		if (in && indent(fl->v[i]) == 0)
+			in = false;
+		if (in)
+			lines_insert(pl, at + 1 + added++, fl->v[i]);
+	}
+}
+
 static char *merge(const char *policy, const char *fragment)
 {
 	struct lines pl, fl;
 	lines_split(policy, &pl);
 	lines_split(fragment, &fl);
-	size_t svc = pl.n;
-	for (size_t i = 0; i < pl.n; i++)
-		if (!strcmp(pl.v[i], "services:"))
-			svc = i;
-	cr_assert_lt(svc, pl.n);
-	bool in_services = false;
-	size_t added = 0;
-	for (size_t i = 0; i < fl.n; i++) {
-		if (!strcmp(fl.v[i], "services:")) {
-			in_services = true;
-			continue;
-		}
-		if (in_services && indent(fl.v[i]) == 0)
-			in_services = false;
-		if (in_services)
-			lines_insert(&pl, svc + 1 + added++, fl.v[i]);
-	}
+	merge_section(&pl, &fl, "services:");
+	merge_section(&pl, &fl, "objects:");
 	for (size_t i = 0; i < fl.n; i++) {
 		const char *c = fl.v[i] + indent(fl.v[i]);
 		if (strncmp(c, "# insert ", 9) != 0)
@@ -1207,4 +1223,563 @@ Test(audit, related_icmp_errors_are_neither_covered_nor_denied)
 	audit_report_free(inv);
 	audit_report_free(bad);
 	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: the agent's summary of S1 (tests/e2e/fixtures/stage2), host-level suggestions */
+
+#define S2_DIR	 "tests/e2e/fixtures/stage2"
+#define S2_DATE	 "2026-12-01"
+#define S2_NOON	 1796644800ull /* 2026-12-07T12:00:00Z */
+#define S2_START "2026-12-07T12:00:00Z"
+#define S2_END	 "2026-12-07T12:05:00Z"
+
+/* The fixture's policy with an explicit reject of guest to the servers after `dns`. */
+static const char s2_reject[] = "  - id: guest-no-servers\n"
+				"    from: [guest]\n"
+				"    to: [servers]\n"
+				"    services: any\n"
+				"    action: reject\n";
+
+/* Connections S1 counts and its policy denies today. */
+struct s2obs {
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t dport;
+};
+
+static const struct s2obs s2obs[] = {
+    /* guest -> the resolvers: the reject decides, and both resolvers are the object `resolvers` */
+    {"10.99.49.5", "10.99.8.53", 17, 53},
+    {"10.99.49.6", "10.99.8.54", 17, 53},
+    {"10.99.49.6", "10.99.8.54", 17, 53},
+    /* admin -> the printer the policy excludes: one host each way, at S1 */
+    {"10.99.1.20", "10.99.9.10", 6, 631},
+    /* twelve voip phones -> the building supervisor: too many sources for an object */
+    {"10.99.17.1", "10.99.41.10", 6, 443},
+    {"10.99.17.2", "10.99.41.10", 6, 443},
+    {"10.99.17.3", "10.99.41.10", 6, 443},
+    {"10.99.17.4", "10.99.41.10", 6, 443},
+    {"10.99.17.5", "10.99.41.10", 6, 443},
+    {"10.99.17.6", "10.99.41.10", 6, 443},
+    {"10.99.17.7", "10.99.41.10", 6, 443},
+    {"10.99.17.8", "10.99.41.10", 6, 443},
+    {"10.99.17.9", "10.99.41.10", 6, 443},
+    {"10.99.17.10", "10.99.41.10", 6, 443},
+    {"10.99.17.11", "10.99.41.10", 6, 443},
+    {"10.99.17.12", "10.99.41.10", 6, 443},
+    /* ...and one phone to it on port 80: the same zones, other hosts: a rule of its own */
+    {"10.99.17.5", "10.99.41.10", 6, 80},
+    /* IPv6: admin -> the payroll database */
+    {"fd99:0:0:1::20", "fd99:0:1::81", 6, 5432},
+    /* a phone -> the admin address of a host that also has a servers address */
+    {"10.99.17.5", "10.99.1.50", 6, 3389},
+};
+#define NS2OBS (sizeof(s2obs) / sizeof(s2obs[0]))
+
+struct s2fx {
+	struct inventory *inv;
+	struct policy *p;
+	char *text; /* the policy as loaded */
+	struct diag_list *dl;
+};
+
+/* A host with an address in two zones (admin and servers at S1), added to hosts.csv. */
+static const char s2_dual[] = "dual,S1,10.99.1.50 10.99.9.50,role=dual,\n";
+
+static void s2_load(struct s2fx *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->dl = diag_list_new();
+	char *dir = tu_tmpdir(), cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cp '%s'/*.csv '%s'/", tu_path(S2_DIR), dir);
+	cr_assert_eq(tu_run(cmd), 0);
+	char *hosts = tu_slurp(tu_path(S2_DIR "/hosts.csv"), NULL);
+	char *more = calloc(1, strlen(hosts) + sizeof(s2_dual));
+	strcat(strcat(more, hosts), s2_dual);
+	free(tu_write(dir, "hosts.csv", more));
+	free(more);
+	free(hosts);
+	cr_assert_eq(inventory_load(dir, x->dl, &x->inv), 0, "%s", tu_diags(x->dl));
+	tu_rmdir(dir);
+	free(dir);
+	char *orig = tu_slurp(tu_path(S2_DIR "/policy.yaml"), NULL);
+	const char *at = strstr(orig, "  - id: payroll-web\n");
+	cr_assert(at);
+	x->text = calloc(1, strlen(orig) + sizeof(s2_reject));
+	memcpy(x->text, orig, (size_t)(at - orig));
+	strcat(x->text, s2_reject);
+	strcat(x->text, at);
+	free(orig);
+	cr_assert_eq(policy_load_buffer(x->text, strlen(x->text), "policy.yaml", x->inv, S2_DATE,
+					x->dl, &x->p),
+		     0, "%s", tu_diags(x->dl));
+}
+
+static void s2_free(struct s2fx *x)
+{
+	policy_free(x->p);
+	inventory_free(x->inv);
+	diag_list_free(x->dl);
+	free(x->text);
+}
+
+static void addr16(const char *text, uint8_t out[16])
+{
+	struct ip_addr a;
+	cr_assert_eq(ip_addr_parse(text, &a), 0, "%s", text);
+	memset(out, 0, 16);
+	if (a.family == 4) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, a.b, 4);
+	} else {
+		memcpy(out, a.b, 16);
+	}
+}
+
+/* S1's summary of the observed connections, as the agent writes it (agent/summary.c). */
+static json_t *s2_summary(const struct s2fx *x)
+{
+	struct pol_build *b;
+	struct pol_table *t;
+	struct sum *s;
+	cr_assert_eq(pol_build_new(x->p, x->inv, &b), 0);
+	cr_assert_eq(pol_build_gateway(b, inventory_find_site(x->inv, "S1"), POL_MODE_ENFORCE, &t),
+		     0);
+	cr_assert_eq(sum_new(&s), 0);
+	for (size_t i = 0; i < NS2OBS; i++) {
+		struct flow f;
+		memset(&f, 0, sizeof(f));
+		addr16(s2obs[i].src, f.src);
+		addr16(s2obs[i].dst, f.dst);
+		f.proto = s2obs[i].proto;
+		f.sport = (uint16_t)(40000 + i);
+		f.dport = s2obs[i].dport;
+		f.first_ns = f.last_ns = (S2_NOON + i) * 1000000000ull;
+		f.packets[0] = 2;
+		f.bytes[0] = 120;
+		struct sum_class c;
+		sum_add(s, t, &f, FLOW_END_IDLE, &c);
+		cr_assert(c.classified && c.ours && c.v.action != POL_ACCEPT,
+			  "connection %zu is counted at S1 and denied", i);
+	}
+	json_t *j = json_object();
+	cr_assert_eq(summary_envelope(j, "gw-s1", "S1"), 0);
+	json_object_set_new(j, "window", json_pack("{s:s,s:s}", "start", S2_START, "end", S2_END));
+	json_object_set_new(j, "policy",
+			    json_pack("{s:s,s:s}", "hash", pol_build_hash(b), "mode", "enforce"));
+	cr_assert_eq(sum_to_json(s, t, j), 0);
+	sum_free(s);
+	pol_table_free(t);
+	pol_build_free(b);
+	return j;
+}
+
+static struct audit_report *s2_audit(struct s2fx *x, json_t *j)
+{
+	struct audit *a;
+	struct audit_report *r;
+	cr_assert_eq(audit_new(x->p, x->inv, NULL, &a), 0);
+	cr_assert_eq(audit_add_json(a, j, "s1.json", x->dl), 0, "%s", tu_diags(x->dl));
+	cr_assert_eq(audit_report(a, &r), 0);
+	audit_free(a);
+	return r;
+}
+
+/* The suggestion that covers the denial of s2obs[i]. */
+static const struct audit_suggestion *s2_suggestion_of(const struct audit_report *r,
+						       const struct pol_table *city, size_t i)
+{
+	struct ip_addr s, d;
+	struct pol_class cs, cd;
+	cr_assert_eq(ip_addr_parse(s2obs[i].src, &s), 0);
+	cr_assert_eq(ip_addr_parse(s2obs[i].dst, &d), 0);
+	pol_classify(city, &s, &cs);
+	pol_classify(city, &d, &cd);
+	for (size_t k = 0; k < r->ndenials; k++) {
+		const struct audit_denial *dn = &r->denials[k];
+		if (!strcmp(dn->from, pol_table_zone_name(city, cs.zone)) &&
+		    !strcmp(dn->to, pol_table_zone_name(city, cd.zone)) &&
+		    dn->svc.proto == s2obs[i].proto && dn->svc.port == s2obs[i].dport) {
+			cr_assert_geq(dn->suggestion, 0);
+			return &r->suggestions[dn->suggestion];
+		}
+	}
+	cr_assert_fail("no denial for observation %zu", i);
+	return NULL;
+}
+
+/* What suggestion k may open at end e, by the test's own reckoning: the observed
+ * addresses of that end, each standing for all addresses of its host of
+ * hosts.csv; NULL when the suggestion names the whole zone. */
+static struct pol_ranges *s2_allowed(const struct s2fx *x, const struct audit_report *r,
+				     const struct pol_table *city, size_t k, int e)
+{
+	if (r->suggestions[k].object[e] < 0)
+		return NULL;
+	struct pol_ranges *rg = calloc(1, sizeof(*rg));
+	for (size_t i = 0; i < NS2OBS; i++) {
+		if (s2_suggestion_of(r, city, i) != &r->suggestions[k])
+			continue;
+		struct ip_addr a;
+		cr_assert_eq(ip_addr_parse(e ? s2obs[i].dst : s2obs[i].src, &a), 0);
+		pol_ranges_add(rg, &a, &a, 0);
+		for (size_t h = 0; h < x->inv->nhosts; h++) {
+			bool mine = false;
+			for (size_t j = 0; j < x->inv->hosts[h].naddrs; j++)
+				mine |= ip_prefix_contains(&x->inv->hosts[h].addrs[j], &a);
+			for (size_t j = 0; mine && j < x->inv->hosts[h].naddrs; j++)
+				pol_ranges_add_prefix(rg, &x->inv->hosts[h].addrs[j], 0);
+		}
+	}
+	cr_assert_eq(pol_ranges_normalize(rg), 0);
+	return rg;
+}
+
+static const struct audit_suggestion *s2_find(const struct audit_report *r, const char *from,
+					      const char *to, int port)
+{
+	for (size_t i = 0; i < r->nsuggestions; i++) {
+		const struct audit_suggestion *s = &r->suggestions[i];
+		for (size_t k = 0; k < s->nitems; k++)
+			if (!strcmp(s->from, from) && !strcmp(s->to, to) &&
+			    s->items[k].lo <= port && port <= s->items[k].hi)
+				return s;
+	}
+	return NULL;
+}
+
+static const char *s2_object(const struct audit_report *r, const struct audit_suggestion *s, int e)
+{
+	return s->object[e] >= 0 ? r->objects[s->object[e]].name : NULL;
+}
+
+Test(audit, stage2_suggestions_name_the_observed_hosts)
+{
+	struct s2fx x;
+	s2_load(&x);
+	json_t *j = s2_summary(&x);
+	struct audit_report *r = s2_audit(&x, j);
+
+	/* The zone pairs, and voip -> bms twice: other hosts, another rule. */
+	cr_assert_eq(r->nsuggestions, 6);
+	const struct audit_suggestion *g = s2_find(r, "guest", "servers", 53);
+	const struct audit_suggestion *pr = s2_find(r, "admin", "servers", 631);
+	const struct audit_suggestion *v443 = s2_find(r, "voip", "bms", 443);
+	const struct audit_suggestion *v80 = s2_find(r, "voip", "bms", 80);
+	const struct audit_suggestion *db = s2_find(r, "admin", "servers", 5432);
+	cr_assert(g && pr && v443 && v80 && db);
+	cr_assert_neq(v443, v80);
+	/* The resolvers, observed both, are the policy's object; the guests are new. */
+	cr_expect_str_eq(s2_object(r, g, 1), "resolvers");
+	cr_expect(r->objects[g->object[1]].existing);
+	cr_expect_str_eq(s2_object(r, g, 0), "audit-guest-servers-src");
+	cr_expect_eq(r->objects[g->object[0]].nitems, 2);
+	cr_expect_eq(g->scope, POL_SCOPE_DC_ONLY, "every destination in the data centre");
+	/* The excluded printer by its name in hosts.csv, at the same site. */
+	cr_expect_str_eq(r->objects[pr->object[1]].items[0], "s1-print");
+	cr_expect_str_eq(r->objects[pr->object[0]].items[0], "10.99.1.20");
+	cr_expect_eq(pr->scope, POL_SCOPE_SAME_SITE);
+	/* Twelve phones: the zone; one supervisor: the host. */
+	cr_expect_eq(v443->object[0], -1);
+	cr_expect_str_eq(r->objects[v443->object[1]].items[0], "s1-bms-sup");
+	cr_expect_eq(v443->scope, POL_SCOPE_SAME_SITE, "the agent counted every one same-site");
+	cr_expect_str_eq(r->objects[v80->object[0]].items[0], "10.99.17.5");
+	cr_expect_eq(v443->object[1], v80->object[1], "one object for the same hosts");
+	cr_expect_str_eq(r->objects[db->object[1]].items[0], "pay-db");
+	/* The host's other address is in another zone: the side keeps the zone. */
+	const struct audit_suggestion *du = s2_find(r, "voip", "admin", 3389);
+	cr_assert(du);
+	cr_expect_str_eq(r->objects[du->object[1]].items[0], "dual");
+	cr_expect(du->zoned[1] && !du->zoned[0]);
+	cr_expect_eq(pr->zoned[0] + pr->zoned[1] + g->zoned[0] + g->zoned[1], 0);
+	/* Only the guests' suggestion overrides an explicit deny rule. */
+	cr_expect_eq(g->ncuts, 1);
+	cr_expect_str_eq(x.p->rules[g->cuts[0]].id, "guest-no-servers");
+	cr_expect_str_eq(x.p->rules[g->before].id, "guest-no-servers");
+	cr_expect_eq(pr->ncuts + v443->ncuts + v80->ncuts + db->ncuts, 0);
+
+	/* The tables' names reach the report. */
+	const struct audit_denial *dg = denial(r, "guest", "servers", "udp/53");
+	cr_assert(dg);
+	cr_expect_eq(dg->nnames[SUMMARY_DST_SETS], 2, "core and the dns rule's source term");
+	cr_expect_str_eq(dg->names[SUMMARY_DST_SETS][0].name, "core");
+	cr_expect_eq(dg->names[SUMMARY_DST_SETS][0].flows, 3);
+	cr_expect_str_eq(dg->names[SUMMARY_DST_SETS][1].name, "{except: [{zone: guest}]}");
+	cr_expect_eq(dg->nnames[SUMMARY_SRC_SETS], 0, "guests lie in no set of S1's table");
+	cr_expect_str_eq(dg->names[SUMMARY_FROM][0].name, "guest");
+	cr_expect_str_eq(dg->names[SUMMARY_TO][0].name, "servers");
+	cr_expect_str_eq(dg->ex[0].dst_host, "dc-dns2", "the busiest pair: 10.99.8.54, twice");
+	json_t *rj = audit_report_json(r, x.p, x.inv);
+	json_t *sj = json_array_get(json_object_get(json_object_get(rj, "suggestions"), "rules"),
+				    (size_t)(g - r->suggestions));
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(sj, "cuts_through"), 0)),
+			 "guest-no-servers");
+	cr_expect_str_eq(json_string_value(json_object_get(sj, "scope")), "dc-only");
+	json_decref(rj);
+
+	/* The fragment, merged into the policy, loads... */
+	char *frag = audit_suggest_yaml(r, x.p, x.inv);
+	cr_assert(frag);
+	cr_expect(strstr(frag, "# cuts through: guest-no-servers (reject)\n"), "%s", frag);
+	cr_expect(strstr(frag, "audit-admin-servers-2-src: [\"fd99:0:0:1::20\"]") ||
+		      strstr(frag, "audit-admin-servers-src: [\"fd99:0:0:1::20\"]"),
+		  "%s", frag);
+	char *merged = merge(x.text, frag);
+	struct policy *np = NULL;
+	struct diag_list *ndl = diag_list_new();
+	cr_assert_eq(
+	    policy_load_buffer(merged, strlen(merged), "merged.yaml", x.inv, S2_DATE, ndl, &np), 0,
+	    "%s\n%s", tu_diags(ndl), merged);
+	cr_expect_eq(np->nrules, x.p->nrules + r->nsuggestions);
+
+	/* ...lets every observed connection through at every gateway that judges it... */
+	struct pol_build *ob, *nb;
+	struct pol_table *city;
+	cr_assert_eq(pol_build_new(x.p, x.inv, &ob), 0);
+	cr_assert_eq(pol_build_new(np, x.inv, &nb), 0);
+	cr_assert_eq(pol_build_city(ob, &city), 0);
+	size_t ns = x.inv->nsites;
+	struct pol_table **ot = calloc(ns, sizeof(*ot)), **nt = calloc(ns, sizeof(*nt));
+	for (size_t i = 0; i < ns; i++) {
+		cr_assert_eq(pol_build_gateway(ob, (int)i, POL_MODE_ENFORCE, &ot[i]), 0);
+		cr_assert_eq(pol_build_gateway(nb, (int)i, POL_MODE_ENFORCE, &nt[i]), 0);
+	}
+	for (size_t i = 0; i < NS2OBS; i++) {
+		struct pol_tuple tp = {.proto = s2obs[i].proto,
+				       .dport = s2obs[i].dport,
+				       .icmp_type = -1,
+				       .time = (int64_t)S2_NOON};
+		int judges[2], counted;
+		size_t nj;
+		cr_assert_eq(ip_addr_parse(s2obs[i].src, &tp.src), 0);
+		cr_assert_eq(ip_addr_parse(s2obs[i].dst, &tp.dst), 0);
+		pol_build_judges(ob, &tp.src, &tp.dst, judges, &nj, &counted);
+		cr_assert_gt(nj, 0);
+		for (size_t k = 0; k < nj; k++) {
+			struct pol_verdict v;
+			cr_assert_eq(pol_decide(nt[judges[k]], &tp, &v), 0);
+			cr_expect(v.action == POL_ACCEPT && v.by == POL_BY_RULE,
+				  "observation %zu at %s", i, x.inv->sites[judges[k]].id);
+		}
+	}
+
+	/* ...and opens nothing else: every tuple whose verdict changed lies within a
+	 * suggestion's observed service, its zones and, where it names hosts, their
+	 * addresses (by the test's reckoning, not the audit's objects). */
+	const char *cand[] = {
+	    "10.99.49.5",    "10.99.49.6",    "10.99.49.7",	"10.99.49.4",	  "10.99.8.53",
+	    "10.99.8.54",    "10.99.8.52",    "10.99.8.55",	"10.99.8.123",	  "10.99.1.20",
+	    "10.99.1.21",    "10.99.9.10",    "10.99.9.11",	"10.99.9.20",	  "10.99.17.5",
+	    "10.99.17.6",    "10.99.17.13",   "10.99.17.200",	"10.99.41.10",	  "10.99.41.11",
+	    "10.99.8.81",    "10.99.8.80",    "10.99.57.5",	"10.99.2.20",	  "10.99.11.10",
+	    "10.99.43.10",   "100.70.1.10",   "192.0.2.1",	"fd99:0:0:1::20", "fd99:0:0:1::21",
+	    "fd99:0:1::81",  "fd99:0:1::80",  "fd99:0:1::53",	"fd99:0:1:1::10", "fd99:0:5:1::10",
+	    "fd99:0:6:1::5", "fd99:0:2:1::5", "fd99:0:0:3::20", "10.99.1.50",	  "10.99.9.50"};
+	const struct {
+		uint8_t proto;
+		uint16_t port;
+	} svcs[] = {{17, 53}, {6, 53},	 {6, 631}, {6, 9100}, {6, 443},
+		    {6, 80},  {6, 5432}, {6, 22},  {6, 3389}};
+	size_t nc = sizeof(cand) / sizeof(cand[0]), changed = 0;
+	bool other_addr = false;
+	struct pol_ranges *allowed[16][2];
+	cr_assert_leq(r->nsuggestions, 16);
+	for (size_t k = 0; k < r->nsuggestions; k++)
+		for (int e = 0; e < 2; e++)
+			allowed[k][e] = s2_allowed(&x, r, city, k, e);
+	for (size_t a = 0; a < nc; a++)
+		for (size_t b = 0; b < nc; b++)
+			for (size_t v = 0; v < sizeof(svcs) / sizeof(svcs[0]); v++) {
+				struct pol_tuple tp = {.proto = svcs[v].proto,
+						       .dport = svcs[v].port,
+						       .icmp_type = -1,
+						       .time = (int64_t)S2_NOON};
+				cr_assert_eq(ip_addr_parse(cand[a], &tp.src), 0);
+				cr_assert_eq(ip_addr_parse(cand[b], &tp.dst), 0);
+				if (tp.src.family != tp.dst.family)
+					continue;
+				int judges[2], counted;
+				size_t nj;
+				pol_build_judges(ob, &tp.src, &tp.dst, judges, &nj, &counted);
+				for (size_t k = 0; k < nj; k++) {
+					struct pol_verdict vo, vn;
+					cr_assert_eq(pol_decide(ot[judges[k]], &tp, &vo), 0);
+					cr_assert_eq(pol_decide(nt[judges[k]], &tp, &vn), 0);
+					if (vo.action == vn.action)
+						continue;
+					changed++;
+					other_addr |= !strcmp(cand[a], "fd99:0:2:1::5") &&
+						      !strcmp(cand[b], "fd99:0:5:1::10") &&
+						      tp.dport == 443;
+					cr_assert_eq(vn.action, POL_ACCEPT, "%s -> %s", cand[a],
+						     cand[b]);
+					struct pol_class cs, cd;
+					pol_classify(city, &tp.src, &cs);
+					pol_classify(city, &tp.dst, &cd);
+					bool within = false;
+					for (size_t s = 0; s < r->nsuggestions && !within; s++) {
+						const struct audit_suggestion *sg =
+						    &r->suggestions[s];
+						bool svc = false;
+						for (size_t i = 0; i < sg->nitems; i++)
+							svc |= sg->items[i].proto == tp.proto &&
+							       sg->items[i].lo <= tp.dport &&
+							       tp.dport <= sg->items[i].hi;
+						within =
+						    svc &&
+						    !strcmp(sg->from,
+							    pol_table_zone_name(city, cs.zone)) &&
+						    !strcmp(sg->to,
+							    pol_table_zone_name(city, cd.zone)) &&
+						    (!allowed[s][0] ||
+						     pol_ranges_find(allowed[s][0], &tp.src)) &&
+						    (!allowed[s][1] ||
+						     pol_ranges_find(allowed[s][1], &tp.dst));
+					}
+					cr_assert(within,
+						  "%s -> %s %u/%u at %s: opened by no suggestion",
+						  cand[a], cand[b], tp.proto, tp.dport,
+						  x.inv->sites[judges[k]].id);
+				}
+			}
+	/* The observed, and the other addresses of their hosts: any phone (a zone) to the
+	 * supervisor's IPv6 address. */
+	cr_expect_gt(changed, 8, "%zu changed", changed);
+	cr_expect(other_addr);
+
+	for (size_t k = 0; k < r->nsuggestions; k++)
+		for (int e = 0; e < 2; e++)
+			if (allowed[k][e]) {
+				pol_ranges_free(allowed[k][e]);
+				free(allowed[k][e]);
+			}
+	for (size_t i = 0; i < ns; i++) {
+		pol_table_free(ot[i]);
+		pol_table_free(nt[i]);
+	}
+	free(ot);
+	free(nt);
+	pol_table_free(city);
+	pol_build_free(ob);
+	pol_build_free(nb);
+	policy_free(np);
+	diag_list_free(ndl);
+	free(merged);
+	free(frag);
+	json_decref(j);
+	audit_report_free(r);
+	s2_free(&x);
+}
+
+/* The tuple of a stage-2 summary with these zones and port. */
+static json_t *s2_tuple(json_t *j, const char *from, const char *to, int port)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(j, "tuples"), i, t)
+	{
+		if (!strcmp(json_string_value(json_object_get(t, "src_zone")), from) &&
+		    !strcmp(json_string_value(json_object_get(t, "dst_zone")), to) &&
+		    json_integer_value(json_object_get(t, "dst_port")) == port)
+			return t;
+	}
+	cr_assert_fail("no tuple %s -> %s %d", from, to, port);
+	return NULL;
+}
+
+/* Audits a changed copy of the stage-2 summary: the report, or NULL when it was refused
+ * with an error containing want. */
+static struct audit_report *s2_changed(struct s2fx *x, json_t *j, const char *want)
+{
+	struct audit *a;
+	struct audit_report *r = NULL;
+	struct diag_list *dl = diag_list_new();
+	cr_assert_eq(audit_new(x->p, x->inv, NULL, &a), 0);
+	int rc = audit_add_json(a, j, "s1.json", dl);
+	if (want) {
+		cr_expect_eq(rc, -EINVAL, "%s", want);
+		cr_expect(tu_diag_contains(dl, want), "want '%s': %s", want, tu_diags(dl));
+	} else {
+		cr_expect_eq(rc, 0, "%s", tu_diags(dl));
+		cr_assert_eq(audit_report(a, &r), 0);
+	}
+	audit_free(a);
+	diag_list_free(dl);
+	json_decref(j);
+	return r;
+}
+
+Test(audit, stage2_summary_members_are_checked_and_evidence_kept_apart)
+{
+	struct s2fx x;
+	s2_load(&x);
+	json_t *base = s2_summary(&x);
+	/* Names counting more connections than the tuple has, half a pair of set lists,
+	 * hosts that are no addresses, a scope check beyond the tuple's flows. */
+	json_t *j = json_deep_copy(base);
+	json_t *t = s2_tuple(j, "guest", "servers", 53);
+	json_object_set_new(json_array_get(json_object_get(t, "dst_sets"), 0), "flows",
+			    json_integer(4));
+	s2_changed(&x, j, "dst_sets[0].flows: expected an integer from 0 to 3");
+	j = json_deep_copy(base);
+	json_object_del(s2_tuple(j, "guest", "servers", 53), "src_sets");
+	s2_changed(&x, j, "'src_sets' and 'dst_sets' go together");
+	j = json_deep_copy(base);
+	t = s2_tuple(j, "guest", "servers", 53);
+	json_array_set_new(json_object_get(json_object_get(t, "hosts"), "src"), 0,
+			   json_string("10.99.49.5|x"));
+	s2_changed(&x, j, "hosts.src[0]: expected an address or a pseudonym");
+	j = json_deep_copy(base);
+	t = s2_tuple(j, "guest", "servers", 53);
+	json_object_set_new(json_object_get(t, "scope"), "same_site", json_integer(9));
+	s2_changed(&x, j, "scope.same_site: expected an integer from 0 to 3");
+	j = json_deep_copy(base);
+	t = s2_tuple(j, "guest", "servers", 53);
+	json_object_set_new(json_object_get(t, "matched"), "to",
+			    json_pack("[{s:s,s:i},{s:s,s:i}]", "name", "servers", "flows", 1,
+				      "name", "servers", "flows", 2));
+	s2_changed(&x, j, "'servers' is listed twice");
+
+	/* The anti-lockout's accept (by "management") is read: traffic, neither covered
+	 * nor denied. */
+	j = json_deep_copy(base);
+	json_array_append_new(json_object_get(j, "tuples"),
+			      json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,s:b,s:s,s:n,s:i,s:i,s:i}",
+					"src_zone", "mgmt", "dst_zone", "mgmt", "ip_version", 4,
+					"proto", 6, "dst_port", 22, "verdict", "accept", "passes",
+					true, "by", "management", "rule", "flows", 2, "packets", 4,
+					"bytes", 240));
+	struct audit_report *m = s2_changed(&x, j, NULL);
+	cr_expect_eq(m->total.flows, NS2OBS + 2);
+	cr_expect_eq(m->denied.flows, NS2OBS);
+	cr_expect_eq(m->covered.flows, 0);
+	audit_report_free(m);
+
+	/* Evidence the audit cannot use leaves the end to its zone: pseudonyms, an
+	 * incomplete list, an agent that lists no hosts. */
+	const char *cases[] = {"pseudonyms", "incomplete", "absent"};
+	for (size_t c = 0; c < 3; c++) {
+		j = json_deep_copy(base);
+		t = s2_tuple(j, "guest", "servers", 53);
+		json_t *h = json_object_get(t, "hosts");
+		if (c == 0)
+			json_array_set_new(json_object_get(h, "dst"), 0,
+					   json_string("h:0123456789abcdef"));
+		else if (c == 1)
+			json_object_set_new(h, "src_complete", json_false());
+		else
+			json_object_del(t, "hosts");
+		struct audit_report *r = s2_changed(&x, j, NULL);
+		const struct audit_suggestion *g = s2_find(r, "guest", "servers", 53);
+		cr_assert(g, "%s", cases[c]);
+		cr_expect_eq(g->object[c == 1 ? 0 : 1], -1, "%s: the zone", cases[c]);
+		cr_expect_eq(g->object[0] >= 0 && g->object[1] >= 0, false, "%s", cases[c]);
+		if (c == 1)
+			cr_expect_str_eq(s2_object(r, g, 1), "resolvers",
+					 "the other end still known");
+		audit_report_free(r);
+	}
+	json_decref(base);
+	s2_free(&x);
 }
