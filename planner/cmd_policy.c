@@ -33,10 +33,11 @@ static const char usage_main[] =
 
 static const char usage_compile[] =
     "usage: segplan policy compile INVENTORY --out DIR [--site ID]... [--mode enforce|observe]\n"
-    "                              [--date YYYY-MM-DD] [--json]\n\n"
+    "                              [--date YYYY-MM-DD] [--policy FILE] [--json]\n\n"
     "Reads INVENTORY and INVENTORY/policy.yaml and writes, for every site gateway (or\n"
     "the one given), DIR/<site>.nft (load with `nft -f`) and DIR/<site>.policy.json.\n\n"
     "  -o, --out DIR     output directory (created if missing)\n"
+    "  -p, --policy FILE the policy to compile instead of INVENTORY/policy.yaml\n"
     "  -s, --site ID     only this site's gateway; again for more sites\n"
     "  -m, --mode MODE   enforce (default) or observe: count and log what would be\n"
     "                    dropped, but let it pass\n"
@@ -47,8 +48,9 @@ static const char usage_compile[] =
 static const char usage_query[] =
     "usage: segplan policy query INVENTORY --src IP --dst IP --proto P\n"
     "                            [--dport N] [--type T] [--mode M] [--date DAY | --time T]\n"
-    "                            [--json]\n"
-    "       segplan policy query INVENTORY --batch [--mode M] [--date DAY | --time T]\n\n"
+    "                            [--policy FILE] [--json]\n"
+    "       segplan policy query INVENTORY --batch [--mode M] [--date DAY | --time T]\n"
+    "                            [--policy FILE]\n\n"
     "Decides one new connection as every gateway that judges it would: the verdict,\n"
     "the deciding rule, the zones and sites of both ends, the scope checks, and the\n"
     "gateway that counts it.\n\n"
@@ -60,14 +62,17 @@ static const char usage_query[] =
     "  --date DAY          judge rule expiry on this day (YYYY-MM-DD)\n"
     "  --time T            the connection opens at T (RFC 3339, e.g. 2027-01-04T22:30:00Z):\n"
     "                      expiry and time windows are judged at that instant\n"
+    "  --policy FILE       the policy to judge by instead of INVENTORY/policy.yaml\n"
     "  --json              machine output (docs/policy.md)\n"
     "  --batch             many connections: one line 'SRC DST PROTO [DPORT|TYPE]' each\n"
     "                      on standard input, one line of JSON each on standard output\n"
     "                      (the object of --json); the inventory is loaded once\n"
     "  -h, --help          this text\n";
 
-/* Inventory and policy, loaded with diagnostics printed; returns an exit code. */
-static int load_all(const char *dir, const char *date, struct inventory **inv, struct policy **p)
+/* Inventory and policy (policy_file, or DIR/policy.yaml when NULL), loaded with
+ * diagnostics printed; returns an exit code. */
+static int load_all(const char *dir, const char *policy_file, const char *date,
+		    struct inventory **inv, struct policy **p)
 {
 	struct diag_list *dl = diag_list_new();
 	char *path = NULL;
@@ -78,8 +83,11 @@ static int load_all(const char *dir, const char *date, struct inventory **inv, s
 		return SEG_EXIT_SYSTEM;
 	int rc = inventory_load(dir, dl, inv);
 	if (rc == 0) {
-		if (asprintf(&path, "%s/policy.yaml", dir) < 0)
+		if (policy_file ? !(path = strdup(policy_file))
+				: asprintf(&path, "%s/policy.yaml", dir) < 0) {
+			path = NULL;
 			goto out;
+		}
 		rc = policy_load(path, NULL, *inv, date, dl, p);
 	}
 	out_diags(dl);
@@ -115,12 +123,13 @@ static int check_date(const char *usage, const char *date)
 }
 
 /* Loads, resolves every --site (all unknown ones reported) and compiles; an exit code. */
-static int compile_run(const char *dir, const char *out, const char *date, enum pol_mode mode,
-		       bool json, const char *const *sites, size_t nsites, int *idx)
+static int compile_run(const char *dir, const char *policy_file, const char *out,
+		       const char *date, enum pol_mode mode, bool json, const char *const *sites,
+		       size_t nsites, int *idx)
 {
 	struct inventory *inv;
 	struct policy *p;
-	int code = load_all(dir, date, &inv, &p);
+	int code = load_all(dir, policy_file, date, &inv, &p);
 	if (code != SEG_EXIT_OK)
 		return code;
 	struct pol_compile_opts o = {.sites = idx, .nsites = nsites, .mode = mode};
@@ -158,6 +167,7 @@ static int policy_compile(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"out", required_argument, NULL, 'o'},
+	    {"policy", required_argument, NULL, 'p'},
 	    {"site", required_argument, NULL, 's'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"date", required_argument, NULL, 'd'},
@@ -165,7 +175,7 @@ static int policy_compile(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *out = NULL, *date = NULL;
+	const char *out = NULL, *date = NULL, *policy_file = NULL;
 	int mode = POL_MODE_ENFORCE, c;
 	bool json = false;
 	optind = 1;
@@ -184,10 +194,13 @@ static int policy_compile(int argc, char **argv)
 	}
 	int code = SEG_EXIT_OK;
 	while (code == SEG_EXIT_OK &&
-	       (c = getopt_long(argc, argv, "o:s:m:d:h", opts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, "o:p:s:m:d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
+			break;
+		case 'p':
+			policy_file = optarg;
 			break;
 		case 's':
 			sites[nsites++] = optarg;
@@ -216,8 +229,8 @@ static int policy_compile(int argc, char **argv)
 	if (code == SEG_EXIT_OK)
 		code = check_date(usage_compile, date);
 	if (code == SEG_EXIT_OK)
-		code = compile_run(argv[optind], out, date, (enum pol_mode)mode, json, sites,
-				   nsites, idx);
+		code = compile_run(argv[optind], policy_file, out, date, (enum pol_mode)mode, json,
+				   sites, nsites, idx);
 done:
 	free(sites);
 	free(idx);
@@ -230,6 +243,7 @@ struct query_args {
 	struct pol_tuple tp;
 	int mode;
 	const char *date;
+	const char *policy_file; /* --policy, or NULL for INVENTORY/policy.yaml */
 	bool json, batch;
 	const char *src, *dst;
 	const struct policy *p;
@@ -252,6 +266,7 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 	    {"mode", required_argument, NULL, 'm'},
 	    {"date", required_argument, NULL, 'D'},
 	    {"time", required_argument, NULL, 'T'},
+	    {"policy", required_argument, NULL, 'F'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"batch", no_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
@@ -305,6 +320,9 @@ static int parse_query(int argc, char **argv, struct query_args *q, const char *
 			strftime(q->time_day, sizeof(q->time_day), "%Y-%m-%d", &tm);
 			break;
 		}
+		case 'F':
+			q->policy_file = optarg;
+			break;
 		case 'j':
 			q->json = true;
 			break;
@@ -745,7 +763,8 @@ static int policy_query(int argc, char **argv)
 	struct policy *p;
 	if (q.time && q.date)
 		return out_usage(usage_query, "policy query: --time and --date exclude each other");
-	if ((code = load_all(dir, q.time ? q.time_day : q.date, &inv, &p)) != SEG_EXIT_OK)
+	if ((code = load_all(dir, q.policy_file, q.time ? q.time_day : q.date, &inv, &p)) !=
+	    SEG_EXIT_OK)
 		return code;
 	q.p = p;
 	code = run_query(&q, inv, p);

@@ -16,7 +16,7 @@
 #include "policy/policy.h"
 
 static const char lint_usage[] =
-    "usage: segplan policy lint INVENTORY [--json] [--date YYYY-MM-DD]\n"
+    "usage: segplan policy lint INVENTORY [--policy FILE] [--json] [--date YYYY-MM-DD]\n"
     "\n"
     "Analyses INVENTORY/policy.yaml exactly, over every packet some gateway\n"
     "judges: rules shadowed by one earlier rule or by several together,\n"
@@ -28,6 +28,7 @@ static const char lint_usage[] =
     "rule as FILE:LINE:COL (docs/policy-lint.md).\n"
     "\n"
     "options:\n"
+    "  --policy F   analyse the policy file F instead of INVENTORY/policy.yaml\n"
     "  --json       machine-readable output (schema in docs/policy-lint.md)\n"
     "  --date D     judge expiry on day D (default: today, UTC)\n"
     "  -h, --help   show this help\n"
@@ -35,7 +36,8 @@ static const char lint_usage[] =
     "exit status: 0 no finding, 1 findings, 2 usage, 3 invalid input, 4 system error\n";
 
 static const char diff_usage[] =
-    "usage: segplan policy diff OLD NEW [--json] [--date YYYY-MM-DD]\n"
+    "usage: segplan policy diff OLD NEW [--old-policy FILE] [--new-policy FILE] [--json]\n"
+    "                           [--date YYYY-MM-DD]\n"
     "\n"
     "The semantic difference between the policies of two inventory directories:\n"
     "the packets (family, zones, relation of the ends, services) whose verdict\n"
@@ -47,16 +49,29 @@ static const char diff_usage[] =
     "services.\n"
     "\n"
     "options:\n"
-    "  --json       machine-readable output (schema in docs/policy-lint.md)\n"
-    "  --date D     judge expiry on day D in both (default: today, UTC)\n"
+    "  --old-policy F  the old policy is the file F instead of OLD/policy.yaml\n"
+    "  --new-policy F  the new policy is the file F instead of NEW/policy.yaml\n"
+    "                  (OLD and NEW may then be the same inventory)\n"
+    "  --json          machine-readable output (schema in docs/policy-lint.md)\n"
+    "  --date D        judge expiry on day D in both (default: today, UTC)\n"
     "  -h, --help   show this help\n"
     "\n"
     "exit status: 0 no difference, 1 differences, 2 usage, 3 invalid input,\n"
     "4 system error\n";
 
-static const struct option longopts[] = {
+static const struct option lint_opts[] = {
     {"json", no_argument, NULL, 'j'},
     {"date", required_argument, NULL, 'd'},
+    {"policy", required_argument, NULL, 'p'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option diff_opts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"date", required_argument, NULL, 'd'},
+    {"old-policy", required_argument, NULL, 'O'},
+    {"new-policy", required_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -64,11 +79,14 @@ static const struct option longopts[] = {
 struct args {
 	bool json;
 	const char *date;
-	int first; /* index of the first operand */
+	const char *policy[2]; /* --policy (lint) or --old-policy, --new-policy (diff); NULL:
+				  the inventory's policy.yaml */
+	int first;	       /* index of the first operand */
 };
 
 /* Parses the options; a return >= 0 is the exit code to return at once. */
-static int parse(int argc, char **argv, const char *usage, const char *cmd, struct args *a)
+static int parse(int argc, char **argv, const char *usage, const char *cmd,
+		 const struct option *longopts, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
 	const char *bad = out_inexact_option(argc, argv, longopts);
@@ -89,6 +107,13 @@ static int parse(int argc, char **argv, const char *usage, const char *cmd, stru
 						 "policy %s: --date takes YYYY-MM-DD, not '%s'",
 						 cmd, optarg);
 			a->date = optarg;
+			break;
+		case 'p':
+		case 'O':
+			a->policy[0] = optarg;
+			break;
+		case 'N':
+			a->policy[1] = optarg;
 			break;
 		case 'h':
 			return out_help(usage);
@@ -113,12 +138,15 @@ static void loaded_free(struct loaded *l)
 	free(l->path);
 }
 
-/* Loads DIR's inventory and policy; 0, or the exit code (problems in dl). */
-static int load(const char *dir, const char *date, struct diag_list *dl, struct loaded *l)
+/* Loads DIR's inventory and policy (policy_file, or DIR/policy.yaml when NULL); 0, or
+ * the exit code (problems in dl). */
+static int load(const char *dir, const char *policy_file, const char *date, struct diag_list *dl,
+		struct loaded *l)
 {
 	memset(l, 0, sizeof(*l));
 	struct diag_list *idl = diag_list_new();
-	if (!idl || asprintf(&l->path, "%s/policy.yaml", dir) < 0) {
+	if (!idl || (policy_file ? !(l->path = strdup(policy_file))
+				 : asprintf(&l->path, "%s/policy.yaml", dir) < 0)) {
 		l->path = NULL;
 		diag_list_free(idl);
 		return out_fail(SEG_EXIT_SYSTEM, "out of memory");
@@ -163,7 +191,7 @@ static bool located_finding(const struct lint_report *r, const struct diag *d)
 int policy_cmd_lint(int argc, char **argv)
 {
 	struct args a;
-	int code = parse(argc, argv, lint_usage, "lint", &a);
+	int code = parse(argc, argv, lint_usage, "lint", lint_opts, &a);
 	if (code >= 0)
 		return code;
 	if (argc - a.first != 1)
@@ -177,7 +205,7 @@ int policy_cmd_lint(int argc, char **argv)
 		code = out_fail(SEG_EXIT_SYSTEM, "out of memory");
 		goto out;
 	}
-	if ((code = load(argv[a.first], a.date, dl, &l)) != 0) {
+	if ((code = load(argv[a.first], a.policy[0], a.date, dl, &l)) != 0) {
 		out_diags(dl);
 		goto out;
 	}
@@ -247,7 +275,7 @@ out:
 int policy_cmd_diff(int argc, char **argv)
 {
 	struct args a;
-	int code = parse(argc, argv, diff_usage, "diff", &a);
+	int code = parse(argc, argv, diff_usage, "diff", diff_opts, &a);
 	if (code >= 0)
 		return code;
 	if (argc - a.first != 2)
@@ -263,8 +291,8 @@ int policy_cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	/* Both are read, so that every error of both is reported at once. */
-	int ca = load(argv[a.first], a.date, dl, &la);
-	int cb = load(argv[a.first + 1], a.date, dl, &lb);
+	int ca = load(argv[a.first], a.policy[0], a.date, dl, &la);
+	int cb = load(argv[a.first + 1], a.policy[1], a.date, dl, &lb);
 	if (ca || cb) {
 		out_diags(dl);
 		code = ca == SEG_EXIT_SYSTEM || cb == SEG_EXIT_SYSTEM ? SEG_EXIT_SYSTEM
