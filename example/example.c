@@ -1839,6 +1839,7 @@ enum out_file {
 	OUT_HOSTS,
 	OUT_README,
 	OUT_POLICY,
+	OUT_POLICY2,
 	OUT_VPN,
 	OUT_ROLLOUT,
 	OUT_N
@@ -1846,8 +1847,23 @@ enum out_file {
 static const char *const out_names[OUT_N] = {
     "districts.csv",   "sites.csv",	 "links.csv",	 "segments.csv",
     "addressplan.csv", "interfaces.csv", "hosts.csv",	 "README.md",
-    "policy.yaml",     "vpn.yaml",	 "rollout.yaml",
+    "policy.yaml",     "policy-stage2.yaml", "vpn.yaml", "rollout.yaml",
 };
+
+/* For the stage-2 policy: false only for a controller vendor the city has no controller of. */
+static bool city_has_vendor(const char *vendor, void *ctx)
+{
+	const struct city *c = ctx;
+	bool known = false;
+	for (size_t v = 0; v < NVENDORS; v++)
+		known |= strcmp(bms_vendors[v].label, vendor) == 0;
+	if (!known)
+		return true;
+	for (size_t k = 0; k < c->nvend; k++)
+		if (strcmp(bms_vendors[c->vend[k].vendor].label, vendor) == 0)
+			return true;
+	return false;
+}
 
 /* Every file of the city appears together (core/atomic.h batch), or none. */
 static int write_all(const struct city *c, const char *dir, uint64_t seed, size_t *plan_rows)
@@ -1893,6 +1909,9 @@ static int write_all(const struct city *c, const char *dir, uint64_t seed, size_
 		/* The models of the other commands, the same for every city size. */
 		case OUT_POLICY:
 			fputs(policy_example_yaml, f);
+			break;
+		case OUT_POLICY2:
+			example_write_stage2(f, city_has_vendor, (void *)c);
 			break;
 		case OUT_VPN:
 			fputs(vpn_example_yaml, f);

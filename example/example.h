@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Two data centres plus one town hall per district come first. */
 #define EXAMPLE_MIN_SITES 25
@@ -53,12 +54,23 @@ void example_opts_default(struct example_opts *o);
 
 /*
  * Writes districts.csv, sites.csv, links.csv, segments.csv, addressplan.csv,
- * interfaces.csv, hosts.csv, README.md and the example policy.yaml, vpn.yaml and rollout.yaml into
- * dir (created when missing), all in one atomic batch. Returns 0, -EINVAL for options out of range,
- * -ENOTEMPTY when dir holds files and o->force is not set, or another negative errno. sum may be
- * NULL.
+ * interfaces.csv, hosts.csv, README.md and the example policy.yaml, policy-stage2.yaml (for
+ * the city's vendors: example_write_stage2), vpn.yaml and rollout.yaml into dir (created when
+ * missing), all in one atomic batch. Returns 0, -EINVAL for options out of range, -ENOTEMPTY
+ * when dir holds files and o->force is not set, or another negative errno. sum may be NULL.
  */
 int example_generate(const struct example_opts *o, const char *dir, struct example_summary *sum);
+
+/*
+ * The stage-2 policy of the example city (examples/stuttgart/policy-stage2.yaml),
+ * NUL-terminated. It grants each building-automation vendor a VPN range and a rule of its
+ * own; example_write_stage2 writes it without the range ("  vpn-vendor-<v>: ...") and the
+ * rule ("  - id: vendor-<v>" to the blank line after it) of every vendor v for which
+ * has(v, ctx) is false, so that the policy loads for a city without that vendor's
+ * controllers.
+ */
+extern const char example_policy_stage2_yaml[];
+void example_write_stage2(FILE *f, bool (*has)(const char *vendor, void *ctx), void *ctx);
 
 /* Number of under-served schools for a city of n sites (before capping by
  * the schools that exist). */

@@ -19,7 +19,7 @@ expect 2 "stray argument" -- "$bin" example --out "$tmp/a" extra
 ok "nothing written on usage errors" -- test ! -e "$tmp/a"
 
 expect 0 "generate" -- "$bin" example --sites 300 --seed 4 --out "$tmp/a"
-ok "eleven files and the traffic captures" -- test "$(ls "$tmp/a" | wc -l)" -eq 12 -a "$(ls "$tmp/a/traffic" | wc -l)" -eq 3
+ok "twelve files and the traffic captures" -- test "$(ls "$tmp/a" | wc -l)" -eq 13 -a "$(ls "$tmp/a/traffic" | wc -l)" -eq 3
 ok "nothing on stdout without --json" -- test ! -s "$tmp/out"
 expect 1 "refuses a non-empty directory" -- "$bin" example --sites 300 --seed 4 --out "$tmp/a"
 grep_in "$tmp/err" "is not empty (use --force to overwrite)" "says why"
@@ -32,7 +32,7 @@ expect 0 "check accepts the city" -- "$bin" check "$tmp/b"
 # The committed example is exactly what the defaults produce.
 if [[ -d "$src/examples/stuttgart" ]]; then
 	expect 0 "defaults" -- "$bin" example --out "$tmp/c"
-	for f in districts.csv sites.csv links.csv segments.csv addressplan.csv interfaces.csv hosts.csv README.md policy.yaml vpn.yaml rollout.yaml; do
+	for f in districts.csv sites.csv links.csv segments.csv addressplan.csv interfaces.csv hosts.csv README.md policy.yaml policy-stage2.yaml vpn.yaml rollout.yaml; do
 		ok "examples/stuttgart/$f is up to date" -- cmp -s "$tmp/c/$f" "$src/examples/stuttgart/$f"
 	done
 fi

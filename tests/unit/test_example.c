@@ -15,12 +15,13 @@
 #include "core/prefix.h"
 #include "example/example.h"
 #include "inventory/inventory.h"
+#include "policy/policy.h"
 #include "tests/unit/testutil.h"
 
 static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
 				    "segments.csv",  "addressplan.csv", "interfaces.csv",
 				    "hosts.csv",     "README.md",	"policy.yaml",
-				    "vpn.yaml",	     "rollout.yaml"};
+				    "policy-stage2.yaml", "vpn.yaml",	     "rollout.yaml"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
 /* A fresh city in a new temporary directory. */
@@ -48,6 +49,8 @@ static struct inventory *load(const char *dir)
 	diag_list_free(dl);
 	return inv;
 }
+
+static size_t load_stage2(const char *dir, const char *date);
 
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
@@ -813,6 +816,7 @@ Test(example, ten_thousand_sites_fit_10_8_and_a_48, .timeout = 300)
 	check_hosts(inv);
 	check_broadband(inv, 19);
 	inventory_free(inv);
+	cr_expect_eq(load_stage2(dir, "2026-12-03"), 0, "the stage-2 policy has warnings");
 	tu_rmdir(dir);
 	free(dir);
 }
@@ -873,4 +877,132 @@ Test(example, rejects_sizes_out_of_range)
 	cr_assert_eq(example_generate(&o, dir, NULL), -EINVAL);
 	tu_rmdir(dir);
 	free(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* The stage-2 policy */
+
+Test(example, stage2_text_matches_the_example_file)
+{
+	char *f = tu_slurp(tu_path("examples/stuttgart/policy-stage2.yaml"), NULL);
+	cr_expect_str_eq(example_policy_stage2_yaml, f,
+			 "example/stage2.c differs from examples/stuttgart/policy-stage2.yaml: "
+			 "regenerate the string (the command is in example/stage2.c)");
+	free(f);
+}
+
+static bool has_all(const char *vendor, void *ctx)
+{
+	(void)vendor;
+	(void)ctx;
+	return true;
+}
+
+static bool lacks_one(const char *vendor, void *ctx)
+{
+	return strcmp(vendor, ctx) != 0;
+}
+
+static char *render(bool (*has)(const char *, void *), void *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	example_write_stage2(f, has, ctx);
+	fclose(f);
+	return buf;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The filter drops exactly a vendor's range (one line) and rule (its block and the blank
+ * line after it), nothing of another vendor, and keeps the rest byte for byte. */
+Test(example, stage2_leaves_out_only_the_vendors_asked)
+{
+	char *all = render(has_all, NULL);
+	cr_assert_str_eq(all, example_policy_stage2_yaml);
+	const char *vendors[] = {"stulz", "sauter", "siemens", "honeywell", "johnson-controls"};
+	for (size_t i = 0; i < 5; i++) {
+		char *less = render(lacks_one, (void *)vendors[i]);
+		char range[96], rule[96];
+		snprintf(range, sizeof(range), "  vpn-vendor-%s: ", vendors[i]);
+		snprintf(rule, sizeof(rule), "  - id: vendor-%s\n", vendors[i]);
+		cr_assert_not_null(strstr(all, range));
+		cr_assert_null(strstr(less, range), "%s: range kept", vendors[i]);
+		cr_assert_null(strstr(less, rule), "%s: rule kept", vendors[i]);
+		/* The rule's block in the full text: from its id to the next blank line. */
+		const char *r = strstr(all, rule), *end = strstr(r, "\n\n");
+		cr_assert_not_null(end);
+		char *block = strndup(r, (size_t)(end - r) + 2);
+		size_t dropped = 1 + count_lines(block);
+		cr_expect_eq(count_lines(all) - count_lines(less), dropped, "%s", vendors[i]);
+		cr_expect(strstr(less, "  - id: vendors-erp-migration\n"), "the ERP vendor stays");
+		cr_expect(strstr(less, "  vpn-vendor-erp: "), "the ERP vendor's range stays");
+		for (size_t j = 0; j < 5; j++) {
+			if (j == i)
+				continue;
+			snprintf(rule, sizeof(rule), "  - id: vendor-%s\n", vendors[j]);
+			cr_expect(strstr(less, rule), "%s went with %s", vendors[j], vendors[i]);
+		}
+		free(block);
+		free(less);
+	}
+	free(all);
+}
+
+/* Loads a city's policy-stage2.yaml; the number of warnings. */
+static size_t load_stage2(const char *dir, const char *date)
+{
+	struct inventory *inv = load(dir);
+	struct diag_list *dl = diag_list_new();
+	struct policy *p = NULL;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/policy-stage2.yaml", dir);
+	int rc = policy_load(path, NULL, inv, date, dl, &p);
+	cr_assert_eq(rc, 0, "%s:\n%s", path, tu_diags(dl));
+	cr_assert_eq(diag_errors(dl), 0, "%s", tu_diags(dl));
+	/* A vendor rule exactly for the vendors with a controller in the city. */
+	const char *vendors[] = {"stulz", "sauter", "siemens", "honeywell", "johnson-controls"};
+	for (size_t v = 0; v < 5; v++) {
+		bool host = false;
+		for (size_t h = 0; h < inv->nhosts; h++)
+			for (size_t l = 0; l < inv->hosts[h].nlabels; l++)
+				host |= strcmp(inv->hosts[h].labels[l].key, "vendor") == 0 &&
+					strcmp(inv->hosts[h].labels[l].value, vendors[v]) == 0;
+		char id[64];
+		snprintf(id, sizeof(id), "vendor-%s", vendors[v]);
+		cr_expect_eq(policy_find_rule(p, id) >= 0, host, "%s: rule %s, controller %s", dir,
+			     policy_find_rule(p, id) >= 0 ? "present" : "absent",
+			     host ? "present" : "absent");
+	}
+	size_t w = diag_warnings(dl);
+	policy_free(p);
+	diag_list_free(dl);
+	inventory_free(inv);
+	return w;
+}
+
+/* Every generated city gets a stage-2 policy that loads: the example city's without a
+ * warning, small ones with the warnings of policy.yaml (no school, no fire station). */
+Test(example, stage2_policy_loads_for_generated_cities, .timeout = 300)
+{
+	cr_expect_eq(load_stage2(tu_path("examples/stuttgart"), "2026-12-03"), 0);
+	const long sizes[] = {850, 850, 5000, 60, 100, EXAMPLE_MIN_SITES};
+	const uint64_t seeds[] = {2, 3, 3, 7, 5, 1};
+	for (size_t i = 0; i < 6; i++) {
+		char *dir = generate(sizes[i], seeds[i], NULL);
+		size_t w = load_stage2(dir, "2026-12-03");
+		if (sizes[i] >= 850)
+			cr_expect_eq(w, 0, "%ld sites, seed %llu: %zu warnings", sizes[i],
+				     (unsigned long long)seeds[i], w);
+		tu_rmdir(dir);
+		free(dir);
+	}
 }
