@@ -30,7 +30,9 @@
 #include "inventory/inventory.h"
 #include "planner/commands.h"
 #include "planner/out.h"
+#include "planner/policy_lint.h"
 #include "policy/policy.h"
+#include "report/reach.h"
 #include "report/report.h"
 #include "report/reportdata.h"
 #include "topology/export.h"
@@ -47,7 +49,10 @@ static const char usage[] =
     "\n"
     "Runs the whole pipeline on an inventory and writes every result into DIR:\n"
     "check the inventory, analyse the topology (DIR/topology.json, DIR/map.svg,\n"
-    "DIR/city.geojson), compile every gateway's ruleset (DIR/rules/), size the VPN\n"
+    "DIR/city.geojson), compile every gateway's ruleset (DIR/rules/), compile the\n"
+    "stage-2 policy INVENTORY/policy-stage2.yaml when there is one (DIR/rules-stage2/)\n"
+    "and count what it closes (DIR/stage2.json, DIR/stage2.txt, DIR/policy-diff-stage2.json),\n"
+    "size the VPN\n"
     "(DIR/vpn.json), plan the rollout (DIR/rollout.csv, DIR/rollout.json), run\n"
     "segplan-agent over the demo captures of INVENTORY/traffic/*.pcap (generated\n"
     "into DIR/traffic/ when the inventory has none) into DIR/summaries/, audit the\n"
@@ -80,7 +85,8 @@ struct demo {
 
 	struct inventory *inv;
 	struct policy *policy;
-	json_t *sum; /* the summary, filled step by step */
+	struct policy *stage2; /* INVENTORY/policy-stage2.yaml, when there is one */
+	json_t *sum;	       /* the summary, filled step by step */
 
 	char *captures[MAX_CAPTURES]; /* capture files, sorted */
 	char *summaries[MAX_CAPTURES];
@@ -261,6 +267,210 @@ static int step_compile(struct demo *d)
 				      (json_int_t)st.elements, "bytes", (json_int_t)st.bytes));
 	free(dir);
 	return SEG_EXIT_OK;
+}
+
+/* The instant the reachability counts judge at: 10:00 UTC on the day judged (--date or
+ * today), when the vendors' working-day windows are open on a working day. */
+static int64_t count_instant(const struct demo *d, char *text, size_t size)
+{
+	long days;
+	time_t now = time(NULL);
+	struct tm tm;
+	char day[11];
+	if (d->date)
+		snprintf(day, sizeof(day), "%s", d->date);
+	else if (!gmtime_r(&now, &tm) || !strftime(day, sizeof(day), "%Y-%m-%d", &tm))
+		snprintf(day, sizeof(day), "1970-01-01");
+	if (!policy_parse_date(day, &days))
+		days = 0;
+	snprintf(text, size, "%sT10:00:00Z", day);
+	return (int64_t)days * 86400 + 10 * 3600;
+}
+
+/* Every probe's counts of one policy, or NULL (errno in *rc). */
+static json_t *count_policy(const struct demo *d, const struct policy *p, int64_t when,
+			    struct reach_counts *c, json_t **meta, int *rc)
+{
+	struct reach *r;
+	if ((*rc = reach_new(p, d->inv, when, true, &r)) < 0)
+		return NULL;
+	for (size_t k = 0; k < reach_nprobes && *rc == 0; k++)
+		*rc = reach_count(r, &reach_probes[k], &c[k]);
+	if (*rc == 0 && meta) {
+		char inet[IP_PREFIX_STRLEN] = "";
+		if (reach_internet(r))
+			ip_addr_format(reach_internet(r), inet, sizeof(inet));
+		*meta = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "addresses",
+				  (json_int_t)reach_addresses(r), "sited",
+				  (json_int_t)reach_sited(r), "pairs",
+				  (json_int_t)reach_pairs(r), "pieces", (json_int_t)reach_pieces(r),
+				  "classes", (json_int_t)reach_classes(r), "internet", inet);
+	}
+	reach_free(r);
+	return *rc == 0 ? json_true() : NULL;
+}
+
+static json_t *counts_json(const struct reach_counts *c)
+{
+	return json_pack("{s:I, s:I, s:I}", "inside", (json_int_t)c->inside, "to_internet",
+			 (json_int_t)c->to_internet, "from_internet", (json_int_t)c->from_internet);
+}
+
+/* The share of before that after no longer has, in per cent (negative: it has more). */
+static double closed_pct(json_int_t before, json_int_t after)
+{
+	return before ? 100.0 * (double)(before - after) / (double)before : 0.0;
+}
+
+static json_int_t jget(const json_t *o, const char *a, const char *b)
+{
+	return json_integer_value(json_object_get(json_object_get(o, a), b));
+}
+
+/* The reachable pairs before and after, as a table (docs/demo.md). */
+static int write_stage2_text(const char *path, const json_t *j)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	const json_t *m = json_object_get(j, "space");
+	fprintf(f,
+		"What %s closes compared with %s, at %s.\n"
+		"pairs: ordered pairs of the city's own IPv4 addresses that can open a connection\n"
+		"(%" JSON_INTEGER_FORMAT " addresses in segments and VPN pools, the gateways' own "
+		"left out; of their pairs a gateway\njudges, %" JSON_INTEGER_FORMAT
+		" have a source outside the management networks, which reach everything in both).\n"
+		"to inet: addresses at a site outside the management networks that can open one "
+		"to the internet (%s).\n\n",
+		json_string_value(json_object_get(j, "policy")),
+		json_string_value(json_object_get(j, "baseline")),
+		json_string_value(json_object_get(j, "instant")),
+		json_integer_value(json_object_get(m, "addresses")),
+		json_integer_value(json_object_get(m, "pairs")),
+		json_string_value(json_object_get(m, "internet")));
+	fprintf(f, "%-11s %-10s %18s %18s %8s %12s %12s\n", "service", "port", "pairs before",
+		"pairs after", "closed", "to inet bef.", "to inet aft.");
+	size_t i;
+	json_t *sv;
+	json_array_foreach(json_object_get(j, "services"), i, sv)
+	{
+		json_int_t b = jget(sv, "before", "inside"), a = jget(sv, "after", "inside");
+		char port[24];
+		snprintf(port, sizeof(port), "%s/%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(sv, "proto")) == 6 ? "tcp" : "udp",
+			 json_integer_value(json_object_get(sv, "port")));
+		char closed[16];
+		if (b == 0)
+			snprintf(closed, sizeof(closed), "%s", a ? "opened" : "-");
+		else
+			snprintf(closed, sizeof(closed), "%.1f%%", closed_pct(b, a));
+		fprintf(f,
+			"%-11s %-10s %18" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT
+			" %8s %12" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT "\n",
+			json_string_value(json_object_get(sv, "name")), port, b, a, closed,
+			jget(sv, "before", "to_internet"), jget(sv, "after", "to_internet"));
+	}
+	json_int_t tb = jget(j, "total", "before"), ta = jget(j, "total", "after");
+	fprintf(f, "%-11s %-10s %18" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT " %7.1f%%\n",
+		"all", "", tb, ta, closed_pct(tb, ta));
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	int rc = atomic_write(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The stage-2 policy beside policy.yaml: compiled into DIR/rules-stage2, and what it
+ * closes against policy.yaml counted exactly (report/reach.h) into DIR/stage2.json and
+ * DIR/stage2.txt. `segplan policy diff` of the two goes into DIR/policy-diff-stage2.json:
+ * the packet classes whose verdict changes (docs/policy-lint.md).
+ */
+static int step_stage2(struct demo *d)
+{
+	char *ppath = path_in(d->inv_dir, "policy-stage2.yaml"), *dir = path_in(d->out, "rules-stage2"),
+	     *jpath = path_in(d->out, "stage2.json"), *tpath = path_in(d->out, "stage2.txt"),
+	     *dpath = path_in(d->out, "policy-diff-stage2.json");
+	struct diag_list *dl = diag_list_new();
+	struct reach_counts before[16], after[16];
+	json_t *j = NULL, *meta = NULL, *svc = NULL, *dj = NULL;
+	int code = SEG_EXIT_SYSTEM, rc = -ENOMEM;
+	if (!ppath || !dir || !jpath || !tpath || !dpath || !dl || reach_nprobes > 16)
+		goto out;
+	if (access(ppath, F_OK) != 0) {
+		code = SEG_EXIT_OK; /* nothing to compare: the step says so */
+		json_object_set_new(d->sum, "stage2", json_null());
+		goto out;
+	}
+	rc = policy_load(ppath, NULL, d->inv, d->date, dl, &d->stage2);
+	out_diags(dl);
+	if ((code = out_input_code(dl, rc)) != SEG_EXIT_OK)
+		goto out;
+	code = SEG_EXIT_SYSTEM;
+	struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
+	struct pol_compile_stats st;
+	if ((rc = pol_compile(d->stage2, d->inv, dir, &o, &st)) < 0)
+		goto out;
+	char instant[32];
+	int64_t when = count_instant(d, instant, sizeof(instant));
+	if (!count_policy(d, d->policy, when, before, NULL, &rc) ||
+	    !count_policy(d, d->stage2, when, after, &meta, &rc))
+		goto out;
+	rc = -ENOMEM;
+	uint64_t tb = 0, ta = 0;
+	if (!(svc = json_array()))
+		goto out;
+	for (size_t k = 0; k < reach_nprobes; k++) {
+		tb += before[k].inside;
+		ta += after[k].inside;
+		json_array_append_new(
+		    svc, json_pack("{s:s, s:i, s:i, s:o, s:o}", "name", reach_probes[k].name, "proto",
+				   reach_probes[k].proto, "port", reach_probes[k].dport, "before",
+				   counts_json(&before[k]), "after", counts_json(&after[k])));
+	}
+	/* The hook: diff's view of the same comparison (packet classes whose verdict changes). */
+	char *argv[] = {"diff",		  (char *)d->inv_dir, (char *)d->inv_dir, "--new-policy",
+			ppath,		  "--json",	      d->date ? "--date" : NULL,
+			(char *)d->date, NULL};
+	int dc = run_into(policy_cmd_diff, argv, dpath, SEG_EXIT_FINDINGS);
+	if (dc > SEG_EXIT_FINDINGS) {
+		code = dc;
+		goto out;
+	}
+	if (!(dj = load_json(dpath)))
+		goto out;
+	j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I}, s:{s:s, s:I}}",
+		      "policy", ppath, "baseline", d->policy->file, "rules_dir", dir, "instant",
+		      instant, "gateways", (json_int_t)st.gateways, "rules", (json_int_t)st.rules,
+		      "set_elements", (json_int_t)st.elements, "space", meta, "services", svc,
+		      "total", "before", (json_int_t)tb, "after", (json_int_t)ta, "diff", "file",
+		      dpath, "changes",
+		      (json_int_t)json_array_size(json_object_get(dj, "changes")));
+	meta = svc = NULL;
+	if (!j)
+		goto out;
+	if ((rc = out_json_file(jpath, j)) < 0 || (rc = write_stage2_text(tpath, j)) < 0)
+		goto out;
+	json_object_set(d->sum, "stage2", j);
+	code = SEG_EXIT_OK;
+out:
+	if (code == SEG_EXIT_SYSTEM)
+		out_fail(code, "demo: stage 2: %s", strerror(rc < 0 ? -rc : ENOMEM));
+	json_decref(j);
+	json_decref(meta);
+	json_decref(svc);
+	json_decref(dj);
+	diag_list_free(dl);
+	free(ppath);
+	free(dir);
+	free(jpath);
+	free(tpath);
+	free(dpath);
+	return code;
 }
 
 static int step_vpn(struct demo *d)
@@ -620,6 +830,10 @@ static const char *const outputs[] = {
     "flows/",	     "audit.json",  "suggested-rules.yaml", "report.html",
 };
 #define NOUTPUTS (sizeof(outputs) / sizeof(outputs[0]))
+/* With a stage-2 policy, also: */
+static const char *const outputs2[] = {"rules-stage2/", "stage2.json", "stage2.txt",
+				       "policy-diff-stage2.json"};
+#define NOUTPUTS2 (sizeof(outputs2) / sizeof(outputs2[0]))
 
 static json_int_t geti(const json_t *s, const char *a, const char *b)
 {
@@ -660,6 +874,19 @@ static void print_summary(const struct demo *d)
 	       " rules, %" JSON_INTEGER_FORMAT " set elements\n",
 	       geti(s, "policy", "gateways"), gets_(s, "policy", "mode"),
 	       geti(s, "policy", "rules"), geti(s, "policy", "set_elements"));
+	const json_t *s2 = json_object_get(s, "stage2");
+	if (json_is_object(s2)) {
+		json_int_t tb = geti(s2, "total", "before"), ta = geti(s2, "total", "after");
+		printf("  stage 2    %" JSON_INTEGER_FORMAT " gateways compiled: %" JSON_INTEGER_FORMAT
+		       " rules, %" JSON_INTEGER_FORMAT " set elements; reachable address pairs "
+		       "(%zu services): %" JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT
+		       " (%.1f %% closed)\n",
+		       json_integer_value(json_object_get(s2, "gateways")),
+		       json_integer_value(json_object_get(s2, "rules")),
+		       json_integer_value(json_object_get(s2, "set_elements")),
+		       json_array_size(json_object_get(s2, "services")), tb, ta,
+		       closed_pct(tb, ta));
+	}
 	printf("  vpn        %" JSON_INTEGER_FORMAT " accounts; binding: %s in state %s, %.1f %% "
 	       "headroom; %" JSON_INTEGER_FORMAT " users carried with any single failure\n",
 	       geti(s, "vpn", "accounts"), gets_(s, "vpn", "binding_resource"),
@@ -691,6 +918,8 @@ static void print_summary(const struct demo *d)
 	printf("\noutputs:\n");
 	for (size_t k = 0; k < NOUTPUTS; k++)
 		printf("  %s/%s\n", d->out, outputs[k]);
+	for (size_t k = 0; d->stage2 && k < NOUTPUTS2; k++)
+		printf("  %s/%s\n", d->out, outputs2[k]);
 }
 
 static const struct {
@@ -698,7 +927,7 @@ static const struct {
 	int (*run)(struct demo *d);
 } steps[] = {
     {"check", step_check}, {"topology", step_topology}, {"policy compile", step_compile},
-    {"vpn", step_vpn},	   {"rollout", step_rollout},	{"agent", step_agent},
+    {"stage 2", step_stage2}, {"vpn", step_vpn}, {"rollout", step_rollout}, {"agent", step_agent},
     {"audit", step_audit}, {"report", step_report},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
@@ -776,8 +1005,8 @@ int cmd_demo(int argc, char **argv)
 		json_object_set_new(d.sum, "out", json_string(d.out));
 		json_object_set_new(d.sum, "seconds", json_real(elapsed(&d.t0)));
 		json_t *o = json_array();
-		for (size_t k = 0; o && k < NOUTPUTS; k++) {
-			char *p = path_in(d.out, outputs[k]);
+		for (size_t k = 0; o && k < NOUTPUTS + (d.stage2 ? NOUTPUTS2 : 0); k++) {
+			char *p = path_in(d.out, k < NOUTPUTS ? outputs[k] : outputs2[k - NOUTPUTS]);
 			json_array_append_new(o, json_string(p ? p : ""));
 			free(p);
 		}
@@ -795,6 +1024,7 @@ int cmd_demo(int argc, char **argv)
 		free(d.summaries[i]);
 	}
 	json_decref(d.sum);
+	policy_free(d.stage2);
 	policy_free(d.policy);
 	inventory_free(d.inv);
 	return code;

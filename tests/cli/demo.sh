@@ -32,7 +32,7 @@ same "text demo exit" "$rc" 0
 limit=20
 if ldd "$bin" 2>/dev/null | grep -q libasan; then limit=90; fi
 ok "the demo takes less than $limit s (took $secs s)" -- test "$(echo "$secs < $limit" | bc)" -eq 1
-for word in "850 sites" "single points of failure" "gateways compiled" "binding:" \
+for word in "850 sites" "single points of failure" "gateways compiled" "reachable address pairs" "binding:" \
 	"sites to connect" "flows seen" "coverage" "$tmp/text/report.html"; do
 	grep_in "$tmp/text.out" "$word" "text summary"
 done
@@ -86,6 +86,13 @@ done
 same "set elements" "$(jq .policy.set_elements "$tmp/sum.json")" "$(jq .elements "$tmp/compile.json")"
 same "one ruleset per site" "$(ls "$d"/rules/*.nft | wc -l)" "$(jq .sites "$tmp/check.json")"
 ok "the demo's rulesets equal the compile's" -- diff -r "$d/rules" "$tmp/rules"
+# The stage-2 policy: its rulesets and numbers equal `policy compile --policy`'s
+# (what it closes: tests/cli/stage2_closes.sh).
+"$bin" policy compile "$inv" --policy "$inv/policy-stage2.yaml" --out "$tmp/rules2" --date "$day" --json >"$tmp/compile2.json"
+same "stage-2 gateways" "$(jq .stage2.gateways "$tmp/sum.json")" "$(jq .gateways "$tmp/compile2.json")"
+same "stage-2 rules" "$(jq .stage2.rules "$tmp/sum.json")" "$(jq .rules "$tmp/compile2.json")"
+same "stage-2 set elements" "$(jq .stage2.set_elements "$tmp/sum.json")" "$(jq .elements "$tmp/compile2.json")"
+ok "the demo's stage-2 rulesets equal the compile's" -- diff -r "$d/rules-stage2" "$tmp/rules2"
 same "flows seen" "$(jq .agent.flows "$tmp/sum.json")" \
 	"$(jq -s 'map(.flows.connections) | add' "$d"/summaries/S*[0-9].json)"
 same "denied by the agents" "$(jq .agent.denied "$tmp/sum.json")" \
