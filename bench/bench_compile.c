@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * The policy compiler against its baseline, in one run: for the example city
- * (850 sites) and a generated 10,000-site city with the example policy,
- *  - baseline: loading the inventory and the policy (what every command pays);
+ * (850 sites) and a generated 10,000-site city, each with the zone-only
+ * policy (policy.yaml) and the stage-2 policy (policy-stage2.yaml, hosts,
+ * labels, site groups, windows, limits, a gateway service),
+ *  - load: the inventory and the policy (what every command pays);
  *  - compile: every gateway's table, nftables text and policy.json, in memory;
  *  - write: the same through pol_compile to a directory (atomic, fsync'ed
- *    files), once, for 850 sites only;
- * medians of several runs, and per gateway: output size, rules, set elements.
+ *    files), once per policy, for 850 sites only;
+ * medians of RUNS runs (the two policies alternate within each run, so that
+ * both see the same load), the ratio stage 2 / zone-only as the gate, and
+ * per gateway: output size, nft rules, set elements.
  * usage: bench_compile [SRCDIR]   (SRCDIR defaults to $SEGPLAN_SRC or ".")
  */
 #include <errno.h>
@@ -20,7 +24,12 @@
 #include "inventory/inventory.h"
 #include "policy/policy.h"
 
-#define RUNS 3
+#define RUNS 5
+#define DAY  "2026-12-07"
+
+enum { ZONE, STAGE2, NPOL };
+static const char *const pol_file[NPOL] = {"policy.yaml", "policy-stage2.yaml"};
+static const char *const pol_name[NPOL] = {"zone-only", "stage 2"};
 
 static int cmp_size(const void *a, const void *b)
 {
@@ -33,14 +42,14 @@ struct load {
 	struct policy *p;
 };
 
-static int load(const char *dir, struct load *l)
+static int load(const char *dir, const char *file, struct load *l)
 {
 	struct diag_list *dl = diag_list_new();
 	char path[4096];
 	int rc = inventory_load(dir, dl, &l->inv);
 	if (rc == 0) {
-		snprintf(path, sizeof(path), "%s/policy.yaml", dir);
-		rc = policy_load(path, NULL, l->inv, "2026-01-01", dl, &l->p);
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		rc = policy_load(path, NULL, l->inv, DAY, dl, &l->p);
 	}
 	if (rc < 0) {
 		diag_write(dl, stderr);
@@ -55,6 +64,7 @@ static void unload(struct load *l)
 {
 	policy_free(l->p);
 	inventory_free(l->inv);
+	memset(l, 0, sizeof(*l));
 }
 
 struct per_gw {
@@ -93,66 +103,96 @@ static int compile_all(const struct load *l, struct per_gw *g)
 	return rc;
 }
 
-static void spread(const char *what, size_t *v, size_t n)
+/* Median and maximum of v (sorted here). */
+static void spread(size_t *v, size_t n, size_t *med, size_t *max)
 {
 	qsort(v, n, sizeof(*v), cmp_size);
-	printf("    %-22s median %8zu   max %8zu\n", what, v[n / 2], v[n - 1]);
+	*med = v[n / 2];
+	*max = v[n - 1];
+}
+
+static int write_files(const struct load *l, double *secs, size_t *files)
+{
+	char tmpl[] = "/tmp/bench-compile.XXXXXX", cmd[256];
+	if (!mkdtemp(tmpl))
+		return -errno;
+	struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
+	struct pol_compile_stats st;
+	double t0 = bench_now();
+	int rc = pol_compile(l->p, l->inv, tmpl, &o, &st);
+	*secs = bench_now() - t0;
+	*files = 2 * st.gateways;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	if (system(cmd) != 0 && rc == 0)
+		rc = -EIO;
+	return rc;
 }
 
 static int bench_city(const char *label, const char *dir, bool write)
 {
-	double tl[RUNS], tc[RUNS];
+	double tl[NPOL][RUNS], tc[NPOL][RUNS];
 	struct load l = {0};
-	for (int r = 0; r < RUNS; r++) {
-		double t0 = bench_now();
-		if (load(dir, &l) < 0)
-			return 1;
-		tl[r] = bench_now() - t0;
-		t0 = bench_now();
-		if (compile_all(&l, NULL) < 0)
-			return 1;
-		tc[r] = bench_now() - t0;
-		if (r + 1 < RUNS)
+	for (int r = 0; r < RUNS; r++)
+		for (int k = 0; k < NPOL; k++) {
+			double t0 = bench_now();
+			if (load(dir, pol_file[k], &l) < 0)
+				return 1;
+			tl[k][r] = bench_now() - t0;
+			t0 = bench_now();
+			if (compile_all(&l, NULL) < 0)
+				return 1;
+			tc[k][r] = bench_now() - t0;
 			unload(&l);
-	}
-	size_t n = l.inv->nsites;
-	struct per_gw g = {calloc(n, sizeof(size_t)), calloc(n, sizeof(size_t)),
-			   calloc(n, sizeof(size_t))};
-	if (!g.bytes || !g.rules || !g.elements || compile_all(&l, &g) < 0)
-		return 1;
-	double ml = bench_median(tl, RUNS), mc = bench_median(tc, RUNS);
-	size_t total = 0;
-	for (size_t s = 0; s < n; s++)
-		total += g.bytes[s];
-	printf("%s: %zu sites, %zu segments, %zu policy rules\n", label, n, l.inv->nsegments,
-	       l.p->nrules);
-	printf("    load (baseline)        %8.3f s\n", ml);
-	printf("    compile all gateways   %8.3f s   %.2fx load   %.2f ms per gateway\n", mc,
-	       mc / ml, 1000 * mc / (double)n);
-	printf("    output                 %8.1f MB\n", (double)total / 1e6);
-	spread("bytes per gateway", g.bytes, n);
-	spread("nft rules per gateway", g.rules, n);
-	spread("set elements per gw", g.elements, n);
-	if (write) {
-		char tmpl[] = "/tmp/bench-compile.XXXXXX";
-		if (!mkdtemp(tmpl))
+		}
+	double ml[NPOL], mc[NPOL], tw[NPOL] = {0};
+	size_t n = 0, segs = 0, nrules[NPOL], med[NPOL][3], max[NPOL][3], files = 0;
+	double mb[NPOL];
+	for (int k = 0; k < NPOL; k++) {
+		if (load(dir, pol_file[k], &l) < 0)
 			return 1;
-		struct pol_compile_opts o = {.mode = POL_MODE_ENFORCE};
-		struct pol_compile_stats st;
-		double t0 = bench_now();
-		int rc = pol_compile(l.p, l.inv, tmpl, &o, &st);
-		double tw = bench_now() - t0;
-		printf("    compile + write files  %8.3f s   (%zu files, each fsync'ed)\n", tw,
-		       2 * st.gateways);
-		char cmd[256];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
-		if (system(cmd) != 0 || rc < 0)
+		n = l.inv->nsites;
+		segs = l.inv->nsegments;
+		nrules[k] = l.p->nrules;
+		struct per_gw g = {calloc(n, sizeof(size_t)), calloc(n, sizeof(size_t)),
+				   calloc(n, sizeof(size_t))};
+		if (!g.bytes || !g.rules || !g.elements || compile_all(&l, &g) < 0)
 			return 1;
+		size_t total = 0;
+		for (size_t s = 0; s < n; s++)
+			total += g.bytes[s];
+		mb[k] = (double)total / 1e6;
+		spread(g.bytes, n, &med[k][0], &max[k][0]);
+		spread(g.rules, n, &med[k][1], &max[k][1]);
+		spread(g.elements, n, &med[k][2], &max[k][2]);
+		if (write && write_files(&l, &tw[k], &files) < 0)
+			return 1;
+		free(g.bytes);
+		free(g.rules);
+		free(g.elements);
+		unload(&l);
+		ml[k] = bench_median(tl[k], RUNS);
+		mc[k] = bench_median(tc[k], RUNS);
 	}
-	free(g.bytes);
-	free(g.rules);
-	free(g.elements);
-	unload(&l);
+	printf("%s: %zu sites, %zu segments; policy rules: zone-only %zu, stage 2 %zu\n", label, n,
+	       segs, nrules[ZONE], nrules[STAGE2]);
+	printf("    %-26s %12s %18s %8s\n", "", pol_name[ZONE], pol_name[STAGE2], "ratio");
+	printf("    %-26s %10.3f s %16.3f s %7.2fx\n", "load", ml[ZONE], ml[STAGE2],
+	       ml[STAGE2] / ml[ZONE]);
+	printf("    %-26s %10.3f s %16.3f s %7.2fx   <- gate\n", "compile all gateways", mc[ZONE],
+	       mc[STAGE2], mc[STAGE2] / mc[ZONE]);
+	printf("    %-26s %9.2f ms %15.2f ms\n", "per gateway", 1000 * mc[ZONE] / (double)n,
+	       1000 * mc[STAGE2] / (double)n);
+	printf("    %-26s %9.1f MB %15.1f MB %7.2fx\n", "output", mb[ZONE], mb[STAGE2],
+	       mb[STAGE2] / mb[ZONE]);
+	static const char *const what[3] = {"bytes per gateway", "nft rules per gateway",
+					    "set elements per gateway"};
+	for (int i = 0; i < 3; i++)
+		printf("    %-26s %7zu / %-8zu %7zu / %-8zu (median / max)\n", what[i],
+		       med[ZONE][i], max[ZONE][i], med[STAGE2][i], max[STAGE2][i]);
+	if (write)
+		printf("    %-26s %10.3f s %16.3f s %7.2fx   (%zu files each, fsync'ed)\n",
+		       "compile + write files", tw[ZONE], tw[STAGE2], tw[STAGE2] / tw[ZONE], files);
+	printf("    gate: stage-2 compile / zone-only compile = %.2f\n", mc[STAGE2] / mc[ZONE]);
 	return 0;
 }
 
@@ -162,15 +202,16 @@ int main(int argc, char **argv)
 	char ex[2048], tmpl[] = "/tmp/bench-compile-city.XXXXXX", path[4096];
 	int rc = 0;
 	snprintf(ex, sizeof(ex), "%s/examples/stuttgart", src);
-	printf("bench_compile: medians of %d runs\n", RUNS);
-	snprintf(path, sizeof(path), "%s/sites.csv", ex);
+	printf("bench_compile: medians of %d runs, expiry judged on %s\n", RUNS, DAY);
+	snprintf(path, sizeof(path), "%s/policy-stage2.yaml", ex);
 	FILE *f = fopen(path, "r");
 	if (f) {
 		fclose(f);
 		rc |= bench_city("example city", ex, true);
 	} else {
-		fprintf(stderr, "bench_compile: %s not found, skipping the example city\n", ex);
+		fprintf(stderr, "bench_compile: %s not found, skipping the example city\n", path);
 	}
+	/* example_generate writes both policies, the stage-2 one for this city's vendors. */
 	if (bench_city_generate(10000, tmpl) < 0)
 		return 1;
 	rc |= bench_city("generated city", tmpl, false);
