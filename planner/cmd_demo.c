@@ -375,6 +375,9 @@ static int write_stage2_text(const char *path, const json_t *j)
 	json_int_t tb = jget(j, "total", "before"), ta = jget(j, "total", "after");
 	fprintf(f, "%-11s %-10s %18" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT " %7.1f%%\n",
 		"all", "", tb, ta, closed_pct(tb, ta));
+	fprintf(f, "\nsegplan policy diff: %" JSON_INTEGER_FORMAT " changes (%s)\n",
+		jget(j, "diff", "changes"),
+		json_string_value(json_object_get(json_object_get(j, "diff"), "file")));
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;

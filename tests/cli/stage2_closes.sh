@@ -76,6 +76,19 @@ same "smtp to the internet after: guest WLAN + 2 relays" \
 ok "the diff is there" -- jq -e '.changes | type == "array"' "$tmp/d/policy-diff-stage2.json"
 same "its changes counted" "$(jq .diff.changes "$s2")" "$(jq '.changes | length' "$tmp/d/policy-diff-stage2.json")"
 same "its new policy" "$(jq -r .new "$tmp/d/policy-diff-stage2.json")" "$inv/policy-stage2.yaml"
+grep_in "$tmp/d/stage2.txt" "segplan policy diff: $(jq .diff.changes "$s2") changes" "stage2.txt names it"
+grep_in "$src/README.md" "($(jq .diff.changes "$s2") changes;" "README's count of the diff's changes"
+# Every service whose count changes has a change in the diff that covers its port, with the
+# verdict going the same way (closed: accept before; opened: accept after).
+for n in $(jq -r '.services[].name' "$s2"); do
+	read -r proto port b a < <(jq -r ".services[] | select(.name == \"$n\") | \"\(if .proto == 6 then \"tcp\" else \"udp\" end) \(.port) \(.before.inside) \(.after.inside)\"" "$s2")
+	[[ $b == "$a" ]] && continue
+	way=$([[ $b -gt $a ]] && echo before || echo after)
+	hits=$(jq --arg p "$proto" --argjson n "$port" --arg w "$way" '[.changes[] | select(.[$w].verdict == "accept") |
+		select(any(.services[]; . == "any" or . == $p or (startswith($p + "/") and (ltrimstr($p + "/") | split("-") | map(tonumber) | (.[0] <= $n and $n <= .[-1])))))] | length' \
+		"$tmp/d/policy-diff-stage2.json")
+	ok "the diff has $n ($proto/$port) changing from accept $way" -- test "$hits" -gt 0
+done
 
 # Without a stage-2 policy the step says so and writes nothing of it.
 mkdir "$tmp/plain"

@@ -3,8 +3,8 @@
 # The stage-2 policy of the example city (examples/stuttgart/policy-stage2.yaml) compiles
 # into rulesets that nft accepts: `nft -c -f` in a scratch network namespace for a sample
 # of 60 gateways of every kind (both data centres, every town hall, fire stations, schools,
-# offices, ...), and for the data centres of a generated 10,000-site city, whose set of the
-# gateways offering SNMP is the largest set the policy makes. All 850 by hand:
+# offices, ...), and for the data centres of a generated 10,000-site city, whose rulesets
+# carry the set of every gateway offering SNMP (its uplink and transfer addresses). All 850 by hand:
 #   STAGE2_ALL=1 bash tests/e2e/stage2_example_nft.sh
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -62,15 +62,15 @@ for k in data_centre town_hall fire_station school; do
 done
 # What the stage-2 rules put in: sets of objects, labels, site groups, the time window,
 # the per-source limiter and the gateway service's input rule.
-for want in "set o_resolvers_v4" "set x_state_dc_v4" "meta time @w_vendor_stulz" "set l_mgmt_ssh_limited_v4" \
-	'comment "rule:snmp-monitoring"' "set g_snmp_monitoring_v4"; do
+for want in "set o_resolvers_v4" "set x_state-dc_v4" "meta time @w_vendor-stulz" "set ls_mgmt-ssh-limited_v4" \
+	'comment "rule:snmp-monitoring"' "set g_snmp-monitoring_v4"; do
 	e2e_check "DC1 has: $want" grep -qF -- "$want" "$tmp/rules/DC1.nft"
 done
 e2e_check "a fire station's alarm calls" grep -qF 'comment "rule:fire-station-alarm-calls"' "$tmp/rules/S000002.nft"
 e2e_check "and not at a school" ! grep -qF 'rule:fire-station-alarm-calls' "$tmp/rules/S000003.nft"
 
 # A ruleset nft rejects is reported as such: the check can fail.
-sed 's/meta time @w_vendor_stulz/meta time @w_no_such_set/' "$tmp/rules/DC1.nft" >"$tmp/broken.nft"
+sed 's/meta time @w_vendor-stulz/meta time @w_no_such_set/' "$tmp/rules/DC1.nft" >"$tmp/broken.nft"
 e2e_check "a broken ruleset is refused" ! ip netns exec "$ns" nft -c -f "$tmp/broken.nft"
 
 # The data centres of a generated 10,000-site city: the largest sets.
