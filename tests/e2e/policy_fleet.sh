@@ -234,8 +234,11 @@ e2e_log "query decided by: $(cat "$tmp"/verdicts.* | cut -f5 | sort | uniq -c | 
 # (named sets of the tables): the tuples drawn for each (their own match) and
 # those each decided, at any gateway; a rule with a time window decides only
 # in it
-cat "$tmp"/rules/*.policy.json | jq -r -s '[.[].rules[] | select((.from_sets // []) + (.to_sets // []) | length > 0)
-	| select(.gateway | not) | "\(.id) \(if .window then 1 else 0 end)"] | unique[]' >"$tmp/set-rules"
+# (a gateway service, and its forward rule towards the gateways offering it,
+# are not drawn for: their far ends are gateways' own addresses)
+cat "$tmp"/rules/*.policy.json | jq -r -s '[.[].rules[]] as $all | [$all[] | select(.gateway) | .id] as $gs
+	| [$all[] | select((.from_sets // []) + (.to_sets // []) | length > 0)
+	| select(.id as $i | any($gs[]; . == $i) | not) | "\(.id) \(if .window then 1 else 0 end)"] | unique[]' >"$tmp/set-rules"
 if [ -s "$tmp/set-rules" ]; then
 	cat "$tmp"/tuples.* | awk -F'\t' '$10 == "in" { print $9 }' | sort | uniq -c >"$tmp/aimed"
 	cat "$tmp"/verdicts.* | awk -F'\t' '$5 == "rule" { print $4 }' | sort | uniq -c >"$tmp/decided"

@@ -346,6 +346,23 @@ sub cmd_tuples {
 	my %site = map { $_->{id} => $_ } read_csv("$inv/sites.csv");
 	my @plan = read_csv("$inv/addressplan.csv");
 	my @segs = read_csv("$inv/segments.csv");
+	# Every segment by its address range, for the named sets' exact addresses
+	# below: such an address may lie at a site the draw does not pick.
+	my @seg_ranges = sort { $a->[0] <=> $b->[0] || $a->[1] cmp $b->[1] }
+	    map { my $s = $_; map { [@{range_bounds($s->{$_})}, $s] } grep { $s->{$_} } qw(ipv4 ipv6) } @segs;
+	my $seg_of = sub {
+		my ($addr) = @_;
+		my $af = $addr =~ /:/ ? AF_INET6 : AF_INET;
+		my $x = inet_pton($af, $addr);
+		my ($lo, $hi) = (0, scalar @seg_ranges);
+		while ($lo < $hi) {
+			my $m = int(($lo + $hi) / 2);
+			my $r = $seg_ranges[$m];
+			if ($r->[0] < $af || ($r->[0] == $af && $r->[1] le $x)) { $lo = $m + 1 } else { $hi = $m }
+		}
+		my $r = $lo > 0 ? $seg_ranges[$lo - 1] : undef;
+		return $r && $r->[0] == $af && $x ge $r->[1] && $x le $r->[2] ? $r->[3] : undef;
+	};
 	my @eps;
 	my @taken = grep { $_ } map { ($_->{ipv4}, $_->{ipv6}) } @segs;
 	# A city of hundreds of sites: the far ends come from every data centre,
@@ -441,7 +458,13 @@ sub cmd_tuples {
 		my @self = map { range_bounds($_) } @{$table->{lists}{self} // []};
 		my @city_r = map { range_bounds($_) } @city;
 		# the sets with fewest ranges first (hosts, labels, objects), and of
-		# each its own addresses before those just outside
+		# each its own addresses before those just outside: one at this
+		# gateway's site or district (where same-site and same-district rules
+		# can match it) and one elsewhere first, then the others
+		my $near = sub {
+			my $sg = $seg_of->($_[0]);
+			return $sg && ($sg->{site} eq $gw || ($site{$sg->{site}}{district} // '') eq ($gw_district // ''));
+		};
 		my (@queues, %have);
 		for my $name (sort { @{$sets{$a}} <=> @{$sets{$b}} || $a cmp $b } keys %sets) {
 			my (@in, @out);
@@ -450,7 +473,9 @@ sub cmd_tuples {
 				push @in, map { inet_ntop($af, $_) } $lo, $hi;
 				push @out, map { inet_ntop($af, $_) } grep { defined } addr_step($lo, -1), addr_step($hi, 1);
 			}
-			push @queues, [shuffled(@in), shuffled(@out)];
+			my @n = shuffled(grep { $near->($_) } @in);
+			my @f = shuffled(grep { !$near->($_) } @in);
+			push @queues, [grep { defined } shift(@n), shift(@f), @n, @f, shuffled(@out)];
 		}
 		my $exact = 0;
 		while ($exact < 60 && grep { @$_ } @queues) {
@@ -460,6 +485,11 @@ sub cmd_tuples {
 				my $fam = $addr =~ /:/ ? 6 : 4;
 				my $host = $addr . ($fam == 4 ? '/32' : '/128');
 				my ($in) = grep { $_->{$fam} && !$_->{exact} && overlaps($host, $_->{$fam}) } @eps;
+				if (!$in && (my $sg = $seg_of->($addr))) {
+					my $st = $site{$sg->{site}};
+					$in = {zone => $sg->{zone}, site => $sg->{site}, district => $st->{district},
+						dc => $st->{type} eq 'data_centre', local => 0, ns => 'up'};
+				}
 				# in a local segment: not the gateway's, the network's or the
 				# namespace's own address (hosts below 10), not broadcast
 				next if $in && $in->{local} && (in_ranges($addr, [range_bounds(host_in($in->{$fam}, 0) . '-' . host_in($in->{$fam}, 9))])
