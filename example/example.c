@@ -1845,9 +1845,9 @@ enum out_file {
 	OUT_N
 };
 static const char *const out_names[OUT_N] = {
-    "districts.csv",   "sites.csv",	 "links.csv",	 "segments.csv",
-    "addressplan.csv", "interfaces.csv", "hosts.csv",	 "README.md",
-    "policy.yaml",     "policy-stage2.yaml", "vpn.yaml", "rollout.yaml",
+    "districts.csv",   "sites.csv",	     "links.csv", "segments.csv",
+    "addressplan.csv", "interfaces.csv",     "hosts.csv", "README.md",
+    "policy.yaml",     "policy-stage2.yaml", "vpn.yaml",  "rollout.yaml",
 };
 
 /* For the stage-2 policy: false only for a controller vendor the city has no controller of. */

@@ -4,7 +4,7 @@
  * docs/policy.md "Stage 2"), kept equal to the file by tests/unit/test_example.c. It
  * names the hosts and labels of the city's hosts.csv, which this generator writes, so
  * it lives here rather than with the stage-1 policy text (policy/policy.c). Regenerate
- * the string from the file with
+ * the string from the file with (then a ; after the last line)
  *   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/' FILE
  */
 #include "example/example.h"
@@ -18,9 +18,12 @@ const char example_policy_stage2_yaml[] =
     "# \"Stage 2\"). It replaces the zone-only grants of policy.yaml by the hosts that really\n"
     "# offer each service (hosts.csv and their labels), site groups and an external\n"
     "# network; the zone-level rules that are still right stay as they were.\n"
-    "# Compile it with `segplan policy compile examples/stuttgart --policy\n"
-    "# examples/stuttgart/policy-stage2.yaml --out rules`; `segplan policy diff examples/stuttgart\n"
-    "# examples/stuttgart --new-policy examples/stuttgart/policy-stage2.yaml` shows what it closes.\n"
+    "# Compile it with\n"
+    "#   segplan policy compile examples/stuttgart --policy examples/stuttgart/policy-stage2.yaml\n"
+    "#     --out rules\n"
+    "# and see what it changes against policy.yaml with\n"
+    "#   segplan policy diff examples/stuttgart examples/stuttgart\n"
+    "#     --new-policy examples/stuttgart/policy-stage2.yaml\n"
     "#\n"
     "# Rules are judged top to bottom, the first match decides; what no rule accepts is\n"
     "# dropped. Replies of accepted connections always pass. A gateway judges what crosses\n"
@@ -285,7 +288,10 @@ const char example_policy_stage2_yaml[] =
     "\n"
     "  - id: clients-central-services\n"
     "    from: [admin, vpn-staff]\n"
-    "    to: {zone: servers, sites: data-centres, except: [core-services, {app: [payroll, casemgmt]}]}\n"
+    "    to:\n"
+    "      zone: servers\n"
+    "      sites: data-centres\n"
+    "      except: [core-services, {app: [payroll, casemgmt]}]\n"
     "    services: [web, proxy, fileshare, ping]\n"
     "    action: accept\n"
     "    comment: >-\n"
@@ -331,7 +337,10 @@ const char example_policy_stage2_yaml[] =
     "\n"
     "  - id: voip-call-servers\n"
     "    from: [voip]\n"
-    "    to: {zone: servers, sites: data-centres, except: [core-services, {app: [payroll, casemgmt]}]}\n"
+    "    to:\n"
+    "      zone: servers\n"
+    "      sites: data-centres\n"
+    "      except: [core-services, {app: [payroll, casemgmt]}]\n"
     "    services: [sip, rtp]\n"
     "    action: accept\n"
     "    comment: Phones register with the call servers in the data centres\n"
@@ -356,7 +365,10 @@ const char example_policy_stage2_yaml[] =
     "\n"
     "  - id: fire-station-alarm-transmission\n"
     "    from: {zone: bms, sites: fire-stations}\n"
-    "    to: {zone: servers, sites: data-centres, except: [core-services, {app: [payroll, casemgmt]}]}\n"
+    "    to:\n"
+    "      zone: servers\n"
+    "      sites: data-centres\n"
+    "      except: [core-services, {app: [payroll, casemgmt]}]\n"
     "    services: [alarm]\n"
     "    action: accept\n"
     "    comment: Every fire station's panel reports to the alarm receivers in the data centres\n"
@@ -444,7 +456,10 @@ const char example_policy_stage2_yaml[] =
     "\n"
     "  - id: public-services\n"
     "    from: [internet]\n"
-    "    to: {zone: servers, sites: data-centres, except: [core-services, {app: [payroll, casemgmt]}]}\n"
+    "    to:\n"
+    "      zone: servers\n"
+    "      sites: data-centres\n"
+    "      except: [core-services, {app: [payroll, casemgmt]}]\n"
     "    services: [web]\n"
     "    action: accept\n"
     "    comment: The city's web services in the data centres\n"
@@ -524,8 +539,7 @@ const char example_policy_stage2_yaml[] =
     "    from: [admin]\n"
     "    to: {app: payroll, role: web}\n"
     "    services: [web]\n"
-    "    expect: allow\n"
-    ;
+    "    expect: allow\n";
 
 /* Is line (len bytes, its newline included) prefix<v> up to ':' or the newline, for a
  * vendor v that has() denies? */

@@ -300,11 +300,12 @@ static json_t *count_policy(const struct demo *d, const struct policy *p, int64_
 		char inet[IP_PREFIX_STRLEN] = "";
 		if (reach_internet(r))
 			ip_addr_format(reach_internet(r), inet, sizeof(inet));
+		struct reach_space sp;
+		reach_space(r, &sp);
 		*meta = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "addresses",
-				  (json_int_t)reach_addresses(r), "sited",
-				  (json_int_t)reach_sited(r), "pairs",
-				  (json_int_t)reach_pairs(r), "pieces", (json_int_t)reach_pieces(r),
-				  "classes", (json_int_t)reach_classes(r), "internet", inet);
+				  (json_int_t)sp.addresses, "sited", (json_int_t)sp.sited, "pairs",
+				  (json_int_t)sp.pairs, "pieces", (json_int_t)sp.pieces, "classes",
+				  (json_int_t)sp.classes, "internet", inet);
 	}
 	reach_free(r);
 	return *rc == 0 ? json_true() : NULL;
@@ -395,8 +396,9 @@ static int write_stage2_text(const char *path, const json_t *j)
  */
 static int step_stage2(struct demo *d)
 {
-	char *ppath = path_in(d->inv_dir, "policy-stage2.yaml"), *dir = path_in(d->out, "rules-stage2"),
-	     *jpath = path_in(d->out, "stage2.json"), *tpath = path_in(d->out, "stage2.txt"),
+	char *ppath = path_in(d->inv_dir, "policy-stage2.yaml"),
+	     *dir = path_in(d->out, "rules-stage2"), *jpath = path_in(d->out, "stage2.json"),
+	     *tpath = path_in(d->out, "stage2.txt"),
 	     *dpath = path_in(d->out, "policy-diff-stage2.json");
 	struct diag_list *dl = diag_list_new();
 	struct reach_counts before[16], after[16];
@@ -431,14 +433,15 @@ static int step_stage2(struct demo *d)
 		tb += before[k].inside;
 		ta += after[k].inside;
 		json_array_append_new(
-		    svc, json_pack("{s:s, s:i, s:i, s:o, s:o}", "name", reach_probes[k].name, "proto",
-				   reach_probes[k].proto, "port", reach_probes[k].dport, "before",
-				   counts_json(&before[k]), "after", counts_json(&after[k])));
+		    svc,
+		    json_pack("{s:s, s:i, s:i, s:o, s:o}", "name", reach_probes[k].name, "proto",
+			      reach_probes[k].proto, "port", reach_probes[k].dport, "before",
+			      counts_json(&before[k]), "after", counts_json(&after[k])));
 	}
 	/* The hook: diff's view of the same comparison (packet classes whose verdict changes). */
-	char *argv[] = {"diff",		  (char *)d->inv_dir, (char *)d->inv_dir, "--new-policy",
-			ppath,		  "--json",	      d->date ? "--date" : NULL,
-			(char *)d->date, NULL};
+	char *argv[] = {"diff", (char *)d->inv_dir, (char *)d->inv_dir,	       "--new-policy",
+			ppath,	"--json",	    d->date ? "--date" : NULL, (char *)d->date,
+			NULL};
 	int dc = run_into(policy_cmd_diff, argv, dpath, SEG_EXIT_FINDINGS);
 	if (dc > SEG_EXIT_FINDINGS) {
 		code = dc;
@@ -880,15 +883,15 @@ static void print_summary(const struct demo *d)
 	const json_t *s2 = json_object_get(s, "stage2");
 	if (json_is_object(s2)) {
 		json_int_t tb = geti(s2, "total", "before"), ta = geti(s2, "total", "after");
-		printf("  stage 2    %" JSON_INTEGER_FORMAT " gateways compiled: %" JSON_INTEGER_FORMAT
-		       " rules, %" JSON_INTEGER_FORMAT " set elements; reachable address pairs "
-		       "(%zu services): %" JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT
-		       " (%.1f %% closed)\n",
-		       json_integer_value(json_object_get(s2, "gateways")),
-		       json_integer_value(json_object_get(s2, "rules")),
-		       json_integer_value(json_object_get(s2, "set_elements")),
-		       json_array_size(json_object_get(s2, "services")), tb, ta,
-		       closed_pct(tb, ta));
+		printf(
+		    "  stage 2    %" JSON_INTEGER_FORMAT " gateways compiled: %" JSON_INTEGER_FORMAT
+		    " rules, %" JSON_INTEGER_FORMAT " set elements; reachable address pairs "
+		    "(%zu services): %" JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT
+		    " (%.1f %% closed)\n",
+		    json_integer_value(json_object_get(s2, "gateways")),
+		    json_integer_value(json_object_get(s2, "rules")),
+		    json_integer_value(json_object_get(s2, "set_elements")),
+		    json_array_size(json_object_get(s2, "services")), tb, ta, closed_pct(tb, ta));
 	}
 	printf("  vpn        %" JSON_INTEGER_FORMAT " accounts; binding: %s in state %s, %.1f %% "
 	       "headroom; %" JSON_INTEGER_FORMAT " users carried with any single failure\n",
@@ -929,9 +932,9 @@ static const struct {
 	const char *name;
 	int (*run)(struct demo *d);
 } steps[] = {
-    {"check", step_check}, {"topology", step_topology}, {"policy compile", step_compile},
-    {"stage 2", step_stage2}, {"vpn", step_vpn}, {"rollout", step_rollout}, {"agent", step_agent},
-    {"audit", step_audit}, {"report", step_report},
+    {"check", step_check},    {"topology", step_topology}, {"policy compile", step_compile},
+    {"stage 2", step_stage2}, {"vpn", step_vpn},	   {"rollout", step_rollout},
+    {"agent", step_agent},    {"audit", step_audit},	   {"report", step_report},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 
@@ -1009,7 +1012,8 @@ int cmd_demo(int argc, char **argv)
 		json_object_set_new(d.sum, "seconds", json_real(elapsed(&d.t0)));
 		json_t *o = json_array();
 		for (size_t k = 0; o && k < NOUTPUTS + (d.stage2 ? NOUTPUTS2 : 0); k++) {
-			char *p = path_in(d.out, k < NOUTPUTS ? outputs[k] : outputs2[k - NOUTPUTS]);
+			char *p =
+			    path_in(d.out, k < NOUTPUTS ? outputs[k] : outputs2[k - NOUTPUTS]);
 			json_array_append_new(o, json_string(p ? p : ""));
 			free(p);
 		}

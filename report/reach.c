@@ -11,8 +11,8 @@
 #include "compile/compile.h"
 
 const struct reach_probe reach_probes[] = {
-    {"ssh", 6, 22},	  {"smtp", 6, 25},	{"dns", 17, 53},	{"https", 6, 443},
-    {"ldap", 6, 389},	  {"smb", 6, 445},	{"ipp", 6, 631},	{"rdp", 6, 3389},
+    {"ssh", 6, 22},	     {"smtp", 6, 25},	    {"dns", 17, 53}, {"https", 6, 443},
+    {"ldap", 6, 389},	     {"smb", 6, 445},	    {"ipp", 6, 631}, {"rdp", 6, 3389},
     {"postgresql", 6, 5432}, {"bacnet", 17, 47808},
 };
 const size_t reach_nprobes = sizeof(reach_probes) / sizeof(reach_probes[0]);
@@ -42,8 +42,8 @@ struct reach {
 	struct piece *pc;
 	size_t npc;
 	size_t ncls;
-	uint64_t *tot, *nosite; /* per class */
-	uint64_t *n[REL_COUNT]; /* ncls * ncls: ordered address pairs per relation */
+	uint64_t *tot, *nosite;	 /* per class */
+	uint64_t *n[REL_COUNT];	 /* ncls * ncls: ordered address pairs per relation */
 	uint32_t (*rep_site)[2]; /* ncls * ncls: a pair at one site in two segments; hi bit: none */
 	bool *has_site;
 	struct two *dist_rep; /* ncls * ndistricts: the class at two sites of the district */
@@ -348,7 +348,8 @@ static int count_relations(struct reach *r)
 	struct cell *units = calloc(r->npc + 1, sizeof(*units));
 	struct cell *sites = calloc(r->npc + 1, sizeof(*sites));
 	struct cell *dists = calloc(r->npc + 1, sizeof(*dists));
-	uint64_t *ss = calloc(K * K + 1, sizeof(uint64_t)), *sg = calloc(K * K + 1, sizeof(uint64_t));
+	uint64_t *ss = calloc(K * K + 1, sizeof(uint64_t)),
+		 *sg = calloc(K * K + 1, sizeof(uint64_t));
 	uint64_t *sd = calloc(K * K + 1, sizeof(uint64_t));
 	r->tot = calloc(K + 1, sizeof(uint64_t));
 	r->nosite = calloc(K + 1, sizeof(uint64_t));
@@ -361,8 +362,8 @@ static int count_relations(struct reach *r)
 	for (int k = 0; k < REL_COUNT; k++)
 		r->n[k] = calloc(K * K + 1, sizeof(uint64_t));
 	if (!units || !sites || !dists || !ss || !sg || !sd || !r->tot || !r->nosite ||
-	    !r->pool_cls || !r->skip_cls || !r->rep_site || !r->has_site || !r->dist_rep || !r->else_rep ||
-	    !r->n[0] || !r->n[1] || !r->n[2])
+	    !r->pool_cls || !r->skip_cls || !r->rep_site || !r->has_site || !r->dist_rep ||
+	    !r->else_rep || !r->n[0] || !r->n[1] || !r->n[2])
 		goto out;
 	for (size_t i = 0; i < K * nd; i++)
 		r->dist_rep[i] = (struct two){{-1, -1}, {0, 0}};
@@ -387,8 +388,8 @@ static int count_relations(struct reach *r)
 			r->pool_cls[pc->cls] = true;
 			/* a pool's class is at no place: any of its addresses stands for it */
 			if (r->else_rep[pc->cls].place[0] < 0)
-				r->else_rep[pc->cls] = (struct two){{nd == 0 ? 0 : (int)nd, -1},
-								    {pc->lo, 0}};
+				r->else_rep[pc->cls] =
+				    (struct two){{nd == 0 ? 0 : (int)nd, -1}, {pc->lo, 0}};
 			continue;
 		}
 		r->sited += w;
@@ -440,8 +441,8 @@ static int count_relations(struct reach *r)
 			size_t xy = x * K + y;
 			r->n[REL_SITE][xy] = ss[xy] - sg[xy];
 			r->n[REL_DISTRICT][xy] = sd[xy] - ss[xy];
-			r->n[REL_ELSEWHERE][xy] = r->tot[x] * r->tot[y] - sd[xy] -
-						   r->nosite[x] * r->nosite[y];
+			r->n[REL_ELSEWHERE][xy] =
+			    r->tot[x] * r->tot[y] - sd[xy] - r->nosite[x] * r->nosite[y];
 			for (int k = 0; k < REL_COUNT; k++)
 				r->pairs += r->skip_cls[x] ? 0 : r->n[k][xy];
 		}
@@ -463,8 +464,8 @@ out:
  */
 static void pick_internet(struct reach *r)
 {
-	static const char *const cand[] = {"8.8.8.8", "9.9.9.9", "1.1.1.1", "80.1.2.3",
-					   "141.30.1.1", "200.1.2.3"};
+	static const char *const cand[] = {"8.8.8.8",  "9.9.9.9",    "1.1.1.1",
+					   "80.1.2.3", "141.30.1.1", "200.1.2.3"};
 	size_t best = SIZE_MAX;
 	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
 		struct ip_addr a;
@@ -540,29 +541,9 @@ void reach_free(struct reach *r)
 	free(r);
 }
 
-uint64_t reach_addresses(const struct reach *r)
+void reach_space(const struct reach *r, struct reach_space *out)
 {
-	return r->addresses;
-}
-
-uint64_t reach_pairs(const struct reach *r)
-{
-	return r->pairs;
-}
-
-uint64_t reach_sited(const struct reach *r)
-{
-	return r->sited;
-}
-
-size_t reach_pieces(const struct reach *r)
-{
-	return r->npc;
-}
-
-size_t reach_classes(const struct reach *r)
-{
-	return r->ncls;
+	*out = (struct reach_space){r->addresses, r->pairs, r->sited, r->npc, r->ncls};
 }
 
 const struct ip_addr *reach_internet(const struct reach *r)
@@ -575,8 +556,12 @@ const struct ip_addr *reach_internet(const struct reach *r)
 static int judge(struct reach *r, const struct reach_probe *pr, const struct ip_addr *a,
 		 const struct ip_addr *b)
 {
-	struct pol_tuple tp = {.src = *a, .dst = *b, .proto = pr->proto, .dport = pr->dport,
-			       .icmp_type = -1, .time = r->when};
+	struct pol_tuple tp = {.src = *a,
+			       .dst = *b,
+			       .proto = pr->proto,
+			       .dport = pr->dport,
+			       .icmp_type = -1,
+			       .time = r->when};
 	int judges[2], counted;
 	size_t nj;
 	pol_build_judges(r->b, a, b, judges, &nj, &counted);

@@ -65,13 +65,15 @@ int reach_new(const struct policy *p, const struct inventory *inv, int64_t when,
 	      bool skip_management, struct reach **out);
 void reach_free(struct reach *r);
 
-/* The city's IPv4 addresses counted, the ordered pairs counted (a gateway judges them; no
- * management source when skipped), the addresses at a site, pieces, classes. */
-uint64_t reach_addresses(const struct reach *r);
-uint64_t reach_pairs(const struct reach *r);
-uint64_t reach_sited(const struct reach *r); /* the addresses at a site */
-size_t reach_pieces(const struct reach *r);
-size_t reach_classes(const struct reach *r);
+/* The space counted. */
+struct reach_space {
+	uint64_t addresses; /* the city's IPv4 addresses counted */
+	uint64_t pairs;	    /* ordered pairs of them a gateway judges (no management source
+			       when skipped): what reach_counts.inside counts out of */
+	uint64_t sited;	    /* the addresses at a site */
+	size_t pieces, classes;
+};
+void reach_space(const struct reach *r, struct reach_space *out);
 
 /* The counts for one service. 0 or a negative errno. */
 int reach_count(struct reach *r, const struct reach_probe *probe, struct reach_counts *out);

@@ -18,9 +18,9 @@
 #include "policy/policy.h"
 #include "tests/unit/testutil.h"
 
-static const char *const files[] = {"districts.csv", "sites.csv",	"links.csv",
-				    "segments.csv",  "addressplan.csv", "interfaces.csv",
-				    "hosts.csv",     "README.md",	"policy.yaml",
+static const char *const files[] = {"districts.csv",	  "sites.csv",	     "links.csv",
+				    "segments.csv",	  "addressplan.csv", "interfaces.csv",
+				    "hosts.csv",	  "README.md",	     "policy.yaml",
 				    "policy-stage2.yaml", "vpn.yaml",	     "rollout.yaml"};
 #define NFILES (sizeof(files) / sizeof(files[0]))
 

@@ -77,8 +77,12 @@ static struct ip_addr a4(uint32_t u)
 static int decide(struct world *w, const struct reach_probe *pr, uint32_t s, uint32_t d)
 {
 	struct ip_addr a = a4(s), b = a4(d);
-	struct pol_tuple tp = {.src = a, .dst = b, .proto = pr->proto, .dport = pr->dport,
-			       .icmp_type = -1, .time = WHEN};
+	struct pol_tuple tp = {.src = a,
+			       .dst = b,
+			       .proto = pr->proto,
+			       .dport = pr->dport,
+			       .icmp_type = -1,
+			       .time = WHEN};
 	int j[2], counted;
 	size_t nj;
 	pol_build_judges(w->b, &a, &b, j, &nj, &counted);
@@ -87,7 +91,8 @@ static int decide(struct world *w, const struct reach_probe *pr, uint32_t s, uin
 	int pass = 1;
 	for (size_t i = 0; i < nj; i++) {
 		if (!w->gw[j[i]])
-			cr_assert_eq(pol_build_gateway(w->b, j[i], POL_MODE_ENFORCE, &w->gw[j[i]]), 0);
+			cr_assert_eq(pol_build_gateway(w->b, j[i], POL_MODE_ENFORCE, &w->gw[j[i]]),
+				     0);
 		struct pol_verdict v;
 		cr_assert_eq(pol_decide(w->gw[j[i]], &tp, &v), 0);
 		pass &= v.passes;
@@ -156,8 +161,10 @@ Test(reach, addresses_are_the_segments_and_pools_less_the_gateways, .timeout = 1
 	want -= gws;
 	struct reach *r;
 	cr_assert_eq(reach_new(w.p, w.inv, WHEN, false, &r), 0);
-	cr_expect_eq(reach_addresses(r), want, "%llu addresses, want %llu",
-		     (unsigned long long)reach_addresses(r), (unsigned long long)want);
+	struct reach_space sp;
+	reach_space(r, &sp);
+	cr_expect_eq(sp.addresses, want, "%llu addresses, want %llu",
+		     (unsigned long long)sp.addresses, (unsigned long long)want);
 	cr_expect_gt(gws, 4000, "the gateways' own addresses lie in the segments");
 	reach_free(r);
 	free(rg);
@@ -172,8 +179,8 @@ static bool management_source(const struct world *w, const struct pol_table *cit
 	struct pol_class c;
 	pol_classify(city, &x, &c);
 	for (size_t m = 0; m < w->p->nmanagement; m++)
-		if (strcmp(w->p->zones[w->p->management[m]].name, pol_table_zone_name(city, c.zone)) ==
-		    0)
+		if (strcmp(w->p->zones[w->p->management[m]].name,
+			   pol_table_zone_name(city, c.zone)) == 0)
 			return true;
 	return false;
 }
@@ -235,8 +242,8 @@ static void brute_force(struct world *w, const struct reach_probe *probes, size_
 				continue;
 			if (!(start == end && is_gateway(w, start))) {
 				pc = realloc(pc, (npc + 1) * sizeof(*pc));
-				pc[npc++] = (struct piece){start, end - start + 1, rg[i].unit,
-							   rg[i].site};
+				pc[npc++] =
+				    (struct piece){start, end - start + 1, rg[i].unit, rg[i].site};
 			}
 			start = end + 1;
 		}
@@ -266,16 +273,18 @@ static void counts_equal_the_sum_over_pieces(const char *dir, const char *policy
 {
 	struct world w;
 	load_world(&w, dir, policy);
-	const struct reach_probe probes[] = {
-	    {"ssh", 6, 22},  {"smtp", 6, 25},   {"bacnet", 17, 47808},
-	    {"ipp", 6, 631}, {"alarm", 6, 9998}, {"modbus", 6, 502}};
+	const struct reach_probe probes[] = {{"ssh", 6, 22},	    {"smtp", 6, 25},
+					     {"bacnet", 17, 47808}, {"ipp", 6, 631},
+					     {"alarm", 6, 9998},    {"modbus", 6, 502}};
 	size_t np = sizeof(probes) / sizeof(probes[0]);
 	uint64_t want[8] = {0}, pairs, any = 0;
 	brute_force(&w, probes, np, skip, want, &pairs);
 	struct reach *r;
 	cr_assert_eq(reach_new(w.p, w.inv, WHEN, skip, &r), 0);
-	cr_expect_eq(reach_pairs(r), pairs, "%s: %llu pairs, the pieces give %llu", policy,
-		     (unsigned long long)reach_pairs(r), (unsigned long long)pairs);
+	struct reach_space sp;
+	reach_space(r, &sp);
+	cr_expect_eq(sp.pairs, pairs, "%s: %llu pairs, the pieces give %llu", policy,
+		     (unsigned long long)sp.pairs, (unsigned long long)pairs);
 	for (size_t k = 0; k < np; k++) {
 		struct reach_counts c;
 		cr_assert_eq(reach_count(r, &probes[k], &c), 0);
@@ -285,7 +294,7 @@ static void counts_equal_the_sum_over_pieces(const char *dir, const char *policy
 		any += c.inside;
 	}
 	cr_expect_gt(any, 0, "%s: nothing reachable", policy);
-	cr_expect_lt(reach_classes(r), reach_pieces(r), "classes group pieces");
+	cr_expect_lt(sp.classes, sp.pieces, "classes group pieces");
 	reach_free(r);
 	free_world(&w);
 }
@@ -369,7 +378,8 @@ static void pairs_match_pol_decide(const char *policy, bool skip)
 			if (want < 0)
 				continue;
 			int got = decide(&w, &reach_probes[pr], ends[0], ends[1]);
-			cr_expect_eq(got, want, "%s %s: %d.%d.%d.%d -> %d.%d.%d.%d: %d, the count assumes %d",
+			cr_expect_eq(got, want,
+				     "%s %s: %d.%d.%d.%d -> %d.%d.%d.%d: %d, the count assumes %d",
 				     policy, reach_probes[pr].name, a.b[0], a.b[1], a.b[2], a.b[3],
 				     b.b[0], b.b[1], b.b[2], b.b[3], got, want);
 			checked++;
