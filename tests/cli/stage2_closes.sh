@@ -49,13 +49,19 @@ fmt() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 for n in $(jq -r '.services[].name' "$s2"); do
 	b=$(jq ".services[] | select(.name == \"$n\") | .before.inside" "$s2")
 	a=$(jq ".services[] | select(.name == \"$n\") | .after.inside" "$s2")
-	grep_in "$src/README.md" "| $n | $(jq -r ".services[] | select(.name == \"$n\") | if .proto == 6 then \"tcp\" else \"udp\" end + \"/\(.port)\"" "$s2") | $(fmt "$b") | $(fmt "$a") |" "README row $n"
+	closed=$(jq -rn --argjson b "$b" --argjson a "$a" 'if $b == 0 then (if $a > 0 then "opened" else "-" end) else ((($b - $a) * 1000 / $b | round) / 10 | tostring | if test("\\.") then . else . + ".0" end) + " %" end')
+	grep_in "$src/README.md" "| $n | $(jq -r ".services[] | select(.name == \"$n\") | if .proto == 6 then \"tcp\" else \"udp\" end + \"/\(.port)\"" "$s2") | $(fmt "$b") | $(fmt "$a") | $closed |" "README row $n"
 done
 grep_in "$src/README.md" "| all ten | | $(fmt "$(jq .total.before "$s2")") | $(fmt "$(jq .total.after "$s2")") | $(jq -r '(.total.before - .total.after) * 1000 / .total.before | round / 10 | tostring' "$s2") % |" "README total"
 grep_in "$src/README.md" "($(fmt "$(jq .space.addresses "$s2")") in" "README address count"
-grep_in "$src/README.md" "from $(fmt "$(jq '.services[] | select(.name == "smtp") | .after.to_internet' "$s2")") addresses at the sites instead of" "README mail to the internet, after"
-grep_in "$src/README.md" "$(fmt "$(jq '.services[] | select(.name == "smtp") | .before.to_internet' "$s2")"): the two relays" "README mail to the internet, before"
-grep_in "$src/README.md" "$(fmt "$(jq .rules "$s2")") nft rules instead of $(fmt "$(jq .policy.rules "$tmp/out")")" "README rules"
+grep_in "$src/README.md" "$(fmt "$(jq '.services[] | select(.name == "smtp") | .after.to_internet' "$s2")") addresses at the sites instead of $(fmt "$(jq '.services[] | select(.name == "smtp") | .before.to_internet' "$s2")"): the two relays" "README mail to the internet"
+"$bin" policy compile "$inv" --policy "$inv/policy-stage2.yaml" --out "$tmp/r2" --date "$day" --json >"$tmp/c2.json"
+grep_in "$src/README.md" "$(fmt "$(jq .rules "$s2")") nft" "README rules"
+grep_in "$src/README.md" "rules instead of $(fmt "$(jq .policy.rules "$tmp/out")") (at most $(jq .max_rules "$tmp/c2.json") a gateway)" "README rules before, and per gateway"
+same "six assertions" "$(grep -c '^  - id:' <(sed -n '/^assertions:/,$p' "$inv/policy-stage2.yaml"))" 6
+grep_in "$src/README.md" "six assertions, which" "README's assertions"
+"$bin" policy lint "$inv" --policy "$inv/policy-stage2.yaml" --date "$day" --json >"$tmp/lint.json"
+same "lint: no assertion fails" "$(jq '[.findings[] | select(.kind == "assertion")] | length' "$tmp/lint.json")" 0
 grep_in "$src/README.md" "$(fmt "$(jq .set_elements "$s2")") set elements instead of $(fmt "$(jq .policy.set_elements "$tmp/out")")" "README set elements"
 
 # The small numbers by hand: each vendor range is a /26 (64 addresses) reaching its own
