@@ -54,6 +54,7 @@ for n in $(jq -r '.services[].name' "$s2"); do
 done
 grep_in "$src/README.md" "| all ten | | $(fmt "$(jq .total.before "$s2")") | $(fmt "$(jq .total.after "$s2")") | $(jq -r '(.total.before - .total.after) * 1000 / .total.before | round / 10 | tostring' "$s2") % |" "README total"
 grep_in "$src/README.md" "($(fmt "$(jq .space.addresses "$s2")") in" "README address count"
+grep_in "$src/docs/demo.md" "For the example: $(fmt "$(jq .space.pieces "$s2")") pieces, $(jq .space.classes "$s2") classes" "docs/demo.md's pieces and classes"
 grep_in "$src/README.md" "$(fmt "$(jq '.services[] | select(.name == "smtp") | .after.to_internet' "$s2")") addresses at the sites instead of $(fmt "$(jq '.services[] | select(.name == "smtp") | .before.to_internet' "$s2")"): the two relays" "README mail to the internet"
 "$bin" policy compile "$inv" --policy "$inv/policy-stage2.yaml" --out "$tmp/r2" --date "$day" --json >"$tmp/c2.json"
 grep_in "$src/README.md" "$(fmt "$(jq .rules "$s2")") nft" "README rules"
