@@ -1536,6 +1536,7 @@ int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
 			goto out;
 	}
 	const json_t *sets = json_object_get(j, "sets");
+	rc = -EINVAL;
 	if (sets && !json_is_array(sets)) {
 		jerr(&jr, "%s: must be a list", "sets");
 		goto out;
@@ -1544,6 +1545,7 @@ int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
 		const char *sn = NULL, *sl = NULL;
 		json_t *ra = NULL;
 		struct pol_ranges tmp = {0};
+		rc = -EINVAL; /* every error below is the file's */
 		if (json_unpack(json_array_get(sets, i), "{s:s,s:s,s:o}", "name", &sn, "label", &sl,
 				"ranges", &ra) != 0 ||
 		    !json_is_array(ra)) {
@@ -1557,6 +1559,7 @@ int pol_table_from_json(const json_t *j, const char *name, struct diag_list *dl,
 				jerr(&jr, "set '%s': malformed address range '%s'", sn,
 				     text ? text : "?");
 				pol_ranges_free(&tmp);
+				rc = -EINVAL;
 				goto out;
 			}
 			if ((rc = pol_ranges_add(&tmp, &f, &la, 0)) < 0) {

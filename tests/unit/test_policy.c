@@ -1303,3 +1303,25 @@ Test(stage2, long_mappings_stay_apart_and_keys_intersect)
 	inventory_free(inv);
 	free(text);
 }
+
+/* Found by fuzz.poltable: a set whose second range is malformed loaded as a success with an
+ * unsealed table (the first range's success was the return code). */
+Test(stage2, table_set_with_a_bad_range_is_refused)
+{
+	const char *text =
+	    "{\"format\": 1, \"mode\": \"enforce\", \"zones\": [{\"name\": \"a\", \"kind\": "
+	    "\"segment\"}], \"sites\": [], \"lists\": {\"zones\": [[\"10.0.0.0/24\", \"a\"]]}, "
+	    "\"sets\": [{\"name\": \"o_x\", \"label\": \"x\", \"ranges\": [\"10.0.0.1/32\", "
+	    "\"10.0.0.5-255.256.0.0\"]}], \"rules\": []}";
+	json_error_t err;
+	json_t *j = json_loads(text, 0, &err);
+	cr_assert_not_null(j, "%s", err.text);
+	struct diag_list *dl = diag_list_new();
+	struct pol_table *t = NULL;
+	cr_expect_neq(pol_table_from_json(j, "t.json", dl, &t), 0);
+	cr_expect_null(t);
+	cr_expect(strstr(tu_diags(dl), "malformed address range"), "%s", tu_diags(dl));
+	pol_table_free(t);
+	json_decref(j);
+	diag_list_free(dl);
+}
