@@ -741,7 +741,7 @@ static json_t *names_json(const struct names *n)
 	struct named *v = calloc(n->n + 1, sizeof(*v));
 	json_t *a = json_array();
 	int bad = !v || !a;
-	if (!bad) {
+	if (!bad && n->n) {
 		memcpy(v, n->v, n->n * sizeof(*v));
 		qsort(v, n->n, sizeof(*v), cmp_named);
 	}

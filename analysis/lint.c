@@ -276,7 +276,8 @@ static int fixed_set(uint8_t family, struct lint_ivset *out)
 				lint_ivset_free(&c);
 				return -ENOMEM;
 			}
-		memcpy(cache[f], c.v, c.n * sizeof(*c.v));
+		if (c.n)
+			memcpy(cache[f], c.v, c.n * sizeof(*c.v));
 		ncache[f] = c.n;
 		lint_ivset_free(&c);
 		done[f] = true;

@@ -267,7 +267,8 @@ static int end_object(struct sctx *x, struct audit_suggestion *s, int e, char *c
 			free(items);
 			goto out;
 		}
-	memcpy(items + k, o.items, nbare * sizeof(*items));
+	if (nbare)
+		memcpy(items + k, o.items, nbare * sizeof(*items));
 	free(o.items);
 	o.items = items;
 	o.nitems = nbare + nnames;
