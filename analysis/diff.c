@@ -477,7 +477,8 @@ static int services_group(struct differ *D, struct diff_report *d, const struct 
 			for (uint8_t fam = 4; fam <= 6 && rc == 0; fam += 2) {
 				rc = lint_model_decide_input(g->ma, fam, (int)e, pa, &pa[na]);
 				if (rc == 0)
-					rc = lint_model_decide_input(g->mb, fam, (int)e, pb, &pb[nb]);
+					rc = lint_model_decide_input(g->mb, fam, (int)e, pb,
+								     &pb[nb]);
 				for (size_t i = 0; i <= na && rc == 0; i++) {
 					if (!pa[i].n)
 						continue;
@@ -486,7 +487,8 @@ static int services_group(struct differ *D, struct diff_report *d, const struct 
 						int rb = j < nb ? lint_model_rule(g->mb, j) : -1;
 						if (!pb[j].n || same_verdict(D, ra, rb))
 							continue;
-						if ((rc = lint_ivset_inter(&pa[i], &pb[j], &x)) < 0 ||
+						if ((rc = lint_ivset_inter(&pa[i], &pb[j], &x)) <
+							0 ||
 						    !x.n)
 							continue;
 						size_t k = 0;
@@ -870,16 +872,18 @@ json_t *diff_service_json(const struct diff_report *d, const struct policy *a,
 	for (size_t i = 0; gw && i < c->ngateways; i++)
 		json_array_append_new(gw, json_string(c->gateways[i]));
 	json_t *o = gw ? json_pack("{s:o,s:s,s:o,s:o,s:o,s:o}", "gateways", gw, "family",
-				   c->box.fams == 1 ? "ipv4" : c->box.fams == 2 ? "ipv6" : "any",
+				   c->box.fams == 1   ? "ipv4"
+				   : c->box.fams == 2 ? "ipv6"
+						      : "any",
 				   "from", lint_endpoints_json(&d->names, c->box.from), "services",
-				   lint_services_json(&c->box.svc), "before", side_json(a, &c->before),
-				   "after", side_json(b, &c->after))
+				   lint_services_json(&c->box.svc), "before",
+				   side_json(a, &c->before), "after", side_json(b, &c->after))
 		       : NULL;
 	return o;
 }
 
-char *diff_service_text(const struct diff_report *d, const struct policy *a,
-			const struct policy *b, const struct diff_service *c)
+char *diff_service_text(const struct diff_report *d, const struct policy *a, const struct policy *b,
+			const struct diff_service *c)
 {
 	char *from = lint_endpoints_text(&d->names, c->box.from), *svc = NULL, *t = NULL;
 	char x[160], y[160], more[48] = "";
@@ -893,8 +897,10 @@ char *diff_service_text(const struct diff_report *d, const struct policy *a,
 		snprintf(more, sizeof(more), " (and %zu more)", c->ngateways - 1);
 	if (asprintf(&t, "gateway service on %s%s: %s%s%s -> the gateway %s: %s -> %s",
 		     c->ngateways ? c->gateways[0] : "?", more,
-		     c->box.fams == 1 ? "ipv4 " : c->box.fams == 2 ? "ipv6 " : "", from, "", svc,
-		     x, y) < 0)
+		     c->box.fams == 1	? "ipv4 "
+		     : c->box.fams == 2 ? "ipv6 "
+					: "",
+		     from, "", svc, x, y) < 0)
 		t = NULL;
 	free(from);
 	free(svc);

@@ -116,11 +116,12 @@ char *diff_mgmt_text(const struct diff_mgmt *m);
 json_t *diff_setting_json(const struct diff_setting *s);
 char *diff_setting_text(const char *section, const struct diff_setting *s);
 /* {"gateways", "family", "from", "services", "before", "after"}; text
- * "gateway service on S1: ipv4 monitoring [mon1] udp/161: drop (default) -> accept (rule 'snmp')". */
+ * "gateway service on S1: ipv4 monitoring [mon1] udp/161: drop (default) -> accept (rule 'snmp')".
+ */
 json_t *diff_service_json(const struct diff_report *d, const struct policy *a,
 			  const struct policy *b, const struct diff_service *c);
-char *diff_service_text(const struct diff_report *d, const struct policy *a,
-			const struct policy *b, const struct diff_service *c);
+char *diff_service_text(const struct diff_report *d, const struct policy *a, const struct policy *b,
+			const struct diff_service *c);
 /* {"site", "added": [access...], "removed": [...]}; text one line per access. */
 json_t *diff_gateway_json(const struct diff_gateway *g);
 char *diff_gateway_text(const struct diff_gateway *g);

@@ -15,8 +15,8 @@
 
 const char *const lint_rel_names[LINT_REL_COUNT] = {"same-site", "same-district", "elsewhere"};
 const char *const lint_kind_names[LINT_KIND_COUNT] = {
-    "shadowed",	  "unmatchable",     "redundant",     "overlap",    "override",
-    "any-to-any", "broad",	     "internet-any",  "empty-zone", "expired",
+    "shadowed",	  "unmatchable",     "redundant",      "overlap",	  "override",
+    "any-to-any", "broad",	     "internet-any",   "empty-zone",	  "expired",
     "expiring",	  "accepts-nothing", "unused-service", "management-risk", "no-management",
     "open-bgp",	  "unused-object",   "unused-group",   "object-overlap",  "empty-term",
     "assertion"};
@@ -376,8 +376,8 @@ struct input {
 	unsigned *gcount; /* [fam][endpoint]: sites anywhere */
 	size_t *byep;	  /* piece indices by endpoint: byep[epstart[e]..epstart[e + 1]) */
 	size_t *epstart;
-	int *gsig;	  /* per site: the first site with the same district and local endpoints */
-	size_t ngsig;	  /* distinct (district, local endpoints) among the sites */
+	int *gsig;    /* per site: the first site with the same district and local endpoints */
+	size_t ngsig; /* distinct (district, local endpoints) among the sites */
 };
 
 /* A class of addresses with some term membership: an endpoint past the plain ones. */
@@ -456,8 +456,7 @@ int lint_endpoint_zone(const struct lint_names *n, int e)
 
 bool lint_endpoint_dc(const struct lint_names *n, int e)
 {
-	return (size_t)e < 2 * n->nzones ? (e & 1) != 0
-					 : n->classes[(size_t)e - 2 * n->nzones].dc;
+	return (size_t)e < 2 * n->nzones ? (e & 1) != 0 : n->classes[(size_t)e - 2 * n->nzones].dc;
 }
 
 static bool ep_dc(const struct lint_space *s, int e)
@@ -491,7 +490,8 @@ int lint_names_copy(struct lint_names *dst, const struct lint_names *src)
 	for (size_t i = 0; i < nx; i++) {
 		dst->classes[i] = src->classes[i];
 		dst->classes[i].label = NULL;
-		if (src->classes[i].label && !(dst->classes[i].label = strdup(src->classes[i].label)))
+		if (src->classes[i].label &&
+		    !(dst->classes[i].label = strdup(src->classes[i].label)))
 			return -ENOMEM;
 	}
 	if (!(dst->plain = calloc(2 * src->nzones + 1, sizeof(char *))))
@@ -755,9 +755,11 @@ static int cut_pieces(struct lint_space *s, struct input *in)
 			memset(w, 0, s->nwords * sizeof(uint64_t));
 			for (size_t b = 0; b < s->nbits; b++) {
 				const struct pol_ranges *r = s->bitr[b];
-				while (at[b] < r->n && ip_addr_cmp(&r->v[at[b]].last, &pc->first) < 0)
+				while (at[b] < r->n &&
+				       ip_addr_cmp(&r->v[at[b]].last, &pc->first) < 0)
 					at[b]++;
-				if (at[b] < r->n && ip_addr_cmp(&r->v[at[b]].first, &pc->first) <= 0)
+				if (at[b] < r->n &&
+				    ip_addr_cmp(&r->v[at[b]].first, &pc->first) <= 0)
 					w[b / 64] |= 1ull << (b % 64);
 			}
 			int e = intern(s, in->zmap[c.zone], c.dc, w);
@@ -956,7 +958,8 @@ static int label_classes(struct lint_space *s)
 {
 	size_t nz = s->names.nzones, nx = s->nxc, nb = s->nbits;
 	bool *dc = calloc(2 * nz + 1, sizeof(bool)), *both = calloc(nz + 1, sizeof(bool));
-	unsigned *in = calloc(nz * nb + 1, sizeof(unsigned)), *total = calloc(nz + 1, sizeof(unsigned));
+	unsigned *in = calloc(nz * nb + 1, sizeof(unsigned)),
+		 *total = calloc(nz + 1, sizeof(unsigned));
 	bool *cls = calloc(nz + 1, sizeof(bool));
 	s->names.classes = calloc(nx + 1, sizeof(*s->names.classes));
 	s->names.plain = calloc(2 * nz + 1, sizeof(char *));
@@ -990,8 +993,8 @@ static int label_classes(struct lint_space *s)
 			rc = -ENOMEM;
 	}
 	for (size_t e = 0; e < 2 * nz && rc == 0; e++)
-		if (cls[e / 2] && !(s->names.plain[e] =
-					class_label(s, (int)e / 2, e & 1, NULL, both, in, total)))
+		if (cls[e / 2] &&
+		    !(s->names.plain[e] = class_label(s, (int)e / 2, e & 1, NULL, both, in, total)))
 			rc = -ENOMEM;
 out:
 	free(dc);
@@ -1120,7 +1123,8 @@ static void realise_site(const struct lint_space *s, const struct input *in, siz
 				bool D = dc[b] > (L[b] ? 1u : 0u);
 				bool F = gc[b] > dc[b] || ns[b];
 				if (L[b])
-					real[atom_index(s, f, (int)a, (int)b, LINT_REL_SITE)] = true;
+					real[atom_index(s, f, (int)a, (int)b, LINT_REL_SITE)] =
+					    true;
 				if (D) {
 					real[atom_index(s, f, (int)a, (int)b, LINT_REL_DISTRICT)] =
 					    true;
@@ -1278,8 +1282,8 @@ struct lint_model {
 };
 
 /* Which endpoints a rule side (or an assertion's) holds. */
-static void side_set(const struct lint_space *s, const struct input *in,
-		     const struct pol_rside *sd, bool *out)
+static void side_set(const struct lint_space *s, const struct input *in, const struct pol_rside *sd,
+		     bool *out)
 {
 	size_t nz = s->names.nzones;
 	for (size_t e = 0; e < s->ne; e++)
@@ -1390,11 +1394,11 @@ static int model_build(const struct lint_space *s, size_t which, int site, bool 
 	for (int pass = 0; pass < 2 && rc == 0; pass++)
 		for (size_t i = 0; i < p->nrules && rc == 0; i++) {
 			const struct pol_rule *r = &p->rules[i];
-			bool take = input ? pass == 1 && site >= 0 &&
-						pol_build_offers(in->b, (int)i, site)
-					  : !r->expired && !r->gateway &&
-						r->site == (pass == 0 ? site : -1) &&
-						!(pass == 0 && site < 0);
+			bool take =
+			    input ? pass == 1 && site >= 0 && pol_build_offers(in->b, (int)i, site)
+				  : !r->expired && !r->gateway &&
+					r->site == (pass == 0 ? site : -1) &&
+					!(pass == 0 && site < 0);
 			if (take)
 				rc = add_mrule(m, in, i);
 		}
@@ -1776,7 +1780,8 @@ static void endpoint_names(const struct lint_names *n, const bool *set, json_t *
 	for (size_t z = 0; z < nz; z++) {
 		/* [0]: non-dc, [1]: dc: some in the set, every seen one in the set. */
 		bool some[2] = {set[2 * z], set[2 * z + 1]};
-		bool every[2] = {set[2 * z] || !n->seen[2 * z], set[2 * z + 1] || !n->seen[2 * z + 1]};
+		bool every[2] = {set[2 * z] || !n->seen[2 * z],
+				 set[2 * z + 1] || !n->seen[2 * z + 1]};
 		bool seen[2] = {n->seen[2 * z], n->seen[2 * z + 1]}, cls = false;
 		for (size_t e = 2 * nz; e < ne; e++) {
 			const struct lint_class *c = &n->classes[e - 2 * nz];
@@ -1796,7 +1801,8 @@ static void endpoint_names(const struct lint_names *n, const bool *set, json_t *
 			continue;
 		}
 		if (!cls) {
-			snprintf(name, sizeof(name), "%s[%s]", n->zones[z], some[1] ? "dc" : "non-dc");
+			snprintf(name, sizeof(name), "%s[%s]", n->zones[z],
+				 some[1] ? "dc" : "non-dc");
 			name_out(a, b, &k, name);
 			continue;
 		}
@@ -1804,7 +1810,8 @@ static void endpoint_names(const struct lint_names *n, const bool *set, json_t *
 			if (!some[d])
 				continue;
 			if (every[d] && seen[!d]) {
-				snprintf(name, sizeof(name), "%s[%s]", n->zones[z], d ? "dc" : "non-dc");
+				snprintf(name, sizeof(name), "%s[%s]", n->zones[z],
+					 d ? "dc" : "non-dc");
 				name_out(a, b, &k, name);
 				continue;
 			}
@@ -1815,7 +1822,8 @@ static void endpoint_names(const struct lint_names *n, const bool *set, json_t *
 			}
 			for (size_t e = 2 * nz; e < ne; e++) {
 				const struct lint_class *c = &n->classes[e - 2 * nz];
-				if ((size_t)c->zone == z && c->dc == (d == 1) && set[e] && n->seen[e])
+				if ((size_t)c->zone == z && c->dc == (d == 1) && set[e] &&
+				    n->seen[e])
 					name_out(a, b, &k, c->label);
 			}
 		}
@@ -2069,9 +2077,9 @@ static bool opposite(enum pol_action a, enum pol_action b)
 
 static bool limit_equal(const struct pol_limit *a, const struct pol_limit *b)
 {
-	return a->rate == b->rate && (!a->rate || (strcmp(a->unit, b->unit) == 0 &&
-						   a->burst == b->burst &&
-						   a->per_source == b->per_source));
+	return a->rate == b->rate &&
+	       (!a->rate || (strcmp(a->unit, b->unit) == 0 && a->burst == b->burst &&
+			     a->per_source == b->per_source));
 }
 
 /*
@@ -2381,8 +2389,8 @@ static int report_overlap(struct linter *L, const struct lint_model *m, struct a
 		rc = add_finding(
 		    L, LINT_OVERRIDE, DIAG_NOTE, rj->line, rj->col, m->v[j].idx, -1, site,
 		    "%sexception '%s' (%s%s) overrides city-wide rule '%s' (%s%s) for %s%s", pre,
-		    rj->id, pol_action_names[rj->action], wj, rk->id,
-		    pol_action_names[rk->action], wk, first, more);
+		    rj->id, pol_action_names[rj->action], wj, rk->id, pol_action_names[rk->action],
+		    wk, first, more);
 	else
 		rc = add_finding(
 		    L, LINT_OVERLAP, DIAG_WARNING, rk->line, rk->col, m->v[k].idx, -1, site,
@@ -2563,7 +2571,8 @@ static int static_rule(struct linter *L, size_t i)
 				 "rule '%s' accepts every service %s any %s", r->id,
 				 r->from.any ? "from" : "to",
 				 r->from.any ? "source" : "destination");
-	else if (acc && (names_internet(p, r->from.zones, r->from.nzones) || names_internet(p, r->to.zones, r->to.nzones)))
+	else if (acc && (names_internet(p, r->from.zones, r->from.nzones) ||
+			 names_internet(p, r->to.zones, r->to.nzones)))
 		rc = add_finding(L, LINT_INTERNET_ANY, DIAG_WARNING, r->line, r->col, ri, -1,
 				 r->site, "rule '%s' accepts every service %s the internet", r->id,
 				 names_internet(p, r->from.zones, r->from.nzones) ? "from" : "to");
@@ -2740,14 +2749,14 @@ static int object_overlap(struct linter *L, size_t o)
 		if (!list)
 			rc = -ENOMEM;
 		else if (inside && outside)
-			rc = add_finding(L, LINT_OBJECT_OVERLAP, DIAG_WARNING, ob->line, ob->col, -1,
-					 -1, -1,
+			rc = add_finding(L, LINT_OBJECT_OVERLAP, DIAG_WARNING, ob->line, ob->col,
+					 -1, -1, -1,
 					 "object '%s' lies partly inside the city plan and partly "
 					 "outside it (zones %s): rules naming it reach both",
 					 ob->name, list);
 		else
-			rc = add_finding(L, LINT_OBJECT_OVERLAP, DIAG_WARNING, ob->line, ob->col, -1,
-					 -1, -1,
+			rc = add_finding(L, LINT_OBJECT_OVERLAP, DIAG_WARNING, ob->line, ob->col,
+					 -1, -1, -1,
 					 "object '%s' spans %zu zones (%s): rules naming it reach "
 					 "into each of them",
 					 ob->name, nz, list);
@@ -2784,10 +2793,11 @@ static int stage2_static(struct linter *L)
 	for (size_t o = 0; o < p->nobjects && rc == 0; o++) {
 		const struct pol_object *ob = &p->objects[o];
 		if (!ob->used) {
-			rc = add_finding(L, LINT_UNUSED_OBJECT, DIAG_WARNING, ob->line, ob->col, -1,
-					 -1, -1, "%s '%s' (line %u) is used by no rule or assertion",
-					 ob->kind == POL_OBJ_EXTERNAL ? "external network" : "object",
-					 ob->name, ob->line);
+			rc = add_finding(
+			    L, LINT_UNUSED_OBJECT, DIAG_WARNING, ob->line, ob->col, -1, -1, -1,
+			    "%s '%s' (line %u) is used by no rule or assertion",
+			    ob->kind == POL_OBJ_EXTERNAL ? "external network" : "object", ob->name,
+			    ob->line);
 			if (rc == 0)
 				L->r->v[L->r->n - 1].object = (int)o;
 		}
@@ -2920,14 +2930,15 @@ static void realise_pair(const struct lint_space *s, const struct input *in, int
 					if (v2 == VIEW_NONE) {
 						E = ns[b];
 					} else {
-						const unsigned *dc = &c2->d[(d * NFAM + (size_t)f) * ne];
+						const unsigned *dc =
+						    &c2->d[(d * NFAM + (size_t)f) * ne];
 						const unsigned *gc = &c2->g[(size_t)f * ne];
 						D = dc[b] > (S ? 1u : 0u);
 						E = gc[b] > dc[b];
 					}
 					if (S)
-						real[atom_index(s, f, (int)a, (int)b, LINT_REL_SITE)] =
-						    true;
+						real[atom_index(s, f, (int)a, (int)b,
+								LINT_REL_SITE)] = true;
 					if (D)
 						real[atom_index(s, f, (int)a, (int)b,
 								LINT_REL_DISTRICT)] = true;
@@ -2989,8 +3000,8 @@ static bool find_pair(const struct input *in, int v1, int v2, uint8_t fam, int a
 		for (size_t jj = in->epstart[b]; jj < in->epstart[b + 1]; jj++) {
 			size_t j = in->byep[jj];
 			const struct piece *y = &in->pc[j];
-			if (y->self || y->first.family != fam ||
-			    !in_view(in, v2, y->site) || !pair_rel(in->inv, x->site, y->site, rel))
+			if (y->self || y->first.family != fam || !in_view(in, v2, y->site) ||
+			    !pair_rel(in->inv, x->site, y->site, rel))
 				continue;
 			*pi = i;
 			*pj = j;
@@ -3013,10 +3024,9 @@ static void flow_service(const struct lint_flow *fl, char *buf, size_t size)
 {
 	char pn[32];
 	proto_text(fl->proto, pn, sizeof(pn));
-	const char *tn = fl->icmp_type >= 0
-			     ? proto_icmp_name(fl->proto == IPPROTO_ICMP ? 4 : 6,
-					       (uint8_t)fl->icmp_type)
-			     : NULL;
+	const char *tn = fl->icmp_type >= 0 ? proto_icmp_name(fl->proto == IPPROTO_ICMP ? 4 : 6,
+							      (uint8_t)fl->icmp_type)
+					    : NULL;
 	if (fl->port >= 0)
 		snprintf(buf, size, "%s/%d", pn, fl->port);
 	else if (tn)
@@ -3183,8 +3193,7 @@ static int check_assertion(struct linter *L, size_t ai, const struct views *V, c
 				int v1 = k1 < 0 ? VIEW_NONE : V->id[k1];
 				int v2 = k2 < 0 ? VIEW_NONE : V->id[k2];
 				memset(real, 0, s->natoms);
-				realise_pair(s, in, v1, v2, k2 >= 0 ? &V->c[k2] : NULL, F, T,
-					     real);
+				realise_pair(s, in, v1, v2, k2 >= 0 ? &V->c[k2] : NULL, F, T, real);
 				for (size_t at = 0; at < s->natoms && !found && rc == 0; at++) {
 					if (!real[at])
 						continue;
@@ -3353,7 +3362,7 @@ out:
 }
 
 json_t *lint_flow_json(const struct policy *p, const struct inventory *inv,
-		      const struct lint_names *n, const struct lint_flow *fl)
+		       const struct lint_names *n, const struct lint_flow *fl)
 {
 	char src[IP_PREFIX_STRLEN], dst[IP_PREFIX_STRLEN], pn[32], t[40];
 	ip_addr_format(&fl->src, src, sizeof(src));

@@ -99,7 +99,8 @@ bool lint_box_contains(const struct lint_box *b, const struct lint_point *pt);
 struct lint_class {
 	int zone;
 	bool dc;
-	char *label; /* "servers [core, {app: payroll, role: web}]", "admin [not {except: [guest]}]" */
+	char *label; /* "servers [core, {app: payroll, role: web}]", "admin [not {except: [guest]}]"
+		      */
 };
 
 /* The zone names and classes boxes refer to, and which endpoints exist at all. */
@@ -109,7 +110,8 @@ struct lint_names {
 	bool *seen;		    /* per endpoint: some address of the inventory falls in it */
 	size_t ne;		    /* endpoints: 2 * nzones plain ones, then the classes */
 	struct lint_class *classes; /* [ne - 2 * nzones] */
-	char **plain; /* [2 * nzones]: a plain endpoint's label where its zone has classes, or NULL */
+	char *
+	    *plain; /* [2 * nzones]: a plain endpoint's label where its zone has classes, or NULL */
 };
 
 /* dst (empty) becomes a copy of src, for a report that outlives its space:

@@ -121,7 +121,8 @@ static char *stage2_from(const char *base, const struct inventory *inv)
 		type[inv->sites[s].type] = true;
 	for (int t = 0; t < SITE_TYPE_COUNT; t++)
 		if (type[t])
-			fprintf(f, "  t-%s: {types: [%s]}\n", site_type_names[t], site_type_names[t]);
+			fprintf(f, "  t-%s: {types: [%s]}\n", site_type_names[t],
+				site_type_names[t]);
 	for (size_t d = 0; d < inv->ndistricts; d++)
 		fprintf(f, "  d%zu: {districts: [\"%s\"]}\n", d, inv->districts[d].name);
 	fprintf(f, "rules:\n");
@@ -135,11 +136,13 @@ static char *stage2_from(const char *base, const struct inventory *inv)
 		   "    action: accept\n"
 		   "    when: {days: mon-fri, hours: \"22:00-02:00\", timezone: Europe/Berlin}\n");
 	for (size_t d = 0; d < inv->ndistricts; d++) {
-		fprintf(f, "  - {id: s2-print-d%zu, from: {zone: admin, sites: d%zu}, to: print-d%zu, "
-			   "services: [printing], action: accept}\n",
+		fprintf(f,
+			"  - {id: s2-print-d%zu, from: {zone: admin, sites: d%zu}, to: print-d%zu, "
+			"services: [printing], action: accept}\n",
 			d, d, d);
-		fprintf(f, "  - {id: s2-bms-d%zu, from: {zone: bms, sites: d%zu}, to: bms-sup-d%zu, "
-			   "services: [bacnet], action: accept}\n",
+		fprintf(f,
+			"  - {id: s2-bms-d%zu, from: {zone: bms, sites: d%zu}, to: bms-sup-d%zu, "
+			"services: [bacnet], action: accept}\n",
 			d, d, d);
 	}
 	/* One label rule per application of hosts.csv. */
@@ -155,12 +158,14 @@ static char *stage2_from(const char *base, const struct inventory *inv)
 				apps[napps++] = l->value;
 		}
 	for (size_t i = 0; i < napps; i++)
-		fprintf(f, "  - {id: s2-app-%zu, from: admin, to: {app: %s}, services: [web], "
-			   "action: accept}\n",
+		fprintf(f,
+			"  - {id: s2-app-%zu, from: admin, to: {app: %s}, services: [web], "
+			"action: accept}\n",
 			i, apps[i]);
 	free(apps);
 	fprintf(f, "%s", rules + strlen("\nrules:\n"));
-	fprintf(f, "gateway:\n  - {id: s2-snmp, from: dc-core, services: [snmp], action: accept}\n");
+	fprintf(f,
+		"gateway:\n  - {id: s2-snmp, from: dc-core, services: [snmp], action: accept}\n");
 	fprintf(f, "assertions:\n"
 		   "  - {id: guest-never-mgmt, from: guest, to: mgmt, expect: deny}\n"
 		   "  - {id: admin-dns, from: admin, to: dc-core, services: [dns], expect: allow}\n"
@@ -176,8 +181,8 @@ static struct policy *load_text(const char *text, const char *name, const struct
 {
 	struct diag_list *dl = diag_list_new();
 	struct policy *p = NULL;
-	int rc = dl ? policy_load_buffer(text, strlen(text), name, inv, "2026-01-05", dl, &p)
-		    : -ENOMEM;
+	int rc =
+	    dl ? policy_load_buffer(text, strlen(text), name, inv, "2026-01-05", dl, &p) : -ENOMEM;
 	if (rc < 0) {
 		fprintf(stderr, "bench_lint: %s does not load:\n", name);
 		diag_write(dl, stderr);

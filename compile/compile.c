@@ -29,7 +29,7 @@ struct pol_build {
 	struct pol_ranges mgmt;	      /* management zones, for the anti-lockout rule */
 	size_t *seg_start; /* segments of site s: seg_index[seg_start[s]..seg_start[s+1]) */
 	size_t *seg_index;
-	bool *site_dc; /* some segment of the site lies in the data-centre networks */
+	bool *site_dc;		  /* some segment of the site lies in the data-centre networks */
 	struct pol_ranges self;	  /* the gateways' own interface addresses: val = site */
 	struct pol_ranges *gwto;  /* per policy rule: a gateway service's gateways' addresses */
 	struct pol_ranges *terms; /* per policy term: its addresses */
@@ -163,8 +163,8 @@ static int build_hash(struct pol_build *b)
 	if (p->nterms) {
 		a = json_array();
 		for (size_t i = 0; i < p->nterms; i++)
-			json_array_append_new(a, json_pack("[so]", p->terms[i].label,
-							   ranges_canon(&b->terms[i])));
+			json_array_append_new(
+			    a, json_pack("[so]", p->terms[i].label, ranges_canon(&b->terms[i])));
 		json_object_set_new(c, "terms", a);
 	}
 	json_object_set_new(c, "management",
@@ -352,10 +352,11 @@ static int materialize_terms(struct pol_build *b)
 		const struct pol_ranges *tr = &b->terms[i];
 		size_t j = 0;
 		for (size_t k = 0; k < tr->n && rc == 0; k++) {
-			while (j < b->sites.n && ip_addr_cmp(&b->sites.v[j].last, &tr->v[k].first) < 0)
+			while (j < b->sites.n &&
+			       ip_addr_cmp(&b->sites.v[j].last, &tr->v[k].first) < 0)
 				j++;
-			for (size_t m = j;
-			     m < b->sites.n && ip_addr_cmp(&b->sites.v[m].first, &tr->v[k].last) <= 0;
+			for (size_t m = j; m < b->sites.n &&
+					   ip_addr_cmp(&b->sites.v[m].first, &tr->v[k].last) <= 0;
 			     m++)
 				b->term_site[i * inv->nsites + (size_t)b->sites.v[m].val] = true;
 		}
@@ -527,7 +528,8 @@ static bool side_local(const struct pol_build *b, const struct pol_rside *sd, in
 	if (sd->any)
 		return true;
 	for (size_t i = 0; i < sd->nzones; i++)
-		if (local_zone[sd->zones[i]] || (p->zones[sd->zones[i]].kind == POL_ZONE_DC && local_dc))
+		if (local_zone[sd->zones[i]] ||
+		    (p->zones[sd->zones[i]].kind == POL_ZONE_DC && local_dc))
 			return true;
 	for (size_t i = 0; i < sd->nterms; i++)
 		if (b->term_site[(size_t)sd->terms[i] * b->inv->nsites + (size_t)site])
@@ -676,8 +678,8 @@ static int add_trule(const struct pol_build *b, struct pol_table *t, const struc
 		 * interface the packet comes in on. */
 		struct pol_ranges own = {0};
 		rc = 0;
-		for (size_t k = b->inv->iface_start[site]; k < b->inv->iface_start[site + 1] && rc == 0;
-		     k++) {
+		for (size_t k = b->inv->iface_start[site];
+		     k < b->inv->iface_start[site + 1] && rc == 0; k++) {
 			const struct iface *x = &b->inv->ifaces[k];
 			if (!iface_matches(r, x))
 				continue;
@@ -719,7 +721,8 @@ static int add_trule(const struct pol_build *b, struct pol_table *t, const struc
 	}
 	rc = -ENOMEM;
 	if (r->when.set) {
-		struct tw_window w = {.days = r->when.days, .start = r->when.start, .end = r->when.end};
+		struct tw_window w = {
+		    .days = r->when.days, .start = r->when.start, .end = r->when.end};
 		snprintf(w.tz, sizeof(w.tz), "%s", r->when.tz);
 		int64_t from, to;
 		window_horizon(p, &from, &to);
@@ -999,7 +1002,7 @@ static int zone_ranges(const struct pol_table *t, int z, uint8_t fam, struct pol
 	case POL_ZONE_SPECIAL:
 	case POL_ZONE_PRIVEXT:
 		return pol_ranges_subtract(pol_outside_ranges(pol_table_zone_kind(t, z)),
-				  pol_table_clist(t, POL_L_CITY), fam, out);
+					   pol_table_clist(t, POL_L_CITY), fam, out);
 	case POL_ZONE_UNASSIGNED:
 		return pol_ranges_subtract(pol_table_clist(t, POL_L_CITY), part, fam, out);
 	case POL_ZONE_DC:
@@ -1031,7 +1034,7 @@ struct render {
 	const struct pol_build *b;
 	const struct pol_table *t;
 	FILE *sets, *fwd, *in, *pre;
-	FILE *cur; /* the chain policy rules go to: forward, or input for gateway services */
+	FILE *cur;    /* the chain policy rules go to: forward, or input for gateway services */
 	char **names; /* sets declared so far, and union sets found empty (not declared) */
 	char **keys;  /* what each set holds: its zones or services */
 	bool *nonempty;
@@ -1442,7 +1445,7 @@ static void rule_obj_name(char *buf, size_t size, const char *prefix, const char
  */
 static unsigned unit_seconds(const char *unit)
 {
-	return strcmp(unit, "second") == 0 ? 1
+	return strcmp(unit, "second") == 0   ? 1
 	       : strcmp(unit, "minute") == 0 ? 60
 	       : strcmp(unit, "hour") == 0   ? 3600
 					     : 86400;
@@ -1458,8 +1461,8 @@ static unsigned unit_seconds(const char *unit)
  * (fails closed). An entry lives long enough for its bucket to refill.
  * Burst: as given, else the rate (N connections at once, N per unit).
  */
-static void limit_rule(struct render *r, const struct pol_trule *tr, const char *match,
-		       uint8_t fam, const char *cmt)
+static void limit_rule(struct render *r, const struct pol_trule *tr, const char *match, uint8_t fam,
+		       const char *cmt)
 {
 	char name[96];
 	const struct pol_limit *l = &tr->limit;
@@ -1469,12 +1472,12 @@ static void limit_rule(struct render *r, const struct pol_trule *tr, const char 
 		rule_obj_name(name, sizeof(name), "l_", tr->id, "");
 		if (declared(r, name) < 0) {
 			remember(r, name, name, true);
-			fprintf(r->sets, "\tlimit %s {\n\t\trate over %u/%s burst %u packets\n\t}\n",
-				name, l->rate, l->unit, burst);
+			fprintf(r->sets,
+				"\tlimit %s {\n\t\trate over %u/%s burst %u packets\n\t}\n", name,
+				l->rate, l->unit, burst);
 		}
-		fprintf(r->cur,
-			"\t\t%s limit name \"%s\" counter drop comment \"limit:%s\"\n", match,
-			name, tr->id);
+		fprintf(r->cur, "\t\t%s limit name \"%s\" counter drop comment \"limit:%s\"\n",
+			match, name, tr->id);
 		fprintf(r->cur, "\t\t%s counter accept comment \"%s\"\n", match, cmt);
 		return;
 	}

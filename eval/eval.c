@@ -14,8 +14,8 @@ const char *const pol_scope_names[POL_SCOPE_COUNT] = {"any", "same-site", "same-
 const char *const pol_mode_names[POL_MODE_COUNT] = {"enforce", "observe"};
 const char *const pol_zone_kind_names[POL_ZONE_KIND_COUNT] = {
     "segment", "vpn", "unassigned", "internet", "dc", "other", "special", "private-external"};
-const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {"rule", "default", "transit", "invalid",
-							  "related", "management", "fixed"};
+const char *const pol_outcome_names[POL_OUTCOME_COUNT] = {
+    "rule", "default", "transit", "invalid", "related", "management", "fixed"};
 
 const char *const pol_special_prefixes[] = {
     "0.0.0.0/8",       /* this network (RFC 791) */
@@ -242,7 +242,7 @@ int pol_ranges_complement(const struct pol_ranges *r, uint8_t fam, struct pol_ra
 
 /* Appends a minus b (both normalized) for family fam. */
 int pol_ranges_subtract(const struct pol_ranges *a, const struct pol_ranges *b, uint8_t fam,
-		      struct pol_ranges *out)
+			struct pol_ranges *out)
 {
 	size_t j = 0;
 	for (size_t i = 0; i < a->n; i++) {
@@ -863,7 +863,8 @@ bool pol_rule_matches(const struct pol_table *t, const struct pol_trule *r,
 		return false;
 	if (r->window && tp->time && !in_spans(r->spans, r->nspans, tp->time))
 		return false;
-	if (!pol_side_matches(t, &r->from, &tp->src, s) || !pol_side_matches(t, &r->to, &tp->dst, d))
+	if (!pol_side_matches(t, &r->from, &tp->src, s) ||
+	    !pol_side_matches(t, &r->to, &tp->dst, d))
 		return false;
 	switch (r->scope) {
 	case POL_SCOPE_ANY:
@@ -916,8 +917,8 @@ static bool input_fixed(const struct pol_tuple *tp, const struct pol_class *src)
 		return (ty >= 133 && ty <= 136) || ((ty == 131 || ty == 143) && (unspec || ll));
 	}
 	if (tp->proto == IPPROTO_UDP && tp->dport == 67) {
-		bool zero = tp->src.family == 4 && !tp->src.b[0] && !tp->src.b[1] && !tp->src.b[2] &&
-			    !tp->src.b[3];
+		bool zero = tp->src.family == 4 && !tp->src.b[0] && !tp->src.b[1] &&
+			    !tp->src.b[2] && !tp->src.b[3];
 		return src->local || zero;
 	}
 	return false;
@@ -1145,9 +1146,9 @@ json_t *pol_table_to_json(const struct pol_table *t)
 	if (t->nsets) {
 		json_t *sa = json_array();
 		for (size_t i = 0; sa && i < t->nsets; i++)
-			json_array_append_new(sa, json_pack("{s:s,s:s,s:o}", "name", t->sets[i].name,
-							    "label", t->sets[i].label, "ranges",
-							    ranges_json(&t->sets[i].r)));
+			json_array_append_new(
+			    sa, json_pack("{s:s,s:s,s:o}", "name", t->sets[i].name, "label",
+					  t->sets[i].label, "ranges", ranges_json(&t->sets[i].r)));
 		bad |= add_new(j, "sets", sa);
 	}
 	json_t *rs = json_array();
@@ -1182,7 +1183,8 @@ json_t *pol_table_to_json(const struct pol_table *t)
 		if (r->window) {
 			json_t *sp = json_array();
 			for (size_t k = 0; sp && k < r->nspans; k++)
-				json_array_append_new(sp, json_pack("[I,I]", (json_int_t)r->spans[k].first,
+				json_array_append_new(sp, json_pack("[I,I]",
+								    (json_int_t)r->spans[k].first,
 								    (json_int_t)r->spans[k].last));
 			add_new(o, "window", json_string(r->window));
 			add_new(o, "window_spans", sp);

@@ -139,9 +139,9 @@ struct pol_side {
 
 /* A rate limit on the new connections a rule accepts (nft `limit rate over`). */
 struct pol_limit {
-	unsigned rate;	/* 0: none */
-	char unit[8];	/* second, minute, hour, day */
-	unsigned burst; /* 0: nft's default */
+	unsigned rate;	 /* 0: none */
+	char unit[8];	 /* second, minute, hour, day */
+	unsigned burst;	 /* 0: nft's default */
 	bool per_source; /* per source address (a dynamic set), else for the whole rule */
 };
 
@@ -160,7 +160,8 @@ struct pol_trule {
 	struct pol_side from, to;
 	struct pol_match svc;
 	struct pol_limit limit;
-	char *window;	       /* the time window as written ("mon-fri 22:00-02:00 Europe/Berlin"), or NULL */
+	char
+	    *window; /* the time window as written ("mon-fri 22:00-02:00 Europe/Berlin"), or NULL */
 	struct pol_span *spans; /* its occurrences in the table's horizon, sorted, disjoint */
 	size_t nspans;
 	char **ifaces; /* gateway services: the interfaces they are accepted on (none: every one) */
@@ -283,14 +284,14 @@ struct pol_tuple {
 };
 
 enum pol_outcome {
-	POL_BY_RULE,	/* a rule decided */
-	POL_BY_DEFAULT, /* no rule matched: default drop */
-	POL_BY_TRANSIT, /* neither end is this gateway's: passes */
-	POL_BY_INVALID, /* conntrack calls it invalid: an ICMP message that cannot open
-			   a connection (an unsolicited error, a reply); dropped */
-	POL_BY_RELATED, /* an ICMP error RELATED to a tracked connection: passes with it.
-			   Only the agent, which sees the connection, says so; pol_decide
-			   never does */
+	POL_BY_RULE,	   /* a rule decided */
+	POL_BY_DEFAULT,	   /* no rule matched: default drop */
+	POL_BY_TRANSIT,	   /* neither end is this gateway's: passes */
+	POL_BY_INVALID,	   /* conntrack calls it invalid: an ICMP message that cannot open
+			      a connection (an unsolicited error, a reply); dropped */
+	POL_BY_RELATED,	   /* an ICMP error RELATED to a tracked connection: passes with it.
+			      Only the agent, which sees the connection, says so; pol_decide
+			      never does */
 	POL_BY_MANAGEMENT, /* to the gateway itself from a management network: the
 			      input chain's anti-lockout accepts it before any rule */
 	POL_BY_FIXED,	   /* to the gateway itself: a fixed accept of the input chain

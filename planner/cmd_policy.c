@@ -123,9 +123,9 @@ static int check_date(const char *usage, const char *date)
 }
 
 /* Loads, resolves every --site (all unknown ones reported) and compiles; an exit code. */
-static int compile_run(const char *dir, const char *policy_file, const char *out,
-		       const char *date, enum pol_mode mode, bool json, const char *const *sites,
-		       size_t nsites, int *idx)
+static int compile_run(const char *dir, const char *policy_file, const char *out, const char *date,
+		       enum pol_mode mode, bool json, const char *const *sites, size_t nsites,
+		       int *idx)
 {
 	struct inventory *inv;
 	struct policy *p;
@@ -166,14 +166,10 @@ out:
 static int policy_compile(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"policy", required_argument, NULL, 'p'},
-	    {"site", required_argument, NULL, 's'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"date", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"out", required_argument, NULL, 'o'},  {"policy", required_argument, NULL, 'p'},
+	    {"site", required_argument, NULL, 's'}, {"mode", required_argument, NULL, 'm'},
+	    {"date", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *date = NULL, *policy_file = NULL;
 	int mode = POL_MODE_ENFORCE, c;
@@ -432,12 +428,11 @@ static json_t *end_json(const struct pol_table *city, const struct inventory *in
 {
 	const char *site = pol_table_site_name(city, c->site);
 	int s = site ? inventory_find_site(inv, site) : -1;
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b}", "address", ip, "zone",
-			      pol_table_zone_name(city, c->zone), "kind",
-			      pol_zone_kind_names[pol_table_zone_kind(city, c->zone)], "site", site,
-			      "district",
-			      s >= 0 ? inv->districts[inv->sites[s].district].name : NULL, "dc",
-			      c->dc);
+	json_t *j = json_pack(
+	    "{s:s,s:s,s:s,s:s?,s:s?,s:b}", "address", ip, "zone",
+	    pol_table_zone_name(city, c->zone), "kind",
+	    pol_zone_kind_names[pol_table_zone_kind(city, c->zone)], "site", site, "district",
+	    s >= 0 ? inv->districts[inv->sites[s].district].name : NULL, "dc", c->dc);
 	struct end_names n;
 	names_of(p, inv, a, s, &n);
 	json_object_set_new(j, "objects", strs_json(n.objects, n.nobjects));
@@ -528,16 +523,17 @@ static void print_json(const struct query_args *q, const struct inventory *inv,
 			    summary_side_term(r->gw[i], &ru->from, &q->tp.src, &r->v[i].src);
 			const char *t =
 			    summary_side_term(r->gw[i], &ru->to, &q->tp.dst, &r->v[i].dst);
-			json_object_set_new(g, "matched",
-					    json_pack("{s:s?,s:s?}", "from", f,
-						      "to", ru->gateway ? "gateway" : t));
+			json_object_set_new(
+			    g, "matched",
+			    json_pack("{s:s?,s:s?}", "from", f, "to", ru->gateway ? "gateway" : t));
 			if (ru->window)
 				json_object_set_new(g, "window", json_string(ru->window));
 			if (ru->limit.rate)
 				json_object_set_new(
 				    g, "limit",
-				    json_pack("{s:I,s:s,s:I,s:b}", "rate", (json_int_t)ru->limit.rate,
-					      "unit", ru->limit.unit, "burst",
+				    json_pack("{s:I,s:s,s:I,s:b}", "rate",
+					      (json_int_t)ru->limit.rate, "unit", ru->limit.unit,
+					      "burst",
 					      (json_int_t)(ru->limit.burst ? ru->limit.burst
 									   : ru->limit.rate),
 					      "per_source", ru->limit.per_source));
@@ -605,25 +601,27 @@ static void print_text(const struct query_args *q, const struct inventory *inv,
 		    v->rule >= 0 ? pol_table_rule(r->gw[i], (size_t)v->rule) : NULL;
 		printf("  gateway %s: %s", inv->sites[r->judges[i]].id, verdict_word(v));
 		if (ru) {
-			const char *f =
-			    summary_side_term(r->gw[i], &ru->from, &q->tp.src, &v->src);
+			const char *f = summary_side_term(r->gw[i], &ru->from, &q->tp.src, &v->src);
 			const char *t = summary_side_term(r->gw[i], &ru->to, &q->tp.dst, &v->dst);
-			printf(" by %srule %s%s (scope %s; from %s, to %s", ru->gateway ? "gateway " : "",
-			       ru->id, ru->exception ? " [site exception]" : "",
-			       pol_scope_names[ru->scope], f ? f : "?",
-			       ru->gateway ? "the gateway" : t ? t : "?");
+			printf(" by %srule %s%s (scope %s; from %s, to %s",
+			       ru->gateway ? "gateway " : "", ru->id,
+			       ru->exception ? " [site exception]" : "", pol_scope_names[ru->scope],
+			       f ? f : "?",
+			       ru->gateway ? "the gateway"
+			       : t	   ? t
+					   : "?");
 			if (ru->window)
 				printf("; window %s", ru->window);
 			if (ru->limit.rate)
-				printf("; limit %u/%s burst %u%s: new connections over it are dropped",
-				       ru->limit.rate, ru->limit.unit,
-				       ru->limit.burst ? ru->limit.burst : ru->limit.rate,
-				       ru->limit.per_source ? " per source (IPv6: per /64)" : "");
+				printf(
+				    "; limit %u/%s burst %u%s: new connections over it are dropped",
+				    ru->limit.rate, ru->limit.unit,
+				    ru->limit.burst ? ru->limit.burst : ru->limit.rate,
+				    ru->limit.per_source ? " per source (IPv6: per /64)" : "");
 			printf(")");
 		} else if (v->by == POL_BY_MANAGEMENT) {
 			printf(" by the anti-lockout (a management network to the gateway)");
-		}
-		else if (v->by == POL_BY_DEFAULT)
+		} else if (v->by == POL_BY_DEFAULT)
 			printf(" by default (no rule matched)");
 		else if (v->by == POL_BY_INVALID)
 			printf(

@@ -572,9 +572,9 @@ int policy_cmd_status(int argc, char **argv)
 		long d = window_days(&win[i]);
 		printf("time window of rule %s (%s): rendered until %s, %s\n", win[i].id,
 		       win[i].text, win[i].until,
-		       d < 0 ? "PAST: the rule matches nothing until compiled and applied again"
+		       d < 0	? "PAST: the rule matches nothing until compiled and applied again"
 		       : d < 30 ? "less than 30 days left: compile and apply again soon"
-			      : "in force (the spans follow the zone's daylight-saving changes)");
+				: "in force (the spans follow the zone's daylight-saving changes)");
 	}
 	if (against && live) {
 		if (in_sync)
