@@ -15,6 +15,7 @@ packages=(
 	iproute2 iputils-ping netcat-openbsd tcpdump tcpreplay jq perl iperf3 python3
 	softflowd nfdump
 	chromium
+	openssh-server openssh-client rsync
 )
 extra=("$@")
 
