@@ -86,6 +86,8 @@ int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
 {
 	char t0[32], t1[32], host[256] = "";
 	bool live = a->o.nifaces > 0;
+	/* An offline capture without flows has no time span: no 1970 window. */
+	bool empty = !live && !a->first_ns;
 	uint64_t start = live ? a->win_start_ns : a->first_ns;
 	if (!live)
 		end_ns = a->last_ns;
@@ -103,10 +105,14 @@ int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
 		bad |= summary_envelope(j, host, m.gateway);
 		bad |= json_object_set_new(
 		    j, "window",
-		    json_pack("{s:s,s:s,s:f,s:b,s:s}", "start", summary_time(start, t0, sizeof(t0)),
-			      "end", summary_time(end_ns, t1, sizeof(t1)), "seconds",
+		    json_pack("{s:s?,s:s?,s:f,s:b,s:s}", "start",
+			      empty ? NULL : summary_time(start, t0, sizeof(t0)), "end",
+			      empty ? NULL : summary_time(end_ns, t1, sizeof(t1)), "seconds",
 			      (double)(end_ns - start) / 1e9, "final", final, "clock",
 			      live ? "wall" : "capture"));
+		if (empty)
+			bad |=
+			    json_object_set_new(json_object_get(j, "window"), "empty", json_true());
 		bad |= json_object_set_new(j, "policy", policy_json(a));
 		json_t *cap = json_pack(
 		    "{s:s,s:s?,s:I,s:I,s:I,s:I,s:o,s:I}", "mode", live ? "live" : "offline", "file",
