@@ -82,7 +82,7 @@ static json_t *kernel_json(void)
 	return j;
 }
 
-int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
+int win_write_summary(struct agent *a, uint64_t end_ns, bool final, const char **failed)
 {
 	char t0[32], t1[32], host[256] = "";
 	bool live = a->o.nifaces > 0;
@@ -147,7 +147,16 @@ int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
 			bad |= json_object_set_new(j, "kernel", json_null());
 		}
 	}
-	int rc = bad ? -ENOMEM : summary_write(a->o.summary, j);
+	int rc = bad ? -ENOMEM : 0;
+	*failed = a->o.summary ? a->o.summary : a->o.spool;
+	if (!rc && a->o.summary)
+		rc = summary_write(a->o.summary, j);
+	if (!rc && a->spool) {
+		/* an empty offline window is named by the time it was written */
+		uint64_t now = agent_now_ns();
+		*failed = a->o.spool;
+		rc = spool_write(a->spool, j, empty ? now : start, empty ? now : end_ns);
+	}
 	json_decref(j);
 	return rc;
 }
@@ -166,12 +175,13 @@ void win_next(struct agent *a, uint64_t start_ns)
 
 void win_tick(struct agent *a, uint64_t now, bool final)
 {
-	if (!a->o.summary) {
+	const char *failed = NULL;
+	if (!a->o.summary && !a->spool) {
 		win_next(a, now);
 		return;
 	}
-	int rc = win_write_summary(a, now, final);
+	int rc = win_write_summary(a, now, final, &failed);
 	if (rc)
-		report_log("%s: cannot write summary: %s", a->o.summary, strerror(-rc));
+		report_log("%s: cannot write summary: %s", failed, strerror(-rc));
 	win_next(a, now);
 }
