@@ -285,7 +285,8 @@ static int scan(struct spool *sp)
 	closedir(d);
 	if (rc)
 		return rc;
-	qsort(sp->f, sp->n, sizeof(*sp->f), cmp_seq);
+	if (sp->n)
+		qsort(sp->f, sp->n, sizeof(*sp->f), cmp_seq);
 	for (size_t i = 1; i < sp->n; i++)
 		if (sp->f[i].seq == sp->f[i - 1].seq)
 			slog(sp, "spool: %s and %s have the same seq", sp->f[i - 1].name,
