@@ -116,28 +116,50 @@ static int sort_array(json_t *a, int (*cmp)(const void *, const void *), size_t 
 	return bad;
 }
 
-static int merge_names(json_t *dst, const json_t *src)
+static bool same_str(const json_t *a, const json_t *b, const char *k)
 {
-	size_t i, j;
-	json_t *s, *d;
+	const char *x = json_string_value(json_object_get(a, k));
+	const char *y = json_string_value(json_object_get(b, k));
+	return x && y && strcmp(x, y) == 0;
+}
+
+/* The object of arr whose string members k1 (and k2 when not NULL) equal x's, or NULL. */
+static json_t *find_same(const json_t *arr, const json_t *x, const char *k1, const char *k2)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach((json_t *)arr, i, e)
+	{
+		if (same_str(e, x, k1) && (!k2 || same_str(e, x, k2)))
+			return e;
+	}
+	return NULL;
+}
+
+/* Each object of src added into dst (the counters named, NULL-terminated) where dst has one
+ * with the same keys, else appended: lists keyed by k1 (and k2). */
+static int add_objects(json_t *dst, const json_t *src, const char *k1, const char *k2,
+		       const char *const *counters)
+{
+	size_t i;
+	json_t *s;
 	int bad = 0;
 	json_array_foreach((json_t *)src, i, s)
 	{
-		const char *name = json_string_value(json_object_get(s, "name"));
-		bool found = false;
-		json_array_foreach(dst, j, d)
-		{
-			const char *dn = json_string_value(json_object_get(d, "name"));
-			if (name && dn && strcmp(name, dn) == 0) {
-				bad |= add_key(d, s, "flows");
-				found = true;
-				break;
-			}
-		}
-		if (!found)
+		json_t *d = find_same(dst, s, k1, k2);
+		for (size_t k = 0; d && counters[k]; k++)
+			bad |= add_key(d, s, counters[k]);
+		if (!d)
 			bad |= json_array_append_new(dst, json_deep_copy(s));
 	}
 	return bad;
+}
+
+static const char *const flows_only[] = {"flows", NULL};
+
+static int merge_names(json_t *dst, const json_t *src)
+{
+	return add_objects(dst, src, "name", NULL, flows_only);
 }
 
 /* src_sets, dst_sets, matched.from, matched.to of tuple src into dst. */
@@ -180,13 +202,6 @@ static int cmp_example(const void *a, const void *b)
 				 json_string_value(json_object_get(y, "dst")));
 }
 
-static bool same_str(const json_t *a, const json_t *b, const char *k)
-{
-	const char *x = json_string_value(json_object_get(a, k));
-	const char *y = json_string_value(json_object_get(b, k));
-	return x && y && strcmp(x, y) == 0;
-}
-
 static int merge_examples(json_t *dst, const json_t *src)
 {
 	const json_t *s = json_object_get(src, "examples");
@@ -195,24 +210,7 @@ static int merge_examples(json_t *dst, const json_t *src)
 		return 0;
 	if (!json_is_array(d))
 		return json_object_set_new(dst, "examples", json_deep_copy(s));
-	size_t i, j;
-	json_t *e, *f;
-	int bad = 0;
-	json_array_foreach((json_t *)s, i, e)
-	{
-		bool found = false;
-		json_array_foreach(d, j, f)
-		{
-			if (same_str(e, f, "src") && same_str(e, f, "dst")) {
-				bad |= add_key(f, e, "flows");
-				found = true;
-				break;
-			}
-		}
-		if (!found)
-			bad |= json_array_append_new(d, json_deep_copy(e));
-	}
-	return bad;
+	return add_objects(d, s, "src", "dst", flows_only);
 }
 
 /* One end of a denied tuple's hosts: addresses with flows (-1: not given). */
@@ -451,26 +449,10 @@ static int merge_hits(json_t *base, json_t *const *docs, size_t n)
 	int bad = 0;
 	if (!json_is_array(hits))
 		return 0;
-	for (size_t d = 0; d + 1 < n; d++) {
-		size_t i, j;
-		json_t *h, *x;
-		json_array_foreach(json_object_get(docs[d], "rule_hits"), i, h)
-		{
-			bool found = false;
-			json_array_foreach(hits, j, x)
-			{
-				if (same_str(h, x, "id")) {
-					bad |= add_key(x, h, "hits");
-					bad |= add_key(x, h, "packets");
-					bad |= add_key(x, h, "bytes");
-					found = true;
-					break;
-				}
-			}
-			if (!found)
-				bad |= json_array_append_new(hits, json_deep_copy(h));
-		}
-	}
+	static const char *const counters[] = {"hits", "packets", "bytes", NULL};
+	for (size_t d = 0; d + 1 < n; d++)
+		bad |=
+		    add_objects(hits, json_object_get(docs[d], "rule_hits"), "id", NULL, counters);
 	return bad;
 }
 
@@ -501,25 +483,11 @@ static int merge_unassigned(json_t *base, json_t *const *docs, size_t n)
 		bad |= add_key(u, s, "bytes");
 		if (iv(s, "addresses") > addresses)
 			addresses = iv(s, "addresses");
-		size_t i, j;
-		json_t *a, *x;
-		json_array_foreach(json_object_get(s, "top"), i, a)
-		{
-			bool found = false;
-			json_array_foreach(top, j, x)
-			{
-				if (same_str(a, x, "address")) {
-					static const char *const k[] = {"as_src", "as_dst",
-									"packets", "bytes"};
-					for (int m = 0; m < 4; m++)
-						bad |= add_key(x, a, k[m]);
-					found = true;
-					break;
-				}
-			}
-			if (!found && json_is_array(top))
-				bad |= json_array_append_new(top, json_deep_copy(a));
-		}
+		static const char *const counters[] = {"as_src", "as_dst", "packets", "bytes",
+						       NULL};
+		if (json_is_array(top))
+			bad |=
+			    add_objects(top, json_object_get(s, "top"), "address", NULL, counters);
 	}
 	if ((json_int_t)json_array_size(top) > addresses)
 		addresses = (json_int_t)json_array_size(top);
@@ -547,18 +515,13 @@ static int merge_capture(json_t *base, json_t *const *docs, size_t n)
 		json_t *de = json_object_get(c, "decode_errors");
 		if (json_is_object(de))
 			bad |= sum_ints(de, json_object_get(s, "decode_errors"));
-		size_t i, j;
-		json_t *f, *x;
+		size_t i;
+		json_t *f;
 		json_array_foreach(json_object_get(s, "interfaces"), i, f)
 		{
-			json_array_foreach(json_object_get(c, "interfaces"), j, x)
-			{
-				if (same_str(f, x, "name")) {
-					for (size_t k = 0; k < 4; k++)
-						bad |= add_key(x, f, ifc[k]);
-					break;
-				}
-			}
+			json_t *x = find_same(json_object_get(c, "interfaces"), f, "name", NULL);
+			for (size_t k = 0; x && k < 4; k++)
+				bad |= add_key(x, f, ifc[k]);
 		}
 	}
 	return bad;

@@ -127,6 +127,16 @@ static bool get_time(struct summary_reader *r, const json_t *o, const struct at 
 	return false;
 }
 
+/* Members start and end: two times, the end not before the start. */
+static void get_span(struct summary_reader *r, const json_t *o, const struct at *w,
+		     const char **start, const char **end)
+{
+	int64_t t0, t1;
+	if (get_time(r, o, w, "start", false, start, &t0) &&
+	    get_time(r, o, w, "end", false, end, &t1) && t1 < t0)
+		summary_bad(r, "%s.end: %s is before the start %s", PATH(w), *end, *start);
+}
+
 static bool one_of(const char *s, const char *const *names)
 {
 	for (; *names; names++)
@@ -689,7 +699,6 @@ static void read_refs(struct summary_reader *r, const json_t *a, const char *whe
 	{
 		const struct at w = {where, i, NULL, NOIX};
 		struct summary_ref *f = &(*out)[*n];
-		int64_t t0, t1;
 		if (!json_is_object(e)) {
 			summary_bad(r, "%s: expected an object", PATH(&w));
 			continue;
@@ -697,10 +706,7 @@ static void read_refs(struct summary_reader *r, const json_t *a, const char *whe
 		int before = r->errors;
 		get_u64(r, e, &w, "seq", true, INT64_MAX, &f->seq);
 		get_str(r, e, &w, "sha256", true, false, &f->sha256);
-		if (get_time(r, e, &w, "start", false, &f->start, &t0) &&
-		    get_time(r, e, &w, "end", false, &f->end, &t1) && t1 < t0)
-			summary_bad(r, "%s.end: %s is before the start %s", PATH(&w), f->end,
-				    f->start);
+		get_span(r, e, &w, &f->start, &f->end);
 		if (r->errors > before)
 			continue;
 		if (f->seq == 0)
@@ -783,14 +789,11 @@ int summary_read_gap(struct summary_reader *r, const json_t *j, struct summary_g
 		summary_bad(r, "gap: expected an object");
 		return r->errors;
 	}
-	int64_t t0, t1;
 	if (get_str(r, o, AT("gap"), "reason", true, false, &g->reason) &&
 	    !one_of(g->reason, reasons))
 		summary_bad(r, "gap.reason: expected \"size-cap\" or \"age-cap\", not '%s'",
 			    g->reason);
-	if (get_time(r, o, AT("gap"), "start", false, &g->start, &t0) &&
-	    get_time(r, o, AT("gap"), "end", false, &g->end, &t1) && t1 < t0)
-		summary_bad(r, "gap.end: %s is before the start %s", g->end, g->start);
+	get_span(r, o, AT("gap"), &g->start, &g->end);
 	read_refs(r, json_object_get(o, "dropped"), "gap.dropped", &g->dropped, &g->ndropped);
 	refs_before(r, &g->chain, g->dropped, g->ndropped, "gap.dropped");
 	return r->errors;
@@ -799,7 +802,6 @@ int summary_read_gap(struct summary_reader *r, const json_t *j, struct summary_g
 /* window: start and end, or (an offline capture without flows) empty with null times. */
 static void read_window(struct summary_reader *r, const json_t *w, struct summary_read *s)
 {
-	int64_t t0, t1;
 	if (!json_is_object(w)) {
 		summary_bad(r, "window: expected an object");
 		return;
@@ -812,9 +814,8 @@ static void read_window(struct summary_reader *r, const json_t *w, struct summar
 		if (!json_is_null(json_object_get(w, "start")) ||
 		    !json_is_null(json_object_get(w, "end")))
 			summary_bad(r, "window: an empty window has null 'start' and 'end'");
-	} else if (get_time(r, w, AT("window"), "start", false, &s->start, &t0) &&
-		   get_time(r, w, AT("window"), "end", false, &s->end, &t1) && t1 < t0) {
-		summary_bad(r, "window.end: %s is before the start %s", s->end, s->start);
+	} else {
+		get_span(r, w, AT("window"), &s->start, &s->end);
 	}
 	const json_t *rep = json_object_get(w, "replaces");
 	if (rep) {
