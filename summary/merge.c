@@ -315,8 +315,10 @@ static int merge_scope(json_t *dst, const json_t *src)
 	const json_t *s = json_object_get(src, "scope");
 	if (!json_is_object(d) && !json_is_object(s))
 		return 0;
-	if (!json_is_object(d) || !json_is_object(s))
-		return json_object_del(dst, "scope") < 0;
+	if (!json_is_object(d) || !json_is_object(s)) {
+		json_object_del(dst, "scope");
+		return 0;
+	}
 	static const char *const checks[] = {"same_site", "same_district", "dst_dc"};
 	int bad = 0;
 	for (size_t k = 0; k < 3; k++) {
