@@ -18,6 +18,7 @@
 #include "agent/netmon.h"
 #include "agent/options.h"
 #include "agent/pseudo.h"
+#include "agent/spool.h"
 #include "agent/summary.h"
 #include "core/atomic.h"
 #include "core/diag.h"
@@ -62,6 +63,7 @@ struct agent {
 	struct flow_stats flow_base;
 	const char *capture_error; /* offline: the file was refused part-way */
 	bool summarize;		   /* live, or a summary file asked for */
+	struct spool *spool;	   /* --spool, or NULL */
 };
 
 uint64_t agent_now_ns(void);

@@ -280,8 +280,10 @@ int loop_run_offline(struct agent *a, struct cap *cap)
 		if (rc)
 			code = report_fail(SEG_EXIT_SYSTEM, a->o.flows_out, rc);
 	}
-	if (a->o.summary && (rc = win_write_summary(a, 0, true)) != 0 && code == SEG_EXIT_OK)
-		code = report_fail(SEG_EXIT_SYSTEM, a->o.summary, rc);
+	const char *failed = NULL;
+	if ((a->o.summary || a->spool) && (rc = win_write_summary(a, 0, true, &failed)) != 0 &&
+	    code == SEG_EXIT_OK)
+		code = report_fail(SEG_EXIT_SYSTEM, failed, rc);
 
 	if (a->o.stats_json) {
 		json_t *j = exp_stats_json(dec_stats(a->dec), flow_table_stats(a->ft),

@@ -7,12 +7,35 @@
  * loop and the offline read), window.c (summary windows), privs.c
  * (privilege drop), report.c (everything the agent prints). */
 #include <errno.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/loop.h"
 #include "agent/options.h"
 #include "agent/report.h"
 #include "core/exitcodes.h"
+
+/* The spool's log lines go where every line of the agent goes. */
+static void spool_log(void *arg, const char *msg)
+{
+	(void)arg;
+	report_log("%s", msg);
+}
+
+/* --spool: the chain's gateway is the policy's site id, else the host name. */
+static int open_spool(struct agent *a)
+{
+	char host[256] = "";
+	struct pol_table_meta m = {0};
+	gethostname(host, sizeof(host) - 1);
+	if (a->pol)
+		pol_table_get_meta(a->pol, &m);
+	struct spool_caps caps = {(a->o.spool_max_mb ? a->o.spool_max_mb : DEFAULT_SPOOL_MB) << 20,
+				  (a->o.spool_max_days ? a->o.spool_max_days : DEFAULT_SPOOL_DAYS) *
+				      86400};
+	struct spool_env env = {NULL, spool_log, NULL};
+	return spool_open(a->o.spool, host, m.gateway, &caps, &env, &a->spool);
+}
 
 int main(int argc, char **argv)
 {
@@ -58,7 +81,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Reading a file for its flows only costs nothing per record. */
-	a.summarize = a.o.nifaces > 0 || a.o.summary;
+	a.summarize = a.o.nifaces > 0 || a.o.summary || a.o.spool;
 	struct flow_config fc = {
 	    .max_flows = (size_t)a.o.max_flows,
 	    .timeouts = a.o.timeouts,
@@ -88,6 +111,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		a.policy_loaded_ns = agent_now_ns();
+	}
+	if (a.o.spool && (rc = open_spool(&a)) != 0) {
+		code = report_fail(SEG_EXIT_SYSTEM, a.o.spool, rc);
+		goto out;
 	}
 	if (a.o.filter && cap_filter_check(a.o.filter, a.dl) != 0) {
 		report_diags(a.dl);
@@ -149,6 +176,7 @@ out:
 	exp_set_addr_hook(NULL, NULL);
 	pseudo_free(a.ps);
 	pol_table_free(a.pol);
+	spool_close(a.spool);
 	json_decref(a.events);
 	diag_list_free(a.dl);
 	opt_free_args(args, nalloc);

@@ -41,6 +41,11 @@ static const char usage_text[] =
     "                         0 keeps them)\n"
     "      --summary FILE     segment summary, JSON, replaced atomically (docs/summary.md)\n"
     "      --interval S       live: seconds between summaries (default 300)\n"
+    "      --spool DIR        also keep every window's summary as a file of its own in\n"
+    "                         DIR, chained by SHA-256, for shipping (docs/summary.md)\n"
+    "      --spool-max-mb N   spool size cap, MiB: then old 5-minute windows are merged\n"
+    "                         into hourly ones, then the oldest dropped (default 512)\n"
+    "      --spool-max-days N drop spool files older than N days (default 14)\n"
     "      --ipfix HOST:PORT  also export ended flows as IPFIX (RFC 7011, biflows per\n"
     "                         RFC 5103) over UDP to a collector (docs/ipfix.md)\n"
     "      --ipfix-domain N   IPFIX observation domain id (default 0)\n"
@@ -124,6 +129,9 @@ enum {
 	OPT_IPFIX,
 	OPT_IPFIX_DOMAIN,
 	OPT_PSEUDONYMISE,
+	OPT_SPOOL,
+	OPT_SPOOL_MAX_MB,
+	OPT_SPOOL_MAX_DAYS,
 };
 static const char shortopts[] = ":r:i:p:o:m:c:u:sh";
 static const struct option longopts[] = {
@@ -139,6 +147,9 @@ static const struct option longopts[] = {
     {"retain-h", required_argument, NULL, OPT_RETAIN_H},
     {"summary", required_argument, NULL, OPT_SUMMARY},
     {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"spool-max-mb", required_argument, NULL, OPT_SPOOL_MAX_MB},
+    {"spool-max-days", required_argument, NULL, OPT_SPOOL_MAX_DAYS},
     {"ipfix", required_argument, NULL, OPT_IPFIX},
     {"ipfix-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
     {"pseudonymise", required_argument, NULL, OPT_PSEUDONYMISE},
@@ -258,6 +269,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_INTERVAL:
 			rc = number_opt("interval", optarg, 1, 86400, &o->interval_s);
 			break;
+		case OPT_SPOOL:
+			if (!*optarg)
+				return opt_usage_error("%s", "--spool wants a directory");
+			o->spool = optarg;
+			break;
+		case OPT_SPOOL_MAX_MB:
+			rc = number_opt("spool-max-mb", optarg, 1, 1 << 24, &o->spool_max_mb);
+			break;
+		case OPT_SPOOL_MAX_DAYS:
+			rc = number_opt("spool-max-days", optarg, 1, 3660, &o->spool_max_days);
+			break;
 		case 'm':
 			rc = number_opt("max-flows", optarg, 1, FLOW_LIMIT_MAX, &o->max_flows);
 			break;
@@ -298,6 +320,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (!o->read == !o->nifaces)
 		return opt_usage_error("%s", o->read ? "--read and --interface exclude each other"
 						     : "--read FILE or --interface IF is required");
+	if (!o->spool && (o->spool_max_mb || o->spool_max_days))
+		return opt_usage_error("%s", "--spool-max-mb and --spool-max-days go with --spool");
 	if (o->read && o->user)
 		return opt_usage_error("%s", "--user is for live capture");
 	if (o->read && (o->rotate_set || o->interval_s))

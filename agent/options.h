@@ -11,13 +11,15 @@
 #include "agent/flow.h"
 #include "core/diag.h"
 
-#define SEC	       1000000000ull
-#define MAX_IFACES     16
-#define MAX_CFG_ARGS   256
-#define DEFAULT_ROT_MB 64
-#define DEFAULT_ROT_S  3600
-#define DEFAULT_KEEP_H 168
-#define DEFAULT_IVAL_S 300
+#define SEC		   1000000000ull
+#define MAX_IFACES	   16
+#define MAX_CFG_ARGS	   256
+#define DEFAULT_ROT_MB	   64
+#define DEFAULT_ROT_S	   3600
+#define DEFAULT_KEEP_H	   168
+#define DEFAULT_IVAL_S	   300
+#define DEFAULT_SPOOL_MB   512
+#define DEFAULT_SPOOL_DAYS 14
 
 struct opts {
 	const char *read;
@@ -31,6 +33,8 @@ struct opts {
 	bool rotate_set, retain_set;
 	const char *summary;
 	uint64_t interval_s;
+	const char *spool;		       /* --spool DIR */
+	uint64_t spool_max_mb, spool_max_days; /* 0: the defaults */
 	const char *ipfix;
 	uint64_t ipfix_domain;
 	const char *pseudonymise;

@@ -241,6 +241,7 @@ struct names {
 /* The distinct addresses of one end of a denied tuple, up to SUMMARY_HOSTS. */
 struct hosts {
 	uint8_t a[SUMMARY_HOSTS][16];
+	uint64_t flows[SUMMARY_HOSTS]; /* each address's connections */
 	int n;
 	bool more; /* some address did not fit */
 };
@@ -254,6 +255,7 @@ struct tuple {
 	uint8_t proto, ip_version;
 	int port; /* destination port, ICMP type, or -1 */
 	struct counts c;
+	uint64_t answered; /* connections with packets in both directions */
 	struct example ex[EXAMPLE_SLOTS];
 	int nex;
 	bool named;		 /* its table has named sets: src_sets and dst_sets are written */
@@ -500,15 +502,18 @@ static int names_add(struct names *n, int set, const char *label, uint64_t flows
 	return 0;
 }
 
-static void hosts_add(struct hosts *h, const uint8_t a[16])
+static void hosts_add(struct hosts *h, const uint8_t a[16], uint64_t flows)
 {
 	for (int i = 0; i < h->n; i++)
-		if (memcmp(h->a[i], a, 16) == 0)
+		if (memcmp(h->a[i], a, 16) == 0) {
+			h->flows[i] += flows;
 			return;
+		}
 	if (h->n == SUMMARY_HOSTS) {
 		h->more = true;
 		return;
 	}
+	h->flows[h->n] = flows;
 	memcpy(h->a[h->n++], a, 16);
 }
 
@@ -543,8 +548,8 @@ static int note_names(const struct pol_table *t, struct tuple *tu, const struct 
 		return 0;
 	if (!tu->hosts && !(tu->hosts = calloc(2, sizeof(*tu->hosts))))
 		return -ENOMEM;
-	hosts_add(&tu->hosts[0], f->src);
-	hosts_add(&tu->hosts[1], f->dst);
+	hosts_add(&tu->hosts[0], f->src, 1);
+	hosts_add(&tu->hosts[1], f->dst, 1);
 	/* A gateway's table carries its district's and the data centres' networks
 	 * only when one of its rules needs them: without them it cannot tell. */
 	tu->unknown[SCOPE_DISTRICT] |= pol_table_clist(t, POL_L_DISTRICT)->n == 0;
@@ -661,6 +666,7 @@ void sum_add(struct sum *s, const struct pol_table *t, const struct flow *f, enu
 	tu->c.flows += conn;
 	tu->c.packets += packets;
 	tu->c.bytes += bytes;
+	tu->answered += conn && f->packets[0] && f->packets[1];
 	if (!c.classified)
 		return;
 	if (conn)
@@ -756,25 +762,37 @@ static json_t *names_json(const struct names *n)
 	return a;
 }
 
-static int cmp_addr(const void *a, const void *b)
+/* An address of a denied tuple's end with its connections. */
+struct host_flows {
+	uint8_t a[16];
+	uint64_t flows;
+};
+
+static int cmp_host(const void *a, const void *b)
 {
-	return memcmp(a, b, 16);
+	return memcmp(((const struct host_flows *)a)->a, ((const struct host_flows *)b)->a, 16);
 }
 
-/* The addresses of one end, sorted, as every address the agent writes (exp_addr). */
-static json_t *hosts_json(const struct hosts *h)
+/* The addresses of one end, sorted, as every address the agent writes
+ * (exp_addr), into *addrs, and each one's connections, parallel, into *flows. */
+static int hosts_json(const struct hosts *h, json_t **addrs, json_t **flows)
 {
-	uint8_t v[SUMMARY_HOSTS][16];
+	struct host_flows v[SUMMARY_HOSTS];
 	char text[46];
-	json_t *a = json_array();
-	memcpy(v, h->a, sizeof(v));
-	qsort(v, (size_t)h->n, 16, cmp_addr);
-	for (int i = 0; a && i < h->n; i++)
-		if (json_array_append_new(a, json_string(exp_addr(v[i], text, sizeof(text))))) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	for (int i = 0; i < h->n; i++) {
+		memcpy(v[i].a, h->a[i], 16);
+		v[i].flows = h->flows[i];
+	}
+	qsort(v, (size_t)h->n, sizeof(v[0]), cmp_host);
+	*addrs = json_array();
+	*flows = json_array();
+	int bad = !*addrs || !*flows;
+	for (int i = 0; !bad && i < h->n; i++) {
+		bad |= json_array_append_new(*addrs,
+					     json_string(exp_addr(v[i].a, text, sizeof(text))));
+		bad |= json_array_append_new(*flows, json_integer((json_int_t)v[i].flows));
+	}
+	return bad ? -ENOMEM : 0;
 }
 
 /* The names of the table and the denied connections' hosts (docs/summary.md). */
@@ -796,10 +814,14 @@ static int tuple_hosts_json(const struct tuple *tu, json_t *o)
 {
 	if (!tu->hosts)
 		return 0;
-	int bad = set(o, "hosts",
-		      json_pack("{s:o,s:o,s:b,s:b}", "src", hosts_json(&tu->hosts[0]), "dst",
-				hosts_json(&tu->hosts[1]), "src_complete", !tu->hosts[0].more,
-				"dst_complete", !tu->hosts[1].more));
+	json_t *addrs[2] = {NULL, NULL}, *flows[2] = {NULL, NULL};
+	int bad = hosts_json(&tu->hosts[0], &addrs[0], &flows[0]);
+	bad |= hosts_json(&tu->hosts[1], &addrs[1], &flows[1]);
+	/* json_pack's "o" takes each reference, also when it fails */
+	bad |= set(o, "hosts",
+		   json_pack("{s:o,s:o,s:b,s:b,s:o,s:o}", "src", addrs[0], "dst", addrs[1],
+			     "src_complete", !tu->hosts[0].more, "dst_complete", !tu->hosts[1].more,
+			     "src_flows", flows[0], "dst_flows", flows[1]));
 	static const char *const checks[SCOPE_N] = {"same_site", "same_district", "dst_dc"};
 	json_t *sc = json_object();
 	bad |= !sc;
@@ -831,6 +853,7 @@ static json_t *tuple_json(const struct tuple *tu)
 	bad |= set(o, "flows", json_integer((json_int_t)tu->c.flows));
 	bad |= set(o, "packets", json_integer((json_int_t)tu->c.packets));
 	bad |= set(o, "bytes", json_integer((json_int_t)tu->c.bytes));
+	bad |= set(o, "answered", json_integer((json_int_t)tu->answered));
 	bad |= tuple_names_json(tu, o);
 	if (tu->nex) {
 		struct example ex[EXAMPLE_SLOTS];
@@ -882,7 +905,7 @@ static int merge_names(struct tuple *dst, const struct tuple *src)
 		return -ENOMEM;
 	for (int e = 0; e < 2; e++) {
 		for (int i = 0; i < src->hosts[e].n; i++)
-			hosts_add(&dst->hosts[e], src->hosts[e].a[i]);
+			hosts_add(&dst->hosts[e], src->hosts[e].a[i], src->hosts[e].flows[i]);
 		dst->hosts[e].more |= src->hosts[e].more;
 	}
 	for (int k = 0; k < SCOPE_N; k++) {
@@ -930,6 +953,7 @@ static struct tuple *merged_tuples(const struct sum *s, size_t *n, char ***texts
 			v[j].c.flows += t->c.flows;
 			v[j].c.packets += t->c.packets;
 			v[j].c.bytes += t->c.bytes;
+			v[j].answered += t->answered;
 			for (int e = 0; e < t->nex; e++)
 				add_example(&v[j], t->ex[e].src, t->ex[e].dst, t->ex[e].flows);
 		}

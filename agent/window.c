@@ -82,10 +82,12 @@ static json_t *kernel_json(void)
 	return j;
 }
 
-int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
+int win_write_summary(struct agent *a, uint64_t end_ns, bool final, const char **failed)
 {
 	char t0[32], t1[32], host[256] = "";
 	bool live = a->o.nifaces > 0;
+	/* An offline capture without flows has no time span: no 1970 window. */
+	bool empty = !live && !a->first_ns;
 	uint64_t start = live ? a->win_start_ns : a->first_ns;
 	if (!live)
 		end_ns = a->last_ns;
@@ -103,10 +105,14 @@ int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
 		bad |= summary_envelope(j, host, m.gateway);
 		bad |= json_object_set_new(
 		    j, "window",
-		    json_pack("{s:s,s:s,s:f,s:b,s:s}", "start", summary_time(start, t0, sizeof(t0)),
-			      "end", summary_time(end_ns, t1, sizeof(t1)), "seconds",
+		    json_pack("{s:s?,s:s?,s:f,s:b,s:s}", "start",
+			      empty ? NULL : summary_time(start, t0, sizeof(t0)), "end",
+			      empty ? NULL : summary_time(end_ns, t1, sizeof(t1)), "seconds",
 			      (double)(end_ns - start) / 1e9, "final", final, "clock",
 			      live ? "wall" : "capture"));
+		if (empty)
+			bad |=
+			    json_object_set_new(json_object_get(j, "window"), "empty", json_true());
 		bad |= json_object_set_new(j, "policy", policy_json(a));
 		json_t *cap = json_pack(
 		    "{s:s,s:s?,s:I,s:I,s:I,s:I,s:o,s:I}", "mode", live ? "live" : "offline", "file",
@@ -141,7 +147,16 @@ int win_write_summary(struct agent *a, uint64_t end_ns, bool final)
 			bad |= json_object_set_new(j, "kernel", json_null());
 		}
 	}
-	int rc = bad ? -ENOMEM : summary_write(a->o.summary, j);
+	int rc = bad ? -ENOMEM : 0;
+	*failed = a->o.summary ? a->o.summary : a->o.spool;
+	if (!rc && a->o.summary)
+		rc = summary_write(a->o.summary, j);
+	if (!rc && a->spool) {
+		/* an empty offline window is named by the time it was written */
+		uint64_t now = agent_now_ns();
+		*failed = a->o.spool;
+		rc = spool_write(a->spool, j, empty ? now : start, empty ? now : end_ns);
+	}
 	json_decref(j);
 	return rc;
 }
@@ -160,12 +175,13 @@ void win_next(struct agent *a, uint64_t start_ns)
 
 void win_tick(struct agent *a, uint64_t now, bool final)
 {
-	if (!a->o.summary) {
+	const char *failed = NULL;
+	if (!a->o.summary && !a->spool) {
 		win_next(a, now);
 		return;
 	}
-	int rc = win_write_summary(a, now, final);
+	int rc = win_write_summary(a, now, final, &failed);
 	if (rc)
-		report_log("%s: cannot write summary: %s", a->o.summary, strerror(-rc));
+		report_log("%s: cannot write summary: %s", failed, strerror(-rc));
 	win_next(a, now);
 }

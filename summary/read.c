@@ -22,6 +22,8 @@ void summary_read_free(struct summary_read *s)
 	free(s->hits);
 	free(s->krules);
 	free(s->utop);
+	free(s->replaces);
+	free(s->host_flows);
 }
 
 void summary_bad(struct summary_reader *r, const char *fmt, ...)
@@ -125,6 +127,16 @@ static bool get_time(struct summary_reader *r, const json_t *o, const struct at 
 	return false;
 }
 
+/* Members start and end: two times, the end not before the start. */
+static void get_span(struct summary_reader *r, const json_t *o, const struct at *w,
+		     const char **start, const char **end)
+{
+	int64_t t0, t1;
+	if (get_time(r, o, w, "start", false, start, &t0) &&
+	    get_time(r, o, w, "end", false, end, &t1) && t1 < t0)
+		summary_bad(r, "%s.end: %s is before the start %s", PATH(w), *end, *start);
+}
+
 static bool one_of(const char *s, const char *const *names)
 {
 	for (; *names; names++)
@@ -134,7 +146,7 @@ static bool one_of(const char *s, const char *const *names)
 }
 
 static const char *const verdicts[] = {"accept", "drop", "reject", "transit", NULL};
-static const char *const outcomes[] = {"rule",	"default",    "transit", "invalid",
+static const char *const outcomes[] = {"rule",	  "default",	"transit", "invalid",
 				       "related", "management", "fixed",   NULL};
 
 /* ICMP errors that pass with the connection they quote (docs/summary.md):
@@ -360,6 +372,50 @@ static void read_names(struct summary_reader *r, const json_t *a, const struct a
 	u->nnames[k] = s->nnames - u->name0[k];
 }
 
+/* hosts.src_flows and dst_flows: parallel to src and dst, each at most the tuple's flows. */
+static void read_host_flows(struct summary_reader *r, const json_t *h, size_t i,
+			    struct summary_read *s, struct summary_tuple *u)
+{
+	static const char *const keys[2] = {"src_flows", "dst_flows"};
+	static const char *const ends[2] = {"src", "dst"};
+	const json_t *f[2] = {json_object_get(h, keys[0]), json_object_get(h, keys[1])};
+	const struct at w = {"tuples", i, "hosts", NOIX};
+	if (!f[0] && !f[1])
+		return;
+	if (!f[0] || !f[1]) {
+		summary_bad(r, "%s: 'src_flows' and 'dst_flows' go together", PATH(&w));
+		return;
+	}
+	for (int e = 0; e < 2; e++) {
+		const json_t *a = json_object_get(h, ends[e]);
+		if (!json_is_array(f[e]) || json_array_size(f[e]) != json_array_size(a) ||
+		    json_array_size(f[e]) != u->nhosts[e]) {
+			summary_bad(r, "%s.%s: expected an array as long as '%s'", PATH(&w),
+				    keys[e], ends[e]);
+			return;
+		}
+	}
+	if (grow_array(&s->host_flows, &s->host_flowcap,
+		       s->nhost_flows + u->nhosts[0] + u->nhosts[1], sizeof(*s->host_flows))) {
+		summary_bad(r, "out of memory");
+		return;
+	}
+	for (int e = 0; e < 2; e++) {
+		u->hflow0[e] = s->nhost_flows;
+		for (size_t j = 0; j < u->nhosts[e]; j++) {
+			const json_t *v = json_array_get(f[e], j);
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    (uint64_t)json_integer_value(v) > u->c.flows) {
+				summary_bad(r, "%s.%s[%zu]: expected an integer from 0 to %" PRIu64,
+					    PATH(&w), keys[e], j, u->c.flows);
+				return;
+			}
+			s->host_flows[s->nhost_flows++] = (uint64_t)json_integer_value(v);
+		}
+	}
+	u->has_host_flows = true;
+}
+
 /* The names of the table, the denied connections' hosts and scope (docs/summary.md). */
 static void read_tuple_names(struct summary_reader *r, const json_t *t, size_t i,
 			     struct summary_read *s, struct summary_tuple *u)
@@ -404,6 +460,11 @@ static void read_tuple_names(struct summary_reader *r, const json_t *t, size_t i
 				continue;
 			}
 			u->complete[e] = json_is_true(c);
+			if (json_array_size(a) > SUMMARY_HOSTS) {
+				summary_bad(r, "%s.%s: more than %d addresses", PATH(&w), ends[e],
+					    SUMMARY_HOSTS);
+				continue;
+			}
 			if (grow_array(&s->hosts, &s->hostcap, s->nhosts + json_array_size(a),
 				       sizeof(*s->hosts))) {
 				summary_bad(r, "out of memory");
@@ -425,6 +486,7 @@ static void read_tuple_names(struct summary_reader *r, const json_t *t, size_t i
 			}
 			u->nhosts[e] = s->nhosts - u->host0[e];
 		}
+		read_host_flows(r, h, i, s, u);
 	}
 	const json_t *sc = json_object_get(t, "scope");
 	if (sc) {
@@ -462,6 +524,8 @@ static void read_tuple(struct summary_reader *r, const json_t *t, size_t i, stru
 	get_u64(r, t, &w, "flows", true, INT64_MAX, &u->c.flows);
 	get_u64(r, t, &w, "packets", true, INT64_MAX, &u->c.packets);
 	get_u64(r, t, &w, "bytes", true, INT64_MAX, &u->c.bytes);
+	if (r->errors == before && json_object_get(t, "answered"))
+		u->answered_known = get_u64(r, t, &w, "answered", true, u->c.flows, &u->answered);
 	const json_t *pv = json_object_get(t, "passes");
 	if (!json_is_boolean(pv))
 		summary_bad(r, "%s.passes: expected true or false", PATH(&w));
@@ -571,39 +635,207 @@ static void read_capture(struct summary_reader *r, const json_t *c, struct summa
 	read_objects(r, ifs, &o, NULL, s);
 }
 
-/* Checks the whole summary into s; the number of errors. */
-int summary_read(struct summary_reader *r, const json_t *j, struct summary_read *s)
+/* "sha256:" and 64 lower-case hex digits. */
+static bool sha256_text(const char *t)
+{
+	if (!t || strncmp(t, "sha256:", 7) != 0 || strlen(t) != 7 + 2 * 32)
+		return false;
+	for (t += 7; *t; t++)
+		if (!((*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f')))
+			return false;
+	return true;
+}
+
+/* The spool chain {gateway, seq, prev}; missing is an error when required. */
+static void read_chain(struct summary_reader *r, const json_t *j, bool required,
+		       struct summary_chain *c)
+{
+	const json_t *o = json_object_get(j, "chain");
+	memset(c, 0, sizeof(*c));
+	if (!o) {
+		if (required)
+			summary_bad(r, "summary: missing member 'chain'");
+		return;
+	}
+	if (!json_is_object(o)) {
+		summary_bad(r, "chain: expected an object");
+		return;
+	}
+	int before = r->errors;
+	get_str(r, o, AT("chain"), "gateway", true, false, &c->gateway);
+	get_u64(r, o, AT("chain"), "seq", true, INT64_MAX, &c->seq);
+	get_str(r, o, AT("chain"), "prev", true, true, &c->prev);
+	if (r->errors > before)
+		return;
+	if (!*c->gateway || strlen(c->gateway) > 255)
+		summary_bad(r, "chain.gateway: expected a name of 1 to 255 characters");
+	if (c->seq == 0)
+		summary_bad(r, "chain.seq: expected an integer from 1");
+	else if ((c->seq == 1) != (c->prev == NULL))
+		summary_bad(r, "chain.prev: expected null for seq 1 and a hash after it");
+	if (c->prev && !sha256_text(c->prev))
+		summary_bad(r, "chain.prev: expected \"sha256:\" and 64 hex digits");
+	c->present = r->errors == before;
+}
+
+/* An array of {seq, sha256, start, end} (a merged window's replaces, a gap
+ * marker's dropped): at least one, at most SUMMARY_MAX_REFS, seqs distinct. */
+static void read_refs(struct summary_reader *r, const json_t *a, const char *where,
+		      struct summary_ref **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > SUMMARY_MAX_REFS) {
+		summary_bad(r, "%s: expected an array of 1 to %d objects", where, SUMMARY_MAX_REFS);
+		return;
+	}
+	if (!(*out = calloc(json_array_size(a), sizeof(**out)))) {
+		summary_bad(r, "out of memory");
+		return;
+	}
+	size_t i;
+	const json_t *e;
+	json_array_foreach(a, i, e)
+	{
+		const struct at w = {where, i, NULL, NOIX};
+		struct summary_ref *f = &(*out)[*n];
+		if (!json_is_object(e)) {
+			summary_bad(r, "%s: expected an object", PATH(&w));
+			continue;
+		}
+		int before = r->errors;
+		get_u64(r, e, &w, "seq", true, INT64_MAX, &f->seq);
+		get_str(r, e, &w, "sha256", true, false, &f->sha256);
+		get_span(r, e, &w, &f->start, &f->end);
+		if (r->errors > before)
+			continue;
+		if (f->seq == 0)
+			summary_bad(r, "%s.seq: expected an integer from 1", PATH(&w));
+		if (!sha256_text(f->sha256))
+			summary_bad(r, "%s.sha256: expected \"sha256:\" and 64 hex digits",
+				    PATH(&w));
+		for (size_t k = 0; k < *n; k++)
+			if ((*out)[k].seq == f->seq)
+				summary_bad(r, "%s.seq: %" PRIu64 " is listed twice", PATH(&w),
+					    f->seq);
+		if (r->errors == before)
+			(*n)++;
+	}
+}
+
+/* Every ref is an earlier file of the chain. */
+static void refs_before(struct summary_reader *r, const struct summary_chain *c,
+			const struct summary_ref *v, size_t n, const char *where)
+{
+	for (size_t i = 0; c->present && i < n; i++)
+		if (v[i].seq >= c->seq)
+			summary_bad(
+			    r, "%s[%zu].seq: %" PRIu64 " is not before the file's seq %" PRIu64,
+			    where, i, v[i].seq, c->seq);
+}
+
+/* format and kind: true when j is a document of this kind in format 1. */
+static bool read_kind(struct summary_reader *r, const json_t *j, const char *want, const char *what)
 {
 	uint64_t format;
-	memset(s, 0, sizeof(*s));
-	if (!json_is_object(j)) {
-		summary_bad(r, "expected a JSON object (a segplan-agent summary)");
-		return r->errors;
-	}
 	const char *kind;
-	if (get_str(r, j, AT("summary"), "kind", true, false, &kind) &&
-	    strcmp(kind, SUMMARY_KIND) != 0) {
-		summary_bad(r, "kind: '%s' is not a segplan-agent summary", kind);
-		return r->errors;
+	int before = r->errors;
+	if (!json_is_object(j)) {
+		summary_bad(r, "expected a JSON object (a %s)", what);
+		return false;
+	}
+	if (get_str(r, j, AT("summary"), "kind", true, false, &kind) && strcmp(kind, want) != 0) {
+		summary_bad(r, "kind: '%s' is not a %s", kind, what);
+		return false;
 	}
 	if (!get_u64(r, j, AT("summary"), "format", true, INT32_MAX, &format))
-		return r->errors;
+		return false;
 	if (format != SUMMARY_FORMAT) {
 		summary_bad(r,
 			    "format: version %" PRIu64 " is not supported (this reader accepts %d)",
 			    format, SUMMARY_FORMAT);
+		return false;
+	}
+	return r->errors == before;
+}
+
+int summary_kind(const json_t *j)
+{
+	const char *k = json_string_value(json_object_get(j, "kind"));
+	if (k && strcmp(k, SUMMARY_KIND) == 0)
+		return 0;
+	if (k && strcmp(k, SUMMARY_GAP_KIND) == 0)
+		return 1;
+	return -1;
+}
+
+void summary_gap_free(struct summary_gap *g)
+{
+	free(g->dropped);
+	g->dropped = NULL;
+}
+
+int summary_read_gap(struct summary_reader *r, const json_t *j, struct summary_gap *g)
+{
+	static const char *const reasons[] = {"size-cap", "age-cap", NULL};
+	memset(g, 0, sizeof(*g));
+	if (!read_kind(r, j, SUMMARY_GAP_KIND, "segplan-agent gap marker"))
+		return r->errors;
+	get_str(r, j, AT("summary"), "site", true, true, &g->site);
+	get_str(r, j, AT("summary"), "host", true, true, &g->host);
+	read_chain(r, j, true, &g->chain);
+	const json_t *o = json_object_get(j, "gap");
+	if (!json_is_object(o)) {
+		summary_bad(r, "gap: expected an object");
 		return r->errors;
 	}
-	get_str(r, j, AT("summary"), "site", true, true, &s->site);
-	get_str(r, j, AT("summary"), "host", false, true, &s->host);
-	const json_t *w = json_object_get(j, "window");
-	int64_t t0, t1;
+	if (get_str(r, o, AT("gap"), "reason", true, false, &g->reason) &&
+	    !one_of(g->reason, reasons))
+		summary_bad(r, "gap.reason: expected \"size-cap\" or \"age-cap\", not '%s'",
+			    g->reason);
+	get_span(r, o, AT("gap"), &g->start, &g->end);
+	read_refs(r, json_object_get(o, "dropped"), "gap.dropped", &g->dropped, &g->ndropped);
+	refs_before(r, &g->chain, g->dropped, g->ndropped, "gap.dropped");
+	return r->errors;
+}
+
+/* window: start and end, or (an offline capture without flows) empty with null times. */
+static void read_window(struct summary_reader *r, const json_t *w, struct summary_read *s)
+{
 	if (!json_is_object(w)) {
 		summary_bad(r, "window: expected an object");
-	} else if (get_time(r, w, AT("window"), "start", false, &s->start, &t0) &&
-		   get_time(r, w, AT("window"), "end", false, &s->end, &t1) && t1 < t0) {
-		summary_bad(r, "window.end: %s is before the start %s", s->end, s->start);
+		return;
 	}
+	const json_t *e = json_object_get(w, "empty");
+	if (e && !json_is_boolean(e))
+		summary_bad(r, "window.empty: expected true or false");
+	s->empty = json_is_true(e);
+	if (s->empty) {
+		if (!json_is_null(json_object_get(w, "start")) ||
+		    !json_is_null(json_object_get(w, "end")))
+			summary_bad(r, "window: an empty window has null 'start' and 'end'");
+	} else {
+		get_span(r, w, AT("window"), &s->start, &s->end);
+	}
+	const json_t *rep = json_object_get(w, "replaces");
+	if (rep) {
+		read_refs(r, rep, "window.replaces", &s->replaces, &s->nreplaces);
+		if (s->empty)
+			summary_bad(r, "window.replaces: an empty window replaces none");
+	}
+}
+
+/* Checks the whole summary into s; the number of errors. */
+int summary_read(struct summary_reader *r, const json_t *j, struct summary_read *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!read_kind(r, j, SUMMARY_KIND, "segplan-agent summary"))
+		return r->errors;
+	get_str(r, j, AT("summary"), "site", true, true, &s->site);
+	get_str(r, j, AT("summary"), "host", false, true, &s->host);
+	read_window(r, json_object_get(j, "window"), s);
+	read_chain(r, j, false, &s->chain);
+	refs_before(r, &s->chain, s->replaces, s->nreplaces, "window.replaces");
 	const json_t *pol = json_object_get(j, "policy");
 	if (pol && !json_is_null(pol)) {
 		if (!json_is_object(pol)) {
@@ -620,6 +852,8 @@ int summary_read(struct summary_reader *r, const json_t *j, struct summary_read 
 		summary_bad(r, "tuples: expected an array");
 		return r->errors;
 	}
+	if (s->empty && json_array_size(tuples))
+		summary_bad(r, "window.empty: the window is empty but has tuples");
 	s->tuples = calloc(json_array_size(tuples) + 1, sizeof(*s->tuples));
 	if (!s->tuples) {
 		summary_bad(r, "out of memory");

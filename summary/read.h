@@ -18,6 +18,26 @@
 
 /* Errors reported per summary; the rest are counted, not shown. */
 #define SUMMARY_MAX_ERRORS 20
+/* Windows a merged window replaces, or a gap marker drops, at most (docs/summary.md). */
+#define SUMMARY_MAX_REFS 4096
+/* Length of a "sha256:<64 hex>" text with its terminator. */
+#define SUMMARY_SHA256_TEXT 72
+
+/* A spool file another one stands for: a window a merged window replaces, or
+ * one a gap marker says was dropped (docs/summary.md, "The spool"). */
+struct summary_ref {
+	uint64_t seq;
+	const char *sha256, *start, *end;
+};
+
+/* A spool file's place in its gateway's chain: seq 1, 2, 3, ... and the
+ * SHA-256 of the bytes of the file with seq - 1 (NULL for seq 1). */
+struct summary_chain {
+	bool present;
+	const char *gateway;
+	uint64_t seq;
+	const char *prev; /* NULL: first */
+};
 
 struct summary_counts {
 	uint64_t flows, packets, bytes;
@@ -69,6 +89,13 @@ struct summary_tuple {
 	/* Connections passing each scope check, where the summary gives it. */
 	bool scope_known[SUMMARY_NSCOPE];
 	uint64_t scope[SUMMARY_NSCOPE];
+	/* Connections with packets in both directions (agents before it: unknown). */
+	uint64_t answered;
+	bool answered_known;
+	/* Each listed address's connections (hosts.src_flows, dst_flows): at
+	 * summary_read.host_flows[hflow0[e] + i], nhosts[e] long. */
+	size_t hflow0[2];
+	bool has_host_flows;
 };
 
 struct summary_krule {
@@ -108,6 +135,20 @@ struct summary_read {
 	size_t nutop;
 	uint64_t dropped, not_decoded;
 	bool pseudonymised;
+	struct summary_chain chain; /* spool files only */
+	bool empty; /* window.empty: an offline capture without flows; start/end NULL */
+	struct summary_ref *replaces; /* a merged window's originals */
+	size_t nreplaces;
+	uint64_t *host_flows; /* every denied tuple's per-address connections */
+	size_t nhost_flows, host_flowcap;
+};
+
+/* A gap marker of the spool (kind SUMMARY_GAP_KIND): windows the agent dropped. */
+struct summary_gap {
+	const char *site, *host, *reason, *start, *end;
+	struct summary_chain chain;
+	struct summary_ref *dropped;
+	size_t ndropped;
 };
 
 /* Where the errors of one summary go: its name, the list, how many so far. */
@@ -125,6 +166,15 @@ void summary_bad(struct summary_reader *r, const char *fmt, ...)
  * errors, 0 when s holds the summary. s is to be freed either way. */
 int summary_read(struct summary_reader *r, const json_t *j, struct summary_read *s);
 void summary_read_free(struct summary_read *s);
+
+/* Checks a gap marker into g (strings point into j); the number of errors.
+ * g is to be freed either way. */
+int summary_read_gap(struct summary_reader *r, const json_t *j, struct summary_gap *g);
+void summary_gap_free(struct summary_gap *g);
+
+/* The kind of a document: 0 a summary, 1 a gap marker, -1 anything else
+ * (not an error for callers that scan directories). */
+int summary_kind(const json_t *j);
 
 /* ICMP errors that pass with the connection they quote (docs/summary.md):
  * part of that connection, neither covered, uncovered nor denied. */

@@ -14,6 +14,7 @@
 #include "eval/eval.h"
 
 #define SUMMARY_KIND	 "segplan-agent-summary" /* "kind" */
+#define SUMMARY_GAP_KIND "segplan-agent-gap"	 /* a spool's gap marker */
 #define SUMMARY_FORMAT	 1			 /* "format": the version written and accepted */
 #define SUMMARY_EXAMPLES 3			 /* example host pairs per denied tuple */
 #define SUMMARY_HOSTS	 16			 /* distinct addresses per end of a denied tuple */

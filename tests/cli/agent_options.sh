@@ -41,7 +41,8 @@ check() { # WHAT CMD...
 "$agent" --help >"$tmp/help"
 check "--help exits 0" [ $? -eq 0 ]
 for opt in --interface --buffer-mb --snaplen --filter --policy --flows-out --rotate-mb \
-	--rotate-s --retain-h --summary --interval --config --user SIGHUP SIGUSR1 SIGTERM; do
+	--rotate-s --retain-h --summary --interval --spool --spool-max-mb --spool-max-days \
+	--config --user SIGHUP SIGUSR1 SIGTERM; do
 	check "--help lists $opt" grep -q -- "$opt" "$tmp/help"
 done
 
@@ -82,6 +83,14 @@ check "inexact long options are refused" [ $? -eq 2 ]
 "$agent" -i lo --policy "$tmp/agent.conf" 2>"$tmp/err"
 check "a policy file that does not load: exit 3" [ $? -eq 3 ]
 
+"$agent" -i lo --spool-max-mb 10 2>"$tmp/err"
+check "--spool-max-mb without --spool: exit 2" [ $? -eq 2 ]
+check "... saying so" grep -qF -- "--spool-max-mb and --spool-max-days go with --spool" "$tmp/err"
+"$agent" -i lo --spool "$tmp/sp" --spool-max-days 0 2>/dev/null
+check "--spool-max-days 0: exit 2" [ $? -eq 2 ]
+"$agent" -i lo --spool "$tmp/sp" --spool-max-mb x 2>/dev/null
+check "--spool-max-mb x: exit 2" [ $? -eq 2 ]
+
 # Offline: a real capture classified with the golden gateway table.
 pcap="$shared/pcaps/tcpdump/dns-uri.pcap"
 policy="$src/tests/golden/policy/expected/S1.policy.json"
@@ -89,6 +98,16 @@ if [ -f "$pcap" ]; then
 	"$agent" --read "$pcap" --policy "$policy" --summary "$tmp/s.json" --stats \
 		--flows-out "$tmp/f.jsonl" >"$tmp/stats.json" 2>"$tmp/err"
 	check "offline with a policy: exit 0" [ $? -eq 0 ]
+	# the same with a spool from the config file: one file, the summary with its chain
+	printf 'spool = %s\nspool-max-mb = 64\nspool-max-days = 3\n' "$tmp/spool" >"$tmp/spool.conf"
+	"$agent" --config "$tmp/spool.conf" --read "$pcap" --policy "$policy" --summary "$tmp/s2.json" \
+		2>"$tmp/err"
+	check "offline with a spool: exit 0" [ $? -eq 0 ]
+	check "the spool holds one file, seq 1 of S1" [ "$(ls "$tmp/spool")" = \
+		"$(jq -r '"S1.0000000001." + (.window.start | gsub("[-:]"; "")) + ".json"' "$tmp/s2.json")" ]
+	check "the spool file is the summary with its chain" jqe --slurpfile s "$tmp/s2.json" \
+		'(del(.chain) == $s[0]) and .chain == {"gateway": "S1", "seq": 1, "prev": null}' \
+		"$tmp/spool"/S1.*
 	check "the summary is format 1 of the agent, final, on the capture's clock" jqe \
 		'.format == 1 and .kind == "segplan-agent-summary" and .window.final and
 		 .window.clock == "capture" and .site == "S1" and .policy.mode == "enforce" and

@@ -46,6 +46,14 @@ grep -q "unknown option '--bogus'" "$tmp/err" || bad "unknown option not named"
 "$agent" --read "$tmp/missing.pcap" >/dev/null 2>"$tmp/err"
 [ $? -eq 3 ] || bad "missing file: want exit 3"
 grep -q "missing.pcap: error: cannot read capture" "$tmp/err" || bad "missing file: no message"
+# A capture without packets: no flows, so no time span (no 1970 window).
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' \
+	>"$tmp/empty.pcap"
+"$agent" --read "$tmp/empty.pcap" --summary "$tmp/empty.json" >/dev/null 2>"$tmp/err" ||
+	bad "empty capture: exit $?: $(cat "$tmp/err")"
+jq -e '.window.start == null and .window.end == null and .window.empty == true and
+	(.tuples | length) == 0' "$tmp/empty.json" >/dev/null ||
+	bad "empty capture: want window.empty true with null start and end"
 echo "not a capture" >"$tmp/junk.pcap"
 "$agent" --read "$tmp/junk.pcap" --flows-out "$tmp/junk.jsonl" >/dev/null 2>&1
 [ $? -eq 3 ] || bad "junk file: want exit 3"

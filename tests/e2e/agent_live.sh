@@ -294,7 +294,8 @@ rm -rf "$tmp/out2"
 mkdir "$tmp/out2"
 cp "$tmp/enforce.policy.json" "$policy"
 ip netns exec "$gw" "$AGENT" -i e1b -i e2a --policy "$policy" --summary "$tmp/out2/s.json" \
-	--interval 1 --flows-out "$tmp/out2/f.jsonl" --rotate-s 1 2>"$tmp/agent2.log" &
+	--interval 1 --flows-out "$tmp/out2/f.jsonl" --rotate-s 1 --spool "$tmp/out2/spool" \
+	2>"$tmp/agent2.log" &
 agent=$!
 E2E_PIDS+=("$agent")
 sleep 0.5
@@ -306,4 +307,25 @@ e2e_check "no half-written segment is visible" [ "$(cat "$tmp/out2"/f-*.jsonl | 
 kill -TERM "$agent"
 wait "$agent"
 e2e_check "the second agent exits 0" [ $? -eq 0 ]
+
+# --- the spool: every window a file of its own, chained by SHA-256 ----------
+spool_chain() { # DIR: files named <site>.<seq>.<start>.json, seq 1.., each prev the hash of the one before
+	local dir=$1 n=0 prev=null f seq want
+	for f in $(ls "$dir" | sort); do
+		n=$((n + 1))
+		[[ $f =~ ^S1\.([0-9]{10})\.[0-9]{8}T[0-9]{6}Z\.json$ ]] || { echo "bad name $f"; return 1; }
+		seq=$((10#${BASH_REMATCH[1]}))
+		[ "$seq" -eq "$n" ] || { echo "$f: seq $seq, want $n"; return 1; }
+		want=$(jq -c --argjson n "$n" '[.chain.gateway, .chain.seq, .chain.prev, .kind]' "$dir/$f")
+		[ "$want" = "[\"S1\",$n,$prev,\"segplan-agent-summary\"]" ] || { echo "$f: chain $want"; return 1; }
+		[ "$(stat -c %a "$dir/$f")" = 640 ] || { echo "$f: mode $(stat -c %a "$dir/$f")"; return 1; }
+		prev="\"sha256:$(sha256sum <"$dir/$f" | cut -d' ' -f1)\""
+	done
+	[ "$n" -ge 2 ] || { echo "only $n spool files"; return 1; }
+}
+e2e_check "the spool has a file per window, chained" spool_chain "$tmp/out2/spool"
+e2e_check "the spool's last window is the final one" \
+	jqt '.window.final == true' "$(ls "$tmp/out2/spool"/S1.* | sort | tail -1)"
+e2e_check "the spool's windows are the summaries' windows" \
+	jqt '.window.seconds < 2 and (.tuples | type) == "array"' "$(ls "$tmp/out2/spool"/S1.* | sort | head -1)"
 e2e_done

@@ -326,6 +326,7 @@ Test(agent, allowed_and_denied_connections_per_tuple)
 	cr_assert_eq(geti(web, "packets"), (json_int_t)web_packets);
 	cr_assert_eq(geti(web, "bytes"), (json_int_t)web_bytes);
 	cr_assert_null(json_object_get(web, "examples"), "only denied tuples list hosts");
+	cr_assert_eq(geti(web, "answered"), 3, "each connection was answered");
 
 	json_t *ssh = find_tuple(j, "admin", "servers", 6, 22);
 	cr_assert(ssh);
@@ -336,6 +337,7 @@ Test(agent, allowed_and_denied_connections_per_tuple)
 	cr_assert_eq(geti(ssh, "flows"), 4);
 	cr_assert_eq(geti(ssh, "packets"), (json_int_t)ssh_packets);
 	cr_assert_eq(geti(ssh, "bytes"), (json_int_t)ssh_bytes);
+	cr_assert_eq(geti(ssh, "answered"), 0, "SYNs only: none answered");
 	json_t *ex = json_object_get(ssh, "examples");
 	cr_assert_eq(json_array_size(ex), SUMMARY_EXAMPLES);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(ex, 0), "src")),
@@ -348,6 +350,52 @@ Test(agent, allowed_and_denied_connections_per_tuple)
 	cr_assert_eq(geti(j, "outcomes.default"), 4);
 	cr_assert_eq(geti(j, "outcomes.rule"), 3);
 	cr_assert_eq(geti(j, "flows.connections"), 7);
+	json_decref(j);
+	fx_free(&fx);
+}
+
+/* The flows listed for address addr in a denied tuple's hosts (end "src" or "dst"), or -1. */
+static json_int_t host_flows(json_t *tuple, const char *end, const char *addr)
+{
+	char key[16];
+	json_t *h = json_object_get(tuple, "hosts");
+	json_t *a = json_object_get(h, end);
+	snprintf(key, sizeof(key), "%s_flows", end);
+	json_t *f = json_object_get(h, key);
+	cr_assert_eq(json_array_size(a), json_array_size(f), "%s and %s are parallel", end, key);
+	for (size_t i = 0; i < json_array_size(a); i++)
+		if (strcmp(json_string_value(json_array_get(a, i)), addr) == 0)
+			return json_integer_value(json_array_get(f, i));
+	return -1;
+}
+
+Test(agent, denied_tuples_count_answered_connections_and_flows_per_host)
+{
+	struct fixture fx;
+	fx_init(&fx, "enforce", "answered.pcap");
+	uint64_t packets = 0;
+	/* ssh is denied: 2 answered connections from .10 (to .5 and .6), 1 from .11
+	 * to .5; and 3 unanswered SYNs from .12 to .5 */
+	connection(&fx.b, T0, "10.0.1.10", "10.1.1.5", 40000, 22, &packets);
+	connection(&fx.b, T0 + SEC, "10.0.1.10", "10.1.1.6", 40001, 22, &packets);
+	connection(&fx.b, T0 + 2 * SEC, "10.0.1.11", "10.1.1.5", 40002, 22, &packets);
+	for (int i = 0; i < 3; i++) {
+		struct craft syn = tcp4("10.0.1.12", "10.1.1.5", (uint16_t)(50000 + i), 22, SYN, 0);
+		put(&fx.b, T0 + 3 * SEC + (uint64_t)i * SEC, &syn);
+	}
+	run(&fx.b, &fx.c, NULL);
+	json_t *j = summary(&fx.c);
+	json_t *ssh = find_tuple(j, "admin", "servers", 6, 22);
+	cr_assert(ssh);
+	cr_assert_str_eq(json_string_value(json_object_get(ssh, "verdict")), "drop");
+	cr_assert_eq(geti(ssh, "flows"), 6);
+	cr_assert_eq(geti(ssh, "answered"), 3, "enforcement failures: answered although denied");
+	cr_assert_eq(host_flows(ssh, "src", "10.0.1.10"), 2);
+	cr_assert_eq(host_flows(ssh, "src", "10.0.1.11"), 1);
+	cr_assert_eq(host_flows(ssh, "src", "10.0.1.12"), 3);
+	cr_assert_eq(host_flows(ssh, "dst", "10.1.1.5"), 5);
+	cr_assert_eq(host_flows(ssh, "dst", "10.1.1.6"), 1);
+	cr_assert_eq(json_array_size(json_object_get(json_object_get(ssh, "hosts"), "src")), 3);
 	json_decref(j);
 	fx_free(&fx);
 }
